@@ -1,0 +1,64 @@
+"""Exceptions a user can cause.
+
+Every error that bad input can trigger is a :class:`CCBoundsError`; its message is one line that says
+what went wrong *and what to do about it*. The CLI prints that line (no traceback) and exits 1.
+
+Examples
+--------
+>>> from ccbounds.errors import InvalidInputError
+>>> try:
+...     raise InvalidInputError("n must be a positive integer, got 0; pass --n 1 or more")
+... except CCBoundsError as e:
+...     print(e)
+n must be a positive integer, got 0; pass --n 1 or more
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CCBoundsError",
+    "InvalidInputError",
+    "TooLargeError",
+    "UnknownNameError",
+    "SolverLimitError",
+    "ReductionNotApplicable",
+    "CheckpointError",
+    "UnsupportedArchitecture",
+]
+
+
+class CCBoundsError(Exception):
+    """Base class of every error a user can cause; the message says what to do."""
+
+    exit_code = 1
+
+
+class InvalidInputError(CCBoundsError, ValueError):
+    """Malformed input: a non-0/1 or empty matrix, n <= 0, an input outside a problem's domain."""
+
+
+class TooLargeError(CCBoundsError, ValueError):
+    """The request would enumerate or allocate more than the documented limit (the message names it)."""
+
+
+class UnknownNameError(CCBoundsError, LookupError):
+    """An unknown problem, task, architecture, solver or example name; the message lists the valid ones."""
+
+    def __str__(self) -> str:  # LookupError subclasses would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SolverLimitError(CCBoundsError):
+    """An exact computation ran past its size or time budget before it could prove its answer."""
+
+
+class ReductionNotApplicable(CCBoundsError):
+    """The model cannot be turned into a one-way protocol (two attention layers, bidirectional RNN, ...)."""
+
+
+class CheckpointError(CCBoundsError):
+    """A checkpoint is truncated, corrupted, malicious, mis-shaped or inconsistent with its spec."""
+
+
+class UnsupportedArchitecture(CCBoundsError):
+    """No adapter knows this model's module layout; the message lists the supported ones."""
