@@ -1,0 +1,143 @@
+"""INDEX_n over an alphabet of size q: Alice holds x ∈ {0..q-1}^n, Bob an index i (SPEC §2).
+
+Examples
+--------
+>>> INDEX(2).alice_inputs(), INDEX(2).bob_inputs()
+([(0, 0), (0, 1), (1, 0), (1, 1)], [0, 1])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ccbounds.bound import Bound
+from ccbounds.errors import InvalidInputError
+from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _check_eps, _check_int, _h2
+
+__all__ = ["INDEX"]
+
+
+class INDEX(Problem):
+    """INDEX_n: Alice holds x ∈ {0..q-1}^n, Bob holds an index i ∈ range(n) (0-based); f = x_i.
+
+    Parameters
+    ----------
+    n : int
+        Length of Alice's string, >= 1.
+    q : int
+        Alphabet size, 2 <= q <= 128 (outputs are ``range(q)``).
+
+    Raises
+    ------
+    InvalidInputError
+        For a bad n or q; from :meth:`f`, for a string outside {0..q-1}^n or an index outside range(n).
+
+    References
+    ----------
+    [KNR] I. Kremer, N. Nisan, D. Ron, On randomized one-round communication complexity, 1999.
+
+    Examples
+    --------
+    >>> p = INDEX(3)
+    >>> p.name, p.f((0, 1, 1), 1), p.matrix().shape
+    ('INDEX_3', 1, (8, 3))
+    >>> INDEX(2, q=3).name, INDEX(2, q=3).outputs
+    ('INDEX_2_q3', (0, 1, 2))
+    """
+
+    description = "index: Alice holds x ∈ {0..q-1}^n, Bob an index i; output x_i"
+
+    def __init__(self, n: int, q: int = 2) -> None:
+        self.n = _check_int(n, "n", 1)
+        self.q = _check_int(q, "q (alphabet size)", 2, MAX_OUTPUT_VALUE + 1)
+        self.name = f"INDEX_{self.n}" + ("" if self.q == 2 else f"_q{self.q}")
+        self.outputs = tuple(range(self.q))
+
+    def check_x(self, x: Any) -> tuple[int, ...]:
+        """Validate Alice's string; returns a tuple of ints in range(q)."""
+        if isinstance(x, str):
+            x = [int(c) if c.isdigit() else c for c in x]
+        try:
+            t = tuple(x)
+        except TypeError:
+            raise InvalidInputError(f"Alice's input to {self.name} must be a sequence of {self.n} symbols") from None
+        if len(t) != self.n or any(isinstance(s, bool) or s not in range(self.q) for s in t):
+            raise InvalidInputError(f"Alice's input to {self.name} must be {self.n} symbols in 0..{self.q - 1}, got {x!r}")
+        return tuple(int(s) for s in t)
+
+    def check_y(self, y: Any) -> int:
+        """Validate Bob's index; returns it as an int in range(n)."""
+        if isinstance(y, bool) or not isinstance(y, (int, np.integer)) or not 0 <= y < self.n:
+            raise InvalidInputError(f"Bob's input to {self.name} must be an index in 0..{self.n - 1}, got {y!r}")
+        return int(y)
+
+    def _f(self, x: tuple, y: int) -> int:
+        return x[y]
+
+    @property
+    def num_alice_inputs(self) -> int:
+        return self.q**self.n
+
+    @property
+    def num_bob_inputs(self) -> int:
+        return self.n
+
+    def _x_at(self, r: int) -> tuple[int, ...]:
+        return tuple((r // self.q ** (self.n - 1 - k)) % self.q for k in range(self.n))
+
+    def _y_at(self, i: int) -> int:
+        return i
+
+    def x_index(self, x: Any) -> int:
+        r = 0
+        for s in self.check_x(x):
+            r = r * self.q + s
+        return r
+
+    def y_index(self, y: Any) -> int:
+        return self.check_y(y)
+
+    def _random_pairs(self, rng: np.random.Generator, k: int) -> list[tuple[Any, Any]]:
+        xs = rng.integers(0, self.q, size=(k, self.n))
+        ys = rng.integers(0, self.n, size=k)
+        return [(tuple(a.tolist()), int(i)) for a, i in zip(xs, ys)]
+
+    def matrix(self) -> np.ndarray:
+        self._check_matrix_size()
+        r = np.arange(self.q**self.n, dtype=np.int64)[:, None]
+        powers = self.q ** np.arange(self.n - 1, -1, -1, dtype=np.int64)[None, :]
+        return ((r // powers) % self.q).astype(np.int8)
+
+    def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
+        """SPEC §2: D <= ⌈log2 n⌉+⌈log2 q⌉, D1way(A->B) = ⌈n·log2 q⌉, D1way(B->A) = ⌈log2 n⌉, [KNR].
+
+        For q = 2 these are ⌈log2 n⌉+1, n, ⌈log2 n⌉ and R1way_eps(A->B) >= (1 - H2(eps))·n [KNR]; for
+        q > 2 the [KNR] Fano argument gives n·(log2 q - H2(eps) - eps·log2(q-1)) (SPEC §6).
+
+        Examples
+        --------
+        >>> [b.value for b in INDEX(8).known_bounds(eps=0)]
+        [4, 8, 3, 8.0]
+        >>> INDEX(3, q=3).known_bounds()[1].value  # ⌈log2 27⌉, not 3·⌈log2 3⌉ = 6
+        5
+        """
+        eps = _check_eps(eps)
+        n, q = self.n, self.q
+        lq = _ceil_log2(q)
+        rows = _ceil_log2(q**n)
+        if q == 2:
+            d_expr, one_expr, r_expr = "ceil(log2 n)+1", "n", "(1-H2(eps))*n"
+            r_val = (1 - _h2(eps)) * n
+        else:
+            d_expr, one_expr = "ceil(log2 n)+ceil(log2 q)", "ceil(n*log2 q)"
+            r_expr = "n*(log2 q - H2(eps) - eps*log2(q-1))"
+            r_val = n * (math.log2(q) - _h2(eps) - eps * math.log2(q - 1))
+        return [
+            self._bound(_ceil_log2(n) + lq, "upper", "D", d_expr, "SPEC §2 (Bob sends i, Alice answers x_i)"),
+            self._bound(rows, "exact", "D1way(A->B)", one_expr, "SPEC §3 (q^n distinct rows)"),
+            self._bound(_ceil_log2(n), "exact", "D1way(B->A)", "ceil(log2 n)", "SPEC §3 (n distinct columns)"),
+            self._bound(r_val, "lower", "R1way_eps(A->B)", r_expr, "[KNR]", eps=eps),
+        ]
