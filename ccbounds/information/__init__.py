@@ -1,0 +1,50 @@
+"""Information-theoretic certificates for audits of trained models (SPEC §6). All values in bits.
+
+* :mod:`~ccbounds.information.binary` -- :func:`H2`, :func:`H2_inv` (branch [0, 1/2]),
+  :func:`entropy_q_fano` (H2(eps) + eps log2(q-1)), :func:`fano_term`, and :func:`max_index_length`, the
+  largest INDEX length a state of S*b bits can serve at error eps;
+* :mod:`~ccbounds.information.fano` -- :func:`clopper_pearson_upper`, :func:`hoeffding_upper` and
+  :func:`fano_certificate`, the certified lower bound L on I(M; X) from per-coordinate error counts;
+* :mod:`~ccbounds.information.entropy` -- :func:`plugin_entropy`, :func:`miller_madow_entropy` and
+  :func:`message_entropy`, estimates of H(M) always shown beside their cap log2 K.
+
+Only ``math`` and ``numpy`` are needed (no scipy, no torch).
+
+Examples
+--------
+>>> from ccbounds.information import H2, max_index_length
+>>> H2(0.5), max_index_length(64, 0.0)
+(1.0, 64)
+"""
+
+from __future__ import annotations
+
+from ccbounds.information.binary import H2, H2_inv, entropy_q_fano, fano_term, max_index_length
+from ccbounds.information.entropy import (
+    EntropyEstimate,
+    message_entropy,
+    miller_madow_entropy,
+    plugin_entropy,
+)
+from ccbounds.information.fano import (
+    FanoCertificate,
+    clopper_pearson_upper,
+    fano_certificate,
+    hoeffding_upper,
+)
+
+__all__ = [
+    "H2",
+    "H2_inv",
+    "entropy_q_fano",
+    "fano_term",
+    "max_index_length",
+    "clopper_pearson_upper",
+    "hoeffding_upper",
+    "FanoCertificate",
+    "fano_certificate",
+    "EntropyEstimate",
+    "plugin_entropy",
+    "miller_madow_entropy",
+    "message_entropy",
+]

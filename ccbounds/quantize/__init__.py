@@ -1,0 +1,103 @@
+"""Quantizing messages to b bits per scalar, so an induced protocol costs exactly S*b bits (SPEC §6).
+
+* :mod:`~ccbounds.quantize.fixed` -- :class:`FixedPoint` (2^b uniform levels on a calibrated range,
+  endpoints included) and :func:`calibrate`;
+* :mod:`~ccbounds.quantize.floats` -- :class:`FloatFormat`: fp16, bf16, fp8e4m3, fp8e5m2, fp32, emulated
+  bit-exactly with round-to-nearest-even;
+* :mod:`~ccbounds.quantize.base` -- the :class:`Scheme` interface and :func:`pack_bits` /
+  :func:`unpack_bits`, which turn codes into the exact transcript bits.
+
+:func:`get_scheme` picks one by name. numpy only; torch tensors are accepted and converted lazily.
+
+Examples
+--------
+>>> s = get_scheme("fp8e5m2")
+>>> s.to_bits([1.0, -0.5]), s.message_bits(3)
+('0011110010111000', 24)
+>>> get_scheme(2, calibration=[0.0, 1.5]).quantize([0.33, 0.9]).tolist()
+[0.5, 1.0]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.quantize.base import Scheme, pack_bits, unpack_bits
+from ccbounds.quantize.fixed import CALIBRATION_RULES, FixedPoint, calibrate
+from ccbounds.quantize.floats import FLOAT_FORMATS, FloatFormat
+
+__all__ = [
+    "Scheme",
+    "FixedPoint",
+    "calibrate",
+    "CALIBRATION_RULES",
+    "FloatFormat",
+    "FLOAT_FORMATS",
+    "SCHEME_ALIASES",
+    "get_scheme",
+    "pack_bits",
+    "unpack_bits",
+]
+
+#: other spellings accepted by :func:`get_scheme` (case-insensitive)
+SCHEME_ALIASES = {
+    "float16": "fp16",
+    "half": "fp16",
+    "bfloat16": "bf16",
+    "float8_e4m3fn": "fp8e4m3",
+    "e4m3": "fp8e4m3",
+    "float8_e5m2": "fp8e5m2",
+    "e5m2": "fp8e5m2",
+    "float32": "fp32",
+}
+
+
+def get_scheme(spec: Any, calibration: Any = None, **calibrate_kwargs: Any) -> Scheme:
+    """The quantization scheme named by ``spec``.
+
+    Parameters
+    ----------
+    spec : int, str or Scheme
+        An integer b in 1..32 (or its string, "8") for b-bit fixed point, which needs ``calibration``;
+        a float format "fp16", "bf16", "fp8e4m3", "fp8e5m2", "fp32" (or an alias of
+        :data:`SCHEME_ALIASES`); a :class:`Scheme` is returned as is. Note ``32`` is 32-bit fixed point,
+        ``"fp32"`` is float32.
+    calibration : array_like, optional
+        The calibration batch of messages for fixed point (see :func:`calibrate`).
+    **calibrate_kwargs
+        ``rule``, ``percentile``, ``symmetric`` for :func:`calibrate`.
+
+    Returns
+    -------
+    Scheme
+
+    Raises
+    ------
+    UnknownNameError
+        An unknown name; the message lists the valid ones.
+    InvalidInputError
+        Fixed point without a calibration batch, or b outside 1..32.
+
+    Examples
+    --------
+    >>> get_scheme("BF16").bits_per_scalar, get_scheme("8", calibration=[0, 1]).levels
+    (16, 256)
+    """
+    if isinstance(spec, Scheme):
+        return spec
+    if isinstance(spec, str) and spec.strip().isdigit():
+        spec = int(spec.strip())
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        if calibration is None:
+            raise InvalidInputError(
+                f"{spec}-bit fixed point needs a range: pass calibration=<a batch of messages>, "
+                f"or build FixedPoint({spec}, lo, hi)"
+            )
+        return calibrate(calibration, spec, **calibrate_kwargs)
+    if isinstance(spec, str):
+        name = SCHEME_ALIASES.get(spec.strip().lower(), spec.strip().lower())
+        if name in FLOAT_FORMATS:
+            return FloatFormat(name)
+    valid = ", ".join(FLOAT_FORMATS)
+    raise UnknownNameError(f"unknown precision {spec!r}; valid: an integer 1..32 (fixed point), {valid}")
