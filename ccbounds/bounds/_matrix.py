@@ -1,0 +1,163 @@
+"""Shared input handling for the matrix bounds: validation, names, limits, SAT solver names.
+
+Every function of :mod:`ccbounds.bounds` accepts a 0/1 matrix (a numpy array or nested lists) or
+anything with a ``.matrix()`` method (a :class:`ccbounds.problems.Problem`), and passes it through
+:func:`as_matrix` here, so that every entry point rejects bad input with the same messages.
+
+Examples
+--------
+>>> M, name = as_matrix([[1, 0], [0, 1]])
+>>> M.dtype.name, M.shape, name
+('int8', (2, 2), 'matrix 2x2')
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
+
+__all__ = [
+    "as_matrix",
+    "problem_name",
+    "distinct_classes",
+    "resolve_solver",
+    "Deadline",
+    "MAX_SIDE",
+]
+
+#: largest number of rows or columns any bound accepts (the cheap bounds); exact methods document
+#: their own, smaller limits
+MAX_SIDE = 4096
+
+
+def problem_name(x: Any, M: np.ndarray) -> str:
+    """The problem's ``.name`` if ``x`` has one, else ``"matrix RxC"``."""
+    name = getattr(x, "name", None)
+    if isinstance(name, str) and name and hasattr(x, "matrix"):
+        return name
+    return f"matrix {M.shape[0]}x{M.shape[1]}"
+
+
+def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
+              what: str = "this bound") -> tuple[np.ndarray, str]:
+    """Validate ``x`` as a 0/1 communication matrix; return it as int8 plus its problem name.
+
+    Parameters
+    ----------
+    x : array_like or Problem
+        A 2-D 0/1 matrix (rows: Alice's inputs, columns: Bob's) or an object with ``.matrix()``.
+    max_rows, max_cols : int
+        Size limits of the calling method; larger inputs raise :class:`TooLargeError`.
+    what : str
+        The calling method, named in the error messages.
+
+    Returns
+    -------
+    (numpy.ndarray, str)
+        A C-contiguous int8 copy with entries 0/1, and the problem name.
+
+    Raises
+    ------
+    InvalidInputError
+        Empty, 1-D, ragged, non-numeric, NaN or non-0/1 input.
+    TooLargeError
+        More rows or columns than ``max_rows`` / ``max_cols``.
+
+    Examples
+    --------
+    >>> as_matrix([[0, 1, 1]])[0].tolist()
+    [[0, 1, 1]]
+    """
+    raw = x.matrix() if hasattr(x, "matrix") and callable(x.matrix) else x
+    try:
+        arr = np.asarray(raw)
+    except ValueError as e:  # ragged nested lists
+        raise InvalidInputError(f"the matrix is ragged ({e}); pass a rectangular 2-D 0/1 array") from None
+    if arr.dtype == object:
+        raise InvalidInputError("the matrix is ragged or not numeric; pass a rectangular 2-D 0/1 array")
+    if arr.ndim != 2:
+        raise InvalidInputError(f"expected a 2-D 0/1 matrix, got an array with {arr.ndim} dimension(s); "
+                                "reshape it to (rows, columns)")
+    if arr.size == 0:
+        raise InvalidInputError(f"the matrix is empty (shape {arr.shape}); pass at least one row and column")
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(f"matrix entries must be 0/1 numbers, got dtype {arr.dtype}; convert with "
+                                "np.asarray(M, dtype=int)")
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise InvalidInputError("the matrix contains NaN; every entry must be 0 or 1")
+    if not np.isin(arr, (0, 1)).all():
+        bad = arr[~np.isin(arr, (0, 1))].flat[0]
+        raise InvalidInputError(f"matrix entries must be 0 or 1, found {bad.item()}; binarize the matrix first")
+    r, c = arr.shape
+    if r > max_rows or c > max_cols:
+        raise TooLargeError(f"{what} accepts at most {max_rows} rows and {max_cols} columns, got {r}x{c}; "
+                            "use a smaller instance (or the cheap bounds only)")
+    M = np.ascontiguousarray(arr.astype(np.int8))
+    return M, problem_name(x, M)
+
+
+def distinct_classes(M: np.ndarray, axis: int = 0) -> tuple[tuple[int, ...], ...]:
+    """Group equal rows (``axis=0``) or columns (``axis=1``); classes ordered by first index.
+
+    Examples
+    --------
+    >>> distinct_classes(np.array([[0, 1], [1, 0], [0, 1]]))
+    ((0, 2), (1,))
+    """
+    A = M if axis == 0 else M.T
+    groups: dict[bytes, list[int]] = {}
+    for i in range(A.shape[0]):
+        groups.setdefault(A[i].tobytes(), []).append(i)
+    return tuple(sorted((tuple(g) for g in groups.values()), key=lambda g: g[0]))
+
+
+def resolve_solver(name: str) -> str:
+    """Map a pysat solver name or alias (``"g4"``, ``"cd19"``, ...) to its canonical name.
+
+    Raises
+    ------
+    UnknownNameError
+        The name is no pysat solver; the message lists the valid names.
+
+    Examples
+    --------
+    >>> resolve_solver("g4"), resolve_solver("cadical195")
+    ('glucose4', 'cadical195')
+    """
+    from pysat.solvers import SolverNames
+
+    table = {k: v for k, v in vars(SolverNames).items() if not k.startswith("_")}
+    key = str(name).strip().lower()
+    for canon, aliases in table.items():
+        if key == canon or key in aliases:
+            return canon
+    raise UnknownNameError(f"unknown SAT solver {name!r}; use one of {', '.join(sorted(table))} "
+                           "(or a pysat alias such as 'g4', 'cd19')")
+
+
+@dataclass
+class Deadline:
+    """A wall-clock budget; ``None`` seconds means unlimited."""
+
+    seconds: float | None
+    start: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.seconds is not None and not self.seconds > 0:
+            raise InvalidInputError(f"time_limit must be a positive number of seconds or None, got {self.seconds!r}")
+        self.start = time.perf_counter()
+
+    def remaining(self) -> float | None:
+        """Seconds left (may be negative), or ``None`` when unlimited."""
+        if self.seconds is None:
+            return None
+        return self.seconds - (time.perf_counter() - self.start)
+
+    def expired(self) -> bool:
+        r = self.remaining()
+        return r is not None and r <= 0

@@ -1,0 +1,130 @@
+"""Cheap protocol trees (upper bounds on D) as split specs, and their conversion to ProtocolTree.
+
+A *spec* is a leaf output (0/1) or ``(owner, ones, child0, child1)`` with ``ones`` the row (Alice)
+or column (Bob) indices that send bit 1 — the form of :meth:`ProtocolTree.from_splits`.
+
+Examples
+--------
+>>> import numpy as np
+>>> depth(oneway_spec(np.eye(4, dtype=np.int8), 0))  # Alice names her row (2 bits), Bob answers
+3
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["oneway_spec", "greedy_spec", "depth", "expand_spec", "ALICE", "BOB"]
+
+ALICE, BOB = "Alice", "Bob"
+
+
+def depth(spec: Any) -> int:
+    """Depth of a spec (0 for a leaf)."""
+    if isinstance(spec, tuple):
+        return 1 + max(depth(spec[2]), depth(spec[3]))
+    return 0
+
+
+def _colour(M: np.ndarray, rows: list[int], cols: list[int]) -> int | None:
+    sub = M[np.ix_(rows, cols)]
+    v = int(sub.flat[0])
+    return v if (sub == v).all() else None
+
+
+def _halves(owner: str, items: list[int], leaf: Any) -> Any:
+    """A balanced binary tree in which ``owner`` names which of ``items`` holds; ``leaf(item)`` below."""
+    if len(items) == 1:
+        return leaf(items[0])
+    h = 1 << (math.ceil(math.log2(len(items))) - 1)
+    return (owner, items[h:], _halves(owner, items[:h], leaf), _halves(owner, items[h:], leaf))
+
+
+def oneway_spec(M: np.ndarray, axis: int = 0) -> Any:
+    """The protocol 'Alice (axis 0) / Bob (axis 1) names the class of her row, the other answers'.
+
+    Depth ``ceil(log2 #classes) + 1`` (no answer bit where a class is constant).
+    """
+    A = M if axis == 0 else M.T
+    owner, other = (ALICE, BOB) if axis == 0 else (BOB, ALICE)
+    groups: dict[bytes, list[int]] = {}
+    for i in range(A.shape[0]):
+        groups.setdefault(A[i].tobytes(), []).append(i)
+    classes = sorted(groups.values())
+
+    def answer(k: int) -> Any:
+        members = classes[k]
+        row = A[members[0]]
+        if (row == row[0]).all():
+            return int(row[0])
+        ones = [j for j in range(A.shape[1]) if row[j]]
+        return (other, ones, 0, 1)
+
+    spec = _halves(owner, list(range(len(classes))), answer)
+
+    def members(s: Any) -> Any:  # class indices -> row indices at the owner's nodes
+        if isinstance(s, tuple) and s[0] == owner:
+            return (owner, [i for k in s[1] for i in classes[k]], members(s[2]), members(s[3]))
+        return s
+
+    return members(spec)
+
+
+def _estimate(M: np.ndarray, rows: list[int], cols: list[int]) -> int:
+    """An upper bound on D of the sub-rectangle: the better one-way protocol inside it."""
+    sub = M[np.ix_(rows, cols)]
+    if (sub == sub.flat[0]).all():
+        return 0
+    best = math.inf
+    for A in (sub, sub.T):
+        uniq = {A[i].tobytes() for i in range(A.shape[0])}
+        constant = all(len(set(u)) == 1 for u in uniq)
+        best = min(best, math.ceil(math.log2(len(uniq))) + (0 if constant else 1))
+    return int(best)
+
+
+def greedy_spec(M: np.ndarray, rows: list[int] | None = None, cols: list[int] | None = None) -> Any:
+    """A protocol built top-down: at each node the split 'value at one column' (Alice) or 'value at
+    one row' (Bob) whose children have the smallest one-way estimate, until the rectangles are
+    monochromatic. Always terminates: a non-monochromatic rectangle has a nontrivial such split.
+    """
+    rows = list(range(M.shape[0])) if rows is None else rows
+    cols = list(range(M.shape[1])) if cols is None else cols
+    c = _colour(M, rows, cols)
+    if c is not None:
+        return c
+    best: tuple[Any, ...] | None = None
+    seen: set[tuple[str, tuple[int, ...]]] = set()
+    for owner, items, others in ((ALICE, rows, cols), (BOB, cols, rows)):
+        for k in others:
+            vals = M[items, k] if owner == ALICE else M[k, items]
+            ones = tuple(i for i, v in zip(items, vals) if v)
+            if not ones or len(ones) == len(items) or (owner, ones) in seen:
+                continue
+            seen.add((owner, ones))
+            zeros = [i for i in items if i not in set(ones)]
+            if owner == ALICE:
+                e = max(_estimate(M, zeros, cols), _estimate(M, list(ones), cols))
+            else:
+                e = max(_estimate(M, rows, zeros), _estimate(M, rows, list(ones)))
+            key = (e, abs(len(ones) - len(zeros)))
+            if best is None or key < best[0]:
+                best = (key, owner, list(ones), zeros)
+    assert best is not None  # a non-monochromatic rectangle always has a nontrivial split
+    _, owner, ones, zeros = best
+    if owner == ALICE:
+        return (ALICE, ones, greedy_spec(M, zeros, cols), greedy_spec(M, ones, cols))
+    return (BOB, ones, greedy_spec(M, rows, zeros), greedy_spec(M, rows, ones))
+
+
+def expand_spec(spec: Any, row_classes: Any, col_classes: Any) -> Any:
+    """Map a spec on class indices (of a deduplicated matrix) back to original row/column indices."""
+    if not isinstance(spec, tuple):
+        return spec
+    owner, ones, c0, c1 = spec
+    classes = row_classes if owner == ALICE else col_classes
+    orig = sorted(i for k in ones for i in classes[k])
+    return (owner, orig, expand_spec(c0, row_classes, col_classes), expand_spec(c1, row_classes, col_classes))

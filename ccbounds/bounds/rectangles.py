@@ -1,0 +1,302 @@
+"""Rectangle partition and cover numbers, exact by SAT (SPEC §3; [KN] Prop. 1.13, §2.1).
+
+- partition number C^D: fewest monochromatic rectangles partitioning M. The leaves of a protocol
+  tree partition M into monochromatic rectangles, so ``D(f) >= ceil(log2 C^D)``. Note (SPEC §3,
+  [AUY]): only ``D = O(log² C^D)`` holds — ``log2 C^D + 1`` is *not* an upper bound on D and is never
+  reported as one.
+- cover numbers C^1, C^0: fewest 1- (0-) rectangles covering the 1- (0-) cells;
+  ``N^1(f) = ceil(log2 C^1)`` and ``N^0(f) = ceil(log2 C^0)`` exactly.
+
+Method: a greedy solution gives the upper bound; fooling sets (and for partitions
+``rank(M) + rank(J - M)``) give the lower bound; then SAT asks for k = upper - 1, upper - 2, ...
+slots until UNSAT. The last SAT model is the witness, the UNSAT answer for one slot fewer the
+lower certificate (a DRUP proof, see :mod:`ccbounds.bounds.drup`), unless the cheap lower bound
+already meets the upper one. Encoding (IDPool keys): ``("row", t, i)`` / ``("col", t, j)``: row i /
+column j is in rectangle t; ``("in", t, i, j)``: cell (i, j) is in rectangle t; ``("out", t)``:
+rectangle t is a 1-rectangle (partitions only). Symmetry breaking: the cells of a fooling set lie
+in distinct rectangles, so fooling cell t is put in rectangle t.
+
+Examples
+--------
+>>> b = partition_number([[1, 0], [0, 1]])
+>>> b.witness.number, b.value
+(4, 2)
+>>> cover_number([[1, 1], [1, 0]], 1).witness.number
+2
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ccbounds.bound import Bound
+from ccbounds.bounds._matrix import Deadline, as_matrix, resolve_solver
+from ccbounds.bounds._sat import run_sat
+from ccbounds.bounds.drup import UnsatProof
+from ccbounds.bounds.fooling import largest_fooling_set
+from ccbounds.errors import InvalidInputError
+from ccbounds.bounds.rank import rank_real
+
+__all__ = ["RectangleSolution", "partition_number", "cover_number", "check_rectangles", "MAX_RECT_SIDE"]
+
+#: the SAT encodings take at most this many rows and columns
+MAX_RECT_SIDE = 32
+
+Rect = tuple[tuple[int, ...], tuple[int, ...], int]
+
+
+@dataclass(frozen=True)
+class RectangleSolution:
+    """An optimal partition (``kind="partition"``) or cover (``"cover1"``, ``"cover0"``) of a matrix.
+
+    ``rectangles``: ``(rows, cols, colour)`` triples; ``lower``: why fewer is impossible — an
+    :class:`UnsatProof`, or a sentence naming the cheap lower bound that meets ``number``.
+    """
+
+    kind: str
+    number: int
+    rectangles: tuple[Rect, ...]
+    lower: Any
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        low = self.lower.to_dict() if hasattr(self.lower, "to_dict") else str(self.lower)
+        return {"kind": self.kind, "number": self.number, "lower": low, "timings": dict(self.timings),
+                "rectangles": [[list(r), list(c), v] for r, c, v in self.rectangles]}
+
+    def __str__(self) -> str:
+        return f"{self.kind} into {self.number} rectangles (lower: {self.lower})"
+
+
+def check_rectangles(x: Any, rects: Any, kind: str = "partition") -> bool:
+    """True iff ``rects`` is a ``kind`` ("partition", "cover1", "cover0") of M by monochromatic rectangles.
+
+    Accepts a :class:`RectangleSolution` or a list of ``(rows, cols, colour)``.
+
+    Examples
+    --------
+    >>> check_rectangles([[1, 0]], [((0,), (0,), 1), ((0,), (1,), 0)])
+    True
+    >>> check_rectangles([[1, 0]], [((0,), (0, 1), 1)])
+    False
+    """
+    M, _ = as_matrix(x, what="rectangle checks")
+    if isinstance(rects, RectangleSolution):
+        kind, rects = rects.kind, rects.rectangles
+    if kind not in ("partition", "cover1", "cover0"):
+        raise InvalidInputError(f"kind must be 'partition', 'cover1' or 'cover0', got {kind!r}")
+    count = np.zeros(M.shape, dtype=int)
+    for rows, cols, v in rects:
+        rows, cols = list(rows), list(cols)
+        if not rows or not cols or len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
+            return False
+        if any(not 0 <= i < M.shape[0] for i in rows) or any(not 0 <= j < M.shape[1] for j in cols):
+            return False
+        if not (M[np.ix_(rows, cols)] == v).all():
+            return False
+        if kind != "partition" and v != int(kind[-1]):
+            return False
+        count[np.ix_(rows, cols)] += 1
+    if kind == "partition":
+        return bool((count == 1).all())
+    return bool((count[M == int(kind[-1])] >= 1).all())
+
+
+def _greedy(M: np.ndarray, kind: str) -> list[Rect]:
+    """A quick partition/cover: grow a rectangle from each uncovered target cell, best of two orders."""
+    R, C = M.shape
+    target = np.ones(M.shape, bool) if kind == "partition" else (M == int(kind[-1]))
+    covered = ~target
+    rects: list[Rect] = []
+    while not covered.all():
+        i, j = map(int, np.argwhere(~covered)[0])
+        v = int(M[i, j])
+        ok = (M == v) & (~covered if kind == "partition" else True)  # cells a rectangle may use
+        cands = []
+        for first in ("rows", "cols"):
+            if first == "cols":
+                cols = [c for c in range(C) if ok[i, c]]
+                rows = [r for r in range(R) if ok[r, cols].all()]
+            else:
+                rows = [r for r in range(R) if ok[r, j]]
+                cols = [c for c in range(C) if ok[rows, c].all()]
+            gain = int((~covered[np.ix_(rows, cols)]).sum())
+            cands.append((gain, tuple(rows), tuple(cols)))
+        _, rows, cols = max(cands)
+        rects.append((rows, cols, v))
+        covered[np.ix_(rows, cols)] = True
+    return rects
+
+
+def _encode(M: np.ndarray, kind: str, k: int, fool: list[tuple[int, int]]) -> tuple[list[list[int]], Any]:
+    from pysat.formula import IDPool
+
+    pool = IDPool()
+    R, C = M.shape
+    row = {(t, i): pool.id(("row", t, i)) for t in range(k) for i in range(R)}
+    col = {(t, j): pool.id(("col", t, j)) for t in range(k) for j in range(C)}
+    cl: list[list[int]] = []
+    if kind == "partition":
+        out = {t: pool.id(("out", t)) for t in range(k)}
+        for i in range(R):
+            for j in range(C):
+                ins = []
+                for t in range(k):
+                    v = pool.id(("in", t, i, j))
+                    ins.append(v)
+                    cl += [[-v, row[t, i]], [-v, col[t, j]], [v, -row[t, i], -col[t, j]],
+                           [-v, out[t] if M[i, j] else -out[t]]]
+                cl.append(ins)
+                cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
+        for t, (i, j) in enumerate(fool[:k]):
+            cl.append([pool.id(("in", t, i, j))])
+    else:
+        val = int(kind[-1])
+        for i in range(R):
+            for j in range(C):
+                if M[i, j] != val:
+                    cl += [[-row[t, i], -col[t, j]] for t in range(k)]
+                    continue
+                ins = []
+                for t in range(k):
+                    v = pool.id(("in", t, i, j))
+                    ins.append(v)
+                    cl += [[-v, row[t, i]], [-v, col[t, j]]]
+                cl.append(ins)
+        for t, (i, j) in enumerate(fool[:k]):
+            cl += [[row[t, i]], [col[t, j]]]
+    return cl, pool
+
+
+def _decode(M: np.ndarray, kind: str, k: int, model: tuple[int, ...], pool: Any) -> list[Rect]:
+    true = {v for v in model if v > 0}
+    R, C = M.shape
+    rects = []
+    for t in range(k):
+        rows = tuple(i for i in range(R) if pool.id(("row", t, i)) in true)
+        cols = tuple(j for j in range(C) if pool.id(("col", t, j)) in true)
+        if rows and cols:
+            rects.append((rows, cols, int(M[rows[0], cols[0]])))
+    return rects
+
+
+def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
+           use_cheap_bounds: bool) -> tuple[RectangleSolution, str]:
+    M, name = as_matrix(x, max_rows=MAX_RECT_SIDE, max_cols=MAX_RECT_SIDE, what=f"the exact {kind} number")
+    solver = resolve_solver(solver)
+    deadline = Deadline(time_limit)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    best = _greedy(M, kind)
+    timings["greedy"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fk = "combined" if kind == "partition" else kind[-1]
+    fb = largest_fooling_set(M, fk, time_limit=max(0.01, min(2.0, deadline.remaining() or 2.0)), on_limit="best")
+    fool = list(fb.witness.cells)
+    lower, why = len(fool), f"fooling set of size {len(fool)}"
+    if not use_cheap_bounds:  # SAT all the way down (the fooling cells still break symmetry)
+        lower, why = 0, "no rectangles needed"
+    elif kind == "partition":
+        r1, r0 = rank_real(M).rank, rank_real(1 - M).rank
+        if r1 + r0 > lower:
+            lower, why = r1 + r0, f"rank(M) + rank(J-M) = {r1} + {r0}"
+    timings["lower bounds"] = time.perf_counter() - t0
+    proof: Any = f"{why} >= {len(best)}"
+    t0 = time.perf_counter()
+    while len(best) > lower:
+        k = len(best) - 1
+        cl, pool = _encode(M, kind, k, fool)
+        outcome = run_sat(cl, solver, deadline, proof=True, what=f"the exact {kind} number")
+        if outcome.sat:
+            best = _decode(M, kind, k, outcome.model, pool)
+        else:
+            proof = UnsatProof(f"no {kind} of {name} into {k} rectangles", solver,
+                               tuple(tuple(c) for c in cl), outcome.proof)
+            break
+    timings["sat"] = time.perf_counter() - t0
+    return RectangleSolution(kind, len(best), tuple(best), proof, timings), name
+
+
+def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None = None,
+                     use_cheap_bounds: bool = True) -> Bound:
+    """The monochromatic rectangle partition number C^D and the bound ``D >= ceil(log2 C^D)``.
+
+    Parameters
+    ----------
+    x : array_like or Problem
+        A 0/1 matrix with at most :data:`MAX_RECT_SIDE` rows and columns.
+    solver : str
+        A pysat solver name or alias.
+    time_limit : float or None
+        Seconds for the whole computation.
+    use_cheap_bounds : bool
+        False ignores the fooling-set and rank lower bounds and lets SAT prove optimality (for tests
+        and benchmarks of the encoding).
+
+    Returns
+    -------
+    Bound
+        ``model="D"``, ``direction="lower"``, ``method="partition-number"``; witness a
+        :class:`RectangleSolution` (``.number`` is C^D). Never an upper bound on D (SPEC §3).
+
+    Raises
+    ------
+    InvalidInputError, TooLargeError, UnknownNameError, SolverLimitError
+
+    Examples
+    --------
+    >>> partition_number([[1, 1], [1, 0]]).witness.number
+    3
+
+    References
+    ----------
+    [KN] Prop. 1.13 (a protocol partitions M into monochromatic rectangles); [AUY] (D = O(log² C^D)).
+    """
+    sol, name = _solve(x, "partition", solver, time_limit, use_cheap_bounds)
+    return Bound(math.ceil(math.log2(sol.number)), "lower", "D", name, method="partition-number",
+                 witness=sol, source="[KN] Prop. 1.13 (leaves partition M); SPEC §3",
+                 expression="ceil(log2 C^D)",
+                 note=f"C^D = {sol.number}; log2 C^D + 1 is NOT an upper bound on D (only D = O(log^2 C^D), [AUY])")
+
+
+def cover_number(x: Any, value: int = 1, solver: str = "glucose4", time_limit: float | None = None,
+                 use_cheap_bounds: bool = True) -> Bound:
+    """The cover number C^value and the exact nondeterministic complexity ``N^value = ceil(log2 C^value)``.
+
+    Parameters
+    ----------
+    x : array_like or Problem
+        A 0/1 matrix with at most :data:`MAX_RECT_SIDE` rows and columns.
+    value : {1, 0}
+        Cover the 1-cells (N1) or the 0-cells (N0).
+    solver, time_limit, use_cheap_bounds
+        As for :func:`partition_number`.
+
+    Returns
+    -------
+    Bound
+        ``direction="exact"``, ``model="N1"`` / ``"N0"``, ``method="cover-number"``, witness a
+        :class:`RectangleSolution`. A matrix without ``value``-cells has C = 0 and N = 0.
+
+    Examples
+    --------
+    >>> b = cover_number(np.eye(4, dtype=int), 0)  # the 0-cells of I_4: 4 rectangles suffice
+    >>> b.witness.number, b.value
+    (4, 2)
+
+    References
+    ----------
+    [KN] Def. 2.3 and Prop. 2.5 (N^1 = ceil(log2 C^1)); SPEC §3.
+    """
+    if value not in (0, 1):
+        raise InvalidInputError(f"value must be 0 or 1, got {value!r}")
+    sol, name = _solve(x, f"cover{value}", solver, time_limit, use_cheap_bounds)
+    bits = math.ceil(math.log2(sol.number)) if sol.number > 0 else 0
+    return Bound(bits, "exact", f"N{value}", name, method="cover-number", witness=sol,
+                 source="[KN] §2.1 (nondeterminism = log cover number); SPEC §3",
+                 expression=f"ceil(log2 C^{value})", note=f"C^{value} = {sol.number}")

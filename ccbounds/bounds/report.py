@@ -1,0 +1,205 @@
+"""All matrix bounds of a problem in one table (SPEC §3).
+
+Examples
+--------
+>>> r = bounds_report([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+>>> [(b.method, b.value) for b in r.bounds if b.model == "D" and b.is_lower][:2]
+[('log-rank', 2.0), ('leaf-rank', 3.0)]
+>>> r.best_lower("D").value, r.best_upper("D").value
+(3.0, 3)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ccbounds.bound import Bound
+from ccbounds.bounds import _trees
+from ccbounds.bounds._matrix import as_matrix
+from ccbounds.bounds.exact import ExactResult, exact_D
+from ccbounds.bounds.fooling import largest_fooling_set
+from ccbounds.bounds.oneway import one_way
+from ccbounds.bounds.rank import leaf_rank_bound, log_rank
+from ccbounds.bounds.rectangles import cover_number, partition_number
+from ccbounds.errors import SolverLimitError, TooLargeError
+
+__all__ = ["BoundsReport", "bounds_report", "witness_summary"]
+
+_COLUMNS = ["measure", "direction", "value_bits", "model", "method", "source", "witness"]
+
+
+def witness_summary(w: Any, width: int = 60) -> str:
+    """A one-line description of a witness, at most ``width`` characters.
+
+    Examples
+    --------
+    >>> witness_summary(None), witness_summary((1, 2))
+    ('', '1; 2')
+    """
+    if w is None:
+        return ""
+    if hasattr(w, "cost") and hasattr(w, "leaves"):
+        text = f"protocol tree: depth {w.cost}, {len(w.leaves)} leaves"
+    elif isinstance(w, tuple):
+        text = "; ".join(str(v) for v in w)
+    else:
+        text = str(w)
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@dataclass(frozen=True)
+class BoundsReport:
+    """The bounds computed for one problem; ``skipped`` says which were not, and why."""
+
+    problem: str
+    bounds: tuple[Bound, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
+    exact: ExactResult | None = None
+
+    def best_lower(self, model: str = "D") -> Bound | None:
+        """The largest lower bound (by its integer ceiling) on ``model``, or None."""
+        lows = [b for b in self.bounds if b.model == model and b.is_lower and b.value is not None]
+        return max(lows, key=lambda b: math.ceil(b.value - 1e-9), default=None)
+
+    def best_upper(self, model: str = "D") -> Bound | None:
+        """The smallest upper bound on ``model``, or None."""
+        ups = [b for b in self.bounds if b.model == model and b.is_upper and b.value is not None]
+        return min(ups, key=lambda b: b.value, default=None)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain dict per bound, with the columns of :meth:`to_frame`."""
+        return [{"measure": b.measure + (f" (eps={b.eps:g})" if b.eps is not None else ""),
+                 "direction": b.direction,
+                 "value_bits": b.value if b.value is not None else b.expression,
+                 "model": b.model, "method": b.method, "source": b.source,
+                 "witness": witness_summary(b.witness)} for b in self.bounds]
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame with columns measure, direction, value_bits, model, method, source, witness."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=_COLUMNS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem": self.problem, "bounds": [b.to_dict() for b in self.bounds],
+                "skipped": [{"method": m, "reason": r} for m, r in self.skipped],
+                "exact": self.exact.to_dict() if self.exact is not None else None}
+
+    def _table(self) -> list[list[str]]:
+        rel = {"lower": ">=", "upper": "<=", "exact": "="}
+        out = [["measure", "", "bits", "method", "source", "witness"]]
+        for b, r in zip(self.bounds, self.rows()):
+            v = r["value_bits"]
+            vtext = (str(int(v)) if float(v).is_integer() else f"{v:.4g}") if isinstance(v, (int, float)) else str(v)
+            out.append([r["measure"], rel[b.direction], vtext, b.method, b.source, r["witness"]])
+        return out
+
+    def __str__(self) -> str:
+        t = self._table()
+        widths = [max(len(row[k]) for row in t) for k in range(len(t[0]))]
+        lines = [f"Bounds for {self.problem} (bits)"]
+        for n, row in enumerate(t):
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            if n == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        lines += [f"skipped {m}: {r}" for m, r in self.skipped]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        t = self._table()
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in t[0])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t[1:])
+        skipped = "".join(f"<li>skipped {html.escape(m)}: {html.escape(r)}</li>" for m, r in self.skipped)
+        return (f"<p><b>Bounds for {html.escape(self.problem)}</b> (bits)</p><table><thead><tr>{head}</tr>"
+                f"</thead><tbody>{body}</tbody></table>" + (f"<ul>{skipped}</ul>" if skipped else ""))
+
+
+def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: float = 10.0,
+                  solver: str = "glucose4") -> BoundsReport:
+    """Every matrix bound on ``x``: the cheap ones, the problem's known ones and, if asked, the exact ones.
+
+    Parameters
+    ----------
+    x : array_like or Problem
+        A 0/1 matrix or a Problem (then its ``known_bounds(eps)`` are included, and a matrix too large
+        to build only skips the computed bounds).
+    exact : bool
+        Also compute the partition number C^D, the cover numbers C^1 and C^0 and the exact D (SAT).
+    eps : float
+        Error parameter passed to the problem's known randomized bounds.
+    time_limit : float
+        Seconds per exact computation; fooling-set searches past it report the best set found
+        (marked not proven largest), SAT searches past it are listed under ``skipped``.
+    solver : str
+        pysat solver name or alias for the exact computations.
+
+    Returns
+    -------
+    BoundsReport
+
+    Raises
+    ------
+    InvalidInputError, UnknownNameError
+        A bad matrix or solver name.
+
+    Examples
+    --------
+    >>> r = bounds_report([[1, 0], [0, 1]], exact=True)
+    >>> r.exact.value, r.best_lower("N1").value
+    (2, 1)
+
+    References
+    ----------
+    SPEC §1, §3; [KN] Ch. 1-2.
+    """
+    bounds: list[Bound] = []
+    skipped: list[tuple[str, str]] = []
+    known: list[Bound] = list(x.known_bounds(eps)) if hasattr(x, "known_bounds") else []
+    try:
+        M, name = as_matrix(x, what="bounds_report")
+    except TooLargeError as e:
+        if not known:
+            raise
+        return BoundsReport(known[0].problem, tuple(known), (("all computed bounds", str(e)),))
+
+    def attempt(method: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except (TooLargeError, SolverLimitError) as e:
+            skipped.append((method, str(e)))
+            return None
+
+    for field in ("R", "GF2"):
+        bounds += [b for b in (attempt("log-rank", log_rank, x, field),
+                               attempt("leaf-rank", leaf_rank_bound, x, field)) if b is not None]
+    for kind in ("combined", "1", "0"):
+        b = attempt("fooling-set", largest_fooling_set, x, kind, time_limit=time_limit, on_limit="best")
+        if b is not None:
+            bounds.append(b)
+    ab, ba = one_way(x, "A->B"), one_way(x, "B->A")
+    bounds += [ab, ba]
+    from ccbounds.protocols import ProtocolTree
+
+    axis = 0 if ab.value <= ba.value else 1
+    tree = ProtocolTree.from_splits(_trees.oneway_spec(M, axis), name=f"one-way protocol for {name}")
+    bounds.append(Bound(tree.cost, "upper", "D", name, method="protocol", witness=tree,
+                        source="SPEC §1 (one message naming the row class, then the answer bit)",
+                        expression="ceil(log2 #distinct rows) + 1"))
+    exact_res = None
+    if exact:
+        for label, fn, args in (("partition number", partition_number, ()),
+                                ("cover number C^1", cover_number, (1,)),
+                                ("cover number C^0", cover_number, (0,))):
+            b = attempt(label, fn, x, *args, solver=solver, time_limit=time_limit)
+            if b is not None:
+                bounds.append(b)
+        extra = [b for b in bounds if b.method == "partition-number"]
+        exact_res = attempt("exact D", exact_D, x, time_limit=time_limit, solver=solver, lower_bounds=extra)
+        if exact_res is not None:
+            bounds.append(exact_res.bound)
+    bounds += known
+    return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res)

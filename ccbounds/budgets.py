@@ -1,0 +1,205 @@
+"""Bit budgets without weights: how long an input an architecture can possibly handle (SPEC §4, §6).
+
+For an architecture, width and precision, the one-way message of Lemma R / Lemma T has S scalars:
+
+=========  ===============================  =============================================
+arch       S (scalars Alice sends)          note
+=========  ===============================  =============================================
+rnn, gru   width·layers                     Lemma R: the state of every layer
+lstm       2·width·layers                   Lemma R: h and c of every layer
+tf1        Q·H·(d_v + 1), d_v = width/H     Lemma T; Q = values of the query token
+                                            (index lookup: Bob's index token, Q = n;
+                                            x SEP y END: the END token, Q = 1)
+tf2, ...   no reduction                     two attention layers solve EQ/DISJ in width
+                                            O(log n) [BHBK]: no bound applies
+=========  ===============================  =============================================
+
+At b bits per scalar the message has S·b bits; a model exact on every input needs S·b >=
+D^{A->B}(f) (= n for INDEX, EQ, DISJ), and one with average error eps on INDEX/DISJ needs
+S·b >= n·(1 - H2(eps)).
+
+Examples
+--------
+>>> r = budget("lstm", width=8, precision=4, problem="index", n=100)
+>>> r.message_bits, r.required.value, r.verdict
+(64, 100, 'below bound')
+>>> r.largest_n, r.smallest_width
+(64, 13)
+>>> budget("tf1", width=16, heads=2, precision=8, problem="index", n=1000).largest_n is None
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ccbounds.bound import Bound
+from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.requirements import index_distributional_bound, required_bits
+
+__all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
+
+#: architectures the budget knows, with the lemma that applies
+ARCHS = {
+    "rnn": "Elman RNN: Lemma R, S = width*layers",
+    "gru": "GRU: Lemma R, S = width*layers",
+    "lstm": "LSTM: Lemma R, S = 2*width*layers (h and c)",
+    "tf1": "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)",
+    "tf2": "two-layer Transformer: no one-way reduction (refused)",
+}
+
+_QUERY_IS_BOB = {"INDEX"}  # problems whose default gadget puts a variable token at the output position
+
+
+def message_scalars(arch: str, width: int, heads: int = 1, layers: int = 1, problem: Any = None) -> int | None:
+    """S for ``arch`` (None for architectures no reduction applies to).
+
+    >>> message_scalars("lstm", 10, layers=2), message_scalars("tf1", 8, heads=2), message_scalars("tf2", 8)
+    (40, 10, None)
+    """
+    arch = _arch(arch)
+    if arch in ("rnn", "gru"):
+        return width * layers
+    if arch == "lstm":
+        return 2 * width * layers
+    if arch == "tf1":
+        q = problem.n if problem is not None and type(problem).__name__ in _QUERY_IS_BOB else 1
+        return q * heads * (width // heads + 1)
+    return None
+
+
+def _arch(arch: str) -> str:
+    a = str(arch).lower()
+    if a not in ARCHS:
+        raise UnknownNameError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHS)}")
+    return a
+
+
+def _problem(problem: Any, n: int) -> Any:
+    if hasattr(problem, "alice_inputs"):
+        return problem
+    from ccbounds.problems import get_problem
+
+    return get_problem(str(problem), n)
+
+
+@dataclass(frozen=True)
+class BudgetReport:
+    """The budget of one architecture at one width and precision for one problem size."""
+
+    arch: str
+    width: int
+    heads: int
+    layers: int
+    bits_per_scalar: int
+    problem: str
+    n: int
+    eps: float
+    scalars: int | None
+    required: Bound
+    largest_n: int | None
+    smallest_width: int | None
+
+    @property
+    def message_bits(self) -> int | None:
+        """S·b, the exact message size (None when no reduction applies)."""
+        return None if self.scalars is None else self.scalars * self.bits_per_scalar
+
+    @property
+    def verdict(self) -> str:
+        if self.scalars is None:
+            return "no bound"
+        return "not ruled out" if self.message_bits >= math.ceil(self.required.value - 1e-9) else "below bound"
+
+    @property
+    def explanation(self) -> str:
+        if self.scalars is None:
+            return ("no one-way reduction applies to two attention layers; the 2-layer constructions of [BHBK] "
+                    "solve EQ/DISJ in width O(log n), so no width bound follows")
+        if self.verdict == "below bound":
+            return (f"S*b = {self.message_bits} bits < {self.required._value_text()} bits: no weights make this model "
+                    f"{'exact' if self.eps == 0 else f'reach error <= {self.eps}'} on {self.problem}")
+        return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits: not ruled out "
+                "(the bound does not say the model can learn it)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"arch": self.arch, "width": self.width, "heads": self.heads, "layers": self.layers,
+                "bits_per_scalar": self.bits_per_scalar, "problem": self.problem, "n": self.n, "eps": self.eps,
+                "scalars": self.scalars, "message_bits": self.message_bits, "required": self.required.to_dict(),
+                "verdict": self.verdict, "largest_n": self.largest_n, "smallest_width": self.smallest_width,
+                "explanation": self.explanation}
+
+    def __str__(self) -> str:
+        shape = f"width {self.width}" + (f", {self.heads} heads" if self.arch.startswith("tf") else
+                                        f", {self.layers} layer{'s' if self.layers > 1 else ''}")
+        lines = [
+            f"{self.arch} ({shape}) at b = {self.bits_per_scalar} bits/scalar on {self.problem}"
+            + (f", error <= {self.eps}" if self.eps else ", exact"),
+            f"  message        S*b = {self.scalars if self.scalars is not None else '-'} scalars x "
+            f"{self.bits_per_scalar} = {self.message_bits if self.message_bits is not None else '-'} bits",
+            f"  required       {self.required}",
+            f"  verdict        {self.verdict}: {self.explanation}",
+            f"  largest n      {self.largest_n if self.largest_n is not None else 'unbounded by this argument'}",
+            f"  smallest width {self.smallest_width if self.smallest_width is not None else '-'} (for n = {self.n})",
+        ]
+        return "\n".join(lines)
+
+
+def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision: int = 32, problem: Any = "index",
+           n: int, eps: float = 0.0) -> BudgetReport:
+    """The bit budget of ``arch`` at ``width`` and ``precision`` bits per scalar for ``problem`` of size n.
+
+    Parameters
+    ----------
+    arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
+    width : int
+        Hidden size (recurrent) or d_model (Transformer).
+    heads, layers : int
+        Attention heads (tf1: d_v = width/heads); recurrent layers.
+    precision : int
+        b, bits per scalar (1..64).
+    problem : str or Problem
+        "index", "eq", "disj" (or a Problem instance).
+    n : int
+        Input length.
+    eps : float
+        0: exact on every input; > 0: average error under the INDEX distribution (INDEX, DISJ).
+
+    Returns
+    -------
+    BudgetReport
+        message bits, the required bits (a :class:`~ccbounds.bound.Bound`), the verdict, the largest n
+        this model size can handle, and the smallest width for this n.
+    """
+    arch = _arch(arch)
+    for name, v in (("width", width), ("heads", heads), ("layers", layers), ("precision", precision), ("n", n)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
+    if precision > 64:
+        raise InvalidInputError(f"precision is bits per scalar, at most 64; got {precision}")
+    if arch == "tf1" and width % heads:
+        raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")
+    prob = _problem(problem, n)
+    if type(prob).__name__ not in ("INDEX", "EQ", "DISJ"):
+        raise InvalidInputError(f"budgets are for INDEX, EQ and DISJ, not {prob.name}")
+    req = required_bits(prob, eps)
+    S = message_scalars(arch, width, heads, layers, prob)
+    largest = smallest = None
+    if S is not None:
+        bits = S * precision
+        query_grows = arch == "tf1" and type(prob).__name__ in _QUERY_IS_BOB
+        per = index_distributional_bound(1, eps, getattr(prob, "q", 2)) if eps else math.log2(getattr(prob, "q", 2))
+        if type(prob).__name__ == "EQ" and eps:
+            per = 0.0
+        largest = None if (query_grows or per <= 0) else int(math.floor(bits / per + 1e-9))
+        need = math.ceil(req.value - 1e-9)
+        if arch in ("rnn", "gru", "lstm"):
+            factor = (2 if arch == "lstm" else 1) * layers
+            smallest = max(1, math.ceil(need / (precision * factor)))
+        elif query_grows:
+            smallest = heads  # Q*H*(d_v+1)*b >= n holds already at d_v = 1
+        else:
+            smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / precision) - heads) / heads))
+    return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest)

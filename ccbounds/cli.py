@@ -1,0 +1,180 @@
+"""The ``ccbounds`` command line: a thin layer over the public API.
+
+Tables go to stdout, progress to stderr, ``--json PATH`` writes the full report. Errors a user can
+cause print one line (``error: ...``) and exit 1; ``ccbounds audit`` exits 3 on a violation.
+Heavy modules (torch, the SAT solvers) are imported inside the command that needs them, so
+``ccbounds --help`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 3
+
+
+def _write_json(path: str | None, payload: dict[str, Any]) -> None:
+    if not path:
+        return
+    from ccbounds.errors import InvalidInputError
+
+    try:
+        Path(path).write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    except OSError as e:
+        raise InvalidInputError(f"cannot write the JSON report to {path!r} ({e.strerror}); pass a writable path") from e
+    print(f"wrote {path}", file=sys.stderr)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return repr(obj)
+
+
+# -- commands --------------------------------------------------------------------------------------
+def cmd_problems(args: argparse.Namespace) -> int:
+    from ccbounds.problems import PROBLEMS
+
+    width = max(len(k) for k in PROBLEMS)
+    for name, (_cls, description) in PROBLEMS.items():
+        print(f"{name:<{width}}  {description}")
+    return EXIT_OK
+
+
+def _load_matrix_csv(path: str) -> Any:
+    import numpy as np
+
+    from ccbounds.errors import InvalidInputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
+    try:
+        rows = [line.strip() for line in p.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        data = [[float(v) for v in row.replace(";", ",").split(",")] for row in rows]
+    except ValueError as e:
+        raise InvalidInputError(f"{path!r} is not a CSV of numbers ({e}); write one row per line, entries 0/1 separated by commas") from e
+    if not data:
+        raise InvalidInputError(f"{path!r} holds no rows; write one row per line, entries 0/1 separated by commas")
+    if len({len(r) for r in data}) != 1:
+        raise InvalidInputError(f"{path!r} has rows of different lengths; every row needs the same number of entries")
+    return np.array(data)
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    from ccbounds.bounds import bounds_report
+    from ccbounds.errors import InvalidInputError
+    from ccbounds.problems import Problem, get_problem
+
+    if args.matrix is not None:
+        if args.problem is not None:
+            raise InvalidInputError("give either a PROBLEM name or --matrix FILE.csv, not both")
+        target = Problem.from_matrix(_load_matrix_csv(args.matrix), name=Path(args.matrix).stem)
+    else:
+        if args.problem is None:
+            raise InvalidInputError("name a problem (see `ccbounds problems`) with --n N, or pass --matrix FILE.csv")
+        if args.n is None:
+            raise InvalidInputError(f"`ccbounds bounds {args.problem}` needs --n N (the input length)")
+        kw = {"q": args.q} if args.q is not None else {}
+        target = get_problem(args.problem, args.n, **kw)
+    if args.exact:
+        from ccbounds.errors import TooLargeError
+        from ccbounds.problems import MAX_MATRIX_ENTRIES
+
+        entries = target.num_alice_inputs * target.num_bob_inputs
+        if entries > MAX_MATRIX_ENTRIES:
+            raise TooLargeError(f"--exact needs the matrix of {target.name}, {entries} entries, over the limit "
+                                f"MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
+    print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
+    report = bounds_report(target, exact=args.exact)
+    print(report)
+    _write_json(args.json, report.to_dict())
+    return EXIT_OK
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    from ccbounds.budgets import budget
+
+    report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers, precision=args.precision,
+                    problem=args.problem, n=args.n, eps=args.eps)
+    print(report)
+    _write_json(args.json, report.to_dict())
+    return EXIT_OK
+
+
+# -- parser ----------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ccbounds",
+        description="Communication-complexity lower bounds for sequence models: problems, exact bounds, "
+        "reductions of RNNs and one-layer Transformers to one-way protocols, and audits of checkpoints. "
+        "All numbers are in bits.",
+    )
+    from ccbounds import __version__
+
+    parser.add_argument("--version", action="version", version=f"ccbounds {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("problems", help="list the communication problems")
+    p.set_defaults(func=cmd_problems)
+
+    p = sub.add_parser("bounds", help="every lower/upper bound for a problem or a 0/1 matrix",
+                       description="Bounds on D(f) and its relatives, each with direction, model, method, "
+                       "witness and source. Example: ccbounds bounds eq --n 3 --exact")
+    p.add_argument("problem", nargs="?", help="problem name: index, eq, disj, gt, ip")
+    p.add_argument("--n", type=int, help="input length n")
+    p.add_argument("--q", type=int, help="alphabet size (index only)")
+    p.add_argument("--matrix", metavar="FILE.csv", help="a 0/1 matrix instead of a named problem")
+    p.add_argument("--exact", action="store_true", help="also compute partition/cover numbers and exact D by SAT")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.set_defaults(func=cmd_bounds)
+
+    p = sub.add_parser("budget", help="bit budget of an architecture: message bits vs the lower bound, largest n",
+                       description="Lemma R / Lemma T without weights: S*b message bits against D^{A->B}(f). "
+                       "Example: ccbounds budget lstm --width 64 --precision 8 --problem index --n 1024")
+    p.add_argument("arch", help="rnn, gru, lstm, tf1 or tf2")
+    p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
+    p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
+    p.add_argument("--layers", type=int, default=1, help="recurrent layers")
+    p.add_argument("--precision", type=int, default=32, help="bits per scalar b (default 32)")
+    p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
+    p.add_argument("--n", type=int, required=True, help="input length n")
+    p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.set_defaults(func=cmd_budget)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ccbounds`` command; returns the exit code."""
+    from ccbounds.errors import CCBoundsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return func(args)
+    except CCBoundsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

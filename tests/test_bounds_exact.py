@@ -1,0 +1,131 @@
+"""Exact D by SAT against the independent brute-force search; protocol trees and UNSAT proofs."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from ccbounds.bounds import brute_force_D, check_rup_proof, exact_D, protocol_tree_clauses
+from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError, UnknownNameError
+from ccbounds.problems import DISJ, EQ, GT, IP, Problem
+
+
+def _tree_ok(M, res):
+    M = np.asarray(M)
+    tree = res.tree
+    assert tree.cost == res.value
+    assert all(tree.output(i, j) == M[i, j] for i in range(M.shape[0]) for j in range(M.shape[1]))
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 3)])
+def test_exact_equals_brute_force_on_every_small_matrix(shape):
+    r, c = shape
+    for bits in itertools.product((0, 1), repeat=r * c):
+        M = np.array(bits).reshape(r, c)
+        want = brute_force_D(M)
+        assert want.witness.cost == want.value
+        got = exact_D(M)
+        assert got.value == want.value, M
+        _tree_ok(M, got)
+
+
+def test_exact_sat_only_equals_brute_force_on_every_3x3():
+    for bits in itertools.product((0, 1), repeat=9):
+        M = np.array(bits).reshape(3, 3)
+        assert exact_D(M, use_cheap_bounds=False).value == brute_force_D(M).value, M
+
+
+def test_exact_equals_brute_force_on_random_4x4():
+    rng = np.random.default_rng(2024)
+    for _ in range(200):
+        M = rng.integers(0, 2, size=(4, 4))
+        want = brute_force_D(M).value
+        for cheap in (True, False):
+            got = exact_D(M, use_cheap_bounds=cheap)
+            assert got.value == want, M
+            _tree_ok(M, got)
+
+
+def test_exact_on_rectangular_and_duplicate_rows():
+    rng = np.random.default_rng(5)
+    for shape in [(1, 5), (5, 1), (2, 5), (5, 3), (6, 2)]:
+        for _ in range(5):
+            M = rng.integers(0, 2, size=shape)
+            M = np.vstack([M, M[:1]])  # a duplicate row
+            res = exact_D(M)
+            assert res.value == brute_force_D(M).value
+            _tree_ok(M, res)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("cls", [EQ, DISJ])
+def test_eq_disj_need_n_plus_1(cls, n):
+    for cheap in (True, False):
+        res = exact_D(cls(n), use_cheap_bounds=cheap)
+        assert res.value == n + 1 and res.problem == cls(n).name
+        _tree_ok(cls(n).matrix(), res)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cls", [EQ, DISJ, GT, IP])
+def test_n4_problems_need_5_bits(cls):
+    res = exact_D(cls(4))
+    assert res.value == 5
+    _tree_ok(cls(4).matrix(), res)
+
+
+def test_sat_only_proof_is_checked_and_lengths_recorded():
+    res = exact_D(EQ(2), use_cheap_bounds=False)
+    assert res.value == 3 and res.lower.method == "sat"
+    assert res.proof is not None and res.proof_length == len(res.proof.lemmas) > 0
+    assert res.proof.claim.startswith("no protocol tree of depth 2")
+    assert check_rup_proof(res.proof.clauses, res.proof.lemmas)
+    assert res.proof.check()
+    assert set(res.timings) >= {"lower bounds", "upper bounds", "sat", "verify"}
+
+
+def test_cheap_bound_certificate_names_the_bound():
+    res = exact_D(DISJ(3))
+    assert res.proof is None and res.lower.value >= 3.0001 and res.lower.method in (
+        "leaf-rank", "leaf-rank GF(2)", "fooling-set")
+    assert res.upper.value == 4 and res.upper.is_upper
+    b = res.bound
+    assert (b.value, b.direction, b.model) == (4, "exact", "D")
+
+
+def test_tree_clauses_models_are_trees():
+    # depth 1 for AND on one bit each is UNSAT, depth 2 SAT: count via the solver
+    from pysat.solvers import Solver
+
+    M = np.array([[0, 0], [0, 1]], dtype=np.int8)
+    for d, want in [(1, False), (2, True)]:
+        cl, _ = protocol_tree_clauses(M, d)
+        with Solver(bootstrap_with=cl) as s:
+            assert s.solve() is want
+
+
+def test_solver_names_and_errors():
+    M = np.eye(3, dtype=int)
+    assert exact_D(M, solver="cd19").value == exact_D(M, solver="g4").value == 3
+    with pytest.raises(UnknownNameError, match="glucose4"):
+        exact_D(M, solver="nosuchsolver")
+    with pytest.raises(InvalidInputError):
+        exact_D([[0, 2]])
+    with pytest.raises(TooLargeError):
+        exact_D(np.eye(65, dtype=int))
+    with pytest.raises(InvalidInputError):
+        exact_D(M, time_limit=0)
+
+
+def test_time_limit_raises_solver_limit():
+    rng = np.random.default_rng(0)
+    M = rng.integers(0, 2, size=(40, 40))
+    with pytest.raises(SolverLimitError, match="time_limit"):
+        exact_D(M, time_limit=0.05, use_cheap_bounds=False)
+
+
+def test_from_matrix_problem_name():
+    P = Problem.from_matrix([[1, 0], [0, 1]], name="tiny")
+    assert exact_D(P).problem == "tiny"

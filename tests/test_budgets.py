@@ -1,0 +1,68 @@
+"""Bit budgets (SPEC §4, §6): message sizes per architecture, verdicts, largest n and smallest width
+checked against a direct search over n and width."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccbounds.budgets import budget, message_scalars
+from ccbounds.errors import InvalidInputError, UnknownNameError
+
+
+@pytest.mark.parametrize("arch,factor", [("rnn", 1), ("gru", 1), ("lstm", 2)])
+def test_recurrent_message_sizes(arch: str, factor: int) -> None:
+    r = budget(arch, width=7, layers=3, precision=16, problem="eq", n=10)
+    assert r.scalars == factor * 7 * 3 and r.message_bits == factor * 7 * 3 * 16
+
+
+def test_transformer_message_sizes_depend_on_the_query_token() -> None:
+    assert budget("tf1", width=12, heads=3, precision=8, problem="eq", n=5).scalars == 3 * (4 + 1)
+    assert budget("tf1", width=12, heads=3, precision=8, problem="index", n=5).scalars == 5 * 3 * (4 + 1)
+    r = budget("tf2", width=12, heads=3, precision=8, problem="eq", n=5)
+    assert r.scalars is None and r.verdict == "no bound" and "[BHBK]" in r.explanation
+
+
+def _fits(arch: str, width: int, heads: int, layers: int, b: int, problem: str, n: int) -> bool:
+    return budget(arch, width=width, heads=heads, layers=layers, precision=b, problem=problem, n=n).verdict != "below bound"
+
+
+@settings(max_examples=60, deadline=None)
+@given(arch=st.sampled_from(["rnn", "gru", "lstm"]), width=st.integers(1, 12), layers=st.integers(1, 3),
+       b=st.integers(1, 16), problem=st.sampled_from(["index", "eq", "disj"]))
+def test_largest_n_is_the_last_n_that_fits(arch: str, width: int, layers: int, b: int, problem: str) -> None:
+    r = budget(arch, width=width, layers=layers, precision=b, problem=problem, n=4)
+    N = r.largest_n
+    assert _fits(arch, width, 1, layers, b, problem, N)
+    assert not _fits(arch, width, 1, layers, b, problem, N + 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arch=st.sampled_from(["rnn", "gru", "lstm", "tf1"]), n=st.integers(1, 300), b=st.integers(1, 12),
+       heads=st.integers(1, 3), problem=st.sampled_from(["eq", "disj", "index"]))
+def test_smallest_width_is_the_first_width_that_fits(arch: str, n: int, b: int, heads: int, problem: str) -> None:
+    h = heads if arch == "tf1" else 1
+    w = budget(arch, width=h, heads=h, precision=b, problem=problem, n=n).smallest_width
+    assert w % h == 0 and _fits(arch, w, h, 1, b, problem, n)
+    if w > h:
+        assert not _fits(arch, w - h, h, 1, b, problem, n)
+
+
+def test_errors_allowed_use_the_knr_bound() -> None:
+    r = budget("gru", width=10, precision=1, problem="index", n=16, eps=0.1)
+    assert math.isclose(r.required.value, 16 * (1 - (-(0.1 * math.log2(0.1)) - 0.9 * math.log2(0.9))))
+    assert r.required.model == "D_mu_eps(A->B)" and r.verdict == "not ruled out"
+    assert budget("gru", width=10, precision=1, problem="eq", n=16, eps=0.1).largest_n is None
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(UnknownNameError, match="valid"):
+        budget("mamba9", width=4, n=4)
+    with pytest.raises(InvalidInputError, match="n must be"):
+        budget("lstm", width=4, n=0)
+    with pytest.raises(InvalidInputError, match="divisible"):
+        budget("tf1", width=5, heads=2, n=4, problem="eq")
+    assert message_scalars("tf2", 8) is None
