@@ -1,0 +1,70 @@
+"""Adapters: what a one-way reduction (SPEC §4) needs from a model, and nothing else.
+
+* :class:`RecurrentAdapter` (Lemma R): ``initial_state``, ``advance``, ``readout``, ``state_tensors``,
+  ``state_size``, ``flatten`` / ``unflatten``.
+* :class:`AttentionAdapter` (Lemma T, one layer): ``queries``, ``keys_values``, ``finish``, and the
+  softmax-splitting helpers (:mod:`ccbounds.adapters.softmax`) :func:`attend`, :func:`partial_sums`, :func:`combine`.
+* :func:`get_adapter` finds the adapter of a model; :func:`register_adapter` adds one for a new model
+  family (e.g. a state-space model: implement :class:`RecurrentAdapter` with its SSM state and
+  convolution buffer as the state).
+
+The built-in torch adapters (``TorchRecurrentAdapter``, ``TransformerAdapter``) load lazily, so importing
+this package does not import torch.
+
+Examples
+--------
+>>> from ccbounds.adapters import ADAPTERS
+>>> [e.kind for e in ADAPTERS]
+['recurrent', 'attention']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ccbounds.adapters.base import REGISTER_HINT, Adapter, AttentionAdapter, RecurrentAdapter, validate_adapter
+from ccbounds.adapters.registry import (
+    ADAPTERS,
+    AdapterEntry,
+    check_applicable,
+    get_adapter,
+    register_adapter,
+    registered_adapters,
+    unregister_adapter,
+)
+from ccbounds.adapters.softmax import PartialSums, attend, combine, merge_partial_sums, partial_sums
+
+_LAZY = {
+    "TorchRecurrentAdapter": "ccbounds.adapters.recurrent",
+    "TransformerAdapter": "ccbounds.adapters.attention",
+    "build_attention_adapter": "ccbounds.adapters.attention",
+}
+
+__all__ = [
+    "Adapter",
+    "RecurrentAdapter",
+    "AttentionAdapter",
+    "PartialSums",
+    "attend",
+    "partial_sums",
+    "merge_partial_sums",
+    "combine",
+    "validate_adapter",
+    "REGISTER_HINT",
+    "ADAPTERS",
+    "AdapterEntry",
+    "check_applicable",
+    "get_adapter",
+    "register_adapter",
+    "registered_adapters",
+    "unregister_adapter",
+] + sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ccbounds.adapters' has no attribute {name!r}")

@@ -1,0 +1,253 @@
+"""Finding the adapter of a model: user registrations, refusals, then the built-in layouts.
+
+:func:`get_adapter` tries, in order:
+
+1. adapters registered with :func:`register_adapter` (latest first) — validated against the model's
+   forward when ``validate`` is true;
+2. the refusals of SPEC §4 (:func:`check_applicable`): bidirectional RNNs, recurrent models that also
+   attend back over the prefix, and two or more attention layers raise
+   :class:`~ccbounds.errors.ReductionNotApplicable`;
+3. the built-in adapters in :data:`ADAPTERS`.
+
+A model matching nothing raises :class:`~ccbounds.errors.UnsupportedArchitecture` listing the
+supported layouts. torch is imported only when a model is inspected.
+
+Examples
+--------
+>>> [e.name for e in ADAPTERS]
+['recurrent', 'transformer-1layer']
+>>> check_applicable(object()) is None
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ccbounds.adapters.base import REGISTER_HINT, Adapter, validate_adapter
+from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnknownNameError, UnsupportedArchitecture
+
+__all__ = [
+    "AdapterEntry",
+    "ADAPTERS",
+    "get_adapter",
+    "register_adapter",
+    "unregister_adapter",
+    "registered_adapters",
+    "check_applicable",
+]
+
+
+@dataclass(frozen=True)
+class AdapterEntry:
+    """One way to adapt models: when it applies (``predicate``) and how to build it (``factory``)."""
+
+    name: str
+    kind: str  # "recurrent" | "attention" | "user"
+    description: str
+    predicate: Callable[[Any], bool]
+    factory: Callable[..., Adapter]
+    builtin: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "description": self.description, "builtin": self.builtin}
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind}): {self.description}"
+
+
+def _modules(model: Any) -> list[Any]:
+    return list(model.modules()) if callable(getattr(model, "modules", None)) else []
+
+
+def _has(model: Any, cls_name: str) -> bool:
+    from torch import nn
+
+    cls = getattr(nn, cls_name)
+    return any(isinstance(m, cls) for m in _modules(model))
+
+
+def _recurrent_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    from ccbounds.adapters.recurrent import TorchRecurrentAdapter
+
+    adapter = TorchRecurrentAdapter(model)
+    if validate:
+        validate_adapter(adapter, seed=seed)
+    return adapter
+
+
+def _attention_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    from ccbounds.adapters.attention import build_attention_adapter
+
+    return build_attention_adapter(model, validate=validate, seed=seed)
+
+
+#: the built-in adapters, in the order they are tried (for docs and error messages)
+ADAPTERS: tuple[AdapterEntry, ...] = (
+    AdapterEntry(
+        "recurrent",
+        "recurrent",
+        "Lemma R: Embedding -> nn.RNN/nn.GRU/nn.LSTM (unidirectional, any layers) -> Linear at the last position",
+        lambda m: _has(m, "RNNBase"),
+        _recurrent_factory,
+    ),
+    AdapterEntry(
+        "transformer-1layer",
+        "attention",
+        "Lemma T: Embedding (+ learned or buffer positions) -> one nn.TransformerEncoderLayer (norm_first "
+        "True/False) or nn.MultiheadAttention -> [LayerNorm] -> Linear at the last position",
+        lambda m: _has(m, "MultiheadAttention"),
+        _attention_factory,
+    ),
+)
+
+_USER: list[AdapterEntry] = []
+
+
+def register_adapter(predicate_or_class: Callable[[Any], bool] | type, factory: Callable[[Any], Adapter], name: str) -> AdapterEntry:
+    """Teach :func:`get_adapter` a new model family without editing ccbounds; tried before the built-ins.
+
+    Parameters
+    ----------
+    predicate_or_class : callable or type
+        ``predicate(model) -> bool``, or a class (then ``isinstance(model, cls)``).
+    factory : callable
+        ``factory(model) -> RecurrentAdapter | AttentionAdapter``.
+    name : str
+        Unique name; registering a name again replaces the earlier entry.
+
+    Returns
+    -------
+    AdapterEntry
+
+    Raises
+    ------
+    InvalidInputError
+        If ``factory`` or ``predicate_or_class`` is not callable, or ``name`` is empty.
+
+    Examples
+    --------
+    >>> e = register_adapter(int, lambda m: None, "ints")
+    >>> [u.name for u in registered_adapters() if not u.builtin]
+    ['ints']
+    >>> unregister_adapter("ints")
+    """
+    if not callable(factory) or not callable(predicate_or_class) or not name:
+        raise InvalidInputError("register_adapter(predicate_or_class, factory, name) needs two callables and a name")
+    if isinstance(predicate_or_class, type):
+        cls = predicate_or_class
+        predicate: Callable[[Any], bool] = lambda m: isinstance(m, cls)  # noqa: E731
+        what = f"instances of {cls.__name__}"
+    else:
+        predicate, what = predicate_or_class, f"models accepted by {getattr(predicate_or_class, '__name__', 'a predicate')}"
+    _USER[:] = [e for e in _USER if e.name != name]
+    entry = AdapterEntry(name, "user", f"user adapter for {what}", predicate, factory, builtin=False)
+    _USER.append(entry)
+    return entry
+
+
+def unregister_adapter(name: str) -> None:
+    """Remove a user registration by name.
+
+    Raises
+    ------
+    UnknownNameError
+        If no user adapter has that name (the message lists the registered ones).
+    """
+    if not any(e.name == name for e in _USER):
+        raise UnknownNameError(f"no user adapter named {name!r}; registered: {[e.name for e in _USER] or 'none'}")
+    _USER[:] = [e for e in _USER if e.name != name]
+
+
+def registered_adapters() -> tuple[AdapterEntry, ...]:
+    """Every adapter in the order :func:`get_adapter` tries them (users latest first, then built-ins)."""
+    return tuple(reversed(_USER)) + ADAPTERS
+
+
+def check_applicable(model: Any) -> None:
+    """Refuse the models SPEC §4 has no one-way reduction for.
+
+    Raises
+    ------
+    ReductionNotApplicable
+        A module with ``attention_layers >= 2`` or two or more ``nn.MultiheadAttention`` (Lemma T is
+        for one layer; the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width), a
+        bidirectional RNN (Lemma R: the state at the cut depends on Bob's tokens), or an RNN that also
+        attends back over the prefix.
+    """
+    mods = _modules(model) or [model]
+    name = type(model).__name__
+    for m in mods:
+        layers = getattr(m, "attention_layers", None)
+        if isinstance(layers, int) and layers >= 2:
+            raise ReductionNotApplicable(
+                f"{name} has attention_layers={layers}: Lemma T covers one attention layer and there is no one-way "
+                "reduction: the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
+            )
+    if not _modules(model):
+        return
+    from torch import nn
+
+    n_att = sum(isinstance(m, nn.MultiheadAttention) for m in mods)
+    rnns = [m for m in mods if isinstance(m, nn.RNNBase)]
+    if n_att >= 2:
+        raise ReductionNotApplicable(
+            f"{name} has {n_att} attention layers: Lemma T covers one layer and there is no one-way reduction: "
+            "the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
+        )
+    if any(r.bidirectional for r in rnns):
+        raise ReductionNotApplicable(
+            f"Lemma R does not apply to {name}: it has a bidirectional RNN, so the state at the cut depends on "
+            "Bob's tokens; use a unidirectional model"
+        )
+    if rnns and n_att:
+        raise ReductionNotApplicable(
+            f"Lemma R does not apply to {name}: it is recurrent but also attends back over the prefix, so the "
+            "state at the cut is not all that crosses it"
+        )
+
+
+def get_adapter(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    """The adapter (Lemma R or Lemma T, SPEC §4) that turns ``model`` into what a reduction needs.
+
+    Parameters
+    ----------
+    model : nn.Module
+        A recurrent or one-layer Transformer classifier (tokens ``(B, T)`` -> logits ``(B, C)``).
+    validate : bool
+        Check the adapter's reconstruction against the model's own forward on seeded random tokens.
+    seed : int
+        Seed of those tokens.
+
+    Returns
+    -------
+    RecurrentAdapter or AttentionAdapter
+
+    Raises
+    ------
+    ReductionNotApplicable
+        See :func:`check_applicable`.
+    UnsupportedArchitecture
+        No adapter reads the layout, or its reading does not reproduce forward (the message lists the
+        supported layouts and how to register a custom adapter).
+    InvalidInputError
+        A registered factory returned something that is not an adapter.
+    """
+    for entry in reversed(_USER):
+        if entry.predicate(model):
+            adapter = entry.factory(model)
+            if not isinstance(adapter, Adapter):
+                raise InvalidInputError(
+                    f"the factory of user adapter {entry.name!r} returned {type(adapter).__name__}; it must return a "
+                    "RecurrentAdapter or AttentionAdapter"
+                )
+            if validate:
+                validate_adapter(adapter, seed=seed, reading=f"user adapter {entry.name}")
+            return adapter
+    check_applicable(model)
+    for entry in ADAPTERS:
+        if entry.predicate(model):
+            return entry.factory(model, validate=validate, seed=seed)
+    layouts = " | ".join(e.description for e in ADAPTERS)
+    raise UnsupportedArchitecture(f"no adapter reads {type(model).__name__}; supported: {layouts}; {REGISTER_HINT}")
