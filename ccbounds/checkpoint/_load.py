@@ -1,0 +1,348 @@
+"""Saving ccbounds checkpoints and loading any supported checkpoint into a reference model."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ccbounds.checkpoint._container import RawCheckpoint, read_container, sha256_file
+from ccbounds.checkpoint._foreign import infer_reference
+from ccbounds.checkpoint._spec import CheckpointSpec, parse_spec
+from ccbounds.errors import CheckpointError, InvalidInputError
+
+__all__ = ["LoadedCheckpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "VERSION", "FORMATS"]
+
+FORMAT = "ccbounds-checkpoint"
+VERSION = 1
+#: values of ``LoadedCheckpoint.format``
+FORMATS = ("ccbounds", "foreign-state-dict", "pickled-module")
+_SUFFIXES = (".pt", ".safetensors")
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    """A checkpoint loaded into a model in eval mode, with what is known about it.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        A reference ``RecurrentClassifier`` / ``TransformerClassifier`` (or, for ``"pickled-module"``,
+        the unpickled module itself), in eval mode.
+    config : RecurrentConfig or TransformerConfig or None
+        ``None`` only for a pickled module that is not a reference model.
+    task : Task
+        The task from the metadata (ccbounds checkpoints) or the spec.
+    metadata : dict
+        The ccbounds metadata, or for other formats ``{"spec": ...}``.
+    path, format, sha256, container : str
+        The file, one of :data:`FORMATS`, the SHA-256 of its bytes, ``"pt"`` or ``"safetensors"``.
+    mapping : dict
+        Reference tensor name -> foreign key it was loaded from (foreign state_dicts only).
+    """
+
+    model: Any
+    config: Any
+    task: Any
+    metadata: dict[str, Any]
+    path: str
+    format: str
+    sha256: str
+    container: str
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A few readable lines: file, format, model, task, training record."""
+        lines = [
+            f"checkpoint  {self.path}  (sha256 {self.sha256[:16]})",
+            f"format      {self.format} ({self.container} container)",
+            f"model       {self.config if self.config is not None else type(self.model).__name__}"
+            f"  ({sum(p.numel() for p in self.model.parameters())} parameters)",
+            f"task        {self.task}",
+        ]
+        if self.mapping:
+            zeros = sum(v.startswith("zeros") for v in self.mapping.values())
+            lines.append(
+                f"mapping     {len(self.mapping)} tensors renamed from foreign names ({zeros} missing biases set to 0)"
+            )
+        train = self.metadata.get("train") or {}
+        if train:
+            lines.append("trained     " + ", ".join(f"{k}={v}" for k, v in train.items() if k != "command"))
+            if "command" in train:
+                lines.append(f"command     {train['command']}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the model, as plain data."""
+        return {
+            "path": self.path,
+            "format": self.format,
+            "container": self.container,
+            "sha256": self.sha256,
+            "config": None if self.config is None else self.config.to_dict(),
+            "task": self.task.to_dict(),
+            "metadata": self.metadata,
+            "mapping": dict(self.mapping),
+        }
+
+
+def _check_finite(state: Mapping[str, Any], where: str) -> None:
+    import torch
+
+    for name, t in state.items():
+        if torch.is_floating_point(t) or torch.is_complex(t):
+            bad = int((~torch.isfinite(t)).sum())
+            if bad:
+                raise CheckpointError(
+                    f"{where}: tensor {name!r} has {bad} non-finite value(s) (NaN or inf); the file is corrupted "
+                    "or training diverged, use an earlier checkpoint"
+                )
+
+
+def check_against_task(config: Any, task: Any) -> None:
+    """Raise a CheckpointError if the model's vocabulary, classes or length do not fit the task."""
+    if config.vocab_size != task.vocab_size:
+        raise CheckpointError(
+            f"the checkpoint's embedding has {config.vocab_size} rows but the task {task.name} with n={task.n} "
+            f"needs {task.vocab_size} token ids; pass the right --n/--task or a spec file with the model's token ids"
+        )
+    if config.num_classes != task.num_classes:
+        raise CheckpointError(
+            f"the checkpoint's readout has {config.num_classes} outputs but the task {task.name} with n={task.n} "
+            f"has {task.num_classes} classes; pass the right --task/--n (or q) for this model"
+        )
+    max_len = getattr(config, "max_len", None)
+    if max_len is not None and max_len < task.seq_len:
+        raise CheckpointError(
+            f"the checkpoint's position table has {max_len} rows but the task {task.name} with n={task.n} has "
+            f"sequences of length {task.seq_len}; pass the n the model was trained for"
+        )
+
+
+def _parse_metadata(raw: str, path: str) -> dict[str, Any]:
+    try:
+        meta = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(
+            f"checkpoint {path!r}: its ccbounds metadata is not valid JSON ({e.msg}); re-save it with save_checkpoint"
+        ) from e
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        got = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise CheckpointError(
+            f"checkpoint {path!r}: metadata format is {got!r}, not {FORMAT!r}; re-save it with save_checkpoint"
+        )
+    if meta.get("version") != VERSION:
+        raise CheckpointError(
+            f"checkpoint {path!r}: metadata version {meta.get('version')!r} is not supported (this ccbounds reads "
+            f"version {VERSION}); use the ccbounds release that wrote it or re-save it"
+        )
+    for key in ("model", "task"):
+        if not isinstance(meta.get(key), dict):
+            raise CheckpointError(f"checkpoint {path!r}: metadata has no {key!r} object; re-save it with save_checkpoint")
+    return meta
+
+
+def _from_metadata(meta: dict[str, Any], path: str) -> tuple[Any, Any]:
+    from ccbounds.errors import CCBoundsError
+    from ccbounds.models.config import config_from_dict
+    from ccbounds.tasks import task_from_dict
+
+    try:
+        config = config_from_dict(meta["model"])
+        task = task_from_dict(meta["task"])
+    except (CCBoundsError, TypeError, ValueError, KeyError) as e:
+        raise CheckpointError(
+            f"checkpoint {path!r}: its metadata does not describe a valid model/task ({e}); re-save it"
+        ) from e
+    return config, task
+
+
+def _build(config: Any, state: dict[str, Any], path: str, device: str) -> Any:
+    import torch
+
+    from ccbounds.models import build_model
+
+    with torch.device("meta"):  # no random initialisation, no global RNG use
+        model = build_model(config)
+    if getattr(config, "positions", None) == "sinusoidal":
+        from ccbounds.models.transformer import sinusoidal_table
+
+        table = sinusoidal_table(config.max_len, config.d_model)
+        if "pos_table" not in state:
+            state = {**state, "pos_table": table}
+        elif state["pos_table"].shape != table.shape or not torch.allclose(state["pos_table"].float(), table, atol=1e-5):
+            raise CheckpointError(
+                f"checkpoint {path!r}: its position table is not the sin/cos table of a sinusoidal model; "
+                "drop 'positions': 'sinusoidal' from the spec to load it as learned positions"
+            )
+    want = model.state_dict()
+    missing, unexpected = sorted(set(want) - set(state)), sorted(set(state) - set(want))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"checkpoint {path!r} does not fit its declared {config.arch} config: missing keys {missing[:5]}, "
+            f"unexpected keys {unexpected[:5]}; the file was not written for this config, re-save it"
+        )
+    for name, t in want.items():
+        if tuple(state[name].shape) != tuple(t.shape):
+            raise CheckpointError(
+                f"checkpoint {path!r}: tensor {name!r} has shape {tuple(state[name].shape)} but the declared "
+                f"config {config} needs {tuple(t.shape)}; the metadata and weights disagree, re-save it"
+            )
+    state = {k: v.to(torch.float32) if torch.is_floating_point(v) else v for k, v in state.items()}
+    model.load_state_dict(state, strict=True, assign=True)
+    return model.to(device).eval()
+
+
+def _foreign(raw: RawCheckpoint, spec: CheckpointSpec | None, path: str, device: str) -> tuple:
+    if spec is None:
+        raise CheckpointError(
+            f"checkpoint {path!r} has no ccbounds metadata; pass a spec (--spec FILE) naming its task, "
+            'e.g. {"task": "index-lookup", "n": 16}'
+        )
+    task = spec.build_task()
+    if raw.module is not None:
+        config = getattr(raw.module, "config", None)
+        if config is not None and hasattr(config, "arch") and hasattr(config, "vocab_size"):
+            check_against_task(config, task)
+        else:
+            config = None
+        model = raw.module.to(device).eval()
+        return model, config, task, {"spec": spec.to_dict()}, "pickled-module", {}
+    config, mapped, provenance, ignored = infer_reference(raw.state_dict, spec, task)
+    check_against_task(config, task)
+    model = _build(config, mapped, path, device)
+    meta = {"spec": spec.to_dict(), "ignored_modules": ignored}
+    return model, config, task, meta, "foreign-state-dict", provenance
+
+
+def load_checkpoint(
+    path: str | Path,
+    *,
+    spec: Mapping[str, Any] | str | Path | None = None,
+    trust_pickle: bool = False,
+    device: str = "cpu",
+) -> LoadedCheckpoint:
+    """Load a checkpoint (untrusted input) into a reference model in eval mode.
+
+    See the :mod:`ccbounds.checkpoint` docstring for the formats and a worked example.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ccbounds checkpoint, or a foreign ``.pt`` / ``.safetensors`` state_dict.
+    spec : dict or path, optional
+        Required for files without ccbounds metadata: the task and what the tensors cannot tell.
+        With a ccbounds checkpoint it must agree with the stored task.
+    trust_pickle : bool
+        Allow unpickling Python objects (a whole module) if the safe load fails. Runs the file's code.
+    device : str
+        Where to put the model.
+
+    Returns
+    -------
+    LoadedCheckpoint
+
+    Raises
+    ------
+    CheckpointError
+        Unreadable, truncated, malicious, non-finite, mis-shaped, ambiguous or inconsistent files.
+    InvalidInputError
+        A malformed spec.
+    """
+    raw = read_container(path, trust_pickle=trust_pickle)
+    where = str(path)
+    parsed = None if spec is None else parse_spec(spec)
+    if raw.state_dict is not None:
+        _check_finite(raw.state_dict, f"checkpoint {where!r}")
+    if raw.metadata is not None:
+        meta = _parse_metadata(raw.metadata, where)
+        config, task = _from_metadata(meta, where)
+        if parsed is not None and parsed.build_task().to_dict() != task.to_dict():
+            raise CheckpointError(
+                f"the spec describes task {parsed.build_task()} but checkpoint {where!r} was trained on {task}; "
+                "drop the spec (ccbounds checkpoints carry their task) or fix it"
+            )
+        check_against_task(config, task)
+        model = _build(config, dict(raw.state_dict), where, device)
+        fmt, mapping = "ccbounds", {}
+    else:
+        model, config, task, meta, fmt, mapping = _foreign(raw, parsed, where, device)
+    return LoadedCheckpoint(model, config, task, meta, where, fmt, sha256_file(path), raw.container, mapping)
+
+
+def save_checkpoint(model: Any, path: str | Path, *, task: Any, train_info: Mapping[str, Any] | None = None) -> Path:
+    """Write a reference model as a ccbounds checkpoint (``.pt`` or ``.safetensors``, by suffix).
+
+    Parameters
+    ----------
+    model : RecurrentClassifier or TransformerClassifier
+        A model built by :func:`ccbounds.models.build_model` (it carries ``model.config``).
+    path : str or pathlib.Path
+        Ends in ``.pt`` or ``.safetensors``. Written atomically (a temporary file, then a rename).
+    task : Task
+        The task it was trained on; its vocabulary and classes must fit the model.
+    train_info : dict, optional
+        Free JSON-serialisable record (``command``, ``seed``, ``steps``, ``final_accuracy``, ...).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InvalidInputError
+        Wrong suffix, a model without a reference config, non-JSON ``train_info``.
+    CheckpointError
+        Non-finite weights, or a model that does not fit the task.
+    """
+    import torch
+
+    from ccbounds import __version__
+    from ccbounds.models.config import RecurrentConfig, TransformerConfig
+
+    p = Path(path)
+    if p.suffix not in _SUFFIXES:
+        raise InvalidInputError(f"checkpoint path {str(p)!r} must end in .pt or .safetensors")
+    config = getattr(model, "config", None)
+    if not isinstance(config, (RecurrentConfig, TransformerConfig)):
+        raise InvalidInputError(
+            f"save_checkpoint writes ccbounds reference models (from build_model), got {type(model).__name__}; "
+            "save other models with torch.save(model.state_dict(), path) and load them with a spec"
+        )
+    check_against_task(config, task)
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    _check_finite(state, "save_checkpoint")
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": config.to_dict(),
+        "task": task.to_dict(),
+        "train": dict(train_info or {}),
+        "created_by": f"ccbounds {__version__}",
+    }
+    try:
+        text = json.dumps(meta, sort_keys=True)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(
+            f"train_info must be JSON-serialisable ({e}); pass plain numbers, strings, lists and dicts"
+        ) from e
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        if p.suffix == ".pt":
+            torch.save({"state_dict": state, "ccbounds_metadata": text}, tmp)
+        else:
+            from safetensors.torch import save_file
+
+            save_file(state, str(tmp), metadata={"ccbounds_metadata": text})
+        os.replace(tmp, p)
+    except OSError as e:
+        raise InvalidInputError(f"cannot write checkpoint {str(p)!r} ({e.strerror}); pass a writable path") from e
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
