@@ -1,0 +1,147 @@
+"""reduce(model, problem): the conformance suite over every registered reduction, exact message
+sizes (SPEC §4), refusals, explain() and user-registered reductions."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from ccbounds.errors import InvalidInputError, ReductionNotApplicable  # noqa: E402
+from ccbounds.models import RecurrentConfig, TransformerConfig, build_model  # noqa: E402
+from ccbounds.problems import DISJ, EQ, INDEX  # noqa: E402
+from ccbounds.reduction import reduce  # noqa: E402
+from ccbounds.testing import check_reduction, check_refusal  # noqa: E402
+from reductions.gadgets import get_gadget  # noqa: E402
+from reductions.registry import Reduction, list_reductions, register_reduction, unregister_reduction  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _rec(cell: str, vocab: int, width: int = 6, layers: int = 1, seed: int = 0, classes: int = 2) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model(RecurrentConfig(cell, vocab_size=vocab, num_classes=classes, width=width, layers=layers)).eval()
+
+
+def _tf(vocab: int, max_len: int, d: int = 8, heads: int = 2, layers: int = 1, seed: int = 0, **kw) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    cfg = TransformerConfig(vocab_size=vocab, num_classes=2, max_len=max_len, d_model=d, heads=heads, layers=layers, **kw)
+    return build_model(cfg).eval()
+
+
+# Examples per built-in reduction: (model, problem, task). The suite runs over list_reductions() and
+# fails if a registered reduction has no examples here, so a new built-in cannot skip conformance.
+EXAMPLES = {
+    "recurrent-state": [
+        (_rec("lstm", 6, layers=2), INDEX(4), None),
+        (_rec("gru", 6, seed=1), INDEX(4), None),
+        (_rec("rnn", 6, layers=3, seed=2), INDEX(4), None),
+        (_rec("lstm", 4, seed=3), EQ(3), None),
+        (_rec("gru", 4, seed=4), DISJ(3), None),
+        (_rec("lstm", 8, seed=5), INDEX(3), "disj"),  # INDEX -> DISJ -> x SEP y END
+    ],
+    "one-layer-attention": [
+        (_tf(6, 5), INDEX(4), None),  # query token is Bob's: Q = 4
+        (_tf(4, 8, norm_first=True), EQ(3), None),
+        (_tf(4, 8, positions="sinusoidal", seed=1), DISJ(3), None),
+        (_tf(5, 13, seed=2), DISJ(3), "dyck"),  # interleaved positions, public END
+        (_tf(5, 7, heads=1, seed=3), EQ(3), "dyck"),
+    ],
+}
+
+
+@pytest.mark.parametrize("reduction", [r.name for r in list_reductions()])
+def test_every_registered_reduction_passes_conformance(reduction: str) -> None:
+    assert reduction in EXAMPLES, f"reduction {reduction} has no conformance examples"
+    for model, problem, task in EXAMPLES[reduction]:
+        result = check_reduction(model, problem, task=task)
+        result.raise_if_failed()
+        assert set(result.checks) == {"protocol-equals-model", "message-bits", "bound-is-spec", "gadget"}
+
+
+@pytest.mark.parametrize("cell,factor", [("lstm", 2), ("gru", 1), ("rnn", 1)])
+@pytest.mark.parametrize("h,L", [(3, 1), (5, 2), (4, 3)])
+def test_recurrent_message_is_exactly_state_size_times_32(cell: str, factor: int, h: int, L: int) -> None:
+    p = reduce(_rec(cell, 6, width=h, layers=L), INDEX(4))
+    assert p.scalars == factor * h * L
+    assert p.cost_bits(32) == factor * h * L * 32
+    assert len(p.encode(p.alice((0, 1, 1, 0)))) == factor * h * L * 32
+
+
+@pytest.mark.parametrize("d,H", [(8, 1), (8, 2), (12, 3)])
+def test_attention_message_is_heads_times_dv_plus_one(d: int, H: int) -> None:
+    p = reduce(_tf(4, 8, d=d, heads=H), EQ(3))  # END is Bob's and constant: Q = 1
+    dv = d // H
+    assert p.query_values == (3,)
+    assert p.scalars == H * (dv + 1)
+    assert p.cost_bits(32) == H * (dv + 1) * 32
+    q = reduce(_tf(6, 5, d=d, heads=H), INDEX(4))  # the index token is Bob's: Q = n values
+    assert q.scalars == 4 * H * (dv + 1)
+
+
+def test_bound_and_check_inequality() -> None:
+    p = reduce(_rec("gru", 4, width=2), EQ(8) if False else EQ(3))
+    chk = p.check(precision=1)
+    assert chk.message_bits == 2 and chk.bound.value == 3 and not chk.holds
+    assert "below bound" in chk.verdict
+    assert p.check(precision=2).holds and "not ruled out" in p.check(precision=2).verdict
+    assert p.largest_n(precision=1) == 2
+
+
+def test_explain_fills_in_the_numbers() -> None:
+    p = reduce(_rec("lstm", 6, width=3, layers=2), INDEX(4))
+    text = p.explain(precision=8)
+    assert "S = 12 scalars" in text and "S*b = 96 bits" in text and "INDEX_4" in text
+    assert "Alice owns positions 0..3" in text
+
+
+def test_refusals_say_why() -> None:
+    check_refusal(_tf(4, 8, layers=2), EQ(3), must_mention="2-layer")
+    torch.manual_seed(0)
+    bi = torch.nn.Module()
+    bi.embed = torch.nn.Embedding(4, 4)
+    bi.rnn = torch.nn.GRU(4, 4, batch_first=True, bidirectional=True)
+    bi.head = torch.nn.Linear(8, 2)
+    check_refusal(bi, EQ(3), must_mention="bidirectional")
+    # Lemma R needs a prefix cut: the Dyck gadget interleaves Alice's and Bob's positions
+    with pytest.raises(ReductionNotApplicable, match="prefix"):
+        reduce(_rec("lstm", 5), DISJ(2), task="dyck")
+    check_refusal(torch.nn.Linear(3, 2), EQ(3), must_mention="supported")
+
+
+def test_vocabulary_and_length_mismatch_are_refused() -> None:
+    with pytest.raises(ReductionNotApplicable, match="token ids"):
+        reduce(_rec("lstm", 3), INDEX(4))  # INDEX_4 needs 6 token ids
+    with pytest.raises(ReductionNotApplicable, match="at most 5 tokens"):
+        reduce(_tf(4, 5), EQ(3))  # x SEP y END has 8 tokens
+    with pytest.raises(InvalidInputError):
+        reduce(_rec("lstm", 6), "INDEX")
+
+
+def test_user_registered_reduction_is_tried_first() -> None:
+    seen = []
+
+    def applies(adapter, gadget):
+        seen.append(gadget.name)
+        return False
+
+    register_reduction(Reduction(name="spy", applies=applies, build=lambda *a, **k: None))
+    try:
+        assert list_reductions()[0].name == "spy"
+        reduce(_rec("gru", 4), EQ(2))
+        assert seen == [get_gadget(EQ(2)).name]
+    finally:
+        unregister_reduction("spy")
+    assert all(r.name != "spy" for r in list_reductions())
+
+
+def test_quantized_protocol_costs_s_times_b_and_degrades() -> None:
+    p = reduce(_rec("lstm", 6, width=8), INDEX(4))
+    xs = INDEX(4).alice_inputs()
+    calib = p.alice_messages(xs).detach().numpy()
+    q1 = p.at_precision(1, calibration=calib)
+    assert len(q1.encode(q1.alice(xs[3]))) == p.scalars
+    # at 32-bit fixed point the protocol still equals the model
+    q32 = p.at_precision(32, calibration=calib)
+    pairs = [(x, i) for x in xs[:4] for i in range(4)]
+    assert [q32.output(x, y) for x, y in pairs] == p.model_answers(pairs).tolist()
