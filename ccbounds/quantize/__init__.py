@@ -2,6 +2,8 @@
 
 * :mod:`~ccbounds.quantize.fixed` -- :class:`FixedPoint` (2^b uniform levels on a calibrated range,
   endpoints included) and :func:`calibrate`;
+* :mod:`~ccbounds.quantize.vector` -- :class:`PerCoordinateFixedPoint` (one calibrated range per message
+  coordinate) and :func:`calibrate_per_coordinate`;
 * :mod:`~ccbounds.quantize.floats` -- :class:`FloatFormat`: fp16, bf16, fp8e4m3, fp8e5m2, fp32, emulated
   bit-exactly with round-to-nearest-even;
 * :mod:`~ccbounds.quantize.base` -- the :class:`Scheme` interface and :func:`pack_bits` /
@@ -26,11 +28,14 @@ from ccbounds.errors import InvalidInputError, UnknownNameError
 from ccbounds.quantize.base import Scheme, pack_bits, unpack_bits
 from ccbounds.quantize.fixed import CALIBRATION_RULES, FixedPoint, calibrate
 from ccbounds.quantize.floats import FLOAT_FORMATS, FloatFormat
+from ccbounds.quantize.vector import PerCoordinateFixedPoint, calibrate_per_coordinate
 
 __all__ = [
     "Scheme",
     "FixedPoint",
     "calibrate",
+    "PerCoordinateFixedPoint",
+    "calibrate_per_coordinate",
     "CALIBRATION_RULES",
     "FloatFormat",
     "FLOAT_FORMATS",

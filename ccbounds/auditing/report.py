@@ -1,0 +1,277 @@
+"""The result of an audit: one :class:`AuditRow` per precision and the :class:`AuditReport` (SPEC §6).
+
+Verdicts (:func:`row_verdict`), in this order:
+
+* ``"violation"``: the certified information L exceeds the message size S*b (impossible, since
+  I(M; X) <= H(M) <= S*b), or the full-precision protocol disagrees with the model on the same inputs.
+  Either is a contradiction -- a leak around the cut, a wrong reduction, or a bug -- never a success.
+* ``"below bound"``: S*b < D^{A->B}(f), so at this precision the model cannot be exact on every input.
+* ``"consistent"``: neither; the model is not ruled out at this precision (which does not prove it able).
+
+Examples
+--------
+>>> row_verdict(message_bits=8, lower_bound_bits=16, L_certified=3.5)[0]
+'below bound'
+>>> row_verdict(message_bits=8, lower_bound_bits=4, L_certified=9.0)[0]
+'violation'
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ccbounds.auditing.witnesses import CollisionWitness
+
+__all__ = ["AuditRow", "AuditReport", "row_verdict", "VERDICTS", "EXIT_VIOLATION"]
+
+#: exit status of ``ccbounds audit`` when some row is a violation
+EXIT_VIOLATION = 3
+
+#: what each verdict means, and what it does not mean
+VERDICTS = {
+    "violation": "a contradiction: certified information L > S*b bits, or the fp32 protocol disagrees with the "
+                 "model -- a leak around the cut, a wrong reduction, or a bug; NOT a success",
+    "below bound": "S*b < D^{A->B}(f): no weights make the model exact on every input at this precision "
+                   "(the sample may still look accurate)",
+    "consistent": "not ruled out at this precision; this does NOT prove the model able to solve the task",
+}
+
+
+def row_verdict(message_bits: float, lower_bound_bits: float, L_certified: float | None = None,
+                mismatches: int = 0) -> tuple[str, str]:
+    """The verdict of one precision and its reason (SPEC §6).
+
+    Parameters
+    ----------
+    message_bits : float
+        S*b, the exact message size.
+    lower_bound_bits : float
+        D^{A->B}(f) in bits (:func:`ccbounds.requirements.required_bits` at eps = 0).
+    L_certified : float, optional
+        The certified lower bound on I(M; X) (None where no certificate applies).
+    mismatches : int
+        Inputs on which this (full-precision) protocol's answer differs from the model's own answer.
+
+    Returns
+    -------
+    (str, str)
+        ``"violation"``, ``"below bound"`` or ``"consistent"``, and a one-line reason with the numbers.
+
+    Examples
+    --------
+    >>> row_verdict(64, 16, 15.2)
+    ('consistent', 'S*b = 64 bits >= D^{A->B} = 16 bits and L = 15.20 <= 64 bits: not ruled out')
+    >>> row_verdict(64, 16, 3.0, mismatches=2)[0]
+    'violation'
+    """
+    if mismatches:
+        return "violation", (f"the fp32 protocol disagrees with the model's own answer on {mismatches} inputs: "
+                             "the reduction does not reproduce the model (a wrong reduction or a bug)")
+    if L_certified is not None and L_certified > message_bits:
+        return "violation", (f"certified I(M;X) >= L = {L_certified:.2f} bits > S*b = {message_bits:g} bits, "
+                             "impossible: information leaks around the cut, the reduction is wrong, or a bug")
+    need = math.ceil(lower_bound_bits - 1e-9)
+    if message_bits < need:
+        return "below bound", (f"S*b = {message_bits:g} bits < D^{{A->B}} = {need} bits: cannot be exact on "
+                               "every input at this precision")
+    tail = f" and L = {L_certified:.2f} <= {message_bits:g} bits" if L_certified is not None else ""
+    return "consistent", f"S*b = {message_bits:g} bits >= D^{{A->B}} = {need} bits{tail}: not ruled out"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """The measurements at one precision (all information quantities in bits)."""
+
+    precision: str
+    scheme: str
+    bits_per_scalar: int
+    message_bits: int
+    accuracy: float
+    per_query_accuracy: tuple[float, ...]
+    errors: tuple[int, ...]
+    trials: int
+    L_certified: float | None
+    L_plugin: float | None
+    entropy_bits: float
+    entropy_cap_bits: float
+    distinct_messages: int
+    colliding_messages: int
+    lower_bound_bits: float
+    largest_n: int | None
+    largest_n_exact: int | None
+    verdict: str
+    reason: str
+    mismatches: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists for the per-query arrays)."""
+        d = asdict(self)
+        d["per_query_accuracy"], d["errors"] = list(self.per_query_accuracy), list(self.errors)
+        return d
+
+
+def _num(v: Any, fmt: str = ".4f") -> str:
+    return "-" if v is None else format(v, fmt) if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """An audit of one model on one problem (SPEC §6); build it with :func:`ccbounds.audit`.
+
+    ``rows`` are ordered by bits per scalar. ``model_accuracy`` is the model's own accuracy on the full
+    sequences of the audited inputs (it equals the fp32 row's accuracy unless the reduction is wrong).
+    ``exit_status`` is 0, or 3 on a violation. The JSON (:meth:`to_json`) is deterministic: the same
+    seed gives byte-identical output (no timestamps, no timings).
+    """
+
+    model: str
+    architecture: str
+    scalars: int
+    message: str
+    reduction: str
+    lemma: str
+    problem: str
+    task: str
+    gadget: str
+    mu: str
+    query_labels: tuple[str, ...]
+    samples: int
+    seed: int
+    confidence: float
+    calibration: str
+    device: str
+    lower_bound: Any
+    rows: tuple[AuditRow, ...]
+    model_accuracy: float
+    protocol_mismatches: int
+    mismatch_examples: tuple[dict, ...]
+    smallest_faithful_precision: str | None
+    witnesses: tuple[CollisionWitness, ...]
+    collisions_examined: int
+    witness_note: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_status(self) -> int:
+        """0 when no row is a violation (and the protocol reproduces the model), else 3."""
+        bad = self.protocol_mismatches > 0 or any(r.verdict == "violation" for r in self.rows)
+        return EXIT_VIOLATION if bad else 0
+
+    @property
+    def violations(self) -> tuple[AuditRow, ...]:
+        """The rows whose verdict is "violation"."""
+        return tuple(r for r in self.rows if r.verdict == "violation")
+
+    def row(self, precision: Any) -> AuditRow:
+        """The row of a precision label ("fixed4", "fp16", "fp32") or an int b (32 means fp32)."""
+        key = "fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int) else str(precision)
+        for r in self.rows:
+            if r.precision == key:
+                return r
+        from ccbounds.errors import InvalidInputError
+
+        raise InvalidInputError(f"no row for precision {precision!r}; rows: {', '.join(r.precision for r in self.rows)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: everything in the report, the bound as its own dict."""
+        return {
+            "model": self.model, "architecture": self.architecture, "scalars": self.scalars,
+            "message": self.message, "reduction": self.reduction, "lemma": self.lemma, "problem": self.problem,
+            "task": self.task, "gadget": self.gadget, "mu": self.mu, "query_labels": list(self.query_labels),
+            "samples": self.samples, "seed": self.seed, "confidence": self.confidence,
+            "calibration": self.calibration, "device": self.device,
+            "lower_bound": self.lower_bound.to_dict(), "lower_bound_text": str(self.lower_bound),
+            "model_accuracy": self.model_accuracy, "protocol_mismatches": self.protocol_mismatches,
+            "mismatch_examples": [dict(m) for m in self.mismatch_examples],
+            "smallest_faithful_precision": self.smallest_faithful_precision,
+            "exit_status": self.exit_status, "rows": [r.to_dict() for r in self.rows],
+            "witnesses": [w.to_dict() for w in self.witnesses], "collisions_examined": self.collisions_examined,
+            "witness_note": self.witness_note, "notes": list(self.notes),
+            "verdict_legend": dict(VERDICTS),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Deterministic JSON of :meth:`to_dict` (same seed, same bytes)."""
+        return json.dumps(self.to_dict(), indent=indent, default=_jsonable, allow_nan=False)
+
+    def to_frame(self) -> Any:
+        """One pandas row per precision (pandas is imported here)."""
+        import pandas as pd
+
+        return pd.DataFrame([r.to_dict() for r in self.rows])
+
+    def plot(self, ax: Any = None) -> Any:
+        """Accuracy and message bits against precision (see :func:`ccbounds.auditing.plot.plot_report`)."""
+        from ccbounds.auditing.plot import plot_report
+
+        return plot_report(self, ax=ax)
+
+    # -- text -------------------------------------------------------------------------------------------
+    _HEAD = ("precision", "b", "S*b [bits]", "accuracy", "L_cert [bits]", "L_plug [bits]",
+             "H_MM [bits] (cap)", "distinct", "D1way [bits]", "largest n", "verdict")
+
+    def _cells(self, r: AuditRow) -> tuple[str, ...]:
+        return (r.precision, str(r.bits_per_scalar), str(r.message_bits), f"{r.accuracy:.4f}",
+                _num(r.L_certified, ".2f"), _num(r.L_plugin, ".2f"),
+                f"{r.entropy_bits:.2f} ({r.entropy_cap_bits:.2f})", str(r.distinct_messages),
+                f"{r.lower_bound_bits:g}", f"{_num(r.largest_n)} / {_num(r.largest_n_exact)}", r.verdict)
+
+    def table(self) -> str:
+        """The aligned per-precision table (units in the headers)."""
+        cells = [self._HEAD] + [self._cells(r) for r in self.rows]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(self._HEAD))]
+        lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(c))).rstrip() for c in cells]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        pairs = self.samples * len(self.query_labels)
+        agree = ("the fp32 protocol reproduces the model on all " f"{pairs} pairs" if not self.protocol_mismatches
+                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} pairs")
+        out = [
+            f"Audit of {self.architecture} on {self.problem} ({self.task}; {self.reduction}, {self.lemma})",
+            f"model: {self.model}",
+            f"message: S = {self.scalars} scalars ({self.message}); lower bound {self.lower_bound}",
+            f"mu: {self.mu}",
+            f"K = {self.samples} Alice inputs x {len(self.query_labels)} queries, seed {self.seed}, "
+            f"confidence {self.confidence:g}; fixed point: {self.calibration}",
+            f"model accuracy on the full sequences: {self.model_accuracy:.4f}; {agree}",
+            "",
+            self.table(),
+            "",
+            f"smallest faithful precision (accuracy within 1 point of the model): {self.smallest_faithful_precision or 'none'}",
+            f"collision witnesses: {len(self.witnesses)} confirmed ({self.witness_note})",
+        ]
+        out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
+        out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
+        out += ["Legend: largest n = the largest INDEX length this precision could serve at the measured error / "
+                "with no error (SPEC §6); H_MM = Miller-Madow entropy estimate, capped at log2 K."]
+        out += [f"  {v}: {m}" for v, m in VERDICTS.items()]
+        out += [f"Note: {n}" for n in self.notes]
+        out.append(f"exit status {self.exit_status}")
+        return "\n".join(line for line in out).replace("\n\n\n", "\n\n")
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>"
+                       for r in self.rows)
+        legend = "".join(f"<li><b>{html.escape(v)}</b>: {html.escape(m)}</li>" for v, m in VERDICTS.items())
+        return (f"<div><p><b>Audit of {html.escape(self.architecture)} on {html.escape(self.problem)}</b> "
+                f"({html.escape(self.reduction)}, {html.escape(self.lemma)}); S = {self.scalars} scalars; "
+                f"model accuracy {self.model_accuracy:.4f}; exit status {self.exit_status}</p>"
+                f"<p>mu: {html.escape(self.mu)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+                f"</table><ul>{legend}</ul></div>")
+
+
+def _jsonable(v: Any) -> Any:
+    if hasattr(v, "item"):
+        return v.item()
+    if hasattr(v, "tolist"):
+        return v.tolist()
+    if hasattr(v, "to_dict"):
+        return v.to_dict()
+    return str(v)

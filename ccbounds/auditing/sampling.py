@@ -1,0 +1,177 @@
+"""The query distribution mu of an audit: which Alice inputs and which Bob queries are measured (SPEC §6).
+
+* Alice: x_1..x_K i.i.d. uniform on X (for INDEX_n over q symbols: uniform on [q]^n), drawn from a seeded
+  stream in fixed chunks of :data:`CHUNK` inputs, so x_k depends only on (seed, k), not on the batch size.
+* Bob, per x:
+  - INDEX_n: every index i = 0..n-1 (the Fano certificate of SPEC §6 needs each coordinate's error);
+  - DISJ_n: the INDEX embedding y = {i} (the indicator e_i) for every i, DISJ(x, {i}) = 1 - x_i (SPEC §2),
+    so the same certificate applies;
+  - EQ_n: y = x and the n single-bit flips x XOR e_i (n + 1 queries, labelled "equal", "flip i");
+  - any other problem: a seeded sample of at most :data:`OTHER_QUERIES` Bob inputs, the same for every x
+    (no certificate).
+
+Calibration inputs (for fixed-point ranges) come from a different stream of the same seed.
+
+Examples
+--------
+>>> from ccbounds.problems import EQ
+>>> plan = QueryPlan.for_problem(EQ(3), seed=0)
+>>> plan.labels, plan.certified
+(('equal', 'flip 0', 'flip 1', 'flip 2'), False)
+>>> plan.truth(plan.alice_rows(0, 1)).tolist()
+[[1, 0, 0, 0]]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ccbounds.errors import InvalidInputError
+
+__all__ = ["QueryPlan", "CHUNK", "OTHER_QUERIES", "AUDITED", "CALIBRATION"]
+
+#: Alice inputs are drawn in chunks of this many, each from its own seeded generator
+CHUNK = 256
+#: how many Bob inputs are sampled for problems without a dedicated query distribution
+OTHER_QUERIES = 16
+#: stream ids of the audited inputs, the calibration inputs and the sampled Bob inputs
+AUDITED, CALIBRATION, BOB = 0, 1, 2
+
+
+@dataclass(frozen=True, eq=False)
+class QueryPlan:
+    """mu for one problem: how Alice's inputs are drawn, Bob's queries per x, and the true answers.
+
+    Build it with :meth:`for_problem`. ``kind`` is ``"index"``, ``"disj"``, ``"eq"`` or ``"sampled"``;
+    ``fixed_queries`` holds Bob's inputs when they are the same for every x (None for EQ); ``labels``
+    names the query columns; ``certified`` says whether the Fano certificate applies (INDEX, DISJ).
+    """
+
+    problem: Any
+    kind: str
+    seed: int
+    labels: tuple[str, ...]
+    fixed_queries: tuple[Any, ...] | None
+    q: int
+    description: str
+
+    @classmethod
+    def for_problem(cls, problem: Any, seed: int = 0) -> QueryPlan:
+        """The audit's distribution for ``problem`` (see the module docstring)."""
+        family = type(problem).__name__
+        n = getattr(problem, "n", None)
+        if family == "INDEX":
+            q = int(problem.q)
+            return cls(problem, "index", seed, tuple(f"i={i}" for i in range(n)), tuple(range(n)), q,
+                       f"x uniform on [{q}]^{n} (K i.i.d. draws); Bob asks every index i = 0..{n - 1}")
+        if family == "DISJ":
+            eye = tuple(tuple(int(j == i) for j in range(n)) for i in range(n))
+            return cls(problem, "disj", seed, tuple(f"y={{{i}}}" for i in range(n)), eye, 2,
+                       f"x uniform on {{0,1}}^{n} (K i.i.d. draws); Bob asks y = {{i}} for every i = 0..{n - 1} "
+                       "(the INDEX embedding, DISJ(x, {i}) = 1 - x_i)")
+        if family == "EQ":
+            labels = ("equal",) + tuple(f"flip {i}" for i in range(n))
+            return cls(problem, "eq", seed, labels, None, 2,
+                       f"x uniform on {{0,1}}^{n} (K i.i.d. draws); Bob asks y = x and the {n} single-bit flips "
+                       "x XOR e_i (n + 1 queries per x)")
+        count = int(problem.num_bob_inputs)
+        rng = np.random.default_rng([seed, BOB])
+        picks = sorted(rng.choice(count, size=min(OTHER_QUERIES, count), replace=False).tolist()) \
+            if count > OTHER_QUERIES else list(range(count))
+        ys = tuple(problem.y_at(j) for j in picks)
+        return cls(problem, "sampled", seed, tuple(f"y#{j}" for j in picks), ys, len(problem.outputs),
+                   f"x uniform on the {problem.num_alice_inputs} Alice inputs (K i.i.d. draws); Bob asks "
+                   f"{len(ys)} of his inputs sampled once with the seed (no certificate)")
+
+    # -- Alice ----------------------------------------------------------------------------------------
+    @property
+    def vector_inputs(self) -> bool:
+        """True when Alice's inputs are length-n symbol vectors (INDEX, EQ, DISJ and other bit problems)."""
+        return self.kind != "sampled" or (hasattr(self.problem, "_bits") and self.problem.n is not None)
+
+    def _chunk(self, stream: int, c: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, stream, c])
+        if self.vector_inputs:
+            return rng.integers(0, self.q if self.kind == "index" else 2, size=(CHUNK, self.problem.n), dtype=np.int64)
+        total = int(self.problem.num_alice_inputs)
+        if total >= 2**62:
+            raise InvalidInputError(f"{self.problem.name} has too many Alice inputs to sample by index; "
+                                    "audit INDEX, EQ or DISJ")
+        return rng.integers(0, total, size=(CHUNK, 1), dtype=np.int64)
+
+    def alice_rows(self, start: int, stop: int, stream: int = AUDITED) -> np.ndarray:
+        """Rows start..stop-1 of the stream: ``(B, n)`` symbol vectors, or ``(B, 1)`` input indices."""
+        out = [self._chunk(stream, c) for c in range(start // CHUNK, (stop - 1) // CHUNK + 1)] if stop > start else []
+        if not out:
+            return np.zeros((0, self.problem.n if self.vector_inputs else 1), dtype=np.int64)
+        block = np.concatenate(out)
+        off = start - (start // CHUNK) * CHUNK
+        return block[off:off + stop - start]
+
+    def inputs(self, rows: np.ndarray) -> list[Any]:
+        """Alice's inputs (canonical tuples) for ``rows``."""
+        if self.vector_inputs:
+            return [tuple(r) for r in rows.tolist()]
+        return [self.problem.x_at(int(r[0])) for r in rows]
+
+    def row_hashes(self, rows: np.ndarray) -> np.ndarray:
+        """A 64-bit hash of each row (to tell distinct inputs apart without storing them)."""
+        return hash_rows(rows)
+
+    # -- Bob ------------------------------------------------------------------------------------------
+    def queries(self, rows: np.ndarray) -> list[Any]:
+        """Bob's queries for each row, flattened row-major: ``len(rows) * len(labels)`` inputs."""
+        if self.fixed_queries is not None:
+            return list(self.fixed_queries) * len(rows)
+        out: list[Any] = []
+        for r in rows.tolist():
+            out.append(tuple(r))
+            for i in range(len(r)):
+                flip = list(r)
+                flip[i] ^= 1
+                out.append(tuple(flip))
+        return out
+
+    def truth(self, rows: np.ndarray) -> np.ndarray:
+        """f(x, y) for every row and query column: ``(B, len(labels))`` int64."""
+        if self.kind == "index":
+            return rows.astype(np.int64)
+        if self.kind == "disj":
+            return (1 - rows).astype(np.int64)
+        if self.kind == "eq":
+            out = np.zeros((len(rows), len(self.labels)), dtype=np.int64)
+            out[:, 0] = 1
+            return out
+        xs = self.inputs(rows)
+        return np.array([[self.problem.f(x, y) for y in self.fixed_queries] for x in xs], dtype=np.int64)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: the kind, description, query labels and whether a certificate applies."""
+        return {"kind": self.kind, "description": self.description, "queries": list(self.labels),
+                "certified": self.certified, "q": self.q, "chunk": CHUNK}
+
+    @property
+    def certified(self) -> bool:
+        """True for INDEX and DISJ: the per-coordinate Fano certificate of SPEC §6 applies."""
+        return self.kind in ("index", "disj")
+
+
+def hash_rows(rows: np.ndarray) -> np.ndarray:
+    """A deterministic 64-bit BLAKE2b hash of each row's bytes, as uint64 ``(B,)``.
+
+    Examples
+    --------
+    >>> h = hash_rows(np.array([[1, 2], [1, 2], [2, 1]], dtype=np.uint32))
+    >>> bool(h[0] == h[1]), bool(h[0] == h[2])
+    (True, False)
+    """
+    a = np.ascontiguousarray(rows)
+    if a.ndim == 1:
+        a = a[:, None]
+    raw = a.reshape(a.shape[0], -1).view(np.uint8).reshape(a.shape[0], -1)
+    return np.array([int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little") for r in raw],
+                    dtype=np.uint64)
