@@ -131,9 +131,25 @@ class InducedProtocol(OneWayProtocol):
     def alice_messages(self, xs: Sequence[Any]) -> Any:
         """Alice's messages for inputs ``xs``: a float32 tensor ``(len(xs), S)``."""
 
-    @abstractmethod
+    @property
+    def bob_positions(self) -> list[int]:
+        """The positions Bob fills in: his own and the public ones, in order."""
+        return sorted(set(self.gadget.bob_positions) | set(self.gadget.public_positions))
+
     def bob_tokens(self, ys: Sequence[Any]) -> Any:
         """Bob's (and the public) tokens for inputs ``ys``: a LongTensor ``(len(ys), t)`` in position order."""
+        import torch
+
+        g = self.gadget
+        pub_pos, pub_tok = g.encode_public()
+        public = dict(zip(pub_pos, pub_tok.tolist()))
+        order = self.bob_positions
+        rows = np.empty((len(ys), len(order)), dtype=np.int64)
+        for r, y in enumerate(ys):
+            pos, tok = g.encode_bob(y)
+            merged = dict(zip(pos, tok.tolist())) | public
+            rows[r] = [merged[p] for p in order]
+        return torch.as_tensor(rows, dtype=torch.long, device=self.device)
 
     @abstractmethod
     def bob_logits_from_tokens(self, messages: Any, tokens: Any) -> Any:

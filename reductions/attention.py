@@ -83,7 +83,6 @@ class PartialSoftmaxProtocol(InducedProtocol):
         self.query_values = final_token_values(gadget)
         self._H, self._dv = int(adapter.heads), int(adapter.d_v)
         self._T = gadget.task.seq_len
-        self._bob_positions = sorted(set(gadget.bob_positions) | set(gadget.public_positions))
         super().__init__(model, adapter, gadget, name=f"{gadget.name} via one-layer attention", device=device)
         import torch
 
@@ -123,16 +122,6 @@ class PartialSoftmaxProtocol(InducedProtocol):
             parts.append(torch.cat([avg, logz.unsqueeze(-1)], dim=-1))  # (B, H, d_v+1)
         return torch.stack(parts, dim=1).reshape(B, -1).float()  # (B, Q*H*(d_v+1))
 
-    def bob_tokens(self, ys: Sequence[Any]) -> Any:
-        g = self.gadget
-        pub_pos, pub_tok = g.encode_public()
-        rows = []
-        for y in ys:
-            bp, bt = g.encode_bob(y)
-            merged = dict(zip(bp, bt.tolist())) | dict(zip(pub_pos, pub_tok.tolist()))
-            rows.append(np.array([merged[p] for p in self._bob_positions], dtype=np.int64))
-        return self._tok(rows)  # (B, |P_B| + |public|)
-
     def bob_logits_from_tokens(self, messages: Any, toks: Any) -> Any:
         import torch
 
@@ -146,7 +135,7 @@ class PartialSoftmaxProtocol(InducedProtocol):
         msg = messages.to(self.device).reshape(B, len(self.query_values), self._H, self._dv + 1)
         mine = msg[torch.arange(B, device=self.device), sel]  # (B, H, d_v+1)
         alice = PartialSums(mine[..., :-1], torch.ones_like(mine[..., -1]), mine[..., -1])
-        k, v = self.adapter.keys_values(toks, self._pos(self._bob_positions))
+        k, v = self.adapter.keys_values(toks, self._pos(self.bob_positions))
         q = self.adapter.queries(last, self._T)
         attended = combine([alice, partial_sums(q, k, v)])  # (B, H, d_v)
         return self.adapter.finish(last, self._T, attended)

@@ -58,16 +58,6 @@ class RecurrentStateProtocol(InducedProtocol):
         state = self.adapter.advance(self.adapter.initial_state(len(xs)), toks)
         return self.adapter.flatten(state).float()  # (B, S)
 
-    def bob_tokens(self, ys: Sequence[Any]) -> Any:
-        g = self.gadget
-        pub_pos, pub_tok = g.encode_public()
-        rows = []
-        for y in ys:
-            pos, tok = g.encode_bob(y)
-            merged = dict(zip(pos, tok.tolist())) | dict(zip(pub_pos, pub_tok.tolist()))
-            rows.append(np.array([merged[p] for p in sorted(merged)], dtype=np.int64))
-        return self._tokens(rows)  # (B, T - k)
-
     def bob_logits_from_tokens(self, messages: Any, tokens: Any) -> Any:
         state = self.adapter.unflatten(messages.to(self.device))
         return self.adapter.readout(self.adapter.advance(state, tokens))  # (B, C)
