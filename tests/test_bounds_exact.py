@@ -10,12 +10,18 @@ import pytest
 from ccbounds.bounds import brute_force_D, check_rup_proof, exact_D, protocol_tree_clauses
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError, UnknownNameError
 from ccbounds.problems import DISJ, EQ, GT, IP, Problem
+from ccbounds.protocols import verify
 
 
 def _tree_ok(M, res):
-    M = np.asarray(M)
+    """The witness tree has cost D and computes M; for a Problem it reads the problem's inputs."""
     tree = res.tree
     assert tree.cost == res.value
+    if isinstance(M, Problem):
+        v = verify(tree, M)
+        assert v.ok and v.n_errors == 0 and v.n_checked == M.num_alice_inputs * M.num_bob_inputs
+        return
+    M = np.asarray(M)
     assert all(tree.output(i, j) == M[i, j] for i in range(M.shape[0]) for j in range(M.shape[1]))
 
 
@@ -65,7 +71,7 @@ def test_eq_disj_need_n_plus_1(cls, n):
     for cheap in (True, False):
         res = exact_D(cls(n), use_cheap_bounds=cheap)
         assert res.value == n + 1 and res.problem == cls(n).name
-        _tree_ok(cls(n).matrix(), res)
+        _tree_ok(cls(n), res)
 
 
 @pytest.mark.slow
@@ -73,7 +79,7 @@ def test_eq_disj_need_n_plus_1(cls, n):
 def test_n4_problems_need_5_bits(cls):
     res = exact_D(cls(4))
     assert res.value == 5
-    _tree_ok(cls(4).matrix(), res)
+    _tree_ok(cls(4), res)
 
 
 def test_sat_only_proof_is_checked_and_lengths_recorded():

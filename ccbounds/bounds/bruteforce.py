@@ -146,6 +146,8 @@ def brute_force_D(x: Any, time_limit: float | None = None) -> Bound:
         return (BOB, _bits(p1), spec(rows, p0), spec(rows, p1))
 
     tree = ProtocolTree.from_splits(spec(full_r, full_c), name=f"optimal protocol for {name}")
+    if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
+        tree = tree.over_inputs(x)
     return Bound(value, "exact", "D", name, method="brute-force", witness=tree,
                  source="[KN] Def. 1.1 (exhaustive search over protocol trees)",
                  note=f"{len(memo)} rectangles searched")

@@ -259,6 +259,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
         raise RuntimeError(f"internal error: decoded tree has cost {tree.cost} (expected {d}) and errs on "
                            f"{wrong[:3]}; please report this matrix")
     timings["verify"] = time.perf_counter() - t0
+    if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
+        tree = tree.over_inputs(x)
 
     upper = Bound(d, "upper", "D", name, method="protocol", witness=tree,
                   source="[KN] Def. 1.1 (a protocol tree of depth d)",

@@ -186,6 +186,8 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
 
     axis = 0 if ab.value <= ba.value else 1
     tree = ProtocolTree.from_splits(_trees.oneway_spec(M, axis), name=f"one-way protocol for {name}")
+    if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
+        tree = tree.over_inputs(x)
     bounds.append(Bound(tree.cost, "upper", "D", name, method="protocol", witness=tree,
                         source="SPEC §1 (one message naming the row class, then the answer bit)",
                         expression="ceil(log2 #distinct rows) + 1"))

@@ -121,6 +121,33 @@ class ProtocolTree(Protocol):
 
         return cls.from_nested(conv(spec), name)
 
+    def over_inputs(self, problem: Any) -> ProtocolTree:
+        """The same tree reading ``problem``'s inputs instead of row/column indices.
+
+        Trees built by :meth:`from_splits` (the witnesses of :func:`ccbounds.bounds.exact_D`) send bits
+        that depend on matrix indices; this returns the tree that first maps an input to its index
+        with ``problem.x_index`` / ``problem.y_index``, so ``verify(tree, problem)`` and
+        ``leaf_rectangles(problem.alice_inputs(), ...)`` work on the problem's own inputs.
+
+        Examples
+        --------
+        >>> from ccbounds.problems import EQ
+        >>> t = ProtocolTree.from_splits(("Alice", [1], ("Bob", [0], 0, 1), ("Bob", [1], 0, 1)))
+        >>> u = t.over_inputs(EQ(1))
+        >>> u.output((1,), (1,)), u.graph.nodes[u.root]["label"]
+        (1, 'x in rows [1]')
+        """
+        new = ProtocolTree(self.name)
+        new.graph = self.graph.copy()
+        new.root = self.root
+        for _v, d in new.graph.nodes(data=True):
+            if "owner" not in d:
+                continue
+            index = problem.x_index if d["owner"] == ALICE else problem.y_index
+            d["func"] = lambda v, _f=d["func"], _i=index: _f(_i(v))
+            d["label"] = d["label"].replace("row in", "x in rows", 1).replace("col in", "y in cols", 1)
+        return new
+
     def validate(self) -> None:
         """Check the shape: a rooted binary tree, internal nodes with children 0 and 1."""
         g = self.graph
