@@ -232,6 +232,10 @@ class InducedProtocol(OneWayProtocol):
         other.message_bits = self.scalars * other.precision.bits_per_scalar
         return other
 
+    #: True when S itself grows with n (Lemma T with a query token of Bob's that names a position):
+    #: then the argument gives no length limit
+    message_grows_with_n = False
+
     # -- bits and bounds --------------------------------------------------------------------------
     def cost_bits(self, precision: Any = 32) -> int:
         """Exact message size S·b in bits at ``precision`` (int b, or a float-format name)."""
@@ -253,6 +257,8 @@ class InducedProtocol(OneWayProtocol):
         """The largest n with D^{A->B}(f_n) <= S·b for this model's message size (None: unbounded)."""
         from ccbounds.requirements import index_distributional_bound
 
+        if self.message_grows_with_n:
+            return None
         bits = self.cost_bits(precision)
         q = getattr(self.problem, "q", 2)
         per = index_distributional_bound(1, eps, q) if eps else math.log2(q)
@@ -279,6 +285,10 @@ class InducedProtocol(OneWayProtocol):
         n_max = self.largest_n(precision, eps)
         if n_max is not None:
             lines.append(f"With this message size the same argument rules out exactness for inputs longer than n = {n_max}.")
+        elif self.message_grows_with_n:
+            lines.append("Here the message itself grows with n (Alice prepares sums for every possible query "
+                         "token), so the argument gives no length limit: this is how one layer of attention "
+                         "escapes the bound on this task.")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

@@ -92,6 +92,11 @@ class PartialSoftmaxProtocol(InducedProtocol):
         self._query_index = table.to(self.device)
 
     @property
+    def message_grows_with_n(self) -> bool:  # type: ignore[override]
+        """Alice prepares sums for every possible query token; with Q > 1 (index tokens) Q grows with n."""
+        return len(self.query_values) > 1
+
+    @property
     def scalars(self) -> int:
         return len(self.query_values) * self._H * (self._dv + 1)
 

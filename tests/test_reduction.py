@@ -145,3 +145,11 @@ def test_quantized_protocol_costs_s_times_b_and_degrades() -> None:
     q32 = p.at_precision(32, calibration=calib)
     pairs = [(x, i) for x in xs[:4] for i in range(4)]
     assert [q32.output(x, y) for x, y in pairs] == p.model_answers(pairs).tolist()
+
+
+def test_attention_on_index_lookup_has_no_length_limit() -> None:
+    p = reduce(_tf(6, 5), INDEX(4))  # the query token (Bob's index) takes n values: S grows with n
+    assert p.message_grows_with_n and p.largest_n(32) is None
+    assert "no length limit" in p.explain()
+    q = reduce(_tf(4, 8), EQ(3))  # END is constant: S fixed, the bound limits n
+    assert not q.message_grows_with_n and q.largest_n(32) == q.cost_bits(32)
