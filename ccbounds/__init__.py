@@ -93,6 +93,12 @@ _LAZY = {
     "audit_checkpoint": "ccbounds.auditing",
     "AuditReport": "ccbounds.auditing",
     "check_reduction": "ccbounds.testing",
+    # training and bundled examples
+    "TrainConfig": "ccbounds.training",
+    "train": "ccbounds.training",
+    "train_to_checkpoint": "ccbounds.training",
+    "load_example": "ccbounds.examples",
+    "list_examples": "ccbounds.examples",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

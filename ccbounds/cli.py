@@ -113,6 +113,105 @@ def cmd_budget(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _ProgressBar:
+    """A one-line progress bar on stderr (silent when stderr is not a terminal, except at the end)."""
+
+    def __init__(self, label: str, width: int = 30) -> None:
+        self.label, self.width, self.tty = label, width, sys.stderr.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        pct = int(100 * frac)
+        if pct == self.last or (not self.tty and done < total):
+            return
+        self.last = pct
+        fill = int(self.width * frac)
+        end = "\n" if done >= total else ""
+        print(f"\r{self.label} [{'#' * fill}{'.' * (self.width - fill)}] {pct:3d}% ({done}/{total})", end=end,
+              file=sys.stderr, flush=True)
+
+
+def _parse_precisions(text: str) -> list[Any]:
+    from ccbounds.errors import InvalidInputError
+
+    out: list[Any] = []
+    for tok in text.split(","):
+        tok = tok.strip()
+        if not tok:
+            continue
+        out.append(int(tok) if tok.isdigit() else tok)
+    if not out:
+        raise InvalidInputError("--precisions needs a comma-separated list such as 1,2,4,8,16,32 or fp16,bf16")
+    return out
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ccbounds.auditing import audit_checkpoint
+    from ccbounds.errors import InvalidInputError
+
+    if args.checkpoint and args.example:
+        raise InvalidInputError("give a CHECKPOINT or --example NAME, not both")
+    example = None
+    if not args.checkpoint:
+        from ccbounds.examples import DEFAULT_EXAMPLE
+
+        from ccbounds.examples import example_path
+
+        example = args.example or DEFAULT_EXAMPLE
+        example_path(example)  # an unknown name fails here, before anything is printed
+        print(f"auditing the bundled example {example!r} (see `ccbounds examples`)", file=sys.stderr)
+    if args.samples < 1:
+        raise InvalidInputError(f"--samples must be at least 1, got {args.samples}")
+    report, loaded = audit_checkpoint(args.checkpoint, example=example, spec=args.spec,
+                                      trust_pickle=args.trust_pickle, device=args.device,
+                                      precisions=_parse_precisions(args.precisions), samples=args.samples,
+                                      seed=args.seed, witnesses=args.witnesses, progress=_ProgressBar("auditing"))
+    print(loaded.describe())
+    print()
+    print(report)
+    if args.json:
+        from ccbounds.errors import InvalidInputError as _IIE
+
+        try:
+            Path(args.json).write_text(report.to_json() + "\n")
+        except OSError as e:
+            raise _IIE(f"cannot write {args.json!r} ({e.strerror}); pass a writable path") from e
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = report.plot().figure
+        try:
+            fig.savefig(args.plot, dpi=120, bbox_inches="tight")
+        except (OSError, ValueError) as e:
+            raise InvalidInputError(f"cannot write the plot to {args.plot!r} ({e}); use a .png/.pdf/.svg path") from e
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return report.exit_status
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ccbounds.training import config_from_args, train_to_checkpoint
+
+    config = config_from_args(args)
+    bar = _ProgressBar(f"training {config.arch} on {config.task} (n={config.n})")
+    result = train_to_checkpoint(config, args.output, progress=lambda step, total, loss: bar(step, total))
+    print(result)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    from ccbounds.examples import DEFAULT_EXAMPLE, list_examples
+
+    for info in list_examples():
+        mark = "*" if info.name == DEFAULT_EXAMPLE else " "
+        print(f"{mark} {info}")
+    print(f"(* = audited by `ccbounds audit` with no argument; audit another with --example NAME)")
+    return EXIT_OK
+
+
 # -- parser ----------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -153,6 +252,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.set_defaults(func=cmd_budget)
+
+    p = sub.add_parser("audit", help="audit a checkpoint: message bits, accuracy, certified information, witnesses",
+                       description="Reduce a trained model to its one-way protocol, quantize the message at each "
+                       "precision, and compare with the lower bound (SPEC §6). Exit 0: consistent; 3: violation; "
+                       "1: error. With no CHECKPOINT, audits a bundled example.")
+    p.add_argument("checkpoint", nargs="?", help="a .pt or .safetensors checkpoint (default: a bundled example)")
+    p.add_argument("--example", metavar="NAME", help="audit a bundled example (see `ccbounds examples`)")
+    p.add_argument("--spec", metavar="FILE", help="JSON/TOML spec for a foreign state_dict: task, n, token ids")
+    p.add_argument("--precisions", default="1,2,4,8,16,32",
+                   help="bits per scalar (32 = the model's float32) and/or fp16,bf16,fp8e4m3,fp8e5m2")
+    p.add_argument("--samples", type=int, default=4096, help="Alice inputs K (default 4096)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the audited inputs (same seed, same report)")
+    p.add_argument("--witnesses", type=int, default=5, help="collision witnesses to list")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow unpickling Python objects from the file (ONLY for files you trust)")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.add_argument("--plot", metavar="PATH", help="save accuracy and bits against precision as an image")
+    p.set_defaults(func=cmd_audit)
+
+    from ccbounds.training.config import add_train_arguments
+
+    p = sub.add_parser("train", help="train a reference model on a task (CPU) and write a ccbounds checkpoint",
+                       description="Deterministic training of a reference classifier; the exact command is stored "
+                       "in the checkpoint's metadata. Example: ccbounds train --arch lstm --task index-lookup "
+                       "--n 8 --width 32 --steps 500 -o lstm.pt")
+    add_train_arguments(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("examples", help="list the bundled example checkpoints")
+    p.set_defaults(func=cmd_examples)
     return parser
 
 

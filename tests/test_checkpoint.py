@@ -419,3 +419,19 @@ def test_spec_files(tmp_path):
             parse_spec(spec)
     with pytest.raises(CCBoundsError, match="does not take"):
         parse_spec({**SPEC, "hedas": 2}).build_task()
+
+
+def test_pt_files_are_byte_identical_across_processes(tmp_path):
+    """torch.save into a named temp file would embed the temp name (with the pid) in the zip."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch\nfrom ccbounds.models import RecurrentConfig, build_model\n"
+            "from ccbounds.tasks import get_task\nfrom ccbounds.checkpoint import save_checkpoint\n"
+            "torch.manual_seed(0)\nt = get_task('eq', 2)\n"
+            "m = build_model(RecurrentConfig('gru', t.vocab_size, 2, width=3))\n"
+            "save_checkpoint(m, sys.argv[1], task=t)\n")
+    paths = [tmp_path / "a.pt", tmp_path / "b.pt"]
+    for p in paths:
+        subprocess.run([sys.executable, "-c", code, str(p)], check=True, timeout=120)
+    assert paths[0].read_bytes() == paths[1].read_bytes()

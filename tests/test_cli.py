@@ -86,3 +86,71 @@ def test_bounds_eq3_exact(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     data = json.loads(path.read_text())
     assert any(b["model"] == "D" and b["direction"] in ("exact", "lower") and b["value_bits"] == 4
                and b["method"] != "known" for b in data["bounds"])
+
+
+# -- audit, train, examples (torch) ------------------------------------------------------------------
+def _audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    pytest.importorskip("torch")
+    return run(capsys, "audit", *argv)
+
+
+def test_audit_default_example_is_consistent_and_reproducible(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    code, out, err = _audit(capsys, "--samples", "128", "--precisions", "1,8,32", "--json", str(a))
+    assert code == 0 and "lstm-index" in err and "fp32" in out and "consistent" in out
+    assert "violation" not in [ln.split()[-1] for ln in out.splitlines() if ln.startswith(("fixed", "fp"))]
+    code, _, _ = _audit(capsys, "--example", "lstm-index", "--samples", "128", "--precisions", "1,8,32",
+                        "--json", str(b))
+    assert code == 0 and a.read_bytes() == b.read_bytes()
+
+
+def test_audit_narrow_example_reports_below_bound_and_witnesses(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _audit(capsys, "--example", "lstm-index-narrow", "--samples", "256", "--precisions", "1,4,32")
+    rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith(("fixed", "fp32"))}
+    assert code == 0 and rows["fixed1"].endswith("below bound") and rows["fixed4"].endswith("below bound")
+    assert "confirmed" in out and "WRONG" in out
+
+
+def test_audit_refuses_two_layer_transformer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _audit(capsys, "--example", "tf2-eq", "--samples", "64")
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert code == 1 and len(lines) == 1 and "2-layer" in lines[0] and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 50, b"PK\x03\x04truncated"])
+def test_audit_bad_files_one_line_exit_1(capsys: pytest.CaptureFixture[str], tmp_path, content: bytes) -> None:
+    f = tmp_path / "bad.pt"
+    f.write_bytes(content)
+    code, _, err = _audit(capsys, str(f))
+    assert code == 1 and len([ln for ln in err.splitlines() if ln.startswith("error:")]) == 1
+    assert "Traceback" not in err
+
+
+def test_audit_malicious_pickle_never_runs(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    f = tmp_path / "evil.pt"
+    torch.save({"state_dict": Evil()}, f)
+    code, _, err = _audit(capsys, str(f))
+    assert code == 1 and "error:" in err and not marker.exists()
+    code, _, err = _audit(capsys, str(tmp_path / "missing.pt"))
+    assert code == 1 and "does not exist" in err
+
+
+def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    pytest.importorskip("torch")
+    ck = tmp_path / "g.safetensors"
+    code, out, _ = run(capsys, "train", "--arch", "gru", "--task", "index-lookup", "--n", "4", "--width", "4",
+                       "--steps", "20", "--seed", "3", "-o", str(ck))
+    assert code == 0 and ck.exists() and "held-out accuracy" in out
+    code, out, _ = _audit(capsys, str(ck), "--samples", "64", "--precisions", "2,32")
+    assert code == 0 and "INDEX_4" in out and f"--seed 3" in out
+    code, out, _ = run(capsys, "train", "--arch", "gru", "--task", "nn", "--n", "4", "--width", "4", "-o", str(ck))
+    assert code == 1
+    code, out, _ = run(capsys, "examples")
+    assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj", "tf2-eq"))

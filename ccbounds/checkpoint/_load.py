@@ -334,7 +334,8 @@ def save_checkpoint(model: Any, path: str | Path, *, task: Any, train_info: Mapp
     tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
     try:
         if p.suffix == ".pt":
-            torch.save({"state_dict": state, "ccbounds_metadata": text}, tmp)
+            with open(tmp, "wb") as fh:  # a file object: torch names the archive "archive/", not after tmp
+                torch.save({"state_dict": state, "ccbounds_metadata": text}, fh)
         else:
             from safetensors.torch import save_file
 

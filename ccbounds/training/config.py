@@ -1,0 +1,300 @@
+"""Training configurations, and the command line that maps 1:1 onto them (``ccbounds train``).
+
+:class:`TrainConfig` fixes a training run completely; :meth:`TrainConfig.command_line` writes the
+exact ``ccbounds train ...`` command that reproduces it, :func:`add_train_arguments` declares one
+option per field on an ``argparse`` parser, :func:`config_from_args` maps parsed options back and
+:func:`parse_command_line` inverts :meth:`TrainConfig.command_line`.
+
+Examples
+--------
+>>> cfg = TrainConfig("lstm", "index-lookup", n=4, width=8, steps=3)
+>>> cfg.command_line("lstm.pt")
+'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
+>>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ccbounds.errors import InvalidInputError, UnknownNameError
+
+__all__ = [
+    "ARCHS",
+    "TRAIN_TASKS",
+    "SCHEDULES",
+    "TrainConfig",
+    "add_train_arguments",
+    "config_from_args",
+    "parse_command_line",
+]
+
+#: architectures ``train`` builds: recurrent cells, and one- or two-layer Transformers
+ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
+#: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
+TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
+#: learning-rate schedules after the warm-up
+SCHEDULES = ("cosine", "linear", "constant")
+
+_NN_MESSAGE = (
+    "nearest-neighbour inputs are real vectors and the reference models read token ids, so `ccbounds train` "
+    "cannot train on 'nn' (its task and gadget are in ccbounds.tasks / reductions.gadgets); train on one of {}"
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (and so the weights, bit for bit).
+
+    Parameters
+    ----------
+    arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
+        Recurrent cell, or a Transformer with 1 or 2 encoder layers.
+    task : {"index-lookup", "eq", "disj", "dyck"}
+        A token task of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
+    n : int
+        The task's size parameter.
+    width : int
+        Hidden size of a recurrent cell, ``d_model`` of a Transformer.
+    steps : int
+        Optimiser steps.
+    seed : int
+        The only source of randomness (initialisation, batches, held-out sample).
+    batch_size : int
+        Sequences per step (balanced labels, see :meth:`ccbounds.tasks.Task.sample`).
+    lr : float
+        Peak Adam learning rate.
+    clip : float
+        Gradient-norm clipping threshold.
+    schedule : {"cosine", "linear", "constant"}
+        Decay after a linear warm-up of ``min(100, steps // 10)`` steps (see :func:`lr_factor`).
+    eval_size : int
+        Size of the held-out balanced sample that gives :attr:`TrainResult.accuracy`.
+    layers : int
+        Stacked recurrent layers (recurrent only; a Transformer's depth is in ``arch``).
+    heads : int or None
+        Attention heads (Transformers only); ``None`` means 2 if ``width`` is even, else 1.
+    q : int
+        Alphabet size of index lookup (2 for the other tasks).
+
+    Raises
+    ------
+    UnknownNameError
+        Unknown ``arch``, ``task`` or ``schedule`` (the message lists the valid ones).
+    InvalidInputError
+        Task ``"nn"``, non-positive sizes, ``heads`` for a recurrent model, ``layers`` for a
+        Transformer, ``q != 2`` outside index lookup.
+
+    Examples
+    --------
+    >>> TrainConfig("tf1", "disj", n=8, width=32).heads
+    2
+    >>> TrainConfig("gru", "eq", n=3, width=4, lr=0.01).to_dict()["lr"]
+    0.01
+    """
+
+    arch: str
+    task: str
+    n: int
+    width: int
+    steps: int = 2000
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 3e-3
+    clip: float = 1.0
+    schedule: str = "cosine"
+    eval_size: int = 2000
+    layers: int = 1
+    heads: int | None = None
+    q: int = 2
+
+    def __post_init__(self) -> None:
+        if self.task == "nn":
+            raise InvalidInputError(_NN_MESSAGE.format(list(TRAIN_TASKS)))
+        for name, valid in (("arch", ARCHS), ("task", TRAIN_TASKS), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in valid:
+                raise UnknownNameError(f"unknown {name} {getattr(self, name)!r}; valid ones are {list(valid)}")
+        for name in ("n", "width", "steps", "batch_size", "eval_size", "layers", "q"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise InvalidInputError(f"{name} must be a positive integer, got {v!r}; pass --{_flag(name)} 1 or more")
+            object.__setattr__(self, name, int(v))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise InvalidInputError(f"seed must be a non-negative integer, got {self.seed!r}; pass --seed 0")
+        object.__setattr__(self, "seed", int(self.seed))
+        for name in ("lr", "clip"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise InvalidInputError(f"{name} must be a positive number, got {v!r}")
+            object.__setattr__(self, name, float(v))
+        if self.q != 2 and self.task != "index-lookup":
+            raise InvalidInputError(f"q applies to task 'index-lookup' only; drop --q for task {self.task!r}")
+        if self.arch.startswith("tf"):
+            if self.layers != 1:
+                raise InvalidInputError(
+                    f"layers applies to recurrent models; a Transformer's depth is its arch ({self.arch!r}): "
+                    "drop --layers or pick arch tf1 / tf2"
+                )
+            heads = self.heads if self.heads is not None else (2 if self.width % 2 == 0 else 1)
+            if isinstance(heads, bool) or not isinstance(heads, (int, np.integer)) or heads < 1:
+                raise InvalidInputError(f"heads must be a positive integer, got {heads!r}")
+            if self.width % heads:
+                raise InvalidInputError(
+                    f"width={self.width} is not divisible by heads={heads}; pick a width that is a multiple of heads"
+                )
+            object.__setattr__(self, "heads", int(heads))
+        elif self.heads is not None:
+            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch {self.arch!r}")
+
+    def build_task(self) -> Any:
+        """The task: ``get_task(task, n)`` (with ``q`` for index lookup).
+
+        Examples
+        --------
+        >>> str(TrainConfig("lstm", "index-lookup", n=5, width=4, q=3).build_task())
+        'index-lookup(n=5, q=3)'
+        """
+        from ccbounds.tasks import get_task
+
+        return get_task(self.task, self.n, q=self.q) if self.task == "index-lookup" else get_task(self.task, self.n)
+
+    def model_config(self, task: Any | None = None) -> Any:
+        """The :class:`~ccbounds.models.RecurrentConfig` or :class:`~ccbounds.models.TransformerConfig`.
+
+        Examples
+        --------
+        >>> print(TrainConfig("tf2", "eq", n=8, width=16).model_config())
+        tf2(vocab=4, classes=2, max_len=18, d_model=16, heads=2, d_ff=64, post-norm, learned positions)
+        """
+        from ccbounds.models.config import RecurrentConfig, TransformerConfig
+
+        task = self.build_task() if task is None else task
+        if self.arch.startswith("tf"):
+            return TransformerConfig(
+                vocab_size=task.vocab_size,
+                num_classes=task.num_classes,
+                max_len=task.seq_len,
+                d_model=self.width,
+                heads=int(self.heads),  # type: ignore[arg-type]
+                layers=int(self.arch[2:]),
+            )
+        return RecurrentConfig(self.arch, task.vocab_size, task.num_classes, width=self.width, layers=self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data; ``TrainConfig(**d)`` rebuilds the config."""
+        return asdict(self)
+
+    def command_line(self, output: str | Path = "model.pt") -> str:
+        """The exact ``ccbounds train ...`` command that reproduces this run and writes ``output``.
+
+        Every field is written (defaults included), so the command does not depend on defaults
+        that may change. :func:`parse_command_line` inverts it.
+
+        Examples
+        --------
+        >>> TrainConfig("tf1", "eq", n=2, width=6, heads=3).command_line("my model.pt").split(" -o ")[1]
+        "'my model.pt'"
+        """
+        parts = ["ccbounds", "train"]
+        for name, value in self.to_dict().items():
+            if value is None:
+                continue
+            parts += [f"--{_flag(name)}", str(value)]
+        parts += ["-o", str(output)]
+        return " ".join(shlex.quote(p) for p in parts)
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+# --- the command line maps 1:1 onto TrainConfig ---------------------------------------------------
+_HELP = {
+    "arch": "architecture",
+    "task": "token task",
+    "n": "task size parameter",
+    "width": "hidden size (recurrent) or d_model (Transformer)",
+    "steps": "optimiser steps",
+    "seed": "the run's only source of randomness",
+    "batch_size": "sequences per step",
+    "lr": "peak Adam learning rate",
+    "clip": "gradient-norm clipping threshold",
+    "schedule": "learning-rate decay after warm-up",
+    "eval_size": "held-out balanced sample size for the final accuracy",
+    "layers": "stacked recurrent layers (recurrent only)",
+    "heads": "attention heads (Transformers; default 2 if width is even, else 1)",
+    "q": "alphabet size (index-lookup only)",
+}
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Declare one option per :class:`TrainConfig` field, plus ``-o/--output``, on ``parser``.
+
+    Examples
+    --------
+    >>> ns = add_train_arguments(argparse.ArgumentParser()).parse_args(
+    ...     "--arch gru --task eq --n 3 --width 4 -o m.pt".split())
+    >>> config_from_args(ns).steps, ns.output
+    (2000, 'm.pt')
+    """
+    defaults = TrainConfig.__dataclass_fields__
+    choices = {"arch": ARCHS, "task": TRAIN_TASKS + ("nn",), "schedule": SCHEDULES}
+    for name, f in defaults.items():
+        required = name in ("arch", "task", "n", "width")
+        kind = float if name in ("lr", "clip") else (str if name in choices else int)
+        kw: dict[str, Any] = {"type": kind, "help": _HELP[name], "dest": name}
+        if name in choices:
+            kw["choices"] = list(choices[name])
+        if required:
+            kw["required"] = True
+        else:
+            kw["default"] = f.default
+        parser.add_argument(f"--{_flag(name)}", **kw)
+    parser.add_argument("-o", "--output", required=True, help="checkpoint path (.pt or .safetensors)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options.
+
+    Raises
+    ------
+    InvalidInputError, UnknownNameError
+        As :class:`TrainConfig` (e.g. ``--task nn``).
+    """
+    return TrainConfig(**{name: getattr(args, name) for name in TrainConfig.__dataclass_fields__})
+
+
+def parse_command_line(command: str | Sequence[str]) -> tuple[TrainConfig, str]:
+    """Invert :meth:`TrainConfig.command_line`: ``(config, output path)``.
+
+    Raises
+    ------
+    InvalidInputError
+        If the command is not ``ccbounds train ...`` with valid options.
+
+    Examples
+    --------
+    >>> cfg, out = parse_command_line("ccbounds train --arch gru --task dyck --n 2 --width 8 -o g.pt")
+    >>> cfg.arch, cfg.steps, out
+    ('gru', 2000, 'g.pt')
+    """
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    if argv[:2] != ["ccbounds", "train"]:
+        raise InvalidInputError(f"expected a command starting 'ccbounds train', got {' '.join(argv[:2])!r}")
+    parser = add_train_arguments(argparse.ArgumentParser(prog="ccbounds train", exit_on_error=False))
+    try:
+        ns = parser.parse_args(argv[2:])
+    except (argparse.ArgumentError, SystemExit) as e:
+        raise InvalidInputError(f"cannot parse the train command ({e}); see 'ccbounds train --help'") from None
+    return config_from_args(ns), ns.output
+
