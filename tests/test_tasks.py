@@ -24,10 +24,9 @@ from ccbounds.tasks import (
     StringEquality,
     get_task,
     list_tasks,
-    nearly_orthogonal_codes,
     task_from_dict,
 )
-from ccbounds.tasks.nearest import max_coherence
+from ccbounds.models.codes import max_coherence
 
 # ---------------------------------------------------------------- independent re-implementations
 
@@ -353,8 +352,8 @@ def test_codes_are_nearly_orthogonal_and_seeded():
         assert u.shape == (n, t.dim) and max_coherence(u) <= gamma
         assert np.allclose(np.linalg.norm(u, axis=1), 1)
         assert np.array_equal(u, NearestNeighbour(n, gamma=gamma).codebook)
-    with pytest.raises(InvalidInputError, match="use dim >="):
-        nearly_orthogonal_codes(50, 4, 0.1, tries=3)
+    with pytest.raises(CCBoundsError, match="raise k"):
+        NearestNeighbour(50, dim=4, gamma=0.1).codebook
 
 
 def test_nearest_neighbour_labels_brute_force():

@@ -30,7 +30,7 @@ from ccbounds.errors import InvalidInputError, UnknownNameError
 from ccbounds.tasks.base import MAX_ALL_SEQUENCES, Task
 from ccbounds.tasks.dyck import BoundedDyck
 from ccbounds.tasks.index_lookup import IndexLookup
-from ccbounds.tasks.nearest import NearestNeighbour, nearly_orthogonal_codes
+from ccbounds.tasks.nearest import NearestNeighbour
 from ccbounds.tasks.strings import Disjointness, StringEquality
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "Disjointness",
     "BoundedDyck",
     "NearestNeighbour",
-    "nearly_orthogonal_codes",
     "TASKS",
     "get_task",
     "task_from_dict",

@@ -26,89 +26,12 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
+from ccbounds.models.codes import code_dimension, max_coherence, nearly_orthogonal_codes
 from ccbounds.tasks.base import Task, check_n
 
-__all__ = ["NearestNeighbour", "nearly_orthogonal_codes", "max_coherence", "code_dimension"]
+__all__ = ["NearestNeighbour"]
 
 POINTS = ("codebook", "random")
-
-
-def code_dimension(n: int, gamma: float, delta: float = 0.5) -> int:
-    """``ceil((2/γ²)·ln(2n²/δ))``: random ±1/√k codes of this dimension are γ-coherent w.p. ≥ 1-δ (SPEC §7).
-
-    Examples
-    --------
-    >>> code_dimension(4, 0.5)
-    34
-    """
-    return max(1, math.ceil(2 / gamma**2 * math.log(2 * n * n / delta)))
-
-
-def max_coherence(codes: Any) -> float:
-    """``max_{i != j} |<u_i, u_j>|`` of the rows of ``codes`` (0.0 for a single row).
-
-    Examples
-    --------
-    >>> max_coherence(np.array([[1.0, 0.0], [0.6, 0.8]]))
-    0.6
-    """
-    u = np.asarray(codes, dtype=np.float64)
-    if len(u) < 2:
-        return 0.0
-    g = np.abs(u @ u.T)
-    np.fill_diagonal(g, 0.0)
-    return float(g.max())
-
-
-def nearly_orthogonal_codes(n: int, dim: int, gamma: float, seed: int = 0, tries: int = 100) -> np.ndarray:
-    """n unit vectors in R^dim with pairwise ``|<u_i, u_j>| <= gamma``: random ±1/√dim codes, verified.
-
-    Draws codes from ``numpy.random.default_rng(seed)`` until the realised code passes the check
-    (SPEC §7: "always verify the realised code and retry"), at most ``tries`` draws.
-
-    Parameters
-    ----------
-    n, dim : int
-        Number and dimension of the codes.
-    gamma : float
-        Coherence bound, ``0 <= gamma < 1``.
-    seed : int
-        Seed (same seed -> same codes).
-    tries : int
-        Number of draws before giving up.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64, shape (n, dim), rows of norm 1.
-
-    Raises
-    ------
-    InvalidInputError
-        If no draw passes; the message names the dimension that makes success likely.
-
-    Examples
-    --------
-    >>> u = nearly_orthogonal_codes(4, 34, 0.5, seed=0)
-    >>> u.shape, max_coherence(u) <= 0.5, bool(np.allclose((u * u).sum(1), 1))
-    ((4, 34), True, True)
-
-    References
-    ----------
-    S. Bhattamishra, M. Hahn, P. Blunsom, V. Kanade, NeurIPS 2024 (nearly orthogonal position codes).
-    """
-    n, dim = check_n(n), check_n(dim, "dim")
-    if not 0 <= gamma < 1:
-        raise InvalidInputError(f"gamma must satisfy 0 <= gamma < 1, got {gamma!r}")
-    rng = np.random.default_rng(seed)
-    for _ in range(tries):
-        u = rng.choice((-1.0, 1.0), size=(n, dim)) / math.sqrt(dim)
-        if max_coherence(u) <= gamma + 1e-12:
-            return u
-    raise InvalidInputError(
-        f"no {n} codes in R^{dim} with coherence <= {gamma} found in {tries} draws; "
-        f"use dim >= {code_dimension(n, gamma)} or a larger gamma"
-    )
 
 
 @dataclass(frozen=True)
@@ -148,7 +71,7 @@ class NearestNeighbour(Task):
     >>> t = NearestNeighbour(4, gamma=0.5)
     >>> seq = t.encode((1, 0, 0, 1), 3)
     >>> seq.shape, t.label(seq)
-    ((5, 36), 1)
+    ((5, 49), 1)
     """
 
     n: int
@@ -197,7 +120,8 @@ class NearestNeighbour(Task):
     @cached_property
     def codebook(self) -> np.ndarray:
         """The public codes ``u_0..u_{n-1}`` (:func:`nearly_orthogonal_codes` with ``code_seed``)."""
-        return nearly_orthogonal_codes(self.n, self.dim, self.gamma, seed=self.code_seed)  # type: ignore[arg-type]
+        code = nearly_orthogonal_codes(self.n, k=self.dim, gamma=float(self.gamma), seed=self.code_seed, max_tries=100)
+        return code.codes
 
     def encode(self, x: Any, i: int) -> np.ndarray:
         """The sequence with codebook points labelled by x and the query ``u_i`` (0-based i)."""

@@ -177,7 +177,7 @@ def index_nn_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
     --------
     >>> g = index_nn_gadget(INDEX(3), gamma=0.5)
     >>> g.answer((0, 1, 1), 1), g.encode((0, 1, 1), 1).shape
-    (1, (4, 31))
+    (1, (4, 44))
     """
     kw = {"num_labels": problem.q, "points": "codebook"} | task_kw
     t = NearestNeighbour(problem.n, **kw)
