@@ -25,8 +25,9 @@ Examples
 (64, 100, 'below bound')
 >>> r.largest_n, r.smallest_width
 (64, 13)
->>> budget("tf1", width=16, heads=2, precision=8, problem="index", n=1000).largest_n is None
-True
+>>> r = budget("tf1", width=16, heads=2, precision=8, problem="index", n=1000)
+>>> r.largest_n is None, r.construction
+(True, ('one-layer index lookup', 272))
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class BudgetReport:
     required: Bound
     largest_n: int | None
     smallest_width: int | None
+    construction: tuple[str, int] | None = None
 
     @property
     def message_bits(self) -> int | None:
@@ -129,7 +131,9 @@ class BudgetReport:
                 "bits_per_scalar": self.bits_per_scalar, "problem": self.problem, "n": self.n, "eps": self.eps,
                 "scalars": self.scalars, "message_bits": self.message_bits, "required": self.required.to_dict(),
                 "verdict": self.verdict, "largest_n": self.largest_n, "smallest_width": self.smallest_width,
-                "explanation": self.explanation}
+                "explanation": self.explanation,
+                "construction": None if self.construction is None else
+                {"name": self.construction[0], "width": self.construction[1]}}
 
     def __str__(self) -> str:
         shape = f"width {self.width}" + (f", {self.heads} heads" if self.arch.startswith("tf") else
@@ -144,6 +148,9 @@ class BudgetReport:
             f"  largest n      {self.largest_n if self.largest_n is not None else 'unbounded by this argument'}",
             f"  smallest width {self.smallest_width if self.smallest_width is not None else '-'} (for n = {self.n})",
         ]
+        if self.construction is not None:
+            name, w = self.construction
+            lines.append(f"  construction   {name} (SPEC §7) solves {self.problem} exactly with width {w}")
         return "\n".join(lines)
 
 
@@ -202,4 +209,17 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
             smallest = heads  # Q*H*(d_v+1)*b >= n holds already at d_v = 1
         else:
             smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / precision) - heads) / heads))
-    return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest)
+    return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest,
+                        _construction(arch, prob))
+
+
+def _construction(arch: str, problem: Any) -> tuple[str, int] | None:
+    """The SPEC §7 construction of this architecture family for this problem, with its width."""
+    from ccbounds.models.constructions import construction_width
+
+    family = type(problem).__name__
+    if arch == "tf1" and family == "INDEX":
+        return "one-layer index lookup", construction_width("index_lookup", problem.n, q=problem.q)
+    if arch == "tf2" and family in ("EQ", "DISJ"):
+        return f"two-layer {family}", construction_width(f"two_layer_{family.lower()}", problem.n)
+    return None

@@ -66,3 +66,13 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(InvalidInputError, match="divisible"):
         budget("tf1", width=5, heads=2, n=4, problem="eq")
     assert message_scalars("tf2", 8) is None
+
+
+def test_budget_tables_show_the_constructions_widths() -> None:
+    from ccbounds.models.constructions import construction_width
+
+    r = budget("tf1", width=8, heads=1, precision=8, problem="index", n=64)
+    assert r.construction == ("one-layer index lookup", construction_width("index_lookup", 64))
+    r = budget("tf2", width=8, precision=8, problem="disj", n=64)
+    assert r.construction == ("two-layer DISJ", construction_width("two_layer_disj", 64)) and "width" in str(r)
+    assert budget("lstm", width=8, problem="index", n=64).construction is None

@@ -6,8 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from torch import nn
 
 from ccbounds.errors import InvalidInputError
 
@@ -37,6 +39,9 @@ class ConstructionInfo:
 
 def zero_model(model: nn.Module) -> None:
     """Set every parameter to 0 and every LayerNorm to the identity affine map (weight 1, bias 0)."""
+    import torch
+    from torch import nn
+
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()

@@ -21,12 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import torch
+from typing import TYPE_CHECKING
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.models.config import RecurrentConfig
 from ccbounds.models.constructions._common import ConstructionInfo, zero_model
-from ccbounds.models.recurrent import RecurrentClassifier
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ccbounds.models.recurrent import RecurrentClassifier
 
 __all__ = ["DyckDFA", "dyck_dfa", "dyck_recognizer", "dyck_width", "BRACKETS", "END"]
 
@@ -193,6 +195,10 @@ def dyck_recognizer(depth: int = 2) -> RecurrentClassifier:
     >>> m.config.width, m.config.nonlinearity
     (21, 'relu')
     """
+    import torch
+
+    from ccbounds.models.recurrent import RecurrentClassifier
+
     dfa = dyck_dfa(depth)
     full = [row + (s,) for s, row in enumerate(dfa.table)]
     units = _units(dfa)

@@ -16,15 +16,17 @@ True
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
-import torch
+import math
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.models.codes import nearly_orthogonal_codes
 from ccbounds.models.config import TransformerConfig
 from ccbounds.models.constructions._common import ConstructionInfo, check_eps, check_n, zero_model
-from ccbounds.models.transformer import TransformerClassifier
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ccbounds.models.transformer import TransformerClassifier
 
 __all__ = ["index_lookup_transformer", "index_lookup_lambda"]
 
@@ -113,6 +115,10 @@ def index_lookup_transformer(
     >>> m.config.vocab_size, m.config.num_classes, m.config.max_len
     (6, 3, 4)
     """
+    import torch
+
+    from ccbounds.models.transformer import TransformerClassifier
+
     check_n(n)
     if isinstance(q, bool) or not isinstance(q, int) or q < 2:
         raise InvalidInputError(f"q must be an integer >= 2, got {q!r}")

@@ -17,15 +17,17 @@ Examples
 
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
-import torch
+import math
 
 from ccbounds.errors import UnknownNameError
 from ccbounds.models.codes import nearly_orthogonal_codes
 from ccbounds.models.config import TransformerConfig
 from ccbounds.models.constructions._common import ConstructionInfo, check_eps, check_n, zero_model
-from ccbounds.models.transformer import TransformerClassifier
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ccbounds.models.transformer import TransformerClassifier
 
 __all__ = ["two_layer_set_transformer", "set_transformer_width", "SET_PROBLEMS"]
 
@@ -117,10 +119,15 @@ def two_layer_set_transformer(
 
     Examples
     --------
+    >>> import torch
     >>> m = two_layer_set_transformer(2, "eq")
     >>> m(torch.tensor([[0, 1, 2, 0, 1, 3], [0, 1, 2, 1, 1, 3]])).argmax(1).tolist()
     [1, 0]
     """
+    import torch
+
+    from ccbounds.models.transformer import TransformerClassifier
+
     check_n(n)
     if problem not in SET_PROBLEMS:
         raise UnknownNameError(f"unknown problem {problem!r} for the two-layer construction; use one of {list(SET_PROBLEMS)}")
