@@ -99,6 +99,9 @@ _LAZY = {
     "train_to_checkpoint": "ccbounds.training",
     "load_example": "ccbounds.examples",
     "list_examples": "ccbounds.examples",
+    "load_separations": "ccbounds.experiments",
+    "run_separations": "ccbounds.experiments",
+    "SeparationConfig": "ccbounds.experiments",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

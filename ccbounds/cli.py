@@ -281,6 +281,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(p)
     p.set_defaults(func=cmd_train)
 
+    from ccbounds.experiments import add_experiment_arguments, main_experiment
+
+    p = sub.add_parser("experiment", help="reproducible experiments (the [BHBK] separations in small)")
+    esub = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    q = esub.add_parser("separations",
+                        help="train tf1/LSTM/GRU on index lookup and Dyck-(2,2); accuracy vs S*b vs the CC bound",
+                        description="Example: ccbounds experiment separations --ns 4,8,16,32 --seed 0 -o separations.json")
+    add_experiment_arguments(q)
+    q.set_defaults(func=main_experiment)
+
     p = sub.add_parser("examples", help="list the bundled example checkpoints")
     p.set_defaults(func=cmd_examples)
     return parser
