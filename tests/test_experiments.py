@@ -111,7 +111,8 @@ def test_same_seed_same_json():
 def test_config_and_command_line():
     cfg = SeparationConfig()
     assert parse_command_line(cfg.command_line("x.json")) == (cfg, "x.json")
-    assert cfg.command_line().endswith("--seed 0 -o separations.json")
+    assert cfg.command_line().endswith("--seed 0 --dyck-negatives near-miss -o separations.json")
+    assert parse_command_line(SeparationConfig(dyck_negatives="uniform").command_line())[0].dyck_negatives == "uniform"
     assert SeparationConfig(**cfg.to_dict()) == cfg
     assert SeparationConfig(widths={"gru": 5}, archs=("gru",)).widths == (("gru", 5),)
     with pytest.raises(UnknownNameError, match="valid ones"):

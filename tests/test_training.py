@@ -188,3 +188,13 @@ def test_train_to_checkpoint(tmp_path) -> None:
         assert path.read_bytes() == data
     with pytest.raises(InvalidInputError, match=r"\.pt or \.safetensors"):
         train_to_checkpoint(TINY, tmp_path / "m.bin")
+
+
+def test_dyck_negatives_option() -> None:
+    cfg = TrainConfig("gru", "dyck", n=2, width=4, negatives="near-miss")
+    assert cfg.build_task().negatives == "near-miss" and "--negatives near-miss" in cfg.command_line("m.pt")
+    assert parse_command_line(cfg.command_line("m.pt"))[0] == cfg
+    with pytest.raises(InvalidInputError, match="task 'dyck' only"):
+        TrainConfig("gru", "eq", n=2, width=4, negatives="near-miss")
+    with pytest.raises(UnknownNameError, match="valid ones"):
+        TrainConfig("gru", "dyck", n=2, width=4, negatives="nearby")

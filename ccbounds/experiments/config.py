@@ -6,7 +6,7 @@ Examples
 --------
 >>> cfg = SeparationConfig(ns=(2, 3), steps=30)
 >>> cfg.command_line("sep.json")
-'ccbounds experiment separations --tasks index-lookup,dyck --ns 2,3 --archs tf1,lstm,gru --widths tf1=16,lstm=8,gru=8 --steps 30 --batch-size 64 --lr 0.003 --eval-size 1000 --precisions 1,8,32 --audit-samples 256 --seed 0 -o sep.json'
+'ccbounds experiment separations --tasks index-lookup,dyck --ns 2,3 --archs tf1,lstm,gru --widths tf1=16,lstm=8,gru=8 --steps 30 --batch-size 64 --lr 0.003 --eval-size 1000 --precisions 1,8,32 --audit-samples 256 --seed 0 --dyck-negatives near-miss -o sep.json'
 >>> parse_command_line(cfg.command_line("sep.json")) == (cfg, "sep.json")
 True
 
@@ -78,6 +78,10 @@ class SeparationConfig:
         (b < 32: fixed point; 32: the model's float32).
     audit_samples : int
         Alice inputs K of each run's audit (:func:`ccbounds.audit`, seeded by ``seed``).
+    dyck_negatives : {"near-miss", "uniform"}
+        How Dyck non-members are drawn for training and the held-out accuracy. Near misses (one
+        bracket changed) are what the DISJ_n -> Dyck-(2,2) gadget produces on intersecting inputs;
+        uniform non-members are easy to reject and hide the separation.
 
     Raises
     ------
@@ -103,6 +107,7 @@ class SeparationConfig:
     precisions: tuple[int, ...] = (1, 8, 32)
     audit_samples: int = 256
     seed: int = 0
+    dyck_negatives: str = "near-miss"
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -126,6 +131,8 @@ class SeparationConfig:
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not 0 < self.lr < float("inf"):
             raise InvalidInputError(f"lr must be a positive number, got {self.lr!r}")
         set_("lr", float(self.lr))
+        if self.dyck_negatives not in ("near-miss", "uniform"):
+            raise UnknownNameError(f"unknown dyck_negatives {self.dyck_negatives!r}; valid ones are ['near-miss', 'uniform']")
 
     def width(self, arch: str) -> int:
         """The width of ``arch`` in this run."""
@@ -137,12 +144,13 @@ class SeparationConfig:
         Examples
         --------
         >>> print(SeparationConfig().train_config("dyck", 4, "gru").command_line("m.pt"))
-        ccbounds train --arch gru --task dyck --n 4 --width 8 --steps 1000 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 1000 --layers 1 --q 2 -o m.pt
+        ccbounds train --arch gru --task dyck --n 4 --width 8 --steps 1000 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 1000 --layers 1 --q 2 --negatives near-miss -o m.pt
         """
         from ccbounds.training import TrainConfig
 
         return TrainConfig(arch, task, n=n, width=self.width(arch), steps=self.steps, seed=self.seed,
-                           batch_size=self.batch_size, lr=self.lr, eval_size=self.eval_size)
+                           batch_size=self.batch_size, lr=self.lr, eval_size=self.eval_size,
+                           negatives=self.dyck_negatives if task == "dyck" else None)
 
     def runs(self) -> list[tuple[str, int, str]]:
         """(task, n, arch) of every run, in the order they are trained."""
@@ -153,7 +161,7 @@ class SeparationConfig:
         return {"tasks": list(self.tasks), "ns": list(self.ns), "archs": list(self.archs),
                 "widths": dict(self.widths), "steps": self.steps, "batch_size": self.batch_size, "lr": self.lr,
                 "eval_size": self.eval_size, "precisions": list(self.precisions),
-                "audit_samples": self.audit_samples, "seed": self.seed}
+                "audit_samples": self.audit_samples, "seed": self.seed, "dyck_negatives": self.dyck_negatives}
 
     def command_line(self, output: str = "separations.json") -> str:
         """The exact ``ccbounds experiment separations ...`` command (every option written)."""
@@ -163,14 +171,14 @@ class SeparationConfig:
                  "--steps", str(self.steps), "--batch-size", str(self.batch_size), "--lr", str(self.lr),
                  "--eval-size", str(self.eval_size), "--precisions", j(self.precisions),
                  "--audit-samples", str(self.audit_samples),
-                 "--seed", str(self.seed), "-o", str(output)]
+                 "--seed", str(self.seed), "--dyck-negatives", self.dyck_negatives, "-o", str(output)]
         return " ".join(shlex.quote(p) for p in parts)
 
     def __str__(self) -> str:
         w = ", ".join(f"{a} {v}" for a, v in self.widths)
         return (f"separations: tasks {', '.join(self.tasks)}; n in {list(self.ns)}; widths {w}; {self.steps} steps "
                 f"(batch {self.batch_size}, lr {self.lr:g}); eval {self.eval_size}; b in {list(self.precisions)}; "
-                f"audit K = {self.audit_samples}; seed {self.seed}")
+                f"audit K = {self.audit_samples}; seed {self.seed}; Dyck negatives {self.dyck_negatives}")
 
 
 # --- the command line maps 1:1 onto SeparationConfig ----------------------------------------------
@@ -213,6 +221,8 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> argparse.Argume
     add("--audit-samples", type=int, default=d.audit_samples, dest="audit_samples",
         help="Alice inputs K of each run's audit")
     add("--seed", type=int, default=d.seed, help="the only source of randomness")
+    add("--dyck-negatives", default=d.dyck_negatives, dest="dyck_negatives", choices=["near-miss", "uniform"],
+        help="how Dyck non-members are drawn (near-miss: what the DISJ gadget produces)")
     add("-o", "--output", default="separations.json", help="results JSON path")
     return parser
 

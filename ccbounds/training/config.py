@@ -42,6 +42,9 @@ __all__ = [
 ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
 #: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
 TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
+#: how Dyck non-members are sampled (ccbounds.tasks.BoundedDyck)
+NEGATIVES = ("uniform", "near-miss")
+
 #: learning-rate schedules after the warm-up
 SCHEDULES = ("cosine", "linear", "constant")
 
@@ -85,6 +88,10 @@ class TrainConfig:
         Attention heads (Transformers only); ``None`` means 2 if ``width`` is even, else 1.
     q : int
         Alphabet size of index lookup (2 for the other tasks).
+    negatives : {"uniform", "near-miss"} or None
+        Dyck only: how the non-members of the training and held-out samples are drawn
+        (:class:`~ccbounds.tasks.BoundedDyck`); ``None`` is the task's default, uniform non-members.
+        Near misses (one bracket changed) are the inputs the DISJ -> Dyck-(2,2) gadget produces.
 
     Raises
     ------
@@ -116,6 +123,7 @@ class TrainConfig:
     layers: int = 1
     heads: int | None = None
     q: int = 2
+    negatives: str | None = None
 
     def __post_init__(self) -> None:
         if self.task == "nn":
@@ -136,6 +144,11 @@ class TrainConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
                 raise InvalidInputError(f"{name} must be a positive number, got {v!r}")
             object.__setattr__(self, name, float(v))
+        if self.negatives is not None:
+            if self.task != "dyck":
+                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task {self.task!r}")
+            if self.negatives not in NEGATIVES:
+                raise UnknownNameError(f"unknown negatives {self.negatives!r}; valid ones are {list(NEGATIVES)}")
         if self.q != 2 and self.task != "index-lookup":
             raise InvalidInputError(f"q applies to task 'index-lookup' only; drop --q for task {self.task!r}")
         if self.arch.startswith("tf"):
@@ -165,7 +178,11 @@ class TrainConfig:
         """
         from ccbounds.tasks import get_task
 
-        return get_task(self.task, self.n, q=self.q) if self.task == "index-lookup" else get_task(self.task, self.n)
+        if self.task == "index-lookup":
+            return get_task(self.task, self.n, q=self.q)
+        if self.negatives is not None:
+            return get_task(self.task, self.n, negatives=self.negatives)
+        return get_task(self.task, self.n)
 
     def model_config(self, task: Any | None = None) -> Any:
         """The :class:`~ccbounds.models.RecurrentConfig` or :class:`~ccbounds.models.TransformerConfig`.
@@ -233,6 +250,7 @@ _HELP = {
     "layers": "stacked recurrent layers (recurrent only)",
     "heads": "attention heads (Transformers; default 2 if width is even, else 1)",
     "q": "alphabet size (index-lookup only)",
+    "negatives": "how Dyck non-members are drawn: uniform or near-miss (dyck only)",
 }
 
 
@@ -247,7 +265,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     (2000, 'm.pt')
     """
     defaults = TrainConfig.__dataclass_fields__
-    choices = {"arch": ARCHS, "task": TRAIN_TASKS + ("nn",), "schedule": SCHEDULES}
+    choices = {"arch": ARCHS, "task": TRAIN_TASKS + ("nn",), "schedule": SCHEDULES, "negatives": NEGATIVES}
     for name, f in defaults.items():
         required = name in ("arch", "task", "n", "width")
         kind = float if name in ("lr", "clip") else (str if name in choices else int)
