@@ -208,7 +208,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
     for info in list_examples():
         mark = "*" if info.name == DEFAULT_EXAMPLE else " "
         print(f"{mark} {info}")
-    print(f"(* = audited by `ccbounds audit` with no argument; audit another with --example NAME)")
+    print("(* = audited by `ccbounds audit` with no argument; audit another with --example NAME)")
     return EXIT_OK
 
 

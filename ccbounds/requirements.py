@@ -20,17 +20,13 @@ Examples
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
+from ccbounds.information import fano_term
 
 __all__ = ["required_bits", "index_distributional_bound"]
-
-
-def _h2(p: float) -> float:
-    return 0.0 if p <= 0 or p >= 1 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 def index_distributional_bound(n: int, eps: float, q: int = 2) -> float:
@@ -39,8 +35,7 @@ def index_distributional_bound(n: int, eps: float, q: int = 2) -> float:
     >>> index_distributional_bound(10, 0.0), index_distributional_bound(10, 0.5)
     (10.0, 0.0)
     """
-    per = math.log2(q) - _h2(eps) - (eps * math.log2(q - 1) if q > 2 else 0.0)
-    return max(0.0, n * per)
+    return n * float(fano_term(eps, q))
 
 
 def required_bits(problem: Any, eps: float = 0.0) -> Bound:

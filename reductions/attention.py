@@ -167,7 +167,7 @@ ATTENTION_REDUCTION = Reduction(
     applies=_applies,
     build=lambda model, adapter, gadget, device=None: PartialSoftmaxProtocol(model, adapter, gadget, device=device),
     lemma="Lemma T",
-    source="SPEC §4 Lemma T; [BHBK] §5; [SHT]",
+    source="SPEC §4 Lemma T; [BHBK]; [SHT]",
     inequality="Q*H*(d_v+1)*b >= D^{A->B}(f)   (Q = values of the query token: 1 if public)",
     description="Alice sends, per head, her partial softmax average and log-mass; Bob merges and finishes.",
 )

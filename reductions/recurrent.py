@@ -92,7 +92,7 @@ RECURRENT_REDUCTION = Reduction(
     applies=_applies,
     build=lambda model, adapter, gadget, device=None: RecurrentStateProtocol(model, adapter, gadget, device=device),
     lemma="Lemma R",
-    source="SPEC §4 Lemma R; [BHBK] §4",
+    source="SPEC §4 Lemma R; [BHBK]",
     inequality="S*b >= D^{A->B}(f)   (S = state scalars at the cut, all layers; LSTM: h and c)",
     description="Alice runs the recurrent model over her prefix and sends its state; Bob continues.",
 )

@@ -149,7 +149,7 @@ def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_
                        "--steps", "20", "--seed", "3", "-o", str(ck))
     assert code == 0 and ck.exists() and "held-out accuracy" in out
     code, out, _ = _audit(capsys, str(ck), "--samples", "64", "--precisions", "2,32")
-    assert code == 0 and "INDEX_4" in out and f"--seed 3" in out
+    assert code == 0 and "INDEX_4" in out and "--seed 3" in out
     code, out, _ = run(capsys, "train", "--arch", "gru", "--task", "nn", "--n", "4", "--width", "4", "-o", str(ck))
     assert code == 1
     code, out, _ = run(capsys, "examples")

@@ -11,7 +11,6 @@ True
 
 from __future__ import annotations
 
-import math
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
@@ -36,11 +35,6 @@ MAX_INPUTS = 2**20
 REJECTION_DRAWS = 10**6
 #: largest output value a matrix may hold (outputs are stored as int8)
 MAX_OUTPUT_VALUE = 127
-
-
-def _h2(p: float) -> float:
-    """Binary entropy in bits."""
-    return 0.0 if p <= 0.0 or p >= 1.0 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
 
 
 def _ceil_log2(m: int) -> int:

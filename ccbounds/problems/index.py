@@ -8,14 +8,14 @@ Examples
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
-from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _check_eps, _check_int, _h2
+from ccbounds.information import fano_term
+from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _check_eps, _check_int
 
 __all__ = ["INDEX"]
 
@@ -130,11 +130,10 @@ class INDEX(Problem):
         rows = _ceil_log2(q**n)
         if q == 2:
             d_expr, one_expr, r_expr = "ceil(log2 n)+1", "n", "(1-H2(eps))*n"
-            r_val = (1 - _h2(eps)) * n
         else:
             d_expr, one_expr = "ceil(log2 n)+ceil(log2 q)", "ceil(n*log2 q)"
             r_expr = "n*(log2 q - H2(eps) - eps*log2(q-1))"
-            r_val = n * (math.log2(q) - _h2(eps) - eps * math.log2(q - 1))
+        r_val = n * float(fano_term(eps, q))  # the [KNR] / Fano value (SPEC §6)
         return [
             self._bound(_ceil_log2(n) + lq, "upper", "D", d_expr, "SPEC §2 (Bob sends i, Alice answers x_i)"),
             self._bound(rows, "exact", "D1way(A->B)", one_expr, "SPEC §3 (q^n distinct rows)"),

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
-from ccbounds.models.codes import code_dimension, max_coherence, nearly_orthogonal_codes
+from ccbounds.models.codes import code_dimension, nearly_orthogonal_codes
 from ccbounds.tasks.base import Task, check_n
 
 __all__ = ["NearestNeighbour"]
