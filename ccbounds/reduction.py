@@ -369,4 +369,8 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
     if device is None:
         params = list(model.parameters()) if hasattr(model, "parameters") else []
         device = params[0].device if params else "cpu"
+    else:
+        from ccbounds.devices import resolve_device
+
+        device = resolve_device(device)
     return find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)

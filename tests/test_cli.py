@@ -154,3 +154,14 @@ def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_
     assert code == 1
     code, out, _ = run(capsys, "examples")
     assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj", "tf2-eq"))
+
+
+def test_audit_device_and_output_paths_are_checked_first(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        code, out, err = _audit(capsys, "--device", "cuda", "--samples", "16")
+        assert code == 1 and "CUDA is not available" in err and "Traceback" not in err and out == ""
+    code, out, err = _audit(capsys, "--device", "tpu9", "--samples", "16")
+    assert code == 1 and "unknown device" in err and out == ""
+    code, out, err = _audit(capsys, "--plot", str(tmp_path / "no" / "p.png"), "--samples", "16")
+    assert code == 1 and "folder does not exist" in err and out == ""

@@ -29,6 +29,7 @@ import numpy as np
 
 from ccbounds.auditing.report import AuditReport
 from ccbounds.auditing.sampling import CALIBRATION, QueryPlan, hash_rows
+from ccbounds.devices import resolve_device
 from ccbounds.errors import InvalidInputError
 
 __all__ = ["audit", "parse_precisions", "Precision", "MAX_BOB_ROWS"]
@@ -162,18 +163,6 @@ def _model_answers(p: Any, bob: _Bob, seq: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def _resolve_device(device: Any) -> Any:
-    import torch
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InvalidInputError(f"unknown device {device!r}; use 'cpu' or 'cuda'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError("CUDA is not available here; use --device cpu")
-    return dev
-
-
 def _check_args(samples: int, calibration_samples: int, witnesses: int, batch: int, confidence: float) -> None:
     for name, v, low in (("samples", samples, 1), ("calibration_samples", calibration_samples, 1),
                          ("witnesses", witnesses, 0), ("batch", batch, 1)):
@@ -246,7 +235,7 @@ def audit(model: Any, problem: Any, *, task: Any = None, gadget: Any = None,
 
     _check_args(samples, calibration_samples, witnesses, batch, confidence)
     precs = parse_precisions(precisions)
-    dev = _resolve_device(device)
+    dev = resolve_device(device)
     params = list(model.parameters()) if hasattr(model, "parameters") else []
     home, training = (params[0].device if params else None), getattr(model, "training", False)
     if hasattr(model, "to"):

@@ -254,6 +254,9 @@ def load_checkpoint(
     InvalidInputError
         A malformed spec.
     """
+    from ccbounds.devices import resolve_device
+
+    device = resolve_device(device)
     raw = read_container(path, trust_pickle=trust_pickle)
     where = str(path)
     parsed = None if spec is None else parse_spec(spec)
