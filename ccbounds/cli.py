@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -92,10 +93,10 @@ def cmd_bounds(args: argparse.Namespace) -> int:
         from ccbounds.errors import TooLargeError
         from ccbounds.problems import MAX_MATRIX_ENTRIES
 
-        entries = target.num_alice_inputs * target.num_bob_inputs
-        if entries > MAX_MATRIX_ENTRIES:
-            raise TooLargeError(f"--exact needs the matrix of {target.name}, {entries} entries, over the limit "
-                                f"MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
+        log2_entries = target.log2_num_alice_inputs + target.log2_num_bob_inputs
+        if log2_entries > math.log2(MAX_MATRIX_ENTRIES) + 1e-9:
+            raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
+                                f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
     print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
     report = bounds_report(target, exact=args.exact)
     print(report)

@@ -279,3 +279,20 @@ def test_registry_and_get_problem() -> None:
     with pytest.raises(InvalidInputError, match="bad parameters"):
         get_problem("eq", 3, q=2)
     assert EQ(3).to_dict()["num_alice_inputs"] == 8 and "EQ_3" in str(EQ(3))
+
+
+def test_huge_n_is_answered_without_building_giant_integers():
+    """Known bounds and size refusals for n far beyond enumeration stay instant and readable."""
+    import math
+
+    from ccbounds.bounds import bounds_report
+    from ccbounds.problems import EQ, INDEX
+
+    rep = bounds_report(EQ(10**9))
+    assert any(b.model == "D" and b.value == 10**9 + 1 for b in rep.bounds)
+    assert "2^1000000000x2^1000000000" in rep.skipped[0][1]
+    one_way = next(b for b in INDEX(10**8, q=3).known_bounds() if b.model == "D1way(A->B)")
+    assert one_way.value == math.floor(10**8 * math.log2(3)) + 1  # ceil(log2 3^n), q^n never a power of 2
+    assert str(EQ(10**5)).endswith("(|X| = 2^100000, |Y| = 2^100000)")
+    with pytest.raises(TooLargeError, match="MAX_INPUTS"):
+        INDEX(10**6, q=3).alice_inputs()

@@ -11,6 +11,8 @@ True
 
 from __future__ import annotations
 
+import math
+
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
@@ -40,6 +42,29 @@ MAX_OUTPUT_VALUE = 127
 def _ceil_log2(m: int) -> int:
     """⌈log2 m⌉ for an integer m >= 1, exactly."""
     return (m - 1).bit_length()
+
+
+def _ceil_log2_power(q: int, n: int) -> int:
+    """⌈log2 q^n⌉ = ⌈n·log2 q⌉ exactly, without building q^n (which is slow for large n).
+
+    >>> [_ceil_log2_power(3, 3), _ceil_log2_power(4, 5), _ceil_log2_power(2, 10**9)]
+    [5, 10, 1000000000]
+    """
+    if q & (q - 1) == 0:  # q = 2^k: q^n = 2^(kn)
+        return (q.bit_length() - 1) * n
+    if n <= 4096:
+        return _ceil_log2(q**n)
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 60  # q^n is never a power of two here, so ⌈n log2 q⌉ = ⌊n log2 q⌋ + 1
+    return int((Decimal(q).ln() / Decimal(2).ln() * n).to_integral_value(rounding="ROUND_FLOOR")) + 1
+
+
+def _pow2_text(log2_count: float) -> str:
+    """A count given by its log2, as digits when small and as 2^x when huge (no giant integers in messages)."""
+    if log2_count <= 40:
+        return str(round(2.0**log2_count))
+    return f"2^{int(log2_count)}" if float(log2_count).is_integer() else f"2^{log2_count:.2f}"
 
 
 def _check_int(value: Any, what: str, low: int, high: int | None = None) -> int:
@@ -117,6 +142,24 @@ class Problem(ABC):
     def num_bob_inputs(self) -> int:
         """|Y|, computed without enumerating."""
 
+    @property
+    def log2_num_alice_inputs(self) -> float:
+        """log2 |X|, without building |X| (subclasses with huge X override it)."""
+        return math.log2(self.num_alice_inputs)
+
+    @property
+    def log2_num_bob_inputs(self) -> float:
+        """log2 |Y|, without building |Y|."""
+        return math.log2(self.num_bob_inputs)
+
+    def _fits(self, log2_count: float, exact: Callable[[], int], limit: int) -> bool:
+        """Whether a count is at most ``limit``, decided from its log2 and exactly only at the boundary."""
+        if log2_count > math.log2(limit) + 1e-6:
+            return False
+        if log2_count < math.log2(limit) - 1e-6:
+            return True
+        return exact() <= limit
+
     @abstractmethod
     def _x_at(self, i: int) -> Any:
         """Alice's input at position i (unchecked)."""
@@ -126,21 +169,21 @@ class Problem(ABC):
         """Bob's input at position j (unchecked)."""
 
     # -- enumerations -----------------------------------------------------------------------------
-    def _enum(self, count: int, at: Callable[[int], Any], who: str) -> list:
-        if count > MAX_INPUTS:
+    def _enum(self, log2_count: float, count: Callable[[], int], at: Callable[[int], Any], who: str) -> list:
+        if not self._fits(log2_count, count, MAX_INPUTS):
             raise TooLargeError(
-                f"{self.name} has {count} {who} inputs, more than MAX_INPUTS = {MAX_INPUTS}; "
+                f"{self.name} has {_pow2_text(log2_count)} {who} inputs, more than MAX_INPUTS = {MAX_INPUTS}; "
                 "use a smaller n or sample(k, seed) instead"
             )
-        return [at(i) for i in range(count)]
+        return [at(i) for i in range(count())]
 
     def alice_inputs(self) -> list:
         """X in the documented order (the rows of :meth:`matrix`); at most :data:`MAX_INPUTS`."""
-        return self._enum(self.num_alice_inputs, self._x_at, "Alice")
+        return self._enum(self.log2_num_alice_inputs, lambda: self.num_alice_inputs, self._x_at, "Alice")
 
     def bob_inputs(self) -> list:
         """Y in the documented order (the columns of :meth:`matrix`); at most :data:`MAX_INPUTS`."""
-        return self._enum(self.num_bob_inputs, self._y_at, "Bob")
+        return self._enum(self.log2_num_bob_inputs, lambda: self.num_bob_inputs, self._y_at, "Bob")
 
     def x_at(self, i: int) -> Any:
         """Alice's input at row i of the documented order (the inverse of :meth:`x_index`)."""
@@ -231,10 +274,10 @@ class Problem(ABC):
 
     # -- matrix and bounds ------------------------------------------------------------------------
     def _check_matrix_size(self) -> None:
-        size = self.num_alice_inputs * self.num_bob_inputs
-        if size > MAX_MATRIX_ENTRIES:
+        la, lb = self.log2_num_alice_inputs, self.log2_num_bob_inputs
+        if not self._fits(la + lb, lambda: self.num_alice_inputs * self.num_bob_inputs, MAX_MATRIX_ENTRIES):
             raise TooLargeError(
-                f"the matrix of {self.name} has {self.num_alice_inputs}x{self.num_bob_inputs} = {size} "
+                f"the matrix of {self.name} has {_pow2_text(la)}x{_pow2_text(lb)} = {_pow2_text(la + lb)} "
                 f"entries, more than MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n"
             )
 
@@ -306,11 +349,14 @@ class Problem(ABC):
     # -- presentation -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Name, parameters and sizes as plain data."""
+        la, lb = self.log2_num_alice_inputs, self.log2_num_bob_inputs
         return {"name": self.name, "n": self.n, "outputs": list(self.outputs), "description": self.description,
-                "num_alice_inputs": self.num_alice_inputs, "num_bob_inputs": self.num_bob_inputs}
+                "num_alice_inputs": self.num_alice_inputs if la <= 62 else _pow2_text(la),
+                "num_bob_inputs": self.num_bob_inputs if lb <= 62 else _pow2_text(lb)}
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.description} (|X| = {self.num_alice_inputs}, |Y| = {self.num_bob_inputs})"
+        la, lb = self.log2_num_alice_inputs, self.log2_num_bob_inputs
+        return f"{self.name}: {self.description} (|X| = {_pow2_text(la)}, |Y| = {_pow2_text(lb)})"
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -60,6 +60,14 @@ class _BitProblem(Problem):
     def num_bob_inputs(self) -> int:
         return 2**self.n
 
+    @property
+    def log2_num_alice_inputs(self) -> float:
+        return float(self.n)
+
+    @property
+    def log2_num_bob_inputs(self) -> float:
+        return float(self.n)
+
     def _x_at(self, i: int) -> tuple[int, ...]:
         return tuple((i >> (self.n - 1 - k)) & 1 for k in range(self.n))
 

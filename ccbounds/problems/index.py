@@ -8,6 +8,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import numpy as np
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import fano_term
-from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _check_eps, _check_int
+from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _ceil_log2_power, _check_eps, _check_int
 
 __all__ = ["INDEX"]
 
@@ -85,6 +87,10 @@ class INDEX(Problem):
     def num_bob_inputs(self) -> int:
         return self.n
 
+    @property
+    def log2_num_alice_inputs(self) -> float:
+        return self.n * math.log2(self.q)
+
     def _x_at(self, r: int) -> tuple[int, ...]:
         return tuple((r // self.q ** (self.n - 1 - k)) % self.q for k in range(self.n))
 
@@ -127,7 +133,7 @@ class INDEX(Problem):
         eps = _check_eps(eps)
         n, q = self.n, self.q
         lq = _ceil_log2(q)
-        rows = _ceil_log2(q**n)
+        rows = _ceil_log2_power(q, n)
         if q == 2:
             d_expr, one_expr, r_expr = "ceil(log2 n)+1", "n", "(1-H2(eps))*n"
         else:
