@@ -135,6 +135,22 @@ class BudgetReport:
                 "construction": None if self.construction is None else
                 {"name": self.construction[0], "width": self.construction[1]}}
 
+    def to_frame(self) -> Any:
+        """A one-row pandas DataFrame (concatenate several to compare architectures)."""
+        import pandas as pd
+
+        d = self.to_dict()
+        d["required_bits"] = self.required.value
+        d.pop("required")
+        if d["construction"] is not None:
+            d["construction"] = f"{d['construction']['name']} (width {d['construction']['width']})"
+        return pd.DataFrame([d])
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
     def __str__(self) -> str:
         shape = f"width {self.width}" + (f", {self.heads} heads" if self.arch.startswith("tf") else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")

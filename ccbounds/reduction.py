@@ -102,6 +102,11 @@ class ReductionCheck:
     def __str__(self) -> str:
         return f"{self.inequality}\n  -> {self.verdict}"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(str(self))}</pre>"
+
 
 class InducedProtocol(OneWayProtocol):
     """A one-way protocol A->B induced by a model through a gadget (SPEC §4).
@@ -298,6 +303,12 @@ class InducedProtocol(OneWayProtocol):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: S={self.scalars} scalars, {self.problem.name}>"
+
+    def _repr_html_(self) -> str:
+        """The argument with this model's numbers at full precision (notebooks)."""
+        import html
+
+        return f"<pre>{html.escape(self.explain())}</pre>"
 
 
 def _ranges(pos: Sequence[int]) -> str:

@@ -76,3 +76,12 @@ def test_budget_tables_show_the_constructions_widths() -> None:
     r = budget("tf2", width=8, precision=8, problem="disj", n=64)
     assert r.construction == ("two-layer DISJ", construction_width("two_layer_disj", 64)) and "width" in str(r)
     assert budget("lstm", width=8, problem="index", n=64).construction is None
+
+
+def test_budget_frames_and_html() -> None:
+    import pandas as pd
+
+    rows = pd.concat([budget(a, width=8, precision=4, problem="index", n=40).to_frame() for a in ("gru", "lstm", "tf1")])
+    assert list(rows["message_bits"]) == [8 * 4, 2 * 8 * 4, 40 * 1 * (8 + 1) * 4]  # GRU, LSTM, tf1 with Q = n
+    assert list(rows["verdict"]) == ["below bound", "not ruled out", "not ruled out"]
+    assert "<pre>" in budget("gru", width=8, n=4)._repr_html_()
