@@ -60,5 +60,8 @@ class CheckpointError(CCBoundsError):
     """A checkpoint is truncated, corrupted, malicious, mis-shaped or inconsistent with its spec."""
 
 
-class UnsupportedArchitecture(CCBoundsError):
-    """No adapter knows this model's module layout; the message lists the supported ones."""
+class UnsupportedArchitecture(ReductionNotApplicable):
+    """No adapter knows this model's module layout; the message lists the supported ones.
+
+    A kind of :class:`ReductionNotApplicable`: every refusal to reduce a model can be caught as one.
+    """
