@@ -21,16 +21,19 @@ __all__ = ["main", "build_parser"]
 EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 3
 
 
-def _write_json(path: str | None, payload: dict[str, Any]) -> None:
-    if not path:
-        return
+def _write_text(path: str, text: str) -> None:
     from ccbounds.errors import InvalidInputError
 
     try:
-        Path(path).write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+        Path(path).write_text(text)
     except OSError as e:
         raise InvalidInputError(f"cannot write the JSON report to {path!r} ({e.strerror}); pass a writable path") from e
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _write_json(path: str | None, payload: dict[str, Any]) -> None:
+    if path:
+        _write_text(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:
@@ -175,13 +178,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     print()
     print(report)
     if args.json:
-        from ccbounds.errors import InvalidInputError as _IIE
-
-        try:
-            Path(args.json).write_text(report.to_json() + "\n")
-        except OSError as e:
-            raise _IIE(f"cannot write {args.json!r} ({e.strerror}); pass a writable path") from e
-        print(f"wrote {args.json}", file=sys.stderr)
+        _write_text(args.json, report.to_json() + "\n")
     if args.plot:
         import matplotlib
 
