@@ -80,6 +80,9 @@ def _arch(arch: str) -> str:
 
 def _problem(problem: Any, n: int) -> Any:
     if hasattr(problem, "alice_inputs"):
+        if problem.n != n:
+            raise InvalidInputError(f"the problem {problem.name} has n = {problem.n} but n = {n} was passed; "
+                                    "pass the matching n or the problem's name")
         return problem
     from ccbounds.problems import get_problem
 
@@ -121,8 +124,10 @@ class BudgetReport:
             return ("no one-way reduction applies to two attention layers; the 2-layer constructions of [BHBK] "
                     "solve EQ/DISJ in width O(log n), so no width bound follows")
         if self.verdict == "below bound":
+            goal = ("exact on every input of" if self.eps == 0 else
+                    f"reach average error <= {self.eps:g} ({self.required.note}) on")
             return (f"S*b = {self.message_bits} bits < {self.required._value_text()} bits: no weights make this model "
-                    f"{'exact' if self.eps == 0 else f'reach error <= {self.eps}'} on {self.problem}")
+                    f"{goal} {self.problem}")
         return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits: not ruled out "
                 "(the bound does not say the model can learn it)")
 
@@ -166,7 +171,8 @@ class BudgetReport:
         ]
         if self.construction is not None:
             name, w = self.construction
-            lines.append(f"  construction   {name} (SPEC §7) solves {self.problem} exactly with width {w}")
+            lines.append(f"  construction   {name} (SPEC §7): width {w}, exact on {self.problem} given "
+                         "Theta(log n) bits per scalar (built and verified in float32 for small n)")
         return "\n".join(lines)
 
 
@@ -204,6 +210,9 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         raise InvalidInputError(f"precision is bits per scalar, at most 64; got {precision}")
     if arch == "tf1" and width % heads:
         raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")
+    if arch.startswith("tf") and layers != 1:
+        raise InvalidInputError(f"layers counts recurrent layers; a Transformer's depth is its arch ({arch!r}): "
+                                "use tf1 for one attention layer, tf2 for two or more")
     prob = _problem(problem, n)
     if type(prob).__name__ not in ("INDEX", "EQ", "DISJ"):
         raise InvalidInputError(f"budgets are for INDEX, EQ and DISJ, not {prob.name}")
@@ -221,10 +230,9 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         if arch in ("rnn", "gru", "lstm"):
             factor = (2 if arch == "lstm" else 1) * layers
             smallest = max(1, math.ceil(need / (precision * factor)))
-        elif query_grows:
-            smallest = heads  # Q*H*(d_v+1)*b >= n holds already at d_v = 1
-        else:
-            smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / precision) - heads) / heads))
+        else:  # Q*(width + H)*b >= need, width a multiple of H, at least H (Q = n when Bob's token names i)
+            Q = prob.n if query_grows else 1
+            smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / (Q * precision)) - heads) / heads))
     return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest,
                         _construction(arch, prob))
 

@@ -74,6 +74,12 @@ def final_token_values(gadget: Any) -> tuple[int, ...]:
     return tuple(range(gadget.task.vocab_size))
 
 
+def _query_is_vocabulary_fallback(gadget: Any) -> bool:
+    """Whether :func:`final_token_values` fell back to every token id (too many Bob inputs to enumerate)."""
+    return (gadget.owners[gadget.task.seq_len - 1] == "Bob" and not getattr(gadget, "final_token_values", None)
+            and gadget.problem.num_bob_inputs > MAX_ENUMERATE)
+
+
 class PartialSoftmaxProtocol(InducedProtocol):
     """Alice sends per head (and per possible query token) her normalised partial attention and log-mass."""
 
@@ -93,8 +99,12 @@ class PartialSoftmaxProtocol(InducedProtocol):
 
     @property
     def message_grows_with_n(self) -> bool:  # type: ignore[override]
-        """Alice prepares sums for every possible query token; with Q > 1 (index tokens) Q grows with n."""
-        return len(self.query_values) > 1
+        """True when Q counts the values Bob's input puts at the output position (index tokens: Q = n).
+
+        When Q is the whole vocabulary (the fallback of :func:`final_token_values`), Q is a constant of
+        the model and the usual length limit applies.
+        """
+        return len(self.query_values) > 1 and not _query_is_vocabulary_fallback(self.gadget)
 
     @property
     def scalars(self) -> int:

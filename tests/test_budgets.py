@@ -85,3 +85,18 @@ def test_budget_frames_and_html() -> None:
     assert list(rows["message_bits"]) == [8 * 4, 2 * 8 * 4, 40 * 1 * (8 + 1) * 4]  # GRU, LSTM, tf1 with Q = n
     assert list(rows["verdict"]) == ["below bound", "not ruled out", "not ruled out"]
     assert "<pre>" in budget("gru", width=8, n=4)._repr_html_()
+
+
+def test_budget_refuses_inconsistent_requests_and_counts_q_ary_bits() -> None:
+    from ccbounds.problems import INDEX
+
+    with pytest.raises(InvalidInputError, match="depth is its arch"):
+        budget("tf1", width=8, heads=2, layers=3, precision=4, problem="eq", n=100)
+    with pytest.raises(InvalidInputError, match="n = 16 but n = 100"):
+        budget("lstm", width=8, precision=4, problem=INDEX(16), n=100)
+    r = budget("tf1", width=1, heads=1, precision=1, problem=INDEX(10, q=8), n=10)
+    assert r.required.value == 30 and r.verdict == "below bound"
+    w = r.smallest_width  # 10 * (w + 1) * 1 >= 30 -> w = 2
+    assert w == 2 and budget("tf1", width=w, heads=1, precision=1, problem=INDEX(10, q=8), n=10).verdict != "below bound"
+    r = budget("gru", width=2, precision=1, problem="disj", n=100, eps=0.1)
+    assert r.verdict == "below bound" and "x uniform" in r.explanation

@@ -153,3 +153,20 @@ def test_attention_on_index_lookup_has_no_length_limit() -> None:
     assert "no length limit" in p.explain()
     q = reduce(_tf(4, 8), EQ(3))  # END is constant: S fixed, the bound limits n
     assert not q.message_grows_with_n and q.largest_n(32) == q.cost_bits(32)
+
+
+def test_vocabulary_fallback_query_keeps_the_length_limit() -> None:
+    import dataclasses
+
+    g = dataclasses.replace(get_gadget(EQ(17)), final_token_values=())  # no stated values, 2^17 Bob inputs
+    p = reduce(_tf(4, 36), EQ(17), gadget=g)
+    assert p.query_values == (0, 1, 2, 3) and not p.message_grows_with_n
+    assert p.largest_n(4) == p.cost_bits(4) and "no length limit" not in p.explain(4)
+
+
+def test_verdicts_with_errors_name_the_distribution() -> None:
+    p = reduce(_rec("gru", 6, width=1), INDEX(4))
+    chk = p.check(precision=1, eps=0.1)
+    assert not chk.holds and "average error <= 0.1" in chk.verdict and "x uniform" in chk.verdict
+    assert "exact on every input" not in chk.verdict
+    assert "rules out average error <= 0.1" in p.explain(1, eps=0.1)

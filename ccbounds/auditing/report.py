@@ -248,8 +248,9 @@ class AuditReport:
         ]
         out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
         out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
-        out += ["Legend: largest n = the largest INDEX length this precision could serve at the measured error / "
-                "with no error (SPEC §6); H_MM = Miller-Madow entropy estimate, capped at log2 K."]
+        out += ["Legend: largest n = the largest input length NOT ruled out at this precision (SPEC §6), at the "
+                "measured error (n*(1-H2(eps)) <= S*b) / with no error (n <= S*b); longer inputs are ruled out, "
+                "shorter ones are not thereby solvable. H_MM = Miller-Madow entropy estimate, capped at log2 K."]
         out += [f"  {v}: {m}" for v, m in VERDICTS.items()]
         out += [f"Note: {n}" for n in self.notes]
         out.append(f"exit status {self.exit_status}")

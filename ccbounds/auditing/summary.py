@@ -99,7 +99,8 @@ def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors:
                  "minmax, on Alice messages from a separate seed stream), not sent")
     if plan.certified:
         notes.append(f"each row's certificate holds with confidence {confidence:g} on its own (Clopper-Pearson, "
-                     f"union bound over the {width} coordinates)")
+                     f"union bound over the {width} coordinates); a violation on any of the {len(rows)} rows is a "
+                     f"false alarm with probability at most {len(rows)} x {1 - confidence:.2g}")
     return AuditReport(
         model=getattr(p.adapter, "description", type(model).__name__),
         architecture=str(getattr(model, "arch", None) or type(model).__name__), scalars=p.scalars,
