@@ -50,7 +50,7 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
     try:
         s = Solver(name=solver, bootstrap_with=clauses, with_proof=proof)
         logged = proof
-    except NotImplementedError:
+    except NotImplementedError:  # pysat's signal that this solver cannot log proofs: solve without one
         s = Solver(name=solver, bootstrap_with=clauses)
         logged = False
     with s:
@@ -61,14 +61,14 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
             def stop() -> None:
                 try:
                     s.interrupt()
-                except NotImplementedError:
+                except NotImplementedError:  # pysat: solver cannot be interrupted (CaDiCaL, lingeling)
                     pass
 
             timer = threading.Timer(max(remaining, 0.0), stop)
             timer.start()
             try:
                 res = s.solve_limited(expect_interrupt=True)
-            except NotImplementedError:
+            except NotImplementedError:  # pysat: no interruptible solve for this solver; run to the end
                 res = s.solve()
             finally:
                 timer.cancel()

@@ -51,18 +51,10 @@ from typing import Any
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
-from ccbounds.experiments.config import (
-    EXPERIMENT_ARCHS,
-    EXPERIMENT_TASKS,
-    SeparationConfig,
-    add_experiment_arguments,
-    config_from_args,
-    parse_command_line,
-)
+from ccbounds.experiments.config import SeparationConfig, config_from_args
 
-__all__ = ["SeparationConfig", "SeparationRun", "SeparationResults", "run_separations", "load_separations",
-           "main_experiment", "add_experiment_arguments", "config_from_args", "parse_command_line",
-           "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "DEFAULT_RESULTS"]
+__all__ = ["SeparationRun", "SeparationResults", "run_separations", "load_separations", "main_experiment",
+           "DEFAULT_RESULTS"]
 
 _BY_PRECISION = ("message_bits", "budget_bits", "largest_n", "protocol_accuracy", "L_certified")
 
@@ -381,6 +373,7 @@ def load_separations(path: str | Path | None = None) -> SeparationResults:
 
     Examples
     --------
+    >>> from ccbounds.experiments import parse_command_line
     >>> r = load_separations()
     >>> parse_command_line(r.command)[0] == r.config, r.command.split()[:3]
     (True, ['ccbounds', 'experiment', 'separations'])
