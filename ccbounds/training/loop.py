@@ -118,7 +118,7 @@ class TrainResult:
         )
 
 
-def evaluate(model: Any, task: Any, k: int, seed: int, batch: int = 1000) -> float:
+def evaluate(model: Any, task: Any, k: int, seed: int, batch: int = 1000, device: Any = None) -> float:
     """Accuracy of ``model`` on ``task.sample(k, seed, balanced=True)``.
 
     Parameters
@@ -130,6 +130,8 @@ def evaluate(model: Any, task: Any, k: int, seed: int, batch: int = 1000) -> flo
         Sample size and seed.
     batch : int
         Sequences per forward pass.
+    device : str or torch.device, optional
+        Where the batches go (default: where the model's first parameter is).
 
     Returns
     -------
@@ -151,19 +153,22 @@ def evaluate(model: Any, task: Any, k: int, seed: int, batch: int = 1000) -> flo
     import torch
 
     tokens, labels = task.sample(k, seed=seed, balanced=True)
+    if device is None:
+        device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     correct = 0
     with torch.no_grad():
         for start in range(0, k, batch):
-            x = torch.from_numpy(tokens[start : start + batch])  # (B, T)
-            pred = model(x).argmax(dim=-1).numpy()  # (B,)
+            x = torch.from_numpy(tokens[start : start + batch]).to(device)  # (B, T)
+            pred = model(x).argmax(dim=-1).cpu().numpy()  # (B,)
             correct += int((pred == labels[start : start + batch]).sum())
     model.train(was_training)
     return correct / k if k else 0.0
 
 
-def train(config: TrainConfig, progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
+def train(config: TrainConfig, progress: Callable[[int, int, float], None] | None = None,
+          device: Any = "cpu") -> TrainResult:
     """Train a reference model on a token task, deterministically (see the module docstring).
 
     Parameters
@@ -171,6 +176,10 @@ def train(config: TrainConfig, progress: Callable[[int, int, float], None] | Non
     config : TrainConfig
     progress : callable, optional
         Called as ``progress(step, steps, mean_loss)`` about 20 times (the CLI prints to stderr).
+    device : str or torch.device
+        Where the model trains ("cpu" or "cuda"); the returned model is moved back to the CPU. The
+        batches are the same on every device; on CUDA the weights are reproducible only up to the
+        GPU's floating-point summation order.
 
     Returns
     -------
@@ -180,7 +189,7 @@ def train(config: TrainConfig, progress: Callable[[int, int, float], None] | Non
     Raises
     ------
     InvalidInputError
-        Task ``"nn"`` (vectors, not token ids) or a bad config.
+        Task ``"nn"`` (vectors, not token ids), a bad config, or ``device="cuda"`` without a GPU.
 
     Examples
     --------
@@ -200,8 +209,10 @@ def train(config: TrainConfig, progress: Callable[[int, int, float], None] | Non
         raise InvalidInputError(f"train needs a TrainConfig, got {type(config).__name__}")
     if config.task not in TRAIN_TASKS:  # unreachable for a validated config; kept for clarity
         raise InvalidInputError(_NN_MESSAGE.format(list(TRAIN_TASKS)))
+    from ccbounds.devices import resolve_device
     from ccbounds.models.build import build_model
 
+    dev = resolve_device(device)
     task = config.build_task()
     start = time.perf_counter()
     threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
@@ -210,19 +221,20 @@ def train(config: TrainConfig, progress: Callable[[int, int, float], None] | Non
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
-            model = build_model(config.model_config(task))
-            losses = _optimise(model, task, config, progress)
-        accuracy = evaluate(model, task, config.eval_size, _derived_seed(config.seed, 2))
+            model = build_model(config.model_config(task)).to(dev)
+            losses = _optimise(model, task, config, progress, dev)
+        accuracy = evaluate(model, task, config.eval_size, _derived_seed(config.seed, 2), device=dev)
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(det)
-    model.eval()
+    model.eval().cpu()
     tenths = np.array_split(np.asarray(losses, dtype=np.float64), min(10, len(losses)))
     curve = tuple(float(c.mean()) for c in tenths)
     return TrainResult(config, model, task, accuracy, curve, curve[-1], time.perf_counter() - start)
 
 
-def _optimise(model: Any, task: Any, config: TrainConfig, progress: Callable[[int, int, float], None] | None) -> list[float]:
+def _optimise(model: Any, task: Any, config: TrainConfig, progress: Callable[[int, int, float], None] | None,
+              dev: Any) -> list[float]:
     import torch
 
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
@@ -233,8 +245,8 @@ def _optimise(model: Any, task: Any, config: TrainConfig, progress: Callable[[in
     model.train()
     for step in range(config.steps):
         tokens, labels = task.sample(config.batch_size, seed=_derived_seed(config.seed, 1, step), balanced=True)
-        logits = model(torch.from_numpy(tokens))  # (B, C)
-        loss = loss_fn(logits, torch.from_numpy(labels))
+        logits = model(torch.from_numpy(tokens).to(dev))  # (B, C)
+        loss = loss_fn(logits, torch.from_numpy(labels).to(dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
@@ -247,7 +259,8 @@ def _optimise(model: Any, task: Any, config: TrainConfig, progress: Callable[[in
 
 
 def train_to_checkpoint(
-    config: TrainConfig, path: str | Path, progress: Callable[[int, int, float], None] | None = None
+    config: TrainConfig, path: str | Path, progress: Callable[[int, int, float], None] | None = None,
+    device: Any = "cpu",
 ) -> TrainResult:
     """Train (:func:`train`) and save a ccbounds checkpoint whose metadata holds the exact command.
 
@@ -260,6 +273,8 @@ def train_to_checkpoint(
     path : str or pathlib.Path
         Ends in ``.pt`` or ``.safetensors``.
     progress : callable, optional
+        As in :func:`train`.
+    device : str or torch.device
         As in :func:`train`.
 
     Returns
@@ -275,7 +290,7 @@ def train_to_checkpoint(
 
     if Path(path).suffix not in (".pt", ".safetensors"):
         raise InvalidInputError(f"checkpoint path {str(path)!r} must end in .pt or .safetensors")
-    result = train(config, progress)
+    result = train(config, progress, device=device)
     save_checkpoint(result.model, path, task=result.task, train_info=result.train_info(path))
     return result
 
