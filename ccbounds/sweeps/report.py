@@ -136,12 +136,12 @@ def _length_figure(recs: list, budget_bits_per_scalar: int) -> tuple[Any, str]:
         ax.set_xscale("log")
         ax.set_xticks(ns, [str(n) for n in ns])
         ax.minorticks_off()
-        ax.set_ylim(0.4, 1.02)
+        ax.set_ylim(_bottom([float(r["accuracy_task"]) for r, _ in recs]), 1.02)
         ax.axhline(0.5, color="0.6", linewidth=0.8)
-        ax.set_xlabel("task size n (symbols of x; log scale)")
+        ax.set_xlabel(_LENGTH_LABEL.get(task, "task size n (log scale)"))
         ax.set_ylabel("accuracy on the task distribution (fraction correct)")
         ax.set_title(task)
-        ax.legend(fontsize=7, loc="lower left")
+    _legend(fig, axes)
     caption = (f"Accuracy on the task distribution (held-out balanced sample) against the task size n, one line per "
                f"architecture and width (mean over seeds; single seeds as faint dots). Dotted verticals: the model's "
                f"bit budget, n = S*b with b = {budget_bits_per_scalar} bits per scalar (its own floats); to the right "
@@ -150,6 +150,24 @@ def _length_figure(recs: list, budget_bits_per_scalar: int) -> tuple[Any, str]:
                "S = n*H*(d_v+1)) and refused reductions (two layers; RNNs on Dyck) have no budget line. "
                "Grey line: chance (0.5). Training failures to the left of a budget line are optimisation, not the bound.")
     return fig, caption
+
+
+_LENGTH_LABEL = {"index-lookup": "n (data symbols before the query; log scale)",
+                 "dyck": "n (DISJ_n inside; string length 4n; log scale)"}
+
+
+def _bottom(values: list[float]) -> float:
+    """Lower y limit: 0.4, or lower when some accuracy is below it."""
+    return min(0.4, min(values, default=0.4) - 0.05)
+
+
+def _legend(fig: Any, axes: Any) -> None:
+    """One legend for all panels, outside them on the right (no entry twice)."""
+    seen: dict[str, Any] = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen), loc="outside right upper", fontsize=7)
 
 
 def _message_grows(rec: dict[str, Any]) -> bool:
@@ -185,11 +203,11 @@ def _bits_figure(recs: list) -> tuple[Any, str]:
             ax.plot(grid, [accuracy_ceiling(float(c), n) for c in grid], color="0.3", linewidth=1,
                     label="ceiling 1 - H2^-1(1 - S*b/n)")
         ax.set_xscale("log", base=2)
-        ax.set_ylim(0.4, 1.02)
+        ax.set_ylim(_bottom([per["accuracy"] for _, rec in recs for per in rec.get("per_precision", [])]), 1.02)
         ax.set_xlabel("message size S*b (bits, log scale)")
         ax.set_ylabel("protocol accuracy on mu (fraction)")
         ax.set_title(f"{problem}")
-    axes.flat[0].legend(fontsize=6, loc="lower right")
+    _legend(fig, axes)
     caption = ("Accuracy of each trained model's induced one-way protocol (theory §4) on the audit distribution mu "
                "(x uniform, Bob asks every index; DISJ through y = {i}) against its exact message size S*b, one point "
                "per (model, precision b), every architecture in one accounting; one panel per problem and n. Dashed: "
@@ -220,10 +238,10 @@ def _ceiling_figure(points: list[CeilingPoint]) -> tuple[Any, str]:
     ax.axvline(1.0, color="0.6", linewidth=0.8, linestyle=":")
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
-    ax.set_ylim(0.4, 1.02)
+    ax.set_ylim(_bottom([p.accuracy for p in points]), 1.02)
     ax.set_xlabel("message size per input symbol S*b / n (bits per bit of x, log scale)")
     ax.set_ylabel("audited accuracy on mu (fraction correct)")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
     ns = sorted({p.n for p in points})
     caption = (f"The accuracy ceiling (theory §6): {len(points)} (model, precision) points of INDEX-type runs "
                f"(INDEX_n; DISJ_n on y = {{i}}; n in {ns}) at x = S*b/n, the message bits per symbol of x, and "
