@@ -62,7 +62,7 @@ def main() -> None:
         out[ex] = (T, R, (args.workers * T - R) / 8)
         print(f"{ex:>5}: wall {T:6.1f} s; runs {R:6.1f} s in total (mean {R / 8:5.1f} s); "
               f"overhead per run {out[ex][2]:5.2f} s")
-    (tl, rl, ol), (td, rd, od) = out["local"], out["dask"]
+    (tl, _, ol), (td, rd, od) = out["local"], out["dask"]
     print(f"wall time dask / local = {td / tl:.2f}; dask overhead per run / mean run time = {od / (rd / 8):.1%}; "
           f"dask overhead per run / a one-minute run = {od / 60:.1%} (target <= 10 %); "
           f"local overhead per run / a one-minute run = {ol / 60:.1%}")

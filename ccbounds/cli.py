@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 3
 
@@ -158,9 +158,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise InvalidInputError("give a CHECKPOINT or --example NAME, not both")
     example = None
     if not args.checkpoint:
-        from ccbounds.examples import DEFAULT_EXAMPLE
-
-        from ccbounds.examples import example_path
+        from ccbounds.examples import DEFAULT_EXAMPLE, example_path
 
         example = args.example or DEFAULT_EXAMPLE
         example_path(example)  # an unknown name fails here, before anything is printed

@@ -13,9 +13,27 @@ Nothing here imports torch until a run executes (the workers do).
 
 from __future__ import annotations
 
-from ccbounds.sweeps.config import RunSpec, SweepConfig, load_sweep_config, parse_sweep_config, run_key
+from ccbounds.sweeps.config import (
+           RunSpec,
+           SweepConfig,
+           load_sweep_config,
+           parse_sweep_config,
+           run_key,
+)
 from ccbounds.sweeps.executors import EXECUTORS, SweepSummary, run_sweep
-from ccbounds.sweeps.store import FORMATS, ResultsStore
+from ccbounds.sweeps.store import FORMATS, SHIPPED, ResultsStore, shipped_results
 
-__all__ = ["RunSpec", "SweepConfig", "load_sweep_config", "parse_sweep_config", "run_key", "run_sweep",
-           "SweepSummary", "EXECUTORS", "ResultsStore", "FORMATS"]
+__all__ = [
+           "EXECUTORS",
+           "FORMATS",
+           "SHIPPED",
+           "ResultsStore",
+           "RunSpec",
+           "SweepConfig",
+           "SweepSummary",
+           "load_sweep_config",
+           "parse_sweep_config",
+           "run_key",
+           "run_sweep",
+           "shipped_results",
+]

@@ -38,7 +38,7 @@ from typing import Any
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import H2_inv
 
-__all__ = ["accuracy_ceiling", "accuracy_lower_confidence", "CeilingPoint", "ceiling_point", "CEILING_PROBLEMS"]
+__all__ = ["CEILING_PROBLEMS", "CeilingPoint", "accuracy_ceiling", "accuracy_lower_confidence", "ceiling_point"]
 
 #: problem families whose audited accuracy the ceiling bounds (binary alphabet only)
 CEILING_PROBLEMS = ("INDEX", "DISJ")

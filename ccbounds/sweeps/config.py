@@ -56,14 +56,18 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ccbounds.errors import CCBoundsError, InvalidInputError
 
-__all__ = ["RunSpec", "SweepConfig", "parse_sweep_config", "load_sweep_config", "run_key", "AUDIT_DEFAULTS"]
+try:
+    import tomllib  # Python >= 3.11
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+__all__ = ["AUDIT_DEFAULTS", "RunSpec", "SweepConfig", "load_sweep_config", "parse_sweep_config", "run_key"]
 
 #: audit settings of every run unless ``[audit]`` says otherwise (``witnesses = 0``: sweeps keep no witnesses)
 AUDIT_DEFAULTS: dict[str, Any] = {"precisions": [1, 2, 4, 8, 16, 32], "samples": 512, "calibration_samples": 256,

@@ -46,7 +46,7 @@ from ccbounds.sweeps.config import SweepConfig
 from ccbounds.sweeps.store import ResultsStore
 from ccbounds.sweeps.worker import run_one
 
-__all__ = ["run_sweep", "SweepSummary", "EXECUTORS"]
+__all__ = ["EXECUTORS", "SweepSummary", "run_sweep"]
 
 #: executor names (``"inline"`` runs in this process, for doctests and debugging)
 EXECUTORS = ("local", "dask", "inline")
@@ -93,7 +93,7 @@ def _local(payloads: list[dict[str, Any]], workers: int, scheduler: str | None) 
         for f in as_completed(futures):
             try:
                 yield f.result()
-            except Exception as e:  # a worker process died (e.g. out of memory)
+            except Exception as e:  # noqa: BLE001 (a worker process died, e.g. out of memory: record it, go on)
                 yield _error_result(futures[f], e)
 
 
@@ -118,7 +118,7 @@ def _dask(payloads: list[dict[str, Any]], workers: int, scheduler: str | None) -
         for f in as_completed(list(futures)):
             try:
                 yield f.result()
-            except Exception as e:  # KilledWorker, a lost worker, ...
+            except Exception as e:  # noqa: BLE001 (KilledWorker, a lost worker, ...: record it, go on)
                 yield _error_result(futures[f], e)
     finally:
         client.close()

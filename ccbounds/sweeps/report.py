@@ -29,10 +29,15 @@ import numpy as np
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import H2_inv
-from ccbounds.sweeps.ceiling import CEILING_PROBLEMS, CeilingPoint, accuracy_ceiling, ceiling_point
+from ccbounds.sweeps.ceiling import (
+    CEILING_PROBLEMS,
+    CeilingPoint,
+    accuracy_ceiling,
+    ceiling_point,
+)
 from ccbounds.sweeps.store import ResultsStore
 
-__all__ = ["SweepReport", "ReportFigure", "sweep_report", "ceiling_points"]
+__all__ = ["ReportFigure", "SweepReport", "ceiling_points", "sweep_report"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 

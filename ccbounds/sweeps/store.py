@@ -26,7 +26,10 @@ from typing import Any
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["ResultsStore", "FORMATS"]
+__all__ = ["FORMATS", "SHIPPED", "ResultsStore", "shipped_results"]
+
+#: results tables shipped with ccbounds (``ccbounds/data/sweeps/NAME``), made by ``ccbounds sweep configs/NAME.toml``
+SHIPPED = ("ceiling", "small-cpu")
 
 #: file formats of the parts
 FORMATS = ("parquet", "csv")
@@ -60,9 +63,9 @@ class ResultsStore:
         if fmt is not None and fmt not in FORMATS:
             raise InvalidInputError(f"unknown results format {fmt!r}; valid ones are {list(FORMATS)}")
         if fmt is not None and present - {fmt}:
-            raise InvalidInputError(f"{str(self.path)!r} holds {sorted(present)[0]} parts; pass --format "
-                                    f"{sorted(present)[0]} or another --results folder")
-        self.fmt = fmt or (sorted(present)[0] if present else "parquet")
+            raise InvalidInputError(f"{str(self.path)!r} holds {min(present)} parts; pass --format "
+                                    f"{min(present)} or another --results folder")
+        self.fmt = fmt or (min(present) if present else "parquet")
 
     def _parts(self) -> list[Path]:
         return sorted(p for p in self.path.iterdir() if p.is_file() and not p.name.startswith(".")
@@ -134,3 +137,20 @@ class ResultsStore:
 
     def __repr__(self) -> str:
         return f"ResultsStore({str(self.path)!r}, fmt={self.fmt!r}, rows={len(self)})"
+
+
+def shipped_results(name: str) -> Path:
+    """The folder of a shipped results table (see :data:`SHIPPED`).
+
+    Examples
+    --------
+    >>> shipped_results("ceiling").name
+    'ceiling'
+    """
+    if name not in SHIPPED:
+        from ccbounds.errors import UnknownNameError
+
+        raise UnknownNameError(f"no shipped sweep results {name!r}; valid names are {list(SHIPPED)}")
+    from importlib import resources
+
+    return Path(str(resources.files("ccbounds").joinpath("data", "sweeps", name)))

@@ -27,7 +27,7 @@ import time
 import traceback
 from typing import Any
 
-__all__ = ["run_one", "versions", "ROW_KIND"]
+__all__ = ["ROW_KIND", "run_one", "versions"]
 
 #: the ``kind`` of a row's ``record`` (bumped when the record's layout changes)
 ROW_KIND = "ccbounds-sweep-run/1"
@@ -173,7 +173,7 @@ def run_one(payload: dict[str, Any]) -> dict[str, Any]:
                                     "per_precision": per, **{k: row.get(k) for k in (
                                         "problem", "lower_bound_bits", "accuracy_task", "accuracy_mu", "scalars",
                                         "reduction", "lemma", "refused", "verdict")}}, sort_keys=True)
-    except Exception as e:  # a failing run is recorded, never raised: the sweep goes on
+    except Exception as e:  # noqa: BLE001 (a failing run is recorded, never raised: the sweep goes on)
         row.update(status="error", error=f"{type(e).__name__}: {e}", verdict="error",
                    record=json.dumps({"kind": ROW_KIND, "train": train_cfg, "audit": audit_cfg,
                                       "error": f"{type(e).__name__}: {e}"}, sort_keys=True))

@@ -22,7 +22,7 @@ import numpy as np
 from ccbounds.errors import InvalidInputError
 from ccbounds.training.config import _NN_MESSAGE, TRAIN_TASKS, TrainConfig
 
-__all__ = ["TrainResult", "train", "train_to_checkpoint", "evaluate", "lr_factor"]
+__all__ = ["TrainResult", "evaluate", "lr_factor", "train", "train_to_checkpoint"]
 
 
 def lr_factor(step: int, steps: int, schedule: str) -> float:
