@@ -20,7 +20,7 @@ Examples
 >>> accuracy_ceiling(8, 16) == 1 - float(H2_inv(0.5)), accuracy_ceiling(16, 16), accuracy_ceiling(0, 16)
 (True, 1.0, 0.5)
 >>> round(accuracy_ceiling(1, 3), 4)
-0.8256
+0.826
 
 References
 ----------
