@@ -232,10 +232,17 @@ def _ceiling_figure(points: list[CeilingPoint]) -> tuple[Any, str]:
     grid = np.geomspace(lo, hi, 400)
     curve = np.where(grid >= 1, 1.0, 1.0 - H2_inv(np.clip(1.0 - grid, 0.0, 1.0)))
     ax.plot(grid, curve, color="black", linewidth=1.5, label="ceiling: 1 - H2^-1(1 - S*b/n) (1 for S*b >= n)")
-    for k, name in enumerate(names):
-        sel = [p for p in points if f"{p.arch}{f' x{p.layers}' if p.layers > 1 else ''}" == name]
-        ax.scatter([p.ratio for p in sel], [p.accuracy for p in sel], color=colours[name],
-                   marker=_MARKERS[k % len(_MARKERS)], s=24, alpha=0.8, label=name)
+    budgets = sorted({p.steps for p in points})
+    for name in names:
+        for k, steps in enumerate(budgets):
+            sel = [p for p in points if f"{p.arch}{f' x{p.layers}' if p.layers > 1 else ''}" == name
+                   and p.steps == steps]
+            if not sel:
+                continue
+            full = steps == budgets[-1]  # filled: the largest training budget; hollow: smaller ones
+            ax.scatter([p.ratio for p in sel], [p.accuracy for p in sel], marker=_MARKERS[k % len(_MARKERS)],
+                       s=26, alpha=0.85, facecolors=colours[name] if full else "none", edgecolors=colours[name],
+                       label=f"{name}, {steps} training steps")
     above = [p for p in points if p.above]
     if above:
         ax.scatter([p.ratio for p in above], [p.accuracy for p in above], facecolors="none", edgecolors="#D55E00",
@@ -253,6 +260,7 @@ def _ceiling_figure(points: list[CeilingPoint]) -> tuple[Any, str]:
                "y = the accuracy of the b-bit induced protocol on mu (x uniform, every index asked). By Fano, "
                "subadditivity and the concavity of H2, n(1 - H2(eps)) <= I(M;X) <= S*b, so no protocol of S*b < n "
                "bits lies above the curve; right of x = 1 the bound allows accuracy 1. "
+               f"Colour: architecture; marker: training budget (filled: {budgets[-1]} steps). "
                f"{len(above)} points lie above it"
                + (f" ({sum(p.violation for p in above)} beyond sampling error: Hoeffding, 95 %)" if above else "")
                + ". The curve is a limit, not a prediction: points far below it are models that did not use their "
