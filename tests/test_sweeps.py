@@ -258,7 +258,7 @@ def test_ceiling_against_an_independent_solver() -> None:
 
 # -- report ---------------------------------------------------------------------------------------------
 def test_report_figures_captions_and_a_marked_violation(tmp_path: Path) -> None:
-    cfg = parse_sweep_config(TINY)
+    cfg = parse_sweep_config(TINY.replace("lengths = [3]", "lengths = [2, 3]"))
     res = tmp_path / "res"
     run_sweep(cfg, res, executor="inline")
     rep = sweep_report(res, tmp_path / "fig")
@@ -266,8 +266,8 @@ def test_report_figures_captions_and_a_marked_violation(tmp_path: Path) -> None:
     for f in rep.figures:
         assert Path(f.path).stat().st_size > 10_000
         assert (tmp_path / "fig" / f"{f.name}.txt").read_text().strip() == f.caption
-    # INDEX_3 (lstm 1, lstm 2, tf1) and DISJ_3 through Dyck (tf1 only; Lemma R refuses the Dyck gadget)
-    assert len(rep.points) == 4 * 3 and not rep.violations
+    # INDEX_n (lstm 1, lstm 2, tf1) and DISJ_n through Dyck (tf1 only; Lemma R refuses the Dyck gadget)
+    assert len(rep.points) == 2 * 4 * 3 and not rep.violations
     # a forged row above the curve (2 bits for n = 16 at accuracy 0.99) must be reported, not hidden
     store = ResultsStore(res)
     row = dict(store.rows()[0], key="forged", task="index-lookup", n=16, q=2, arch="lstm")
@@ -280,6 +280,9 @@ def test_report_figures_captions_and_a_marked_violation(tmp_path: Path) -> None:
     (v,) = rep.violations
     assert v.key == "forged" and v.violation and v.ceiling == pytest.approx(accuracy_ceiling(2, 16))
     assert "above the curve" in str(rep) and "1 points lie above it" in rep.figures[2].caption
+    one_length = tmp_path / "one"
+    run_sweep(parse_sweep_config(TINY), one_length, executor="inline")
+    assert [f.name for f in sweep_report(one_length, None).figures] == ["accuracy_vs_bits", "ceiling"]
 
 
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
@@ -298,3 +301,17 @@ def test_sweep_core_does_not_import_torch() -> None:
             "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\nassert not bad, bad[:5]\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=_env(), check=False)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("name", ["ceiling", "small-cpu"])
+def test_shipped_results_are_complete_real_runs_of_their_config(name: str) -> None:
+    from ccbounds.sweeps import load_sweep_config, shipped_results
+
+    cfg = load_sweep_config(ROOT / "configs" / f"{name}.toml")
+    df = ResultsStore(shipped_results(name)).table()
+    assert sorted(df.key) == sorted(r.key for r in cfg.runs) and set(df.status) == {"ok"}
+    assert set(df.command) == {f"ccbounds sweep configs/{name}.toml --results ccbounds/data/sweeps/{name} "
+                               "--executor local --workers 2 --device cpu"}
+    assert (df.train_time_s > 0).all() and df.versions.str.contains('"torch"').all()
+    rep = sweep_report(shipped_results(name), None)
+    assert not [p for p in rep.points if p.violation]  # nothing above the curve beyond sampling error

@@ -1,6 +1,7 @@
 """``ccbounds sweep --report RESULTS``: the figures of a sweep, each with its caption beside it.
 
-* ``accuracy_vs_length``: accuracy on the task distribution against the task size n, one panel per
+* ``accuracy_vs_length`` (drawn when some task has two or more sizes): accuracy on the task distribution
+  against the task size n, one panel per
   task, one line per (architecture, layers, width) (the layout of [BHBK] Figures 2 and 3), with each
   model's bit budget: the dotted vertical at n = S·b (b = the model's own 32-bit floats) beyond which the
   lower bound D^{A->B} = n bits (theory §2) exceeds the message, so the model cannot be exact.
@@ -297,7 +298,10 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
         raise InvalidInputError(f"{str(results)!r} holds no finished run ({len(rows)} rows, all failed or none); "
                                 "see its logs/ folder")
     points = ceiling_points(rows)
-    drawn = [("accuracy_vs_length", *_length_figure(recs, budget_bits_per_scalar)), ("accuracy_vs_bits", *_bits_figure(recs))]
+    drawn = []
+    if any(len({r["n"] for r, _ in recs if r["task"] == t}) > 1 for t in {r["task"] for r, _ in recs}):
+        drawn.append(("accuracy_vs_length", *_length_figure(recs, budget_bits_per_scalar)))  # needs 2+ lengths
+    drawn.append(("accuracy_vs_bits", *_bits_figure(recs)))
     if points:
         drawn.append(("ceiling", *_ceiling_figure(points)))
     figures = []
