@@ -38,7 +38,7 @@ from typing import Any
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError, UnknownNameError
-from ccbounds.requirements import index_distributional_bound, required_bits
+from ccbounds.requirements import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
 
@@ -50,8 +50,6 @@ ARCHS = {
     "tf1": "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)",
     "tf2": "two-layer Transformer: no one-way reduction (refused)",
 }
-
-_QUERY_IS_BOB = {"INDEX"}  # problems whose default gadget puts a variable token at the output position
 
 
 def message_scalars(arch: str, width: int, heads: int = 1, layers: int = 1, problem: Any = None) -> int | None:
@@ -66,7 +64,7 @@ def message_scalars(arch: str, width: int, heads: int = 1, layers: int = 1, prob
     if arch == "lstm":
         return 2 * width * layers
     if arch == "tf1":
-        q = problem.n if problem is not None and type(problem).__name__ in _QUERY_IS_BOB else 1
+        q = problem.query_token_values if problem is not None else 1
         return q * heads * (width // heads + 1)
     return None
 
@@ -214,24 +212,18 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         raise InvalidInputError(f"layers counts recurrent layers; a Transformer's depth is its arch ({arch!r}): "
                                 "use tf1 for one attention layer, tf2 for two or more")
     prob = _problem(problem, n)
-    if type(prob).__name__ not in ("INDEX", "EQ", "DISJ"):
-        raise InvalidInputError(f"budgets are for INDEX, EQ and DISJ, not {prob.name}")
     req = required_bits(prob, eps)
     S = message_scalars(arch, width, heads, layers, prob)
     largest = smallest = None
     if S is not None:
-        bits = S * precision
-        query_grows = arch == "tf1" and type(prob).__name__ in _QUERY_IS_BOB
-        per = index_distributional_bound(1, eps, getattr(prob, "q", 2)) if eps else math.log2(getattr(prob, "q", 2))
-        if type(prob).__name__ == "EQ" and eps:
-            per = 0.0
-        largest = None if (query_grows or per <= 0) else int(math.floor(bits / per + 1e-9))
+        query_grows = arch == "tf1" and prob.query_token_values > 1
+        largest = None if query_grows else prob.largest_n(S * precision, eps)
         need = math.ceil(req.value - 1e-9)
         if arch in ("rnn", "gru", "lstm"):
             factor = (2 if arch == "lstm" else 1) * layers
             smallest = max(1, math.ceil(need / (precision * factor)))
         else:  # Q*(width + H)*b >= need, width a multiple of H, at least H (Q = n when Bob's token names i)
-            Q = prob.n if query_grows else 1
+            Q = prob.query_token_values
             smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / (Q * precision)) - heads) / heads))
     return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest,
                         _construction(arch, prob))
@@ -241,9 +233,7 @@ def _construction(arch: str, problem: Any) -> tuple[str, int] | None:
     """The SPEC §7 construction of this architecture family for this problem, with its width."""
     from ccbounds.models.constructions import construction_width
 
-    family = type(problem).__name__
-    if arch == "tf1" and family == "INDEX":
-        return "one-layer index lookup", construction_width("index_lookup", problem.n, q=problem.q)
-    if arch == "tf2" and family in ("EQ", "DISJ"):
-        return f"two-layer {family}", construction_width(f"two_layer_{family.lower()}", problem.n)
-    return None
+    if arch not in problem.constructions:
+        return None
+    name, key = problem.constructions[arch]
+    return name, construction_width(key, problem.n, q=problem.alphabet or 2)

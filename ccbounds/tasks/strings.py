@@ -18,11 +18,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
+from ccbounds.problems import DISJ, EQ
 from ccbounds.tasks.base import Task, check_n, resolve_tokens
 
 __all__ = ["StringEquality", "Disjointness"]
@@ -34,6 +35,8 @@ _DEFAULTS = {"0": 0, "1": 1, "SEP": 2, "END": 3}
 class _PairTask(Task):
     """Shared layout, parsing, sampling and enumeration of ``x SEP y END`` tasks."""
 
+    #: the problem on two n-bit strings the task answers (its ``x SEP y END`` gadget embeds it)
+    problem_class: ClassVar[type]
     n: int
     tokens: Mapping[str, int] | None = None
     vocab_size: int | None = None  # type: ignore[assignment]
@@ -46,6 +49,10 @@ class _PairTask(Task):
         object.__setattr__(self, "vocab_size", vocab)
         object.__setattr__(self, "num_classes", 2)
         object.__setattr__(self, "seq_len", 2 * n + 2)
+
+    def problem(self) -> Any:
+        """``problem_class(n)``: the problem the ``x SEP y END`` gadget embeds (theory §5)."""
+        return self.problem_class(self.n)
 
     def encode(self, x: Any, y: Any) -> np.ndarray:
         """The sequence ``x SEP y END`` for bit strings x, y of length n.
@@ -153,6 +160,7 @@ class StringEquality(_PairTask):
     """
 
     name = "eq"
+    problem_class = EQ
 
     def label(self, tokens: Any) -> int:
         """``[x = y]``, parsing the sequence and comparing the strings."""
@@ -205,6 +213,7 @@ class Disjointness(_PairTask):
     """
 
     name = "disj"
+    problem_class = DISJ
 
     def label(self, tokens: Any) -> int:
         """``[x ∩ y = ∅]``: parse and check that no coordinate has both bits set."""

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.tasks import TOKEN_TASKS
 
 __all__ = [
     "ARCHS",
@@ -41,7 +42,7 @@ __all__ = [
 #: architectures ``train`` builds: recurrent cells, and one- or two-layer Transformers
 ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
 #: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
-TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
+TRAIN_TASKS = TOKEN_TASKS
 #: how Dyck non-members are sampled (ccbounds.tasks.BoundedDyck)
 NEGATIVES = ("uniform", "near-miss")
 
@@ -62,8 +63,8 @@ class TrainConfig:
     ----------
     arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
         Recurrent cell, or a Transformer with 1 or 2 encoder layers.
-    task : {"index-lookup", "eq", "disj", "dyck"}
-        A token task of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
+    task : str
+        A token task (:data:`ccbounds.tasks.TOKEN_TASKS`: index-lookup, eq, disj, dyck, ...) of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
     n : int
         The task's size parameter.
     width : int
