@@ -57,8 +57,8 @@ def list_tasks() -> list[str]:
 
     Examples
     --------
-    >>> list_tasks()
-    ['disj', 'dyck', 'eq', 'index-lookup', 'nn']
+    >>> list_tasks()[:3], "index-lookup" in list_tasks()
+    (['disj', 'dyck', 'eq'], True)
     """
     return sorted(TASKS)
 
