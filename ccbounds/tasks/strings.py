@@ -1,9 +1,12 @@
-"""String equality and disjointness: ``x SEP y END`` with the answer read at END (SPEC §5).
+"""Tasks on two n-bit strings, ``x SEP y END`` with the answer read at END (SPEC §5): string equality,
+disjointness, greater-than.
 
 Layout: bits ``"0" = 0``, ``"1" = 1``, ``SEP = 2``, ``END = 3`` by default; positions 0..n-1 hold x,
 position n holds SEP, positions n+1..2n hold y, position 2n+1 holds END; sequence length 2n+2.
 String equality answers ``[x = y]``; disjointness answers ``[x ∩ y = ∅]`` reading x, y as the
-indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2).
+indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2); greater-than
+answers ``[x > y]`` reading x, y as binary numbers, most significant bit first (``GT``).
+Each task names the problem it embeds (``problem_class``); the ``x SEP y END`` gadget finds it there.
 
 Examples
 --------
@@ -23,10 +26,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
-from ccbounds.problems import DISJ, EQ
+from ccbounds.problems import DISJ, EQ, GT
 from ccbounds.tasks.base import Task, check_n, resolve_tokens
 
-__all__ = ["StringEquality", "Disjointness"]
+__all__ = ["StringEquality", "Disjointness", "GreaterThan"]
 
 _DEFAULTS = {"0": 0, "1": 1, "SEP": 2, "END": 3}
 
@@ -121,6 +124,16 @@ class _PairTask(Task):
 
     def _sample_unconditional(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self._assemble(rng.integers(0, 2, (k, self.n)), rng.integers(0, 2, (k, self.n)))
+
+    def _sample_by_rejection(self, labels: np.ndarray, answer: Any, rng: np.random.Generator) -> np.ndarray:
+        """(x, y) uniform among the pairs with ``answer(x, y) == label``: uniform pairs, redrawn until they match."""
+        k = len(labels)
+        x, y = rng.integers(0, 2, (k, self.n)), rng.integers(0, 2, (k, self.n))
+        redo = np.flatnonzero(answer(x, y) != labels)
+        while len(redo):
+            x[redo], y[redo] = rng.integers(0, 2, (len(redo), self.n)), rng.integers(0, 2, (len(redo), self.n))
+            redo = redo[answer(x[redo], y[redo]) != labels[redo]]
+        return self._assemble(x, y)
 
     def _space_size(self) -> int:
         return 4**self.n
@@ -236,3 +249,53 @@ class Disjointness(_PairTask):
             choice[redo] = rng.integers(0, 4, (len(redo), self.n))
             redo = redo[(choice[redo] != 3).all(axis=1)]
         return self._assemble(pairs[choice, 0], pairs[choice, 1])
+
+
+def _greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """[x > y] per row of bit arrays (MSB first): x has the 1 at the first position where they differ."""
+    diff = x != y
+    first = diff.argmax(axis=1)
+    return (diff.any(axis=1) & (x[np.arange(len(x)), first] == 1)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class GreaterThan(_PairTask):
+    """Greater-than ``x SEP y END`` -> ``[x > y]``, x and y binary numbers, MSB first (the task GT_n embeds in).
+
+    Parameters
+    ----------
+    n : int
+        Length of x and of y.
+    tokens : mapping, optional
+        Overrides of ``{"0": 0, "1": 1, "SEP": 2, "END": 3}``.
+    vocab_size : int, optional
+        Defaults to the largest id + 1.
+
+    Notes
+    -----
+    ``sample(balanced=True)``: stratified labels; given the label, (x, y) is uniform over the pairs
+    with that label (uniform pairs redrawn until they match; each draw matches with probability
+    >= 1/4). ``balanced=False``: x, y uniform (label 1 w.p. (1 - 2**-n)/2).
+
+    Examples
+    --------
+    >>> t = GreaterThan(3)
+    >>> t.labels([t.encode((1, 0, 0), (0, 1, 1)), t.encode((0, 1, 1), (0, 1, 1))]).tolist()
+    [1, 0]
+    """
+
+    name = "gt"
+    problem_class = GT
+
+    def label(self, tokens: Any) -> int:
+        """``[x > y]``: parse, then compare the two numbers' values."""
+        x, y = self.parse(tokens)
+        value_x, value_y = (sum(b << (self.n - 1 - i) for i, b in enumerate(bits)) for bits in (x, y))
+        return int(value_x > value_y)
+
+    def labels(self, batch: Any) -> np.ndarray:
+        """Vectorised :meth:`label` (the first differing bit decides)."""
+        return _greater(*self._split(batch))
+
+    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self._sample_by_rejection(labels, _greater, rng)
