@@ -30,7 +30,7 @@ from reductions.gadgets import (
 ALL = [(p.__name__, t) for p, t in GADGETS]
 PREFIX_CUT = {("INDEX", "index-lookup"): True, ("INDEX", "nn"): True, ("INDEX", "disj"): True,
               ("INDEX", "dyck"): False, ("EQ", "eq"): True, ("EQ", "dyck"): False,
-              ("DISJ", "disj"): True, ("DISJ", "dyck"): False, ("GT", "gt"): True}
+              ("DISJ", "disj"): True, ("DISJ", "dyck"): False, ("GT", "gt"): True, ("IP", "ip"): True}
 
 
 @lru_cache(maxsize=None)

@@ -1,11 +1,12 @@
 """Tasks on two n-bit strings, ``x SEP y END`` with the answer read at END (SPEC §5): string equality,
-disjointness, greater-than.
+disjointness, greater-than, inner product mod 2.
 
 Layout: bits ``"0" = 0``, ``"1" = 1``, ``SEP = 2``, ``END = 3`` by default; positions 0..n-1 hold x,
 position n holds SEP, positions n+1..2n hold y, position 2n+1 holds END; sequence length 2n+2.
 String equality answers ``[x = y]``; disjointness answers ``[x ∩ y = ∅]`` reading x, y as the
 indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2); greater-than
-answers ``[x > y]`` reading x, y as binary numbers, most significant bit first (``GT``).
+answers ``[x > y]`` reading x, y as binary numbers, most significant bit first (``GT``); inner product
+answers ``Σ_i x_i y_i mod 2`` (``IP``).
 Each task names the problem it embeds (``problem_class``); the ``x SEP y END`` gadget finds it there.
 
 Examples
@@ -26,10 +27,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
-from ccbounds.problems import DISJ, EQ, GT
+from ccbounds.problems import DISJ, EQ, GT, IP
 from ccbounds.tasks.base import Task, check_n, resolve_tokens
 
-__all__ = ["StringEquality", "Disjointness", "GreaterThan"]
+__all__ = ["StringEquality", "Disjointness", "GreaterThan", "InnerProduct"]
 
 _DEFAULTS = {"0": 0, "1": 1, "SEP": 2, "END": 3}
 
@@ -299,3 +300,50 @@ class GreaterThan(_PairTask):
 
     def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self._sample_by_rejection(labels, _greater, rng)
+
+
+def _parity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Σ_i x_i y_i mod 2 per row of bit arrays."""
+    return ((x & y).sum(axis=1) % 2).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class InnerProduct(_PairTask):
+    """Inner product mod 2 ``x SEP y END`` -> ``Σ_i x_i y_i mod 2`` (the task IP_n embeds in).
+
+    Parameters
+    ----------
+    n : int
+        Length of x and of y.
+    tokens : mapping, optional
+        Overrides of ``{"0": 0, "1": 1, "SEP": 2, "END": 3}``.
+    vocab_size : int, optional
+        Defaults to the largest id + 1.
+
+    Notes
+    -----
+    ``sample(balanced=True)``: stratified labels; given the label, (x, y) is uniform over the pairs
+    with that label (uniform pairs redrawn until they match; each draw matches with probability
+    >= 1/4). ``balanced=False``: x, y uniform (label 1 w.p. (1 - 2**-n)/2).
+
+    Examples
+    --------
+    >>> t = InnerProduct(3)
+    >>> t.labels([t.encode((1, 1, 0), (1, 1, 1)), t.encode((1, 0, 1), (0, 0, 1))]).tolist()
+    [0, 1]
+    """
+
+    name = "ip"
+    problem_class = IP
+
+    def label(self, tokens: Any) -> int:
+        """The parity of the positions where both x and y hold a 1."""
+        x, y = self.parse(tokens)
+        return sum(1 for a, b in zip(x, y) if a == 1 and b == 1) % 2
+
+    def labels(self, batch: Any) -> np.ndarray:
+        """Vectorised :meth:`label`."""
+        return _parity(*self._split(batch))
+
+    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self._sample_by_rejection(labels, _parity, rng)

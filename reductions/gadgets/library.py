@@ -11,9 +11,10 @@ EQ_n        dyck              Dyck-(2,1): a_i b_i blocks, END       ((AB)^n .)  
 DISJ_n      disj *            x SEP y END                           (A^n B^{n+2})   yes
 DISJ_n      dyck              Dyck-(2,2): a_i b_i c_i d_i blocks, END  ((ABBA)^n .)  no
 GT_n        gt *              x SEP y END                           (A^n B^{n+2})   yes
+IP_n        ip *              x SEP y END                           (A^n B^{n+2})   yes
 ==========  ================  ====================================================  ===========
 
-(* = the default task of the problem.) For EQ/DISJ/GT -> x SEP y END, Bob owns SEP and END by
+(* = the default task of the problem.) For EQ/DISJ/GT/IP -> x SEP y END, Bob owns SEP and END by
 default (``end="public"`` makes END public; SEP stays Bob's, as SPEC §5 states). For the Dyck
 gadgets END is public: it does not depend on either input.
 
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
-from ccbounds.problems import DISJ, EQ, GT, INDEX
+from ccbounds.problems import DISJ, EQ, GT, INDEX, IP
 from ccbounds.tasks import TASKS, BoundedDyck, IndexLookup, NearestNeighbour
 from reductions.gadgets.base import Gadget, ProblemMap, compose
 
@@ -278,6 +279,7 @@ for _cls, _task, _build, _default, _text in (
     (DISJ, "disj", pair_gadget, True, "x SEP y END"),
     (DISJ, "dyck", disj_dyck_gadget, False, "Dyck-(2,2) blocks a_i b_i c_i d_i"),
     (GT, "gt", pair_gadget, True, "x SEP y END"),
+    (IP, "ip", pair_gadget, True, "x SEP y END"),
 ):
     register_gadget(_cls, _task, _build, default=_default, description=_text)
 
@@ -331,7 +333,7 @@ def list_gadgets() -> list[dict[str, Any]]:
     Examples
     --------
     >>> [(r["problem"], r["task"]) for r in list_gadgets() if r["default"]]
-    [('INDEX', 'index-lookup'), ('EQ', 'eq'), ('DISJ', 'disj'), ('GT', 'gt')]
+    [('INDEX', 'index-lookup'), ('EQ', 'eq'), ('DISJ', 'disj'), ('GT', 'gt'), ('IP', 'ip')]
     """
     return [{"problem": e.problem.__name__, "task": e.task, "default": e.default, "description": e.description}
             for e in GADGETS.values()]
