@@ -21,6 +21,8 @@ from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems.base import Problem, _check_eps, _check_int
 from ccbounds.problems.facts import (
+    EQ_NO_CERTIFICATE,
+    GT_NO_CERTIFICATE,
     AuditQueries,
     flip_description,
     flip_queries,
@@ -29,17 +31,6 @@ from ccbounds.problems.facts import (
 )
 
 __all__ = ["EQ", "DISJ", "GT", "IP"]
-
-#: why an EQ audit carries no certificate (theory §6)
-EQ_NO_CERTIFICATE = ("no Fano certificate: it needs Bob's error on each coordinate of a uniform x, which INDEX "
-                     "and DISJ (through y = {i}) give; EQ's queries (y = x and its flips) do not reveal single "
-                     "coordinates of x, and EQ has no non-trivial distributional bound (public-coin hashing "
-                     "solves it with O(log 1/eps) bits)")
-#: why a GT audit carries no certificate (theory §6)
-GT_NO_CERTIFICATE = ("no Fano certificate: GT's queries (y = x and its flips, GT(x, x XOR e_i) = x_i) depend on "
-                     "x, so Bob's answer is not a guess of x_i from the message alone; no distributional bound "
-                     "for GT is stated here")
-
 
 class _BitProblem(Problem):
     """x, y ∈ {0,1}^n as tuples; position i in the order is the binary expansion of i, MSB first."""

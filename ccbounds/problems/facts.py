@@ -30,6 +30,8 @@ from ccbounds.errors import InvalidInputError
 
 __all__ = [
     "BOB_STREAM",
+    "EQ_NO_CERTIFICATE",
+    "GT_NO_CERTIFICATE",
     "LARGEST_N_CAP",
     "NO_CERTIFICATE",
     "OTHER_QUERIES",
@@ -93,6 +95,15 @@ NO_CERTIFICATE = ("no Fano certificate: it needs Bob's error on each coordinate 
                   "queries fixed in advance, which INDEX gives (and DISJ, IP through y = {i}); this "
                   "problem's audit queries do not reveal single coordinates of x")
 
+#: why an EQ audit carries no certificate (theory §6)
+EQ_NO_CERTIFICATE = ("no Fano certificate: it needs Bob's error on each coordinate of a uniform x, which INDEX "
+                     "and DISJ (through y = {i}) give; EQ's queries (y = x and its flips) do not reveal single "
+                     "coordinates of x, and EQ has no non-trivial distributional bound (public-coin hashing "
+                     "solves it with O(log 1/eps) bits)")
+#: why a GT audit carries no certificate (theory §6)
+GT_NO_CERTIFICATE = ("no Fano certificate: GT's queries (y = x and its flips, GT(x, x XOR e_i) = x_i) depend on "
+                     "x, so Bob's answer is not a guess of x_i from the message alone; no distributional bound "
+                     "for GT is stated here")
 
 def fits(bound: Bound, bits: float) -> bool:
     """Whether a message of ``bits`` bits is not ruled out by ``bound``: bits >= ceil(value).

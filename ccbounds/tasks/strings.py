@@ -252,6 +252,24 @@ class Disjointness(_PairTask):
         return self._assemble(pairs[choice, 0], pairs[choice, 1])
 
 
+class _DefinedPairTask(_PairTask):
+    """An ``x SEP y END`` task given by a vectorised answer ``answer(x, y)`` on bit arrays ``(k, n)``.
+
+    Parameters are those of :class:`StringEquality`. ``sample(balanced=True)``: stratified labels;
+    given the label, (x, y) is uniform over the pairs with that label (uniform pairs redrawn until they
+    match: GT and IP match with probability >= 1/4 per draw). ``balanced=False``: x, y uniform.
+    """
+
+    answer: ClassVar[Any]
+
+    def labels(self, batch: Any) -> np.ndarray:
+        """Vectorised :meth:`label`."""
+        return type(self).answer(*self._split(batch))
+
+    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self._sample_by_rejection(labels, type(self).answer, rng)
+
+
 def _greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """[x > y] per row of bit arrays (MSB first): x has the 1 at the first position where they differ."""
     diff = x != y
@@ -260,23 +278,10 @@ def _greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class GreaterThan(_PairTask):
+class GreaterThan(_DefinedPairTask):
     """Greater-than ``x SEP y END`` -> ``[x > y]``, x and y binary numbers, MSB first (the task GT_n embeds in).
 
-    Parameters
-    ----------
-    n : int
-        Length of x and of y.
-    tokens : mapping, optional
-        Overrides of ``{"0": 0, "1": 1, "SEP": 2, "END": 3}``.
-    vocab_size : int, optional
-        Defaults to the largest id + 1.
-
-    Notes
-    -----
-    ``sample(balanced=True)``: stratified labels; given the label, (x, y) is uniform over the pairs
-    with that label (uniform pairs redrawn until they match; each draw matches with probability
-    >= 1/4). ``balanced=False``: x, y uniform (label 1 w.p. (1 - 2**-n)/2).
+    Parameters and sampling as :class:`_DefinedPairTask` (n, tokens, vocab_size as :class:`StringEquality`).
 
     Examples
     --------
@@ -287,19 +292,13 @@ class GreaterThan(_PairTask):
 
     name = "gt"
     problem_class = GT
+    answer = staticmethod(_greater)
 
     def label(self, tokens: Any) -> int:
         """``[x > y]``: parse, then compare the two numbers' values."""
         x, y = self.parse(tokens)
         value_x, value_y = (sum(b << (self.n - 1 - i) for i, b in enumerate(bits)) for bits in (x, y))
         return int(value_x > value_y)
-
-    def labels(self, batch: Any) -> np.ndarray:
-        """Vectorised :meth:`label` (the first differing bit decides)."""
-        return _greater(*self._split(batch))
-
-    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return self._sample_by_rejection(labels, _greater, rng)
 
 
 def _parity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -308,23 +307,10 @@ def _parity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class InnerProduct(_PairTask):
+class InnerProduct(_DefinedPairTask):
     """Inner product mod 2 ``x SEP y END`` -> ``Σ_i x_i y_i mod 2`` (the task IP_n embeds in).
 
-    Parameters
-    ----------
-    n : int
-        Length of x and of y.
-    tokens : mapping, optional
-        Overrides of ``{"0": 0, "1": 1, "SEP": 2, "END": 3}``.
-    vocab_size : int, optional
-        Defaults to the largest id + 1.
-
-    Notes
-    -----
-    ``sample(balanced=True)``: stratified labels; given the label, (x, y) is uniform over the pairs
-    with that label (uniform pairs redrawn until they match; each draw matches with probability
-    >= 1/4). ``balanced=False``: x, y uniform (label 1 w.p. (1 - 2**-n)/2).
+    Parameters and sampling as :class:`_DefinedPairTask` (n, tokens, vocab_size as :class:`StringEquality`).
 
     Examples
     --------
@@ -335,15 +321,9 @@ class InnerProduct(_PairTask):
 
     name = "ip"
     problem_class = IP
+    answer = staticmethod(_parity)
 
     def label(self, tokens: Any) -> int:
         """The parity of the positions where both x and y hold a 1."""
         x, y = self.parse(tokens)
         return sum(1 for a, b in zip(x, y) if a == 1 and b == 1) % 2
-
-    def labels(self, batch: Any) -> np.ndarray:
-        """Vectorised :meth:`label`."""
-        return _parity(*self._split(batch))
-
-    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return self._sample_by_rejection(labels, _parity, rng)
