@@ -239,6 +239,16 @@ def test_disj_and_one_layer_transformer() -> None:
     assert t.protocol_mismatches == 0 and t.model_accuracy == t.row(32).accuracy and t.scalars == 4 * 2 * 5
 
 
+def test_one_layer_transformer_on_index_has_no_largest_n() -> None:
+    # the query token (Bob's index) names a position: S grows with n, so no row may print a finite limit
+    torch.manual_seed(7)
+    tf = build_model(TransformerConfig(vocab_size=6, num_classes=2, max_len=5, d_model=8, heads=2)).eval()
+    p = reduce(tf, INDEX(4))
+    assert p.message_grows_with_n and p.largest_n(32) is None
+    t = ccbounds.audit(tf, INDEX(4), precisions=(2, 32), witnesses=0, **SMALL)
+    assert all(r.largest_n is None and r.largest_n_exact is None for r in t.rows)
+
+
 def test_plot_has_labelled_axes() -> None:
     import matplotlib
 

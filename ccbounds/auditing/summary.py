@@ -76,7 +76,9 @@ def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors:
         mm = mismatches if pr.label == "fp32" else 0
         L = cert.L_certified if cert else None
         verdict, reason = row_verdict(bits, float(bound.value), L, mm)
-        n_eps, n_exact = largest_lengths(plan.kind, bits, 1.0 - acc, plan.q)
+        # S grows with n (Lemma T, Bob's query token names a position): the argument gives no limit
+        n_eps, n_exact = ((None, None) if getattr(p, "message_grows_with_n", False)
+                          else largest_lengths(plan.kind, bits, 1.0 - acc, plan.q))
         rows.append(AuditRow(
             precision=pr.label, scheme=_scheme_text(pr, schemes[pr.label]), bits_per_scalar=pr.bits,
             message_bits=bits, accuracy=acc, per_query_accuracy=tuple(float((K - int(e)) / K) for e in err),
