@@ -69,7 +69,7 @@ def required_bits(problem: Any, eps: float = 0.0) -> Bound:
                 return b
         from ccbounds.bounds import one_way
 
-        return one_way(problem)[0]
+        return one_way(problem)  # exact: ceil(log2 #distinct rows) of the problem's matrix
     if family in ("INDEX", "DISJ"):
         q = getattr(problem, "q", 2)
         mu = "x uniform, i uniform" + ("; y = {i} (the INDEX->DISJ embedding)" if family == "DISJ" else "")
