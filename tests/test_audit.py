@@ -42,7 +42,11 @@ def test_per_coordinate_equals_scalar_fixed_point_column_by_column(bits: int) ->
     assert np.array_equal(s.lo, cal.min(axis=0)) and np.array_equal(s.hi, cal.max(axis=0))
     msgs = rng.normal(size=(40, 5)) * 4  # some outside the calibrated ranges
     codes = s.encode(msgs)
-    assert codes.shape == msgs.shape and codes.max() < 2**bits and codes.min() >= 0
+    assert codes.shape == msgs.shape and codes.max() < 2**bits
+    for j in range(4):  # outside the calibrated range a code clips to the end levels (column 4 is constant)
+        assert (codes[msgs[:, j] <= cal[:, j].min(), j] == 0).all()
+        assert (codes[msgs[:, j] >= cal[:, j].max(), j] == 2**bits - 1).all()
+    assert (codes[:, 4] == 0).all() and (msgs[:, :4] < cal.min(axis=0)[:4]).any()  # the clipping was exercised
     for j in range(5):
         col = FixedPoint(bits, float(s.lo[j]), float(s.hi[j]))
         assert np.array_equal(codes[:, j], col.encode(msgs[:, j]))
@@ -158,13 +162,31 @@ def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:
     assert r.exit_status == 0
 
 
+def _cp_upper_by_bisection(k: int, m: int, delta: float) -> float:
+    """Independent Clopper-Pearson upper bound: P(Bin(m, p) <= k) = delta by bisection on the exact CDF."""
+    if k == m:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        p = (lo + hi) / 2
+        cdf = math.fsum(math.comb(m, j) * p**j * (1 - p) ** (m - j) for j in range(k + 1))
+        lo, hi = (p, hi) if cdf > delta else (lo, p)
+    return hi
+
+
+def _h2(p: float) -> float:
+    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
 def test_certificate_never_exceeds_message_bits_and_matches_fano() -> None:
     model = _rec("lstm", 10, width=2, seed=2)  # S = 4
     r = ccbounds.audit(model, INDEX(8), precisions=(1, 2, 8, 32), **SMALL)
+    delta = 0.05 / 8  # confidence 0.95, union bound over the 8 coordinates
     for row in r.rows:
         assert row.L_certified is not None and row.L_certified <= row.message_bits
-        cert = fano_certificate(list(row.errors), row.trials, confidence=0.95)
-        assert row.L_certified == cert.L_certified and row.L_plugin == cert.L_plugin
+        ups = [min(0.5, _cp_upper_by_bisection(k, row.trials, delta)) for k in row.errors]
+        assert row.L_certified == pytest.approx(sum(1 - _h2(u) for u in ups), abs=1e-9)
+        assert row.L_plugin == pytest.approx(sum(1 - _h2(min(0.5, k / row.trials)) for k in row.errors), abs=1e-12)
         assert row.largest_n == max_index_length(row.message_bits, 1 - row.accuracy)
         assert row.entropy_bits <= row.entropy_cap_bits == math.log2(192)
     assert r.lower_bound.value == 8 and r.row(1).verdict == "below bound" and r.row(2).verdict == "consistent"
