@@ -140,8 +140,8 @@ def test_same_seed_gives_byte_identical_json_and_a_readable_report() -> None:
     c = ccbounds.audit(model, INDEX(4), precisions=(1, 4, "fp16", 32), witnesses=2, seed=1, **SMALL)
     assert c.to_json() != a.to_json()
     text = str(a)
-    assert "S*b [bits]" in text and "not ruled out" in text and "does NOT prove" in text
-    assert a.to_frame().shape[0] == 4 and "<table>" in a._repr_html_()
+    assert "S*b, L_cert" in text and "in bits" in text and "not ruled out" in text and "does NOT prove" in text
+    assert a.to_frame().shape[0] == 4 and "<table" in a._repr_html_() and "<th>verdict</th>" in a._repr_html_()
 
 
 def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:

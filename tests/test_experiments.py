@@ -14,13 +14,12 @@ from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError  
 from ccbounds.experiments import (  # noqa: E402
     SeparationConfig,
     SeparationResults,
-    add_experiment_arguments,
-    config_from_args,
+    experiment_options,
     load_separations,
-    main_experiment,
     parse_command_line,
     run_separations,
 )
+from ccbounds.cli.configs import add_options, cmd_separations, config_from_args  # noqa: E402
 from ccbounds.training import parse_command_line as parse_train_command  # noqa: E402
 
 TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16, widths={"tf1": 4, "lstm": 3, "gru": 2})
@@ -41,10 +40,10 @@ def tiny(tmp_path_factory):
     """The tiny config run end to end through the command-line function (stdout table, JSON file)."""
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("sep") / "tiny.json"
-    args = add_experiment_arguments(argparse.ArgumentParser()).parse_args(
+    args = add_options(argparse.ArgumentParser(), experiment_options(), False).parse_args(
         TINY.command_line(str(path)).split()[3:])
-    assert config_from_args(args) == TINY
-    assert main_experiment(args) == 0
+    assert config_from_args(args, SeparationConfig) == TINY
+    assert cmd_separations(args) == 0
     return path, SeparationResults.load(path)
 
 

@@ -13,14 +13,14 @@ from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError
 from ccbounds.training import (
     ARCHS,
     TrainConfig,
-    add_train_arguments,
-    config_from_args,
     evaluate,
     lr_factor,
     parse_command_line,
     train,
+    train_options,
     train_to_checkpoint,
 )
+from ccbounds.cli.configs import add_options, config_from_args
 
 torch.set_num_threads(1)
 
@@ -138,10 +138,10 @@ def test_command_line_round_trip(cfg: TrainConfig, out: str) -> None:
 
 
 def test_argparse_defaults_match_config_defaults() -> None:
-    ns = add_train_arguments(argparse.ArgumentParser()).parse_args(
+    ns = add_options(argparse.ArgumentParser(), train_options(), True).parse_args(
         ["--arch", "tf1", "--task", "eq", "--n", "3", "--width", "8", "-o", "x.pt"]
     )
-    assert config_from_args(ns) == TrainConfig("tf1", "eq", n=3, width=8)
+    assert config_from_args(ns, TrainConfig) == TrainConfig("tf1", "eq", n=3, width=8)
     with pytest.raises(InvalidInputError, match="ccbounds train"):
         parse_command_line("ccbounds audit x.pt")
     with pytest.raises(InvalidInputError, match="cannot parse"):

@@ -53,8 +53,10 @@ class LoadedCheckpoint:
     container: str
     mapping: dict[str, str] = field(default_factory=dict)
 
-    def describe(self) -> str:
-        """A few readable lines: file, format, model, task, training record."""
+    def describe(self, width: int | None = None) -> str:
+        """A few readable lines (file, format, model, task, training record) fitting ``width`` columns."""
+        from ccbounds._text import fit_command, fit_text
+
         lines = [
             f"checkpoint  {self.path}  (sha256 {self.sha256[:16]})",
             f"format      {self.format} ({self.container} container)",
@@ -70,9 +72,10 @@ class LoadedCheckpoint:
         train = self.metadata.get("train") or {}
         if train:
             lines.append("trained     " + ", ".join(f"{k}={v}" for k, v in train.items() if k != "command"))
-            if "command" in train:
-                lines.append(f"command     {train['command']}")
-        return "\n".join(lines)
+        text = fit_text("\n".join(lines), width)
+        if "command" in train:  # broken with shell continuations, so it still pastes
+            text += "\n" + fit_command("command     ", train["command"], width)
+        return text
 
     def __str__(self) -> str:
         return self.describe()
