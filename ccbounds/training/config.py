@@ -233,7 +233,7 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-# --- the command line maps 1:1 onto TrainConfig (options declared here, argparse in ccbounds.cli) ---------------------------------------------------
+# --- the command line maps 1:1 onto TrainConfig (options declared here, argparse in ccbounds.cli) ---
 _HELP = {
     "arch": "architecture",
     "task": "token task",
