@@ -17,7 +17,7 @@ from ccbounds.auditing.sampling import CALIBRATION, hash_rows  # noqa: E402
 from ccbounds.auditing.summary import largest_lengths  # noqa: E402
 from ccbounds.auditing.witnesses import collision_pairs  # noqa: E402
 from ccbounds.errors import InvalidInputError, UnknownNameError  # noqa: E402
-from ccbounds.information import H2, fano_certificate, max_index_length  # noqa: E402
+from ccbounds.information import H2, max_index_length  # noqa: E402
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model  # noqa: E402
 from ccbounds.problems import DISJ, EQ, INDEX  # noqa: E402
 from ccbounds.quantize import FixedPoint, PerCoordinateFixedPoint, calibrate_per_coordinate  # noqa: E402

@@ -10,6 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ccbounds.budgets import budget  # noqa: E402
+from ccbounds.cli.configs import add_options, cmd_separations, config_from_args  # noqa: E402
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError  # noqa: E402
 from ccbounds.experiments import (  # noqa: E402
     SeparationConfig,
@@ -19,7 +20,6 @@ from ccbounds.experiments import (  # noqa: E402
     parse_command_line,
     run_separations,
 )
-from ccbounds.cli.configs import add_options, cmd_separations, config_from_args  # noqa: E402
 from ccbounds.training import parse_command_line as parse_train_command  # noqa: E402
 
 TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16, widths={"tf1": 4, "lstm": 3, "gru": 2})

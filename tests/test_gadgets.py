@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -33,7 +33,7 @@ PREFIX_CUT = {("INDEX", "index-lookup"): True, ("INDEX", "nn"): True, ("INDEX", 
               ("DISJ", "disj"): True, ("DISJ", "dyck"): False}
 
 
-@lru_cache(maxsize=None)
+@cache
 def gadget(fam: str, task: str, n: int) -> Gadget:
     return get_gadget(get_problem(fam, n), task)
 

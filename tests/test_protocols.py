@@ -13,9 +13,23 @@ from ccbounds.bound import MODELS
 from ccbounds.errors import InvalidInputError, TooLargeError
 from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, Problem
 from ccbounds.protocols import (
-    ALICE, BOB, OneWayProtocol, PrivateCoinProtocol, ProtocolTree, PublicCoinProtocol, Verification,
-    disj_trivial, eq_fingerprint_protocol, eq_hash_protocol, index_protocol, is_monochromatic_partition,
-    max_distinct_prime_factors, partition_defects, primes_up_to, rectangle_partition, trivial_protocol, verify,
+    ALICE,
+    BOB,
+    OneWayProtocol,
+    ProtocolTree,
+    PublicCoinProtocol,
+    Verification,
+    disj_trivial,
+    eq_fingerprint_protocol,
+    eq_hash_protocol,
+    index_protocol,
+    is_monochromatic_partition,
+    max_distinct_prime_factors,
+    partition_defects,
+    primes_up_to,
+    rectangle_partition,
+    trivial_protocol,
+    verify,
 )
 
 

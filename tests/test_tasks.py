@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbounds.errors import CCBoundsError, InvalidInputError, TooLargeError, UnknownNameError
+from ccbounds.models.codes import max_coherence
 from ccbounds.problems import DISJ, EQ, INDEX
 from ccbounds.tasks import (
     MAX_ALL_SEQUENCES,
@@ -26,7 +27,6 @@ from ccbounds.tasks import (
     list_tasks,
     task_from_dict,
 )
-from ccbounds.models.codes import max_coherence
 
 # ---------------------------------------------------------------- independent re-implementations
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from ccbounds.cli.configs import add_options, config_from_args
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError
 from ccbounds.training import (
     ARCHS,
@@ -20,7 +21,6 @@ from ccbounds.training import (
     train_options,
     train_to_checkpoint,
 )
-from ccbounds.cli.configs import add_options, config_from_args
 
 torch.set_num_threads(1)
 

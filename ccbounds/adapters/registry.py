@@ -22,8 +22,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ccbounds.adapters.base import REGISTER_HINT, Adapter, validate_adapter
 from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnknownNameError, UnsupportedArchitecture

@@ -44,9 +44,7 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
         problem = INDEX(n, q=d.get("q", 2))
     elif name == "eq":
         problem = EQ(n)
-    elif name == "disj":
-        problem = DISJ(n)
-    elif name == "dyck" and d.get("depth", 2) == 2 and d.get("types", 2) == 2:
+    elif name == "disj" or name == "dyck" and d.get("depth", 2) == 2 and d.get("types", 2) == 2:
         problem = DISJ(n)
     else:
         raise InvalidInputError(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ccbounds.checkpoint._container import RawCheckpoint, read_container, sha256_file
 from ccbounds.checkpoint._foreign import infer_reference

@@ -129,7 +129,7 @@ class RecurrentConfig:
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RecurrentConfig":
+    def from_dict(cls, data: dict[str, Any]) -> RecurrentConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)
@@ -220,7 +220,7 @@ class TransformerConfig:
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TransformerConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TransformerConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)

@@ -12,7 +12,6 @@ True
 from __future__ import annotations
 
 import math
-
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence

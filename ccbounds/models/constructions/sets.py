@@ -17,9 +17,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 
 from ccbounds.errors import UnknownNameError
 from ccbounds.models.codes import nearly_orthogonal_codes
