@@ -52,7 +52,8 @@ def test_budget_table_and_json(capsys: pytest.CaptureFixture[str], tmp_path) -> 
     (("bounds", "eq", "--n", "40", "--exact"), "limit"),
     (("bounds",), "name a problem"),
 ])
-def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], needle: str) -> None:
+def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
+                                          needle: str) -> None:
     code, out, err = run(capsys, *argv)
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 1 and len(lines) == 1 and needle in lines[0].lower(), err
@@ -155,7 +156,8 @@ def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_
     code, out, _ = run(capsys, "train", "--arch", "gru", "--task", "nn", "--n", "4", "--width", "4", "-o", str(ck))
     assert code == 1
     code, out, _ = run(capsys, "examples")
-    assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj", "tf2-eq"))
+    assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj",
+                                                      "tf2-eq"))
 
 
 def test_audit_device_and_output_paths_are_checked_first(capsys: pytest.CaptureFixture[str], tmp_path) -> None:

@@ -22,7 +22,8 @@ from ccbounds.experiments import (  # noqa: E402
 )
 from ccbounds.training import parse_command_line as parse_train_command  # noqa: E402
 
-TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16, widths={"tf1": 4, "lstm": 3, "gru": 2})
+TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16,
+                        widths={"tf1": 4, "lstm": 3, "gru": 2})
 
 
 def _closed_form_scalars(task: str, arch: str, width: int, heads: int | None, n: int) -> int | None:

@@ -225,7 +225,8 @@ def test_checker_catches_wrong_owners_and_blocks():
 def test_final_token_values():
     assert get_gadget(INDEX(3)).final_token_values == (2, 3, 4)
     assert get_gadget(EQ(3)).final_token_values == (3,) == get_gadget(INDEX(3), "disj").final_token_values
-    assert get_gadget(DISJ(3), "dyck").final_token_values == (4,) and get_gadget(INDEX(3), "nn").final_token_values == ()
+    assert get_gadget(DISJ(3), "dyck").final_token_values == (4,)
+    assert get_gadget(INDEX(3), "nn").final_token_values == ()
     g = dataclasses.replace(get_gadget(INDEX(3)), final_token_values=(2, 3))
     assert check_gadget(g).failures["final-token"] == 8
 

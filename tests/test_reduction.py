@@ -25,7 +25,8 @@ def _rec(cell: str, vocab: int, width: int = 6, layers: int = 1, seed: int = 0, 
 
 def _tf(vocab: int, max_len: int, d: int = 8, heads: int = 2, layers: int = 1, seed: int = 0, **kw) -> torch.nn.Module:
     torch.manual_seed(seed)
-    cfg = TransformerConfig(vocab_size=vocab, num_classes=2, max_len=max_len, d_model=d, heads=heads, layers=layers, **kw)
+    cfg = TransformerConfig(vocab_size=vocab, num_classes=2, max_len=max_len, d_model=d, heads=heads, layers=layers,
+                            **kw)
     return build_model(cfg).eval()
 
 

@@ -85,7 +85,8 @@ def test_model_configs() -> None:
 
 
 def test_nn_refused_with_clear_message() -> None:
-    with pytest.raises(InvalidInputError, match="nearest-neighbour inputs are real vectors and the reference models read token ids"):
+    with pytest.raises(InvalidInputError, match="nearest-neighbour inputs are real vectors and the reference models "
+                                                "read token ids"):
         TrainConfig("lstm", "nn", n=4, width=8)
     with pytest.raises(CCBoundsError, match="nearest-neighbour"):
         parse_command_line("ccbounds train --arch tf1 --task nn --n 4 --width 8 -o m.pt")

@@ -69,5 +69,6 @@ def plot_report(report: Any, ax: Any = None) -> Any:
     if bad:
         handles.append(marks[0])
     ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
-    ax.set_title(f"Audit: {report.architecture} on {report.problem} (S = {report.scalars} scalars, K = {report.samples})")
+    ax.set_title(f"Audit: {report.architecture} on {report.problem} (S = {report.scalars} scalars, K = "
+                 f"{report.samples})")
     return fig

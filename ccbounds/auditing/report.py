@@ -168,13 +168,15 @@ class AuditReport:
 
     def row(self, precision: Any) -> AuditRow:
         """The row of a precision label ("fixed4", "fp16", "fp32") or an int b (32 means fp32)."""
-        key = "fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int) else str(precision)
+        key = ("fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int)
+               else str(precision))
         for r in self.rows:
             if r.precision == key:
                 return r
         from ccbounds.errors import InvalidInputError
 
-        raise InvalidInputError(f"no row for precision {precision!r}; rows: {', '.join(r.precision for r in self.rows)}")
+        raise InvalidInputError(f"no row for precision {precision!r}; rows: "
+                                f"{', '.join(r.precision for r in self.rows)}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: everything in the report, the bound as its own dict."""
@@ -239,7 +241,8 @@ class AuditReport:
 
         pairs = self.samples * len(self.query_labels)
         agree = ("the fp32 protocol reproduces the model on all " f"{pairs} pairs" if not self.protocol_mismatches
-                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} pairs")
+                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} "
+                      f"pairs")
         out = [
             f"Audit of {self.architecture} on {self.problem} ({self.task}; {self.reduction}, {self.lemma})",
             f"model: {self.model}",
@@ -251,13 +254,15 @@ class AuditReport:
             "",
             self.table(width),
             "",
-            f"smallest faithful precision (accuracy within 1 point of the model): {self.smallest_faithful_precision or 'none'}",
+            f"smallest faithful precision (accuracy within 1 point of the model): "
+            f"{self.smallest_faithful_precision or 'none'}",
             f"collision witnesses: {len(self.witnesses)} confirmed ({self.witness_note})",
         ]
         out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
         out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
         out += ["Legend: largest n = the largest input length NOT ruled out at this precision (SPEC §6), at the "
-                "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); longer inputs are ruled out, "
+                "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
+                "longer inputs are ruled out, "
                 "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "
                 "with n). H_MM = Miller-Madow entropy estimate, capped at log2 K."]
         out += [f"  {v}: {m}" for v, m in VERDICTS.items()]

@@ -147,7 +147,8 @@ def _parse_metadata(raw: str, path: str) -> dict[str, Any]:
         )
     for key in ("model", "task"):
         if not isinstance(meta.get(key), dict):
-            raise CheckpointError(f"checkpoint {path!r}: metadata has no {key!r} object; re-save it with save_checkpoint")
+            raise CheckpointError(f"checkpoint {path!r}: metadata has no {key!r} object; re-save it with "
+                                  f"save_checkpoint")
     return meta
 
 
@@ -179,7 +180,8 @@ def _build(config: Any, state: dict[str, Any], path: str, device: str) -> Any:
         table = sinusoidal_table(config.max_len, config.d_model)
         if "pos_table" not in state:
             state = {**state, "pos_table": table}
-        elif state["pos_table"].shape != table.shape or not torch.allclose(state["pos_table"].float(), table, atol=1e-5):
+        elif (state["pos_table"].shape != table.shape
+              or not torch.allclose(state["pos_table"].float(), table, atol=1e-5)):
             raise CheckpointError(
                 f"checkpoint {path!r}: its position table is not the sin/cos table of a sinusoidal model; "
                 "drop 'positions': 'sinusoidal' from the spec to load it as learned positions"

@@ -39,7 +39,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--samples must be at least 1, got {args.samples}")
     for option, target in (("--json", args.json), ("--plot", args.plot)):
         if target and not Path(target).resolve().parent.is_dir():
-            raise InvalidInputError(f"{option} {target!r}: its folder does not exist; pass a path in an existing folder")
+            raise InvalidInputError(f"{option} {target!r}: its folder does not exist; pass a path in an existing "
+                                    f"folder")
     report, loaded = audit_checkpoint(args.checkpoint, example=example, spec=args.spec,
                                       trust_pickle=args.trust_pickle, device=args.device,
                                       precisions=parse_precisions(args.precisions), samples=args.samples,

@@ -94,6 +94,7 @@ def add_commands(sub: Any) -> None:
     esub = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     q = esub.add_parser("separations",
                         help="train tf1/LSTM/GRU on index lookup and Dyck-(2,2); accuracy vs S*b vs the CC bound",
-                        description="Example: ccbounds experiment separations --ns 4,8,16,32 --seed 0 -o separations.json")
+                        description="Example: ccbounds experiment separations --ns 4,8,16,32 --seed 0 -o "
+                                    "separations.json")
     add_options(q, experiment_options(), False, output_default="separations.json", output_help="results JSON path")
     q.set_defaults(func=cmd_separations)

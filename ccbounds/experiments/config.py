@@ -14,7 +14,7 @@ References
 ----------
 S. Bhattamishra, M. Hahn, P. Blunsom, V. Kanade, Separations in the Representational Capabilities of
 Transformers and Recurrent Architectures, NeurIPS 2024 (arXiv 2406.09347).
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
@@ -131,7 +131,8 @@ class SeparationConfig:
             raise InvalidInputError(f"lr must be a positive number, got {self.lr!r}")
         set_("lr", float(self.lr))
         if self.dyck_negatives not in ("near-miss", "uniform"):
-            raise UnknownNameError(f"unknown dyck_negatives {self.dyck_negatives!r}; valid ones are ['near-miss', 'uniform']")
+            raise UnknownNameError(f"unknown dyck_negatives {self.dyck_negatives!r}; valid ones are ['near-miss', "
+                                   f"'uniform']")
 
     def width(self, arch: str) -> int:
         """The width of ``arch`` in this run."""
@@ -144,7 +145,7 @@ class SeparationConfig:
         --------
         >>> print(SeparationConfig().train_config("dyck", 4, "gru").command_line("m.pt"))
         ccbounds train --arch gru --task dyck --n 4 --width 8 --steps 1000 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 1000 --layers 1 --q 2 --negatives near-miss -o m.pt
-        """
+        """  # noqa: E501 (doctest output)
         from ccbounds.training import TrainConfig
 
         return TrainConfig(arch, task, n=n, width=self.width(arch), steps=self.steps, seed=self.seed,

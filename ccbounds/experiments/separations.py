@@ -296,8 +296,9 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
     result = train(tc)
     problem, gadget = problem_for_task(result.task)
     heads = tc.heads if arch.startswith("tf") else None
-    fields: dict[str, Any] = {"mu_accuracy": _mu_accuracy(result.model, problem, gadget, config.audit_samples,
-                                                          config.seed),"reduction": None, "lemma": None, "scalars": None, "message_bits": None,
+    mu_acc = _mu_accuracy(result.model, problem, gadget, config.audit_samples, config.seed)
+    fields: dict[str, Any] = {"mu_accuracy": mu_acc, "reduction": None, "lemma": None, "scalars": None,
+                              "message_bits": None,
                               "budget_bits": None, "largest_n": None, "protocol_accuracy": None,
                               "L_certified": None, "refused": None}
     try:
@@ -351,7 +352,7 @@ def run_separations(config: SeparationConfig, progress: Callable[[int, int, Sepa
     >>> x = r.runs[0]
     >>> x.problem, x.scalars, x.message_bits, x.budget_bits == x.message_bits, x.below_bound(8)
     ('INDEX_3', 16, {8: 128, 32: 512}, True, False)
-    """
+    """  # noqa: E501 (doctest output)
     if not isinstance(config, SeparationConfig):
         raise InvalidInputError(f"run_separations needs a SeparationConfig, got {type(config).__name__}")
     start = time.perf_counter()

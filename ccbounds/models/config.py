@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
@@ -234,7 +234,7 @@ class TransformerConfig:
         )
 
 
-ModelConfig = Union[RecurrentConfig, TransformerConfig]
+ModelConfig = RecurrentConfig | TransformerConfig
 
 
 def config_from_dict(data: dict[str, Any]) -> ModelConfig:

@@ -54,7 +54,8 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
     Plots, for each k: the proven error bound 2^-k (line), the mean empirical error over the sampled
     pairs (circles), the worst pair's empirical error (triangles) and the bound plus :func:`verify`'s
     per-pair tolerance (dotted; the critical value of its exact one-sided binomial test), below which
-    every correct protocol's worst pair stays with probability 1 - 10^-6 (verify also pools the pairs). Points with zero measured error cannot be drawn on a log axis and are listed in the title.
+    every correct protocol's worst pair stays with probability 1 - 10^-6 (verify also pools the pairs).
+    Points with zero measured error cannot be drawn on a log axis and are listed in the title.
 
     Parameters
     ----------

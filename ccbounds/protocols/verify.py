@@ -318,7 +318,8 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
         notes.append(f"a transcript used {max_bits} bits, more than the declared cost {protocol.cost}")
     return Verification(
         protocol=protocol.name, problem=problem.name, mode=mode, n_checked=n, n_runs=n * m,
-        n_errors=n_errors, error_rate=worst if randomized else n_errors / n, mean_error=total_err / n, error_bound=bound, tolerance=tol,
+        n_errors=n_errors, error_rate=worst if randomized else n_errors / n, mean_error=total_err / n,
+        error_bound=bound, tolerance=tol,
         max_bits=max_bits, cost=protocol.cost, ok=correct and max_bits <= protocol.cost and injective,
         counterexamples=counter, notes=tuple(notes), confidence=conf, p_value=p_value,
         exact_coins=exact_coins and randomized,

@@ -98,7 +98,8 @@ def get_task(name: str, n: int, **kw: Any) -> Task:
     try:
         return cls(n, **kw)  # type: ignore[call-arg]
     except TypeError as e:
-        raise InvalidInputError(f"task {name!r} does not take these parameters ({e}); see help({cls.__name__})") from None
+        raise InvalidInputError(f"task {name!r} does not take these parameters ({e}); see "
+                                f"help({cls.__name__})") from None
 
 
 def task_from_dict(d: dict[str, Any]) -> Task:

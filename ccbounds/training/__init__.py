@@ -26,7 +26,7 @@ Examples
 'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
 >>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
 True
-"""
+"""  # noqa: E501 (doctest output)
 
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Examples
 'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
 >>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
 True
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
@@ -145,7 +145,8 @@ class TrainConfig:
             object.__setattr__(self, name, float(v))
         if self.negatives is not None:
             if self.task != "dyck":
-                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task {self.task!r}")
+                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task "
+                                        f"{self.task!r}")
             if self.negatives not in NEGATIVES:
                 raise UnknownNameError(f"unknown negatives {self.negatives!r}; valid ones are {list(NEGATIVES)}")
         if self.q != 2 and self.task != "index-lookup":
@@ -165,7 +166,8 @@ class TrainConfig:
                 )
             object.__setattr__(self, "heads", int(heads))
         elif self.heads is not None:
-            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch {self.arch!r}")
+            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch "
+                                    f"{self.arch!r}")
 
     def build_task(self) -> Any:
         """The task: ``get_task(task, n)`` (with ``q`` for index lookup).
