@@ -299,7 +299,8 @@ def test_sweep_core_does_not_import_torch() -> None:
     code = ("import sys\nimport ccbounds.sweeps, ccbounds.sweeps.report, ccbounds.sweeps.ceiling\n"
             f"ccbounds.sweeps.parse_sweep_config({TINY!r})\n"
             "bad = [m for m in sys.modules if m == 'torch' or m.startswith('torch.')]\nassert not bad, bad[:5]\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=_env(), check=False)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=_env(),
+                       check=False)
     assert r.returncode == 0, r.stderr
 
 

@@ -65,7 +65,8 @@ def accuracy_ceiling(message_bits: float, n: int) -> float:
         Negative bits or n < 1.
     """
     if not (isinstance(n, int) and n >= 1) or not message_bits >= 0:
-        raise InvalidInputError(f"the ceiling needs message_bits >= 0 and an integer n >= 1, got {message_bits!r}, {n!r}")
+        raise InvalidInputError("the ceiling needs message_bits >= 0 and an integer n >= 1, "
+                                f"got {message_bits!r}, {n!r}")
     if message_bits >= n:
         return 1.0
     return 1.0 - float(H2_inv(1.0 - message_bits / n))
@@ -125,7 +126,8 @@ class CeilingPoint:
         return {**asdict(self), "ratio": self.ratio, "above": self.above, "violation": self.violation}
 
 
-def ceiling_point(row: dict[str, Any], record: dict[str, Any], per: dict[str, Any], delta: float = 0.05) -> CeilingPoint:
+def ceiling_point(row: dict[str, Any], record: dict[str, Any], per: dict[str, Any],
+                  delta: float = 0.05) -> CeilingPoint:
     """The :class:`CeilingPoint` of one precision ``per`` of a results row (see :mod:`ccbounds.sweeps.worker`)."""
     n, K = int(row["n"]), int(record["audit"]["samples"])
     return CeilingPoint(key=str(row["key"]), arch=str(row["arch"]), width=int(row["width"]),

@@ -117,7 +117,8 @@ class RunSpec:
         """A short human name, e.g. ``lstm w4 index-lookup n=8 seed 0``."""
         t = self.train
         layers = f"x{t['layers']}" if t.get("layers", 1) != 1 else ""
-        return f"{t['arch']}{layers} w{t['width']} {t['task']} n={t['n']} seed {t.get('seed', 0)} steps {t.get('steps')}"
+        return (f"{t['arch']}{layers} w{t['width']} {t['task']} n={t['n']} seed {t.get('seed', 0)} "
+                f"steps {t.get('steps')}")
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def _lengths(sweep: dict[str, Any], tasks: list[str]) -> dict[str, list[int]]:
     if isinstance(lengths, dict):
         missing = [t for t in tasks if t not in lengths]
         if missing:
-            raise InvalidInputError(f"[sweep] lengths has no entry for tasks {missing}; add lengths.{missing[0]} = [...]")
+            raise InvalidInputError(f"[sweep] lengths has no entry for tasks {missing}; "
+                                    f"add lengths.{missing[0]} = [...]")
         return {t: _as_list(lengths[t]) for t in tasks}
     return {t: _as_list(lengths) for t in tasks}
 

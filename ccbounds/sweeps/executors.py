@@ -132,7 +132,8 @@ _RUNNERS: dict[str, Callable[..., Iterator[dict[str, Any]]]] = {"local": _local,
 def _progress(total: int, quiet: bool) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, disable=quiet or total == 0, leave=True)
+    return tqdm(total=total, desc="sweep", unit="run", file=sys.stderr, leave=True,
+                disable=quiet or total == 0 or not sys.stderr.isatty())  # silent bar off a terminal
 
 
 def run_sweep(config: SweepConfig, results: str | Path, *, executor: str = "local", workers: int = 2,

@@ -154,7 +154,8 @@ def _length_figure(recs: list, budget_bits_per_scalar: int) -> tuple[Any, str]:
                "of it the lower bound D^{A->B} = n bits exceeds the message (theory §2, §4), so no weights make that "
                "model exact there. Models whose message grows with n (one-layer attention on index lookup: "
                "S = n*H*(d_v+1)) and refused reductions (two layers; RNNs on Dyck) have no budget line. "
-               "Grey line: chance (0.5). Training failures to the left of a budget line are optimisation, not the bound.")
+               "Grey line: chance (0.5). Training failures to the left of a budget line are optimisation, "
+               "not the bound.")
     return fig, caption
 
 
@@ -291,7 +292,8 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
     import matplotlib.pyplot as plt
 
     if not Path(results).is_dir():
-        raise InvalidInputError(f"no results folder {str(results)!r}; run 'ccbounds sweep CONFIG.toml --results PATH' first")
+        raise InvalidInputError(f"no results folder {str(results)!r}; run "
+                                "'ccbounds sweep CONFIG.toml --results PATH' first")
     rows = ResultsStore(results).rows()
     recs = _records(rows)
     if not recs:
@@ -311,11 +313,14 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise InvalidInputError(f"cannot create the report folder {str(out)!r} ({e.strerror})") from None
+    from ccbounds.plotting import add_caption
+
     for name, fig, caption in drawn:
+        add_caption(fig, caption, width=max(60, int(fig.get_figwidth() * 16)))  # under the axes, in the image
         path = None
         if out is not None:
             path = str(out / f"{name}.png")
-            fig.savefig(path, dpi=dpi)
+            fig.savefig(path, dpi=dpi, bbox_inches="tight")
             (out / f"{name}.txt").write_text(caption + "\n")
             plt.close(fig)
             fig = None

@@ -54,7 +54,8 @@ class ResultsStore:
     def __init__(self, path: str | Path, fmt: str | None = None) -> None:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
-            raise InvalidInputError(f"results path {str(self.path)!r} is a file; pass a folder (it is created if missing)")
+            raise InvalidInputError(f"results path {str(self.path)!r} is a file; "
+                                    "pass a folder (it is created if missing)")
         try:
             (self.path / "logs").mkdir(parents=True, exist_ok=True)
         except OSError as e:

@@ -20,6 +20,7 @@ What a row holds (flat columns; ``record`` is the same as JSON, with everything 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import socket
@@ -41,10 +42,8 @@ def versions() -> dict[str, str]:
 
     out = {"ccbounds": __version__, "python": platform.python_version()}
     for lib in ("torch", "numpy", "transformers"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 
