@@ -100,13 +100,21 @@ def build_hf_model(config: HFConfig) -> Any:
     return AnswerLogits(lm, config.answer_tokens, config=config)
 
 
-def save_hf_directory(model: Any, path: str | Path, spec: dict[str, Any]) -> Path:
-    """``save_pretrained`` (safetensors) of ``model.lm`` into ``path``, and ``spec`` as :data:`SPEC_NAME`."""
+def save_hf_directory(model: Any, path: str | Path, task: Any, train_info: dict[str, Any] | None = None) -> Path:
+    """``save_pretrained`` (safetensors) of ``model.lm`` into ``path``, with the spec and training record.
+
+    The spec (:data:`SPEC_NAME`) is ``task.to_dict()`` plus ``answer_tokens``, so ``ccbounds audit DIR``
+    needs no ``--spec``; ``train_info`` goes to ``ccbounds-train.json``.
+    """
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise InvalidInputError(f"{str(p)!r} exists and is not a directory; an HF model is saved as a directory")
     model.lm.save_pretrained(p, safe_serialization=True)
+    spec = {**task.to_dict(), "answer_tokens": list(model.answer_tokens)}
     (p / SPEC_NAME).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if train_info is not None:
+        (p / "ccbounds-train.json").write_text(json.dumps(train_info, indent=2, sort_keys=True) + "\n",
+                                               encoding="utf-8")
     return p
 
 

@@ -38,8 +38,9 @@ __all__ = [
     "parse_command_line",
 ]
 
-#: architectures ``train`` builds: recurrent cells, and one- or two-layer Transformers
-ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
+#: architectures ``train`` builds: recurrent cells, one- or two-layer Transformers, and a small Hugging
+#: Face Mamba (``MambaForCausalLM`` read at one answer token per class; saved as a save_pretrained folder)
+ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2", "mamba")
 #: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
 TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
 #: how Dyck non-members are sampled (ccbounds.tasks.BoundedDyck)
@@ -195,6 +196,10 @@ class TrainConfig:
         from ccbounds.models.config import RecurrentConfig, TransformerConfig
 
         task = self.build_task() if task is None else task
+        if self.arch == "mamba":
+            from ccbounds.models.hf import HFConfig
+
+            return HFConfig("mamba", task.vocab_size, task.num_classes, width=self.width, layers=self.layers)
         if self.arch.startswith("tf"):
             return TransformerConfig(
                 vocab_size=task.vocab_size,
@@ -277,7 +282,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         else:
             kw["default"] = f.default
         parser.add_argument(f"--{_flag(name)}", **kw)
-    parser.add_argument("-o", "--output", required=True, help="checkpoint path (.pt or .safetensors)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="checkpoint path (.pt or .safetensors; a directory for --arch mamba)")
     return parser
 
 
