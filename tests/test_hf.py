@@ -228,3 +228,32 @@ def test_same_seed_same_messages_and_eval_mode_kept() -> None:
     assert not lm.training
     with pytest.raises(ReductionNotApplicable, match="prefix"):
         reduce(lm, EQ(2), task="dyck", answer_tokens=ANSWERS)
+
+
+@pytest.mark.parametrize("family", ["rwkv", "mamba"])
+def test_a_classifier_that_feeds_embeddings_or_a_mask_to_the_backbone(family: str) -> None:
+    class OwnInputs(nn.Module):  # RWKV: the user embeds tokens themselves; Mamba: positional ids and a mask
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(4, 16)
+            if family == "rwkv":
+                self.core = tf.RwkvModel(tf.RwkvConfig(vocab_size=4, hidden_size=16, num_hidden_layers=2,
+                                                       attention_hidden_size=16, intermediate_size=32))
+            else:
+                self.core = tf.MambaModel(tf.MambaConfig(vocab_size=4, hidden_size=16, state_size=4,
+                                                         num_hidden_layers=1))
+            self.out = nn.Linear(16, 2)
+
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+            if family == "rwkv":
+                hidden = self.core(inputs_embeds=self.emb(tokens), return_dict=False)[0]
+            else:
+                hidden = self.core(tokens, attention_mask=torch.ones_like(tokens)).last_hidden_state
+            return self.out(hidden[:, -1])
+
+    torch.manual_seed(11)
+    model = OwnInputs().eval()
+    p = reduce(model, EQ(2))
+    count = _count_rwkv(model.core.config) if family == "rwkv" else _count_mamba(model.core.config)
+    assert p.scalars == count == (160 if family == "rwkv" else 32 * 3 + 32 * 4)
+    check_reduction(model, EQ(2)).raise_if_failed()
