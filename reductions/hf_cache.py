@@ -108,12 +108,13 @@ def validate_cut(p: HFCacheProtocol, *, seed: int = 0, rows: int = VALIDATION_RO
 def _applies(adapter: Any, gadget: Any) -> bool:
     if getattr(adapter, "kind", None) != "hf-cache":
         return False
-    if not gadget.is_prefix_cut:
-        raise ReductionNotApplicable(
-            f"Lemma R needs Alice's positions to form a prefix, but the gadget {gadget.name} interleaves them "
-            "with Bob's (the cache would depend on Bob's tokens); use a prefix gadget such as x SEP y END")
-    if not gadget.alice_positions or len(gadget.alice_positions) == len(gadget.owners):
-        raise ReductionNotApplicable(f"the gadget {gadget.name} must give Alice a non-empty prefix and Bob the rest")
+    from types import SimpleNamespace
+
+    from reductions.recurrent import RECURRENT_REDUCTION
+
+    RECURRENT_REDUCTION.applies(SimpleNamespace(kind="recurrent"), gadget)  # Lemma R's own cut checks
+    if len(gadget.alice_positions) == len(gadget.owners):
+        raise ReductionNotApplicable(f"the gadget {gadget.name} leaves Bob no token: the answer is read after the cut")
     return True
 
 
