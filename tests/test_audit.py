@@ -14,7 +14,6 @@ torch = pytest.importorskip("torch")
 import ccbounds  # noqa: E402
 from ccbounds.auditing import AuditReport, CollisionWitness, QueryPlan, parse_precisions, row_verdict  # noqa: E402
 from ccbounds.auditing.sampling import CALIBRATION, hash_rows  # noqa: E402
-from ccbounds.auditing.summary import largest_lengths  # noqa: E402
 from ccbounds.auditing.witnesses import collision_pairs  # noqa: E402
 from ccbounds.errors import InvalidInputError, UnknownNameError  # noqa: E402
 from ccbounds.information import H2, fano_certificate, max_index_length  # noqa: E402
@@ -118,12 +117,13 @@ def test_verdict_function() -> None:
     assert "not ruled out" in row_verdict(4, 4)[1]
 
 
-def test_largest_lengths_brute_force() -> None:
+def test_largest_n_of_an_audit_row_brute_force() -> None:
     for bits in (1, 5, 16):
         for eps in (0.0, 0.05, 0.2):
             brute = max(n for n in range(0, 10 * bits + 2) if n * (1 - H2(eps)) <= bits + 1e-12)
-            assert largest_lengths("index", bits, eps, 2) == (brute, bits)
-    assert largest_lengths("eq", 7, 0.0, 2) == (7, 7) and largest_lengths("eq", 7, 0.1, 2) == (None, 7)
+            assert (INDEX(3).largest_n(bits, eps), INDEX(3).largest_n(bits)) == (brute, bits)
+            assert DISJ(3).largest_n(bits, eps) == brute
+    assert (EQ(2).largest_n(7), EQ(2).largest_n(7, 0.1)) == (7, None)
 
 
 # -- audits ---------------------------------------------------------------------------------------------
@@ -241,13 +241,24 @@ def test_disj_and_one_layer_transformer() -> None:
 
 def test_plot_has_labelled_axes() -> None:
     import matplotlib
+    import matplotlib.figure
 
     matplotlib.use("Agg")
     r = ccbounds.audit(_rec("gru", 6, width=2), INDEX(4), precisions=(1, 8, 32), witnesses=0, **SMALL)
-    fig = r.plot()
-    ax, ax2 = fig.axes[0], fig.axes[1]
+    fig = r.plot(label="narrow GRU")
+    assert len(fig.axes) == 2  # two panels, one quantity per axis: no twin axes
+    ax, ax2 = fig.axes
     assert "accuracy" in ax.get_ylabel() and "precision" in ax.get_xlabel() and "bits" in ax2.get_ylabel()
-    assert ax.get_title() and ax.get_legend() is not None
+    assert ax.get_yscale() == "linear" and ax2.get_yscale() == "log"
+    assert ax.get_title() and ax.get_legend() is not None and "narrow GRU" in fig._suptitle.get_text()
+    below = [row.precision for row in r.rows if row.verdict == "below bound"]
+    assert below and all(p in fig.caption for p in below)  # S = 2: 1 and 8 bits per scalar are below 4 bits
+    hollow = [line for line in ax.lines if line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1 and len(hollow[0].get_xdata()) == len(below)
+    one = r.plot(ax=matplotlib.figure.Figure().add_subplot(), panel="bits")
+    assert len(one.axes) == 1 and one.axes[0].get_yscale() == "log"
+    with pytest.raises(InvalidInputError):
+        r.plot(ax=one.axes[0], panel="entropy")
 
 
 def test_bad_arguments_and_devices() -> None:

@@ -257,3 +257,18 @@ def test_a_classifier_that_feeds_embeddings_or_a_mask_to_the_backbone(family: st
     count = _count_rwkv(model.core.config) if family == "rwkv" else _count_mamba(model.core.config)
     assert p.scalars == count == (160 if family == "rwkv" else 32 * 3 + 32 * 4)
     check_reduction(model, EQ(2)).raise_if_failed()
+
+
+@pytest.mark.parametrize("width,layers", [(4, 1), (8, 2)])
+def test_the_registry_formula_of_mamba_equals_the_measured_cache(width: int, layers: int) -> None:
+    from ccbounds.architectures import get_architecture
+
+    arch = get_architecture("mamba")
+    task = EQ(2)
+    torch.manual_seed(12)
+    config = arch.make_config(4, 2, 6, width, layers=layers)
+    model = arch.build(config).eval()
+    p = reduce(model, task)
+    inner = 2 * width  # expand 2; conv kernel 4 (3 slots sent), state 8
+    assert p.scalars == layers * (inner * 3 + inner * 8) == arch.message_scalars(width, layers=layers)
+    assert config.state_scalars == p.scalars and p.adapter.family.model_type == "mamba"

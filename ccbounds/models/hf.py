@@ -79,6 +79,13 @@ class HFConfig:
     def lm_vocab_size(self) -> int:
         return self.vocab_size + self.num_classes
 
+    @property
+    def state_scalars(self) -> int:
+        """S of the registry's formula (:mod:`ccbounds.architectures`): what the cache sends."""
+        from ccbounds.architectures import get_architecture
+
+        return int(get_architecture("mamba").message_scalars(self.width, layers=self.layers))
+
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, **asdict(self)}
 
