@@ -65,7 +65,8 @@ class AnswerLogits(nn.Module):
     def __init__(self, lm: nn.Module, answer_tokens: Any, config: Any = None) -> None:
         super().__init__()
         self.lm = lm
-        self.answer_tokens = check_answer_tokens(answer_tokens, getattr(getattr(lm, "config", None), "vocab_size", None))
+        vocab = getattr(getattr(lm, "config", None), "vocab_size", None)
+        self.answer_tokens = check_answer_tokens(answer_tokens, vocab)
         self.config = config
         self.train(lm.training)  # the wrapper is in the LM's mode
 

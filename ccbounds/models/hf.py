@@ -95,7 +95,10 @@ class HFConfig:
 
 
 def build_hf_model(config: HFConfig) -> Any:
-    """A random-init ``MambaForCausalLM`` wrapped in :class:`~ccbounds.models.answers.AnswerLogits` (seed torch first)."""
+    """A random-init ``MambaForCausalLM`` read at its answer tokens (seed torch first).
+
+    Wrapped in :class:`~ccbounds.models.answers.AnswerLogits`.
+    """
     from transformers import MambaConfig, MambaForCausalLM
 
     lm = MambaForCausalLM(MambaConfig(
