@@ -272,3 +272,15 @@ def test_the_registry_formula_of_mamba_equals_the_measured_cache(width: int, lay
     inner = 2 * width  # expand 2; conv kernel 4 (3 slots sent), state 8
     assert p.scalars == layers * (inner * 3 + inner * 8) == arch.message_scalars(width, layers=layers)
     assert config.state_scalars == p.scalars and p.adapter.family.model_type == "mamba"
+
+
+def test_the_message_is_what_the_models_own_cache_holds_after_the_prefix() -> None:
+    lm = _mamba()
+    p = reduce(lm, INDEX(4), answer_tokens=ANSWERS)
+    xs = [(0, 1, 1, 0), (1, 1, 1, 1)]
+    prefix = torch.as_tensor([[0, 1, 1, 0], [1, 1, 1, 1]])  # index lookup: data bits are tokens 0/1
+    with torch.no_grad():
+        cache = lm(input_ids=prefix, use_cache=True).cache  # HF's own prefill, no ccbounds code
+        per_layer = [(layer.conv_states[0][..., 1:], layer.recurrent_states[0]) for layer in cache.layers]
+        sent = torch.cat([t.reshape(2, -1) for pair in per_layer for t in pair], dim=1)
+        assert torch.equal(p.alice_messages(xs), sent)
