@@ -15,7 +15,7 @@ Examples
 --------
 >>> from ccbounds.adapters import ADAPTERS
 >>> [e.kind for e in ADAPTERS]
-['recurrent', 'attention']
+['recurrent', 'attention', 'recurrent', 'attention']
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ _LAZY = {
     "TorchRecurrentAdapter": "ccbounds.adapters.recurrent",
     "TransformerAdapter": "ccbounds.adapters.attention",
     "build_attention_adapter": "ccbounds.adapters.attention",
+    "InterceptedRecurrentAdapter": "ccbounds.adapters.intercept_recurrent",
+    "InterceptedAttentionAdapter": "ccbounds.adapters.intercept_attention",
+    "StateProtocol": "ccbounds.adapters.intercept_recurrent",
+    "register_state_module": "ccbounds.adapters.intercept_recurrent",
+    "unregister_state_module": "ccbounds.adapters.intercept_recurrent",
 }
 
 __all__ = [
