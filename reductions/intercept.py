@@ -46,8 +46,15 @@ from ccbounds.errors import ReductionNotApplicable
 from ccbounds.reduction import InducedProtocol
 from reductions.registry import Reduction
 
-__all__ = ["InterceptedStateProtocol", "InterceptedAttentionProtocol", "INTERCEPTED_STATE", "INTERCEPTED_ATTENTION",
-           "VALIDATION_INPUTS", "query_token_values", "split_point"]
+__all__ = [
+    "INTERCEPTED_ATTENTION",
+    "INTERCEPTED_STATE",
+    "VALIDATION_INPUTS",
+    "InterceptedAttentionProtocol",
+    "InterceptedStateProtocol",
+    "query_token_values",
+    "split_point",
+]
 
 #: random inputs of the gadget on which every intercepted protocol is compared with the model's forward
 VALIDATION_INPUTS = 512

@@ -27,11 +27,40 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol, reduce as ccbounds_reduce
+from ccbounds.errors import InvalidInputError, ReductionNotApplicable
+from ccbounds.reduction import InducedProtocol
+from ccbounds.reduction import reduce as ccbounds_reduce
 from reductions.registry import Reduction
 
-__all__ = ["RecurrentStateProtocol", "RECURRENT_REDUCTION", "ccbounds_reduce"]
+__all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "ccbounds_reduce", "measured_state_size"]
+
+
+def measured_state_size(adapter: Any) -> int:
+    """S counted from the tensors the adapter carries across a cut (after one token), not from its declaration.
+
+    Raises
+    ------
+    InvalidInputError
+        When the adapter's declared ``state_size``, or the width of its ``flatten``, disagrees with the count;
+        the message names both numbers.
+    """
+    import torch
+
+    p = next(adapter.model.parameters(), None) if hasattr(adapter.model, "parameters") else None
+    with torch.no_grad():
+        state = adapter.advance(adapter.initial_state(1), torch.zeros(1, 1, dtype=torch.long,
+                                                                      device=p.device if p is not None else "cpu"))
+        tensors = adapter.state_tensors(state)
+        width = int(adapter.flatten(state).shape[1])
+    counted = sum(int(t[0].numel()) for t in tensors.values())
+    parts = ", ".join(f"{k} {tuple(t.shape[1:])} {str(t.dtype).replace('torch.', '')}" for k, t in tensors.items())
+    declared = int(adapter.state_size)
+    if declared != counted or width != counted:
+        what = f"declares state_size = {declared} scalars" if declared != counted else f"flattens it to {width} scalars"
+        raise InvalidInputError(
+            f"{type(adapter).__name__} {what} but the state it carries across the cut has {counted} "
+            f"({parts}); fix the adapter: the message size is measured from the tensors sent")
+    return counted
 
 
 class RecurrentStateProtocol(InducedProtocol):
@@ -40,7 +69,7 @@ class RecurrentStateProtocol(InducedProtocol):
     lemma = "Lemma R (SPEC §4)"
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
-        self._S = int(adapter.state_size)
+        self._S = measured_state_size(adapter)
         self._cut = len(gadget.alice_positions)
         super().__init__(model, adapter, gadget, name=f"{gadget.name} via the recurrent state", device=device)
 

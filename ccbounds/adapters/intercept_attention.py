@@ -42,7 +42,7 @@ from ccbounds.adapters.base import REGISTER_HINT, Adapter
 from ccbounds.adapters.intercept_recurrent import logits_of, token_vocabulary
 from ccbounds.errors import ReductionNotApplicable, UnsupportedArchitecture
 
-__all__ = ["AttentionInterceptor", "InterceptedAttentionAdapter", "count_attention", "ROLES"]
+__all__ = ["ROLES", "AttentionInterceptor", "InterceptedAttentionAdapter", "count_attention"]
 
 ROLES = ("count", "probe", "alice", "bob")
 _SDPA = inspect.signature(lambda query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -133,7 +133,7 @@ class AttentionInterceptor(TorchFunctionMode):
         bias = b.get("in_proj_bias")
         bs = bias.chunk(3) if bias is not None else (None, None, None)
         q, k, v = (F.linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, bs))  # (L|S, N, E)
-        heads = lambda t, n: t.reshape(n, N, H, -1).permute(1, 2, 0, 3)  # noqa: E731  (N, H, n, hd)
+        heads = lambda t, n: t.reshape(n, N, H, -1).permute(1, 2, 0, 3)
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
         mask = _additive(b.get("attn_mask"), q, true_means_keep=False)
         if mask is not None and mask.dim() == 3:
@@ -200,6 +200,8 @@ def count_attention(model: nn.Module, tokens: torch.Tensor) -> int:
     try:
         with torch.no_grad(), mode:
             model(tokens)
+    except ReductionNotApplicable:
+        raise
     except Exception:  # noqa: BLE001 - a forward that fails here fails again, with its reason, later
         return 0
     return mode.calls

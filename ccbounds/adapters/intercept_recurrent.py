@@ -52,18 +52,22 @@ import torch
 from torch import nn
 
 from ccbounds.adapters.base import REGISTER_HINT, Adapter
-from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnsupportedArchitecture
+from ccbounds.errors import (
+    InvalidInputError,
+    ReductionNotApplicable,
+    UnsupportedArchitecture,
+)
 
 __all__ = [
+    "InterceptedRecurrentAdapter",
+    "StateEntry",
     "StateProtocol",
     "TorchRNNState",
-    "StateEntry",
-    "InterceptedRecurrentAdapter",
-    "register_state_module",
-    "unregister_state_module",
-    "state_protocol_for",
     "logits_of",
+    "register_state_module",
+    "state_protocol_for",
     "token_vocabulary",
+    "unregister_state_module",
 ]
 
 
@@ -212,7 +216,7 @@ def token_vocabulary(model: nn.Module, tokens: torch.Tensor) -> int:
         with torch.no_grad():
             model(tokens)
     except Exception:  # noqa: BLE001 - the caller's own forward reports its errors later
-        pass
+        return 0
     finally:
         for h in handles:
             h.remove()
@@ -315,13 +319,13 @@ class InterceptedRecurrentAdapter(Adapter):
         captured: list[dict[str, torch.Tensor] | None] = [None] * len(self.recurrent)
         handles = []
         for i, (_, mod, proto) in enumerate(self.recurrent):
-            def pre(module, args, kwargs, i=i, proto=proto):  # noqa: ANN001
+            def pre(module, args, kwargs, i=i, proto=proto):
                 calls[i] += 1
                 if parts is not None and calls[i] == 1:
                     return proto.start_from(module, args, kwargs, parts[i])
                 return None
 
-            def post(module, args, kwargs, output, i=i, proto=proto):  # noqa: ANN001
+            def post(module, args, kwargs, output, i=i, proto=proto):
                 captured[i] = proto.state_tensors(module, args, kwargs, output)
 
             handles.append(mod.register_forward_pre_hook(pre, with_kwargs=True))
