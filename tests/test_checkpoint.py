@@ -24,7 +24,8 @@ from ccbounds.tasks import get_task  # noqa: E402
 
 torch.set_num_threads(1)
 TASK = get_task("index-lookup", 4, q=2)  # vocab 6, classes 2, length 5
-SPEC = {"task": "index-lookup", "n": 4, "q": 2}
+SPEC = {"task": "index-lookup", "n": 4, "q": 2, "tokens": {}, "readout_position": "last"}
+TF = {"norm_first": False, "positions": "learned", "embedding_scale": 1}  # what a Transformer's weights cannot tell
 
 
 def _tokens(seed: int = 0, k: int = 7, T: int = 5) -> torch.Tensor:
@@ -351,10 +352,10 @@ class MHATF(nn.Module):
 @pytest.mark.parametrize(
     "cls, spec_extra, arch_check",
     [
-        (EncoderTF, {"heads": 2}, lambda c: c.final_norm and c.d_ff == 16 and c.max_len == 5),
-        (lambda: EncoderTF(final=False, layers=2), {"heads": 2}, lambda c: c.arch == "tf2" and not c.final_norm),
-        (LayerTF, {"heads": 4, "norm_first": True}, lambda c: c.norm_first and not c.final_norm and c.arch == "tf1"),
-        (MHATF, {"heads": 2}, lambda c: c.d_ff == 8 and c.positions == "learned" and c.arch == "tf1"),
+        (EncoderTF, {**TF, "heads": 2}, lambda c: c.final_norm and c.d_ff == 16 and c.max_len == 5),
+        (lambda: EncoderTF(final=False, layers=2), {**TF, "heads": 2}, lambda c: c.arch == "tf2" and not c.final_norm),
+        (LayerTF, {**TF, "heads": 4, "norm_first": True}, lambda c: c.norm_first and not c.final_norm and c.arch == "tf1"),
+        (MHATF, {**TF, "heads": 2}, lambda c: c.d_ff == 8 and c.positions == "learned" and c.arch == "tf1"),
     ],
 )
 def test_foreign_transformer_same_logits(tmp_path, cls, spec_extra, arch_check):
@@ -383,7 +384,7 @@ def test_foreign_transformer_refusals(tmp_path):
         load_checkpoint(path, spec={**SPEC, "heads": 2})
     with pytest.raises(CheckpointError, match="not the sin/cos table"):
         torch.save(EncoderTF().state_dict(), path)
-        load_checkpoint(path, spec={**SPEC, "heads": 2, "positions": "sinusoidal"})
+        load_checkpoint(path, spec={**SPEC, **TF, "heads": 2, "positions": "sinusoidal"})
 
 
 def test_reference_state_dict_is_a_foreign_layout_too(tmp_path):
@@ -392,7 +393,7 @@ def test_reference_state_dict_is_a_foreign_layout_too(tmp_path):
         torch.save(model.state_dict(), tmp_path / "ref.pt")
         spec = {**SPEC, "nonlinearity": config.nonlinearity} if config.arch == "rnn" else dict(SPEC)
         if isinstance(config, TransformerConfig):
-            spec.update(heads=config.heads, norm_first=config.norm_first, positions=config.positions)
+            spec.update(heads=config.heads, norm_first=config.norm_first, positions=config.positions, embedding_scale=1)
         ck = load_checkpoint(tmp_path / "ref.pt", spec=spec)
         assert ck.config == config, config
         assert torch.equal(ck.model(_tokens()), model(_tokens()))

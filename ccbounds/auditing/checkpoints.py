@@ -56,7 +56,8 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
 
 
 def audit_checkpoint(path: str | Path | None = None, *, example: str | None = None, spec: Any = None,
-                     trust_pickle: bool = False, device: str = "cpu", **audit_kw: Any) -> Any:
+                     trust_pickle: bool = False, device: str = "cpu", model: str | None = None,
+                     model_kwargs: Any = None, **audit_kw: Any) -> Any:
     """Load a checkpoint (or a bundled example) safely and audit it.
 
     Parameters
@@ -69,6 +70,9 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
         For foreign state_dicts: the task, n and token ids (see :mod:`ccbounds.checkpoint`).
     trust_pickle : bool
         Allow unpickling Python objects from the file (only for files you trust).
+    model, model_kwargs : str, dict, optional
+        ``"MODULE:CALLABLE"`` and its keyword arguments: the user's own model code, into which the
+        state_dict is loaded (safely); the audit then runs that model's real forward.
     **audit_kw
         Passed to :func:`ccbounds.auditing.audit` (precisions, samples, seed, progress, ...).
 
@@ -83,9 +87,12 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
     if (path is None) == (example is None):
         raise InvalidInputError("give a checkpoint path or an example name (not both)")
     file = example_path(example) if example is not None else Path(path)
-    loaded = load_checkpoint(file, spec=spec, trust_pickle=trust_pickle, device=device)
+    loaded = load_checkpoint(file, spec=spec, trust_pickle=trust_pickle, device=device, model=model,
+                             model_kwargs=model_kwargs)
     if loaded.task is None:
         raise InvalidInputError(f"{file} does not say which task it was trained on; pass --spec FILE naming the task and n")
     problem, gadget = problem_for_task(loaded.task)
+    import dataclasses
+
     report = audit(loaded.model, problem, gadget=gadget, device=device, **audit_kw)
-    return report, loaded
+    return dataclasses.replace(report, model_source=loaded.model_source), loaded

@@ -11,7 +11,15 @@ A spec is a dict, or a path to a small JSON or TOML file holding one. Keys:
   tell one head from several), ``"norm_first"``, ``"positions"`` (``"learned"`` or ``"sinusoidal"``),
   ``"max_len"``, ``"nonlinearity"`` (``"tanh"`` or ``"relu"``, plain RNNs);
 * tensor names that resolve an ambiguous layout (all optional; a module name or its ``.weight``):
-  ``"embedding"``, ``"position_embedding"``, ``"readout"``.
+  ``"embedding"``, ``"position_embedding"``, ``"readout"``;
+* ``"readout_position"`` (``"last"``, or where else the head reads) and ``"embedding_scale"`` (the factor
+  on token embeddings before positions are added).
+
+A bare state_dict is rebuilt into a reference model only when the spec gives every fact of
+:data:`REBUILD_FACTS` for its family (token ids, readout position; plain RNNs: the nonlinearity;
+Transformers: heads, norm placement, position kind, embedding scale); otherwise the load is refused with the
+missing keys. Such a model is labelled "rebuilt from tensor names": pass the model's own code
+(``--model MODULE:CALLABLE``) to audit its real forward.
 
 Examples
 --------
@@ -29,7 +37,7 @@ from typing import Any, Mapping
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS"]
+__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS", "REBUILD_FACTS"]
 
 #: spec keys about the model (everything else except "task" and "n" is a task option)
 MODEL_KEYS = (
@@ -42,7 +50,25 @@ MODEL_KEYS = (
     "embedding",
     "position_embedding",
     "readout",
+    "readout_position",
+    "embedding_scale",
 )
+
+#: facts a model rebuilt from tensor names needs from the spec, per family, and what each says
+REBUILD_FACTS: dict[str, dict[str, str]] = {
+    "recurrent": {
+        "tokens": "the token ids ({} = the default layout of theory §5)",
+        "readout_position": '"last" when the head reads the last position',
+    },
+}
+REBUILD_FACTS["rnn"] = {**REBUILD_FACTS["recurrent"], "nonlinearity": '"tanh" or "relu"'}
+REBUILD_FACTS["transformer"] = {
+    **REBUILD_FACTS["recurrent"],
+    "heads": "the number of attention heads",
+    "norm_first": "true for pre-norm blocks",
+    "positions": '"learned" or "sinusoidal"',
+    "embedding_scale": "the factor on token embeddings before positions are added (1 if none)",
+}
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "arch": (str,),
@@ -54,6 +80,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "embedding": (str,),
     "position_embedding": (str,),
     "readout": (str,),
+    "readout_position": (str, int),
+    "embedding_scale": (int, float),
 }
 _CHOICES = {"positions": ("learned", "sinusoidal"), "nonlinearity": ("tanh", "relu")}
 
@@ -74,6 +102,8 @@ class CheckpointSpec:
     embedding: str | None = None
     position_embedding: str | None = None
     readout: str | None = None
+    readout_position: str | int | None = None
+    embedding_scale: float | None = None
     source: str = "dict"
 
     def build_task(self) -> Any:
