@@ -376,12 +376,12 @@ def test_foreign_transformer_refusals(tmp_path):
     path = tmp_path / "tf.pt"
     torch.save(EncoderTF().state_dict(), path)
     with pytest.raises(CheckpointError) as err:
-        load_checkpoint(path, spec=SPEC)
-    assert 'pass "heads": H in the spec' in _one_line(err) and "[1, 2, 4, 8]" in str(err.value)
+        load_checkpoint(path, spec={**SPEC, **TF})
+    assert "the spec lacks ['heads']" in _one_line(err) and "--model MODULE:CALLABLE" in str(err.value)
     sd = {k: v for k, v in EncoderTF().state_dict().items() if k != "posemb"}
     torch.save(sd, path)
-    with pytest.raises(CheckpointError, match='"positions": "sinusoidal"'):
-        load_checkpoint(path, spec={**SPEC, "heads": 2})
+    with pytest.raises(CheckpointError, match="position"):
+        load_checkpoint(path, spec={**SPEC, **TF, "heads": 2})
     with pytest.raises(CheckpointError, match="not the sin/cos table"):
         torch.save(EncoderTF().state_dict(), path)
         load_checkpoint(path, spec={**SPEC, **TF, "heads": 2, "positions": "sinusoidal"})

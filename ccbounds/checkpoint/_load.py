@@ -223,12 +223,29 @@ def _foreign(raw: RawCheckpoint, spec: CheckpointSpec | None, path: str, device:
             config = None
         model = raw.module.to(device).eval()
         return model, config, task, {"spec": spec.to_dict()}, "pickled-module", {}
+    guess = _guess_arch(raw.state_dict)
+    if guess is not None:  # the missing facts first, all of them, before any guess from the weights
+        check_rebuild_facts(spec, guess, path)
     config, mapped, provenance, ignored = infer_reference(raw.state_dict, spec, task)
     check_rebuild_facts(spec, config, path)
     check_against_task(config, task)
     model = _build(config, mapped, path, device)
     meta = {"spec": spec.to_dict(), "ignored_modules": ignored}
     return model, config, task, meta, "foreign-state-dict", provenance
+
+
+def _guess_arch(state: Mapping[str, Any]) -> Any:
+    """A stand-in config with the ``arch`` the tensor names suggest (tf1 / rnn / gru), or None."""
+    from types import SimpleNamespace
+
+    if any(k.endswith("in_proj_weight") for k in state):
+        return SimpleNamespace(arch="tf1")
+    ih = [k for k in state if k.endswith("weight_ih_l0")]
+    hh = [k for k in state if k.endswith("weight_hh_l0")]
+    if ih and hh:
+        rows, hidden = state[ih[0]].shape[0], state[hh[0]].shape[-1]
+        return SimpleNamespace(arch="rnn" if rows == hidden else "gru")
+    return None
 
 
 def check_rebuild_facts(spec: CheckpointSpec, config: Any, path: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ccbounds.errors import CheckpointError, InvalidInputError
 
-__all__ = ["split_reference", "import_callable", "build_user_model", "cwd_importable", "parse_model_kwargs"]
+__all__ = ["build_user_model", "cwd_importable", "import_callable", "parse_model_kwargs", "split_reference"]
 
 
 def cwd_importable() -> None:
@@ -64,7 +64,7 @@ def import_callable(ref: str) -> Any:
         raise InvalidInputError(
             f"--model {ref}: cannot import {module!r} ({e}); run ccbounds from the directory that has "
             f"{module.split('.')[0]}.py (or add it to PYTHONPATH)") from e
-    except Exception as e:  # noqa: BLE001 - the user's module raised while importing
+    except Exception as e:
         raise InvalidInputError(f"--model {ref}: importing {module!r} failed ({type(e).__name__}: {e})") from e
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -105,7 +105,7 @@ def build_user_model(ref: str, kwargs: Any, state: dict[str, Any], where: str, d
     kw = parse_model_kwargs(kwargs)
     try:
         model = factory(**kw)
-    except Exception as e:  # noqa: BLE001 - the user's constructor
+    except Exception as e:
         raise CheckpointError(f"--model {ref}: calling it with {kw} failed ({type(e).__name__}: {e}); pass the "
                               "constructor arguments the checkpoint was trained with in --model-kwargs") from e
     if not isinstance(model, nn.Module):
