@@ -82,6 +82,18 @@ def split_point(gadget: Any) -> int:
     return cut
 
 
+def prefix_tokens(gadget: Any, xs: Sequence[Any], cut: int, device: Any) -> Any:
+    """Every token before the cut (Alice's, and public ones such as a BOS) for Alice inputs ``xs``: ``(B, cut)``."""
+    import torch
+
+    fill = dict(zip(*(list(a) for a in gadget.encode_public()))) | {p: 0 for p in gadget.alice_positions}
+    rows = np.array([[fill[p] for p in range(cut)]] * len(xs), dtype=np.int64).reshape(len(xs), cut)
+    where = list(gadget.alice_positions)
+    for r, x in enumerate(xs):
+        rows[r, where] = gadget.encode_alice(x)[1]
+    return torch.as_tensor(rows, dtype=torch.long, device=device)
+
+
 def _validation_pairs(problem: Any, seed: int) -> list[tuple[Any, Any]]:
     if problem.num_alice_inputs * problem.num_bob_inputs <= VALIDATION_INPUTS:
         return [(x, y) for x in problem.alice_inputs() for y in problem.bob_inputs()]
@@ -154,14 +166,7 @@ class InterceptedStateProtocol(_Intercepted):
 
     def alice_tokens(self, xs: Sequence[Any]) -> Any:
         """Positions 0..cut-1 (Alice's tokens and the public ones among them): ``(len(xs), cut)``."""
-        import torch
-
-        pub = dict(zip(*(list(a) for a in self.gadget.encode_public())))
-        rows = self._rows(range(self._cut), pub | {p: 0 for p in self.gadget.alice_positions}, len(xs))
-        idx = [list(range(self._cut)).index(p) for p in self.gadget.alice_positions]
-        for r, x in enumerate(xs):
-            rows[r, idx] = self.gadget.encode_alice(x)[1]
-        return torch.as_tensor(rows, dtype=torch.long, device=self.device)
+        return prefix_tokens(self.gadget, xs, self._cut, self.device)
 
     def alice_messages(self, xs: Sequence[Any]) -> Any:
         import torch

@@ -25,11 +25,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ccbounds.errors import InvalidInputError, ReductionNotApplicable
+from ccbounds.errors import InvalidInputError
 from ccbounds.reduction import InducedProtocol
 from ccbounds.reduction import reduce as ccbounds_reduce
+from reductions.intercept import prefix_tokens, split_point
 from reductions.registry import Reduction
 
 __all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "ccbounds_reduce", "measured_state_size"]
@@ -70,20 +69,20 @@ class RecurrentStateProtocol(InducedProtocol):
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
         self._S = measured_state_size(adapter)
-        self._cut = len(gadget.alice_positions)
+        self._cut = split_point(gadget)
         super().__init__(model, adapter, gadget, name=f"{gadget.name} via the recurrent state", device=device)
 
     @property
     def scalars(self) -> int:
         return self._S
 
-    def _tokens(self, rows: list[np.ndarray]) -> Any:
-        import torch
-
-        return torch.as_tensor(np.stack(rows) if rows else np.zeros((0, 0)), dtype=torch.long, device=self.device)
+    @property
+    def bob_positions(self) -> list[int]:
+        """Every position after the cut (Bob's and public ones)."""
+        return list(range(self._cut, self.task.seq_len))
 
     def alice_messages(self, xs: Sequence[Any]) -> Any:
-        toks = self._tokens([self.gadget.encode_alice(x)[1] for x in xs])  # (B, k)
+        toks = prefix_tokens(self.gadget, xs, self._cut, self.device)  # (B, cut): her tokens and any public ones
         state = self.adapter.advance(self.adapter.initial_state(len(xs)), toks)
         return self.adapter.flatten(state).float()  # (B, S)
 
@@ -107,12 +106,7 @@ class RecurrentStateProtocol(InducedProtocol):
 def _applies(adapter: Any, gadget: Any) -> bool:
     if getattr(adapter, "kind", None) != "recurrent":
         return False
-    if not gadget.is_prefix_cut:
-        raise ReductionNotApplicable(
-            f"Lemma R needs Alice's positions to form a prefix, but the gadget {gadget.name} interleaves "
-            "them with Bob's (the state would depend on Bob's tokens); use a prefix gadget such as x SEP y END")
-    if not gadget.alice_positions:
-        raise ReductionNotApplicable(f"the gadget {gadget.name} gives Alice no positions: nothing to send")
+    split_point(gadget)  # refuses interleaved positions, and a gadget that gives Alice nothing
     return True
 
 

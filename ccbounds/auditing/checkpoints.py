@@ -52,7 +52,8 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
         raise InvalidInputError(
             f"no communication problem is embedded in the task {name!r} with these settings; audits cover "
             "index-lookup, eq, disj and dyck (depth 2, 2 bracket types)")
-    return problem, get_gadget(problem, name, **kw)
+    prefix, suffix = d.get("prefix") or [None], d.get("suffix") or [None]
+    return problem, get_gadget(problem, name, bos=prefix[0], eos=suffix[0], **kw)
 
 
 def audit_checkpoint(path: str | Path | None = None, *, example: str | None = None, spec: Any = None,

@@ -12,6 +12,8 @@ A spec is a dict, or a path to a small JSON or TOML file holding one. Keys:
   ``"max_len"``, ``"nonlinearity"`` (``"tanh"`` or ``"relu"``, plain RNNs);
 * tensor names that resolve an ambiguous layout (all optional; a module name or its ``.weight``):
   ``"embedding"``, ``"position_embedding"``, ``"readout"``;
+* token layout (optional): ``"bos"`` / ``"eos"`` (a public token before / after the sequence),
+  ``"data_offset"`` / ``"index_offset"`` (whole blocks of ids moved: data ids 5, 6, ...; index ids from 10);
 * ``"readout_position"`` (``"last"``, or where else the head reads) and ``"embedding_scale"`` (the factor
   on token embeddings before positions are added).
 
@@ -37,7 +39,7 @@ from typing import Any, Mapping
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS", "REBUILD_FACTS"]
+__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS", "REBUILD_FACTS", "LAYOUT_KEYS"]
 
 #: spec keys about the model (everything else except "task" and "n" is a task option)
 MODEL_KEYS = (
@@ -53,6 +55,9 @@ MODEL_KEYS = (
     "readout_position",
     "embedding_scale",
 )
+
+#: token-layout keys (reductions.gadgets.layouts): public frame tokens and whole blocks of ids moved by an offset
+LAYOUT_KEYS = ("bos", "eos", "data_offset", "index_offset")
 
 #: facts a model rebuilt from tensor names needs from the spec, per family, and what each says
 REBUILD_FACTS: dict[str, dict[str, str]] = {
@@ -104,17 +109,28 @@ class CheckpointSpec:
     readout: str | None = None
     readout_position: str | int | None = None
     embedding_scale: float | None = None
+    layout: dict[str, int] = field(default_factory=dict)
     source: str = "dict"
 
     def build_task(self) -> Any:
         """The task object, ``get_task(task, n, **task_options)`` (bad names or options raise there)."""
         from ccbounds.tasks import get_task
+        from ccbounds.tasks.framed import FramedTask, offset_tokens
 
-        return get_task(self.task, self.n, **self.task_options)
+        opts = dict(self.task_options)
+        offsets = {k: self.layout[k] for k in ("data_offset", "index_offset") if k in self.layout}
+        if offsets:
+            moved = offset_tokens(self.task, self.n, int(opts.get("q", 2)), **offsets)
+            opts["tokens"] = {**moved, **dict(opts.get("tokens") or {})}
+        task = get_task(self.task, self.n, **opts)
+        bos, eos = self.layout.get("bos"), self.layout.get("eos")
+        if bos is None and eos is None:
+            return task
+        return FramedTask(task, () if bos is None else (bos,), () if eos is None else (eos,))
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data (the form :func:`parse_spec` reads)."""
-        out: dict[str, Any] = {"task": self.task, "n": self.n, **self.task_options}
+        out: dict[str, Any] = {"task": self.task, "n": self.n, **self.task_options, **self.layout}
         for key in MODEL_KEYS:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -216,4 +232,11 @@ def parse_spec(spec: Mapping[str, Any] | str | Path, *, source: str | None = Non
         if key in ("heads", "max_len") and value <= 0:
             raise InvalidInputError(f"spec {source}: {key!r} must be a positive integer, got {value!r}")
         model[key] = value
-    return CheckpointSpec(task=task, n=n, task_options=data, source=source, **model)
+    layout = {}
+    for key in LAYOUT_KEYS:
+        if key in data:
+            value = data.pop(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInputError(f"spec {source}: {key!r} must be a token id (an integer >= 0), got {value!r}")
+            layout[key] = value
+    return CheckpointSpec(task=task, n=n, task_options=data, source=source, layout=layout, **model)
