@@ -61,6 +61,17 @@ MODELS = textwrap.dedent('''
             return self.head(self.enc(self.emb(x) * scale + self.pos(torch.arange(T)))[:, self.read])
 
 
+    class BOSLSTM(nn.Module):
+        """Trained with a BOS token (id 6) at position 0."""
+
+        def __init__(self):
+            super().__init__()
+            self.emb, self.lstm, self.fc = nn.Embedding(7, 4), nn.LSTM(4, 3, batch_first=True), nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(self.lstm(self.emb(x))[0][:, -1])
+
+
     def four_heads():
         return TF(heads=4)
 ''')
@@ -74,7 +85,9 @@ CASES = {  # name: (constructor in MODELS, kwargs, missing keys without code, sc
     "pre-norm": ("TF", {"norm_first": True}, ["norm_first"], 4 * 2 * 5),
     "four-heads": ("four_heads", {}, ["heads"], 4 * 4 * 3),
     "relu-rnn": ("ReluRNN", {}, ["nonlinearity"], 5),
+    "bos-at-0": ("BOSLSTM", {}, ["tokens", "readout_position"], 2 * 3),
 }
+EXTRA = {"bos-at-0": {"bos": 6}}  # what the with-code spec adds: the task's layout
 
 
 @pytest.fixture()
@@ -117,16 +130,22 @@ def test_with_code_correct_or_refused_with_reason(models, name):
     model, path = _save(folder, mod, name, ctor, kw)
     ref = f"usermodels_ck:{ctor}"
     kwargs = json.dumps(kw) if kw else None
+    spec = {**SPEC, **EXTRA.get(name, {})}
     if isinstance(expected, str):
         with pytest.raises(ReductionNotApplicable, match=expected):
-            audit_checkpoint(path, spec=SPEC, model=ref, model_kwargs=kwargs, samples=32, precisions=(32,))
+            audit_checkpoint(path, spec=spec, model=ref, model_kwargs=kwargs, samples=32, precisions=(32,))
         return
-    report, ck = audit_checkpoint(path, spec=SPEC, model=ref, model_kwargs=kwargs, samples=64, precisions=(32,))
+    report, ck = audit_checkpoint(path, spec=spec, model=ref, model_kwargs=kwargs, samples=64, precisions=(32,))
+    assert ("BOS=6" in report.gadget) == ("bos" in spec)
     assert ck.model_source == f"your code: {ref}" and report.model_source == ck.model_source
     assert report.protocol_mismatches == 0 and report.scalars == expected
     assert "REBUILT" not in str(report) and json.loads(report.to_json())["model_source"] == ck.model_source
     x = torch.randint(0, 6, (5, 5))
-    assert torch.equal(ck.model(x), model(x))  # the user's module with the user's weights
+    assert torch.equal(ck.model(x), model(x))
+
+
+def test_seven_cases():
+    assert len(CASES) == 7  # the user's module with the user's weights
 
 
 def test_rebuilt_model_is_labelled_never_reproduces(models):

@@ -62,7 +62,7 @@ LAYOUT_KEYS = ("bos", "eos", "data_offset", "index_offset")
 #: facts a model rebuilt from tensor names needs from the spec, per family, and what each says
 REBUILD_FACTS: dict[str, dict[str, str]] = {
     "recurrent": {
-        "tokens": "the token ids ({} = the default layout of theory §5)",
+        "tokens": "the token ids, with bos/eos/data_offset/index_offset if used ({} = theory §5's default layout)",
         "readout_position": '"last" when the head reads the last position',
     },
 }
