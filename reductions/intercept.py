@@ -77,8 +77,8 @@ def split_point(gadget: Any) -> int:
     cut = max(gadget.alice_positions) + 1
     if any(p < cut for p in gadget.bob_positions):
         raise ReductionNotApplicable(
-            f"Lemma R needs Alice's positions to come before Bob's, but the gadget {gadget.name} interleaves them "
-            "(the state would depend on Bob's tokens); use a prefix gadget such as x SEP y END")
+            f"Lemma R needs Alice's positions to form a prefix, but the gadget {gadget.name} interleaves "
+            "them with Bob's (the state would depend on Bob's tokens); use a prefix gadget such as x SEP y END")
     return cut
 
 
