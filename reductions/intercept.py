@@ -132,7 +132,24 @@ class _Intercepted(InducedProtocol):
         return out
 
 
-class InterceptedStateProtocol(_Intercepted):
+class PrefixCut:
+    """Lemma R's split: S measured scalars, and Bob holds every position from the cut on (his and public ones)."""
+
+    _S: int
+    _cut: int
+    task: Any
+
+    @property
+    def scalars(self) -> int:
+        return self._S
+
+    @property
+    def bob_positions(self) -> list[int]:
+        """Every position after the cut (Bob's and public ones)."""
+        return list(range(self._cut, self.task.seq_len))
+
+
+class InterceptedStateProtocol(PrefixCut, _Intercepted):
     """Alice sends the captured states of the model's recurrent modules after her prefix; Bob continues (Lemma R)."""
 
     lemma = "Lemma R (theory §4), on the model's own forward"
@@ -154,15 +171,6 @@ class InterceptedStateProtocol(_Intercepted):
             self._validate(seed, "the output depends on more than the recurrent states at the cut (pooling over "
                            "positions, a position-dependent map, or Alice's tokens read outside the recurrent modules)",
                            self._cut)
-
-    @property
-    def scalars(self) -> int:
-        return self._S
-
-    @property
-    def bob_positions(self) -> list[int]:
-        """Every position after the cut (Bob's and public ones)."""
-        return list(range(self._cut, self.task.seq_len))
 
     def alice_tokens(self, xs: Sequence[Any]) -> Any:
         """Positions 0..cut-1 (Alice's tokens and the public ones among them): ``(len(xs), cut)``."""
@@ -326,24 +334,22 @@ def _is(cls_name: str) -> Any:
     return applies
 
 
-INTERCEPTED_STATE = Reduction(
-    name="intercepted-state",
-    applies=_is("InterceptedRecurrentAdapter"),
-    build=lambda model, adapter, gadget, device=None, seed=0: InterceptedStateProtocol(
-        model, adapter, gadget, device=device, seed=seed),
-    lemma="Lemma R",
-    source="theory §4 Lemma R; [BHBK]",
-    inequality="S*b >= D^{A->B}(f)   (S = measured state scalars of every recurrent module at the cut)",
-    description="Alice runs the user's forward on her prefix, sending its recurrent modules' states; Bob continues.",
-)
+def _reduction(name: str, adapter: str, protocol: type, lemma: str, source: str, inequality: str,
+               description: str) -> Reduction:
+    return Reduction(name=name, applies=_is(adapter), lemma=lemma, source=source, inequality=inequality,
+                     description=description,
+                     build=lambda model, ad, gadget, device=None, seed=0: protocol(model, ad, gadget, device=device,
+                                                                                  seed=seed))
 
-INTERCEPTED_ATTENTION = Reduction(
-    name="intercepted-attention",
-    applies=_is("InterceptedAttentionAdapter"),
-    build=lambda model, adapter, gadget, device=None, seed=0: InterceptedAttentionProtocol(
-        model, adapter, gadget, device=device, seed=seed),
-    lemma="Lemma T",
-    source="theory §4 Lemma T; [BHBK]; [SHT]",
-    inequality="Q*H*(d_v+1)*b >= D^{A->B}(f)   (Q = values of the query token: 1 if public)",
-    description="The user's forward with its one softmax split: Alice's partial sums, merged by Bob (log-sum-exp).",
-)
+
+INTERCEPTED_STATE = _reduction(
+    "intercepted-state", "InterceptedRecurrentAdapter", InterceptedStateProtocol, "Lemma R",
+    "theory §4 Lemma R; [BHBK]",
+    "S*b >= D^{A->B}(f)   (S = measured state scalars of every recurrent module at the cut)",
+    "Alice runs the user's forward on her prefix, sending its recurrent modules' states; Bob continues.")
+
+INTERCEPTED_ATTENTION = _reduction(
+    "intercepted-attention", "InterceptedAttentionAdapter", InterceptedAttentionProtocol, "Lemma T",
+    "theory §4 Lemma T; [BHBK]; [SHT]",
+    "Q*H*(d_v+1)*b >= D^{A->B}(f)   (Q = values of the query token: 1 if public)",
+    "The user's forward with its one softmax split: Alice's partial sums, merged by Bob (log-sum-exp).")

@@ -28,7 +28,7 @@ from typing import Any
 from ccbounds.errors import InvalidInputError
 from ccbounds.reduction import InducedProtocol
 from ccbounds.reduction import reduce as ccbounds_reduce
-from reductions.intercept import prefix_tokens, split_point
+from reductions.intercept import PrefixCut, prefix_tokens, split_point
 from reductions.registry import Reduction
 
 __all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "ccbounds_reduce", "measured_state_size"]
@@ -62,7 +62,7 @@ def measured_state_size(adapter: Any) -> int:
     return counted
 
 
-class RecurrentStateProtocol(InducedProtocol):
+class RecurrentStateProtocol(PrefixCut, InducedProtocol):
     """Alice sends the model's state after her prefix; Bob runs the rest (Lemma R)."""
 
     lemma = "Lemma R (SPEC §4)"
@@ -71,15 +71,6 @@ class RecurrentStateProtocol(InducedProtocol):
         self._S = measured_state_size(adapter)
         self._cut = split_point(gadget)
         super().__init__(model, adapter, gadget, name=f"{gadget.name} via the recurrent state", device=device)
-
-    @property
-    def scalars(self) -> int:
-        return self._S
-
-    @property
-    def bob_positions(self) -> list[int]:
-        """Every position after the cut (Bob's and public ones)."""
-        return list(range(self._cut, self.task.seq_len))
 
     def alice_messages(self, xs: Sequence[Any]) -> Any:
         toks = prefix_tokens(self.gadget, xs, self._cut, self.device)  # (B, cut): her tokens and any public ones

@@ -39,7 +39,11 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ccbounds.adapters.base import REGISTER_HINT, Adapter
-from ccbounds.adapters.intercept_recurrent import logits_of, token_vocabulary
+from ccbounds.adapters.intercept_recurrent import (
+    forward_failed,
+    logits_of,
+    token_vocabulary,
+)
 from ccbounds.errors import ReductionNotApplicable, UnsupportedArchitecture
 
 __all__ = ["ROLES", "AttentionInterceptor", "InterceptedAttentionAdapter", "count_attention"]
@@ -257,9 +261,7 @@ class InterceptedAttentionAdapter(Adapter):
         except (ReductionNotApplicable, UnsupportedArchitecture):
             raise
         except Exception as exc:  # the user's forward may reject what we feed it
-            raise UnsupportedArchitecture(
-                f"{type(self.model).__name__}.forward failed under the attention interception on token ids of shape "
-                f"{tuple(tokens.shape)} ({type(exc).__name__}: {exc}); {REGISTER_HINT}") from exc
+            raise forward_failed(self.model, tokens, exc, " under the attention interception") from exc
 
     def read_rows(self, tokens: torch.Tensor, seed: int = 0) -> tuple[list[int], tuple[int, ...], tuple[int, ...]]:
         """The query rows of the attention output the logits depend on (a gradient probe), and q's, k's shapes."""

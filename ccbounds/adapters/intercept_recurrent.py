@@ -63,6 +63,7 @@ __all__ = [
     "StateEntry",
     "StateProtocol",
     "TorchRNNState",
+    "forward_failed",
     "logits_of",
     "register_state_module",
     "state_protocol_for",
@@ -188,6 +189,13 @@ def state_protocol_for(module: Any) -> StateProtocol | None:
         if isinstance(module, cls):
             return proto
     return None
+
+
+def forward_failed(model: Any, tokens: torch.Tensor, exc: Exception, during: str = "") -> UnsupportedArchitecture:
+    """The error for a user's forward that raised on the token ids we fed it."""
+    return UnsupportedArchitecture(
+        f"{type(model).__name__}.forward failed{during} on token ids of shape {tuple(tokens.shape)} "
+        f"({type(exc).__name__}: {exc}); {REGISTER_HINT}")
 
 
 def logits_of(out: Any) -> torch.Tensor:
@@ -335,9 +343,7 @@ class InterceptedRecurrentAdapter(Adapter):
         except (ReductionNotApplicable, UnsupportedArchitecture):
             raise
         except Exception as exc:  # the user's forward may reject what we feed it
-            raise UnsupportedArchitecture(
-                f"{type(self.model).__name__}.forward failed on token ids of shape {tuple(tokens.shape)} "
-                f"({type(exc).__name__}: {exc}); {REGISTER_HINT}") from exc
+            raise forward_failed(self.model, tokens, exc) from exc
         finally:
             for h in handles:
                 h.remove()
