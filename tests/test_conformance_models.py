@@ -20,6 +20,7 @@ from ccbounds.adapters import (
     unregister_state_module,
 )
 from ccbounds.errors import InvalidInputError, ReductionNotApplicable
+from ccbounds.models.transformer import sinusoidal_table
 from ccbounds.problems import DISJ, EQ, INDEX
 from ccbounds.reduction import reduce
 from ccbounds.testing import check_reduction
@@ -172,14 +173,6 @@ class LeakyModel(nn.Module):
 
 
 # ----------------------------------------------------------------------------- one-layer attention models
-def sinusoidal(max_len: int, d: int) -> torch.Tensor:
-    pos = torch.arange(max_len, dtype=torch.float32)[:, None]
-    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
-    t = torch.zeros(max_len, d)
-    t[:, 0::2], t[:, 1::2] = torch.sin(pos * div), torch.cos(pos * div)
-    return t
-
-
 class EncoderLayerModel(nn.Module):
     """nn.TransformerEncoderLayer (post- or pre-norm), learned or sqrt(d)-scaled sinusoidal positions."""
 
@@ -188,7 +181,7 @@ class EncoderLayerModel(nn.Module):
         self.d, self.sinus, self.read = d, sinus, read
         self.tok = nn.Embedding(V, d)
         if sinus:
-            self.register_buffer("pe", sinusoidal(max_len, d))
+            self.register_buffer("pe", sinusoidal_table(max_len, d))
         else:
             self.pos = nn.Embedding(max_len, d)
         layer = nn.TransformerEncoderLayer(d, heads, 16, dropout=0.1, batch_first=True, norm_first=norm_first)

@@ -97,8 +97,9 @@ def test_spec_layout_keys(tmp_path):
     assert t.seq_len == 6 and t.vocab_size == 7
     model = made(LSTMModel, 7)
     torch.save(model.state_dict(), tmp_path / "bos.pt")
-    report, ck = audit_checkpoint(tmp_path / "bos.pt", spec={**spec, "tokens": {}, "readout_position": "last"},
+    report, loaded = audit_checkpoint(tmp_path / "bos.pt", spec={**spec, "tokens": {}, "readout_position": "last"},
                                   samples=32, precisions=(32,))
     assert "BOS=6" in report.gadget and report.protocol_mismatches == 0
+    assert loaded.model_source == "rebuilt from tensor names" == report.model_source
     moved = parse_spec({"task": "index-lookup", "n": 2, "data_offset": 5, "index_offset": 10}).build_task()
     assert moved.layout() == {"D0": 5, "D1": 6, "I0": 10, "I1": 11}
