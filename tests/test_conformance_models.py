@@ -250,6 +250,21 @@ class SDPAModel(nn.Module):
         return self.head(h[:, -1])
 
 
+class LastQuery(nn.Module):
+    """Computes one query only, at the last position, against keys of every position (F.sdpa, 1 head)."""
+
+    def __init__(self, V=6, d=6, max_len=16):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(V, d), nn.Embedding(max_len, d)
+        self.q, self.k, self.v = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 3)
+        self.head = nn.Sequential(nn.Linear(3 + d, 8), nn.Tanh(), nn.Linear(8, 2))
+
+    def forward(self, x):
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1]))
+        a = F.scaled_dot_product_attention(self.q(h[:, -1:]), self.k(h), self.v(h))  # (B, 1, 3)
+        return self.head(torch.cat([a[:, 0], h[:, -1]], dim=-1))
+
+
 # ----------------------------------------------------------------------------- accepted: (model, problem, task, S)
 def _lstm(H, layers=1, proj=0):
     return layers * ((proj or H) + H)
@@ -275,6 +290,7 @@ ACCEPTED = {
     "hand-block-causal": (lambda: made(HandBlock, causal=True, seed=1), EQ(3), None, 4 * (2 + 1)),
     "sdpa": (lambda: made(SDPAModel), EQ(3), None, 2 * (4 + 1)),
     "sdpa-causal-index": (lambda: made(SDPAModel, causal=True, seed=2), INDEX(4), None, 4 * 2 * (4 + 1)),
+    "sdpa-last-query-only": (lambda: made(LastQuery), INDEX(4), None, 4 * 1 * (3 + 1)),
 }
 
 
