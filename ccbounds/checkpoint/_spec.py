@@ -239,4 +239,25 @@ def parse_spec(spec: Mapping[str, Any] | str | Path, *, source: str | None = Non
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInputError(f"spec {source}: {key!r} must be a token id (an integer >= 0), got {value!r}")
             layout[key] = value
+    _check_unknown(task, data, source)
     return CheckpointSpec(task=task, n=n, task_options=data, source=source, layout=layout, **model)
+
+
+def _check_unknown(task: str, options: Mapping[str, Any], source: str) -> None:
+    """One clear error for a key that is neither a model fact, a layout key nor an option of the task."""
+    import dataclasses
+    import difflib
+
+    from ccbounds.tasks import TASKS
+
+    cls = TASKS.get(task)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        return  # an unknown task name is reported by get_task, with the valid names
+    fields = {f.name for f in dataclasses.fields(cls) if f.init} - {"n"}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        valid = sorted({"task", "n", *fields, *MODEL_KEYS, *LAYOUT_KEYS})
+        near = difflib.get_close_matches(unknown[0], valid, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise InvalidInputError(f"spec {source}: unknown key(s) {unknown}{hint}; valid keys for the task {task}: "
+                                f"{', '.join(valid)}")
