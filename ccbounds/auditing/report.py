@@ -239,7 +239,8 @@ class AuditReport:
                  else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} pairs")
         out = [
             f"Audit of {self.architecture} on {self.problem} ({self.task}; {self.reduction}, {self.lemma})",
-            f"model: {self.model}" + (f"  [model_source: {self.model_source}]" if self.model_source else ""),
+            f"model: {self.model}",
+            *([f"model_source: {self.model_source}"] if self.model_source else []),
             f"message: S = {self.scalars} scalars ({self.message}); lower bound {self.lower_bound}",
             f"mu: {self.mu}",
             f"K = {self.samples} Alice inputs x {len(self.query_labels)} queries, seed {self.seed}, "
