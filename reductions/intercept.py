@@ -121,7 +121,8 @@ class _Intercepted(InducedProtocol):
                 raise ReductionNotApplicable(
                     f"{type(self.module).__name__}.forward is not deterministic (dropout in training mode?); call "
                     "model.eval() before reducing it")
-            got = self.bob_logits(self.alice_messages([x for x, _ in pairs]), [y for _, y in pairs])
+            got = self.bob_logits_from_tokens(self.alice_messages([x for x, _ in pairs]),
+                                              self.bob_tokens([y for _, y in pairs]))
         split_mismatch(self.module, ref, got, self.task.seq_len, cut, ATOL, RTOL, cause)
         self.validated_on = len(pairs)
 

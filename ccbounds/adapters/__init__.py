@@ -4,6 +4,11 @@
   ``state_size``, ``flatten`` / ``unflatten``.
 * :class:`AttentionAdapter` (Lemma T, one layer): ``queries``, ``keys_values``, ``finish``, and the
   softmax-splitting helpers (:mod:`ccbounds.adapters.softmax`) :func:`attend`, :func:`partial_sums`, :func:`combine`.
+* :class:`InterceptedRecurrentAdapter` / :class:`InterceptedAttentionAdapter`: the user's own forward, run as
+  written, with the recurrent modules' states captured and injected by hooks (:func:`register_state_module`
+  teaches it a recurrent module type of one's own, through a :class:`StateProtocol`), or with the one
+  attention softmax split by a ``TorchFunctionMode``; what :func:`get_adapter` gives every model that is
+  not one of ccbounds' reference classes;
 * :func:`get_adapter` finds the adapter of a model; :func:`register_adapter` adds one for a new model
   family (e.g. a state-space model: implement :class:`RecurrentAdapter` with its SSM state and
   convolution buffer as the state).
