@@ -26,6 +26,7 @@ from ccbounds.reduction import reduce
 from ccbounds.testing import check_reduction
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch's note on oneDNN, not ours
 
 
 def made(cls, *args, seed: int = 0, **kw):
