@@ -79,6 +79,15 @@ class FramedTask:
     def num_classes(self) -> int:
         return self.inner.num_classes
 
+    def problem(self) -> Any:
+        """The communication problem the inner task embeds."""
+        return self.inner.problem()
+
+    def __getattr__(self, name: str) -> Any:  # q, tokens, ... of the inner task
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def _strip(self, seq: Any) -> np.ndarray:
         arr = np.asarray(seq)
         return arr[..., len(self.prefix): arr.shape[-1] - len(self.suffix)]
