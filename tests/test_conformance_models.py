@@ -202,9 +202,9 @@ class EncoderLayerModel(nn.Module):
 class HandBlock(nn.Module):
     """MultiheadAttention + LayerNorm + FFN written by hand; a token projection; padded vocabulary."""
 
-    def __init__(self, V=20, d=8, heads=4, max_len=16, causal=False):
+    def __init__(self, V=20, d=8, heads=4, max_len=16, causal=False, pad=None):
         super().__init__()
-        self.causal = causal
+        self.causal, self.pad = causal, pad
         self.tok, self.up = nn.Embedding(V, 5), nn.Linear(5, d)
         self.pos = nn.Parameter(torch.randn(max_len, d) * 0.3)
         self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
@@ -216,7 +216,8 @@ class HandBlock(nn.Module):
         T = x.shape[1]
         h = self.up(self.tok(x)) + self.pos[:T]
         mask = nn.Transformer.generate_square_subsequent_mask(T) if self.causal else None
-        a, _ = self.attn(self.ln1(h), self.ln1(h), self.ln1(h), attn_mask=mask)
+        kpm = None if self.pad is None else x == self.pad  # a padding mask computed from the tokens
+        a, _ = self.attn(self.ln1(h), self.ln1(h), self.ln1(h), attn_mask=mask, key_padding_mask=kpm)
         z = h + a
         z = z + self.ffn(self.ln2(z))
         return self.head(z[:, -1])
@@ -289,6 +290,7 @@ ACCEPTED = {
     "dyck-interleaved": (lambda: made(EncoderLayerModel, seed=2), DISJ(3), "dyck", 2 * (4 + 1)),
     "hand-block-projection-padded": (lambda: made(HandBlock), INDEX(4), None, 4 * 4 * (2 + 1)),
     "hand-block-causal": (lambda: made(HandBlock, causal=True, seed=1), EQ(3), None, 4 * (2 + 1)),
+    "hand-block-padding-mask": (lambda: made(HandBlock, pad=0, seed=2), DISJ(3), None, 4 * (2 + 1)),
     "sdpa": (lambda: made(SDPAModel), EQ(3), None, 2 * (4 + 1)),
     "sdpa-causal-index": (lambda: made(SDPAModel, causal=True, seed=2), INDEX(4), None, 4 * 2 * (4 + 1)),
     "sdpa-last-query-only": (lambda: made(LastQuery), INDEX(4), None, 4 * 1 * (3 + 1)),

@@ -49,6 +49,8 @@ from ccbounds.errors import ReductionNotApplicable, UnsupportedArchitecture
 __all__ = ["ROLES", "AttentionInterceptor", "InterceptedAttentionAdapter", "count_attention"]
 
 ROLES = ("count", "probe", "alice", "bob")
+#: log Z_A sent when a mask excludes every one of Alice's keys: finite (quantizable), and exp() of it is 0
+EMPTY_LOG_MASS = -1.0e4
 _SDPA = inspect.signature(lambda query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                           enable_gqa=False: None)
 _MHA = inspect.signature(F.multi_head_attention_forward)
@@ -179,7 +181,8 @@ class AttentionInterceptor(TorchFunctionMode):
         s = scores[..., self.row, :]  # (..., S)
         mine = self.alice_keys if self.role == "alice" else ~self.alice_keys
         a, logz = _partial(s[..., mine], v[..., mine, :])
-        if self.role == "alice":
+        if self.role == "alice":  # a mask may exclude all of Alice's keys: a finite stand-in for log 0 (exp gives 0)
+            logz = torch.where(torch.isneginf(logz), torch.full_like(logz, EMPTY_LOG_MASS), logz)
             self.sent = (a.reshape(self.batch, -1, a.shape[-1]), logz.reshape(self.batch, -1))
             raise _Stop
         a_alice, logz_alice = (t.reshape(shape) for t, shape in zip(self.message, (a.shape, logz.shape)))
