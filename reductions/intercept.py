@@ -191,7 +191,8 @@ class InterceptedStateProtocol(PrefixCut, _Intercepted):
         return f"the states of the model's recurrent modules at the cut: {self.adapter.describe_state()}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "message_tensors": [vars(e) | {"shape": list(e.shape)} for e in self.adapter.layout],
+        tensors = [vars(e) | {"shape": list(e.shape)} for e in self.adapter.layout]
+        return {**super().to_dict(), "message_tensors": tensors,
                 "message_bits_native": self.adapter.state_bits}
 
 
@@ -296,7 +297,8 @@ class InterceptedAttentionProtocol(_Intercepted):
         with torch.no_grad():
             self.adapter.run(torch.as_tensor(rows, dtype=torch.long, device=self.device), mode)
         if mode.sent is None:
-            raise ReductionNotApplicable(f"{type(self.module).__name__}: the attention did not run on Alice's sequences")
+            raise ReductionNotApplicable(
+                f"{type(self.module).__name__}: the attention did not run on Alice's sequences")
         return mode.sent
 
     def alice_messages(self, xs: Sequence[Any]) -> Any:

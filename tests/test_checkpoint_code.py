@@ -177,7 +177,8 @@ def _console(cwd: Path, *argv: str) -> subprocess.CompletedProcess:
     launcher.mkdir(exist_ok=True)
     (launcher / "ccbounds_launcher.py").write_text("import sys\nfrom ccbounds.cli import main\nsys.exit(main())\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
-    return subprocess.run([sys.executable, str(launcher / "ccbounds_launcher.py"), *argv], check=False, cwd=cwd, env=env,
+    return subprocess.run([sys.executable, str(launcher / "ccbounds_launcher.py"), *argv], check=False, cwd=cwd,
+                          env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -54,7 +54,8 @@ class FinalHidden(nn.Module):
 
     def __init__(self, V=6, H=4, layers=2):
         super().__init__()
-        self.emb, self.gru, self.fc = nn.Embedding(V, 3), nn.GRU(3, H, num_layers=layers, batch_first=True), nn.Linear(H, 2)
+        self.emb, self.fc = nn.Embedding(V, 3), nn.Linear(H, 2)
+        self.gru = nn.GRU(3, H, num_layers=layers, batch_first=True)
 
     def forward(self, x):
         _, h_n = self.gru(self.emb(x))
@@ -186,7 +187,8 @@ class EncoderLayerModel(nn.Module):
         else:
             self.pos = nn.Embedding(max_len, d)
         layer = nn.TransformerEncoderLayer(d, heads, 16, dropout=0.1, batch_first=True, norm_first=norm_first)
-        self.body = nn.TransformerEncoder(layer, 1, norm=nn.LayerNorm(d), enable_nested_tensor=False) if encoder else layer
+        self.body = (nn.TransformerEncoder(layer, 1, norm=nn.LayerNorm(d), enable_nested_tensor=False) if encoder
+                     else layer)
         self.out = nn.Linear(d, 2)
 
     def forward(self, x):
@@ -363,7 +365,8 @@ def test_declared_state_size_that_disagrees_is_an_error_naming_both_numbers():
     class Wide(nn.Module):
         def __init__(self):
             super().__init__()
-            self.emb, self.gru, self.fc = nn.Embedding(6, 4), nn.GRU(4, 232, num_layers=2, batch_first=True), nn.Linear(232, 2)
+            self.emb, self.fc = nn.Embedding(6, 4), nn.Linear(232, 2)
+            self.gru = nn.GRU(4, 232, num_layers=2, batch_first=True)
 
         def forward(self, x):
             return self.fc(self.gru(self.emb(x))[0][:, -1])

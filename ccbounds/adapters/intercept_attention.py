@@ -139,7 +139,9 @@ class AttentionInterceptor(TorchFunctionMode):
         bias = b.get("in_proj_bias")
         bs = bias.chunk(3) if bias is not None else (None, None, None)
         q, k, v = (F.linear(x, w, bb) for x, w, bb in zip((query, key, value), ws, bs))  # (L|S, N, E)
-        heads = lambda t, n: t.reshape(n, N, H, -1).permute(1, 2, 0, 3)
+        def heads(t: torch.Tensor, n: int) -> torch.Tensor:
+            return t.reshape(n, N, H, -1).permute(1, 2, 0, 3)  # (N, H, n, hd)
+
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
         mask = _additive(b.get("attn_mask"), q, true_means_keep=False)
         if mask is not None and mask.dim() == 3:
@@ -242,7 +244,8 @@ class InterceptedAttentionAdapter(Adapter):
         if calls >= 2:
             raise ReductionNotApplicable(
                 f"{name} computes attention {calls} times per forward: Lemma T covers one attention layer and there "
-                "is no one-way reduction for more (the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width)")
+                "is no one-way reduction for more (the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) "
+                "width)")
         if calls == 0:
             raise UnsupportedArchitecture(
                 f"{name}: no attention computation (nn.MultiheadAttention, nn.TransformerEncoderLayer or "

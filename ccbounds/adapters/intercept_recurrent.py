@@ -85,15 +85,16 @@ class StateProtocol(ABC):
     :meth:`check` may refuse a module (e.g. a bidirectional one).
     """
 
-    def check(self, module: nn.Module, name: str) -> None:
-        """Raise ReductionNotApplicable if this module cannot carry a state across a cut."""
+    def check(self, module: nn.Module, name: str) -> None:  # noqa: B027 - optional: most modules need no check
+        """Raise ReductionNotApplicable if this module cannot carry a state across a cut (default: accept)."""
 
     @abstractmethod
     def initial_state(self, module: nn.Module, batch: int) -> dict[str, torch.Tensor]:
         """The state before any token, for ``batch`` examples."""
 
     @abstractmethod
-    def start_from(self, module: nn.Module, args: tuple, kwargs: dict, state: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
+    def start_from(self, module: nn.Module, args: tuple, kwargs: dict,
+                   state: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
         """``(args, kwargs)`` of the call that advances from ``state`` instead of the module's own start."""
 
     @abstractmethod
@@ -119,10 +120,12 @@ class TorchRNNState(StateProtocol):
         width = getattr(module, "proj_size", 0) or module.hidden_size
         h = torch.zeros(batch, module.num_layers, width, dtype=p.dtype, device=p.device)
         if isinstance(module, nn.LSTM):
-            return {"h": h, "c": torch.zeros(batch, module.num_layers, module.hidden_size, dtype=p.dtype, device=p.device)}
+            c = torch.zeros(batch, module.num_layers, module.hidden_size, dtype=p.dtype, device=p.device)
+            return {"h": h, "c": c}
         return {"h": h}
 
-    def start_from(self, module: nn.Module, args: tuple, kwargs: dict, state: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
+    def start_from(self, module: nn.Module, args: tuple, kwargs: dict,
+                   state: dict[str, torch.Tensor]) -> tuple[tuple, dict]:
         hx: Any = state["h"].transpose(0, 1).contiguous()  # (layers, B, ·)
         if isinstance(module, nn.LSTM):
             hx = (hx, state["c"].transpose(0, 1).contiguous())
@@ -169,7 +172,8 @@ def register_state_module(cls: type, protocol: StateProtocol) -> None:
     >>> unregister_state_module(Leaky)
     """
     if not isinstance(cls, type) or not isinstance(protocol, StateProtocol):
-        raise InvalidInputError("register_state_module(cls, protocol) takes a module class and a StateProtocol instance")
+        raise InvalidInputError("register_state_module(cls, protocol) takes a module class and a StateProtocol "
+                                "instance")
     _PROTOCOLS.pop(cls, None)
     items = list(_PROTOCOLS.items())
     _PROTOCOLS.clear()
@@ -291,7 +295,8 @@ class InterceptedRecurrentAdapter(Adapter):
         name = type(model).__name__
         self.recurrent = _recurrent_modules(model)
         if not self.recurrent:
-            raise UnsupportedArchitecture(f"{name} has no nn.RNN/GRU/LSTM or registered recurrent module; {REGISTER_HINT}")
+            raise UnsupportedArchitecture(
+                f"{name} has no nn.RNN/GRU/LSTM or registered recurrent module; {REGISTER_HINT}")
         for mname, m, proto in self.recurrent:
             proto.check(m, f"{name}.{mname}")
         probe = torch.zeros(1, 2, dtype=torch.long, device=self._device())

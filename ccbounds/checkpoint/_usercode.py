@@ -71,7 +71,8 @@ def import_callable(ref: str) -> Any:
             raise InvalidInputError(f"--model {ref}: {module!r} has no attribute {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise InvalidInputError(f"--model {ref}: {attr!r} is not callable; name a class or a function that builds the model")
+        raise InvalidInputError(f"--model {ref}: {attr!r} is not callable; name a class or a function that builds "
+                                "the model")
     return obj
 
 

@@ -53,7 +53,7 @@ def offset_tokens(task_name: str, n: int, q: int = 2, *, data_offset: int | None
 
 @dataclass(frozen=True, eq=False)
 class FramedTask:
-    """A task with public tokens before (``prefix``) and after (``suffix``) its sequence; labels are the inner task's."""
+    """A task with public tokens before (``prefix``) and after (``suffix``) its sequence, labelled as the inner one."""
 
     inner: Any
     prefix: tuple[int, ...] = ()

@@ -80,8 +80,9 @@ def vocabulary_note(model_vocab: int, gadget: Gadget) -> tuple[bool, str]:
     ids = ", ".join(f"{k}={v}" for k, v in list(gadget.task.layout().items())[:6])
     more = ", ..." if len(gadget.task.layout()) > 6 else ""
     if model_vocab < need:
-        return True, (f"the model reads {model_vocab} token ids but the gadget {gadget.name} uses {need} ({ids}{more}); "
-                      f"pass a gadget with the model's token ids: get_gadget(problem, task, {LAYOUT_PARAMETERS})")
+        return True, (f"the model reads {model_vocab} token ids but the gadget {gadget.name} uses {need} "
+                      f"({ids}{more}); pass a gadget with the model's token ids: "
+                      f"get_gadget(problem, task, {LAYOUT_PARAMETERS})")
     return False, (f"the model's vocabulary ({model_vocab} ids) is larger than the gadget's ({need}: {ids}{more}); "
                    f"the audit assumes the model was trained with these ids; if not, set them with get_gadget(problem, "
                    f"task, {LAYOUT_PARAMETERS})")
