@@ -8,11 +8,12 @@ S·b >= D^{A->B}(f).
 Examples
 --------
 >>> import torch
+>>> from ccbounds import reduce
 >>> from ccbounds.models import RecurrentConfig, build_model
 >>> from ccbounds.problems import EQ
 >>> torch.manual_seed(0) and None
 >>> gru = build_model(RecurrentConfig("gru", vocab_size=4, num_classes=2, width=5))
->>> p = ccbounds_reduce(gru, EQ(3))
+>>> p = reduce(gru, EQ(3))
 >>> p.scalars, p.describe_message()
 (5, 'the GRU state at the cut: h (1 layer x 5)')
 >>> pairs = EQ(3).sample(20, seed=1)
@@ -28,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol, reduce as ccbounds_reduce
+from ccbounds.protocols.induced import InducedProtocol
 from reductions.registry import Reduction
 
-__all__ = ["RecurrentStateProtocol", "RECURRENT_REDUCTION", "ccbounds_reduce"]
+__all__ = ["RecurrentStateProtocol", "RECURRENT_REDUCTION"]
 
 
 class RecurrentStateProtocol(InducedProtocol):
