@@ -39,34 +39,28 @@ from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.oneway import OneWayProtocol
 from ccbounds.requirements import required_bits
 
-__all__ = ["InducedProtocol", "ReductionCheck", "as_scheme", "DEFAULT_BATCH"]
+__all__ = ["InducedProtocol", "ReductionCheck", "BobQueries", "as_scheme", "DEFAULT_BATCH"]
 
 #: how many (Alice input, Bob input) pairs are pushed through the model at once
 DEFAULT_BATCH = 8192
 
 
 def as_scheme(precision: Any, calibration: Any = None) -> Any:
-    """A quantization scheme from ``precision``: an int b (fixed point, needs ``calibration`` messages),
-    a float-format name ("fp32", "fp16", "bf16", "fp8e4m3", "fp8e5m2") or a Scheme.
+    """A quantization scheme from ``precision`` as :func:`~ccbounds.quantize.parse_precision` reads it
+    (ints 1..31: fixed point, needs ``calibration`` messages; 32 and float names: floats), or a Scheme.
 
     >>> as_scheme("fp16").bits_per_scalar, as_scheme(32).name
     (16, 'fp32')
     """
-    from ccbounds.quantize import Scheme, get_scheme
+    from ccbounds.quantize import get_scheme
 
-    if isinstance(precision, Scheme):
-        return precision
-    if isinstance(precision, (int, np.integer)) and int(precision) == 32 and calibration is None:
-        return get_scheme("fp32")  # 32 bits per scalar = the float32 the model computes in
     return get_scheme(precision, calibration=calibration)
 
 
 def _bits_per_scalar(precision: Any) -> int:
-    if isinstance(precision, (int, np.integer)) and not isinstance(precision, bool):
-        if not 1 <= int(precision) <= 32:
-            raise InvalidInputError(f"precision must be 1..32 bits per scalar, got {precision}")
-        return int(precision)
-    return as_scheme(precision).bits_per_scalar
+    from ccbounds.quantize import Scheme, parse_precision
+
+    return precision.bits_per_scalar if isinstance(precision, Scheme) else parse_precision(precision).bits
 
 
 @dataclass(frozen=True)
@@ -109,6 +103,27 @@ class ReductionCheck:
         import html
 
         return f"<pre>{html.escape(str(self))}</pre>"
+
+
+@dataclass(frozen=True, eq=False)
+class BobQueries:
+    """Bob's queries with their token rows, built once by :meth:`InducedProtocol.prepare_queries`.
+
+    ``per_row=False``: every message is asked all ``ys``; ``per_row=True``: each message its own block
+    of ``len(ys) / #messages`` queries, row-major.
+    """
+
+    ys: tuple
+    tokens: Any  # LongTensor (len(ys), t): Bob's and the public tokens, in position order
+    per_row: bool = False
+
+    def width(self, messages: int) -> int:
+        """W, the queries per message, for a grid of ``messages`` rows."""
+        if not self.per_row:
+            return len(self.ys)
+        if messages and len(self.ys) % messages:
+            raise InvalidInputError(f"{len(self.ys)} per-row queries do not split evenly over {messages} messages")
+        return len(self.ys) // messages if messages else 0
 
 
 class InducedProtocol(OneWayProtocol):
@@ -165,51 +180,97 @@ class InducedProtocol(OneWayProtocol):
 
     def bob_logits(self, messages: Any, ys: Sequence[Any]) -> Any:
         """Bob's logits ``(B, C)`` from messages ``(B, S)`` and his inputs ``ys`` (one per row)."""
-        return self.bob_logits_from_tokens(messages, self.bob_tokens(ys))
+        return self.bob_logits_from_tokens(messages.to(self.device), self.bob_tokens(ys))
 
     @abstractmethod
     def describe_message(self) -> str:
         """What the S scalars are, in words (for :meth:`explain`)."""
 
-    # -- derived: answers -------------------------------------------------------------------------
-    def _answers_from_logits(self, logits: Any) -> np.ndarray:
-        if not hasattr(self, "_answer_table"):
-            self._answer_table = np.array([self.gadget.answer_map(c) for c in range(logits.shape[-1])], dtype=np.int64)
-        return self._answer_table[logits.argmax(dim=-1).cpu().numpy()]
+    # -- the engine: every run of the protocol and of the real model goes through these --------------
+    def answers_from_logits(self, logits: Any) -> np.ndarray:
+        """The problem's answers ``(B,)`` from logits ``(B, C)``: argmax, then the gadget's answer map."""
+        table = getattr(self, "_answer_table", None)
+        if table is None or len(table) < logits.shape[-1]:
+            table = np.array([self.gadget.answer_map(c) for c in range(logits.shape[-1])], dtype=np.int64)
+            self._answer_table = table
+        return table[logits.argmax(dim=-1).cpu().numpy()]
 
-    def bob_answers(self, messages: Any, ys: Sequence[Any]) -> np.ndarray:
-        """Bob's answers (problem outputs) for each (message, y) row."""
+    def messages(self, xs: Sequence[Any], batch: int = DEFAULT_BATCH) -> Any:
+        """Alice's fp32 messages for ``xs``, batched, without gradients: a float32 tensor ``(len(xs), S)``."""
         import torch
 
         with torch.no_grad():
-            return self._answers_from_logits(self.bob_logits(messages, ys))
+            parts = [self.alice_messages(list(xs[s:s + batch])).float() for s in range(0, len(xs), batch)]
+        return torch.cat(parts) if parts else torch.zeros((0, self.scalars), device=self.device)
 
-    def answer_grid(self, messages: Any, ys: Sequence[Any], batch: int = DEFAULT_BATCH) -> np.ndarray:
-        """Answers for every (message, y) pair: an ``(A, len(ys))`` array; Bob is batched over ``ys``."""
+    def prepare_queries(self, ys: Sequence[Any], per_row: bool = False) -> BobQueries:
+        """Bob's token rows for ``ys``, built once (reuse the result for every precision of an audit).
+
+        ``per_row=False``: every message is asked all of ``ys``. ``per_row=True``: ``ys`` holds the same
+        number W of queries for each message, row-major (message r is asked ``ys[r*W:(r+1)*W]``).
+        """
+        return BobQueries(tuple(ys), self.bob_tokens(list(ys)), per_row)
+
+    def bob_answers(self, messages: Any, ys: Sequence[Any], batch: int = DEFAULT_BATCH) -> np.ndarray:
+        """Bob's answers (problem outputs) for each (message, y) row: ``ys[r]`` is asked of message r."""
+        return self.answer_grid(messages, self.prepare_queries(ys, per_row=True), batch)[:, 0] if len(ys) \
+            else np.zeros(0, dtype=np.int64)
+
+    def answer_grid(self, messages: Any, ys: Sequence[Any] | BobQueries, batch: int = DEFAULT_BATCH) -> np.ndarray:
+        """Bob's answers for every (message, query): an ``(A, W)`` array, Bob batched over the queries.
+
+        ``ys`` is a list of W queries asked of every message, or a :class:`BobQueries` from
+        :meth:`prepare_queries` (its token rows are reused, not rebuilt).
+        """
         import torch
 
-        A, Y = messages.shape[0], len(ys)
-        out = np.empty((A, Y), dtype=np.int64)
-        rows = max(1, batch // max(Y, 1))
+        q = ys if isinstance(ys, BobQueries) else self.prepare_queries(ys)
+        A = messages.shape[0]
+        W = q.width(A)
+        out = np.empty((A, W), dtype=np.int64)
+        rows = max(1, batch // max(W, 1))
         with torch.no_grad():
-            toks = self.bob_tokens(list(ys))  # (Y, t), built once
+            messages = messages.to(self.device)
             for a0 in range(0, A, rows):
                 m = messages[a0:a0 + rows]
-                logits = self.bob_logits_from_tokens(m.repeat_interleave(Y, dim=0), toks.repeat(m.shape[0], 1))
-                out[a0:a0 + m.shape[0]] = self._answers_from_logits(logits).reshape(-1, Y)
+                k = m.shape[0]
+                toks = q.tokens[a0 * W:(a0 + k) * W] if q.per_row else q.tokens.repeat(k, 1)  # (k*W, t)
+                logits = self.bob_logits_from_tokens(m.repeat_interleave(W, dim=0), toks)
+                out[a0:a0 + k] = self.answers_from_logits(logits).reshape(k, W)
         return out
 
     def model_answers(self, pairs: Sequence[tuple[Any, Any]], batch: int = DEFAULT_BATCH) -> np.ndarray:
-        """The model's own answers on the full sequences ``gadget.encode(x, y)`` (the reference)."""
+        """The real model's answers on the full sequences of ``pairs`` (the reference), through
+        ``adapter.forward``, so any output type the adapter unwraps works."""
+        if not len(pairs):
+            return np.zeros(0, dtype=np.int64)
+        xs, ys = zip(*pairs)
+        return self._forward_answers(self.gadget.sequences(list(xs), list(ys)), batch)
+
+    def model_grid(self, xs: Sequence[Any], ys: Sequence[Any], batch: int = DEFAULT_BATCH, *,
+                   per_row: bool = False) -> np.ndarray:
+        """The real model's answers ``(len(xs), W)`` on the full sequences of every (x, query).
+
+        ``ys`` as for :meth:`prepare_queries`: W queries asked of every x, or (``per_row``) W per x, row-major.
+        """
+        if per_row:
+            W = len(ys) // max(len(xs), 1)
+            seq = self.gadget.sequences([x for x in xs for _ in range(W)], list(ys))
+        else:
+            W = len(ys)
+            seq = self.gadget.sequences(list(xs), list(ys), grid=True)
+        return self._forward_answers(seq, batch).reshape(len(xs), W)
+
+    def _forward_answers(self, seq: np.ndarray, batch: int) -> np.ndarray:
         import torch
 
+        dtype = torch.long if seq.dtype.kind in "iu" else torch.float32
         out = []
         with torch.no_grad():
-            for s in range(0, len(pairs), batch):
-                toks = np.stack([self.gadget.encode(x, y) for x, y in pairs[s:s + batch]])
-                t = torch.as_tensor(toks, dtype=torch.long, device=self.device)
-                out.append(self._answers_from_logits(self.module(t)))
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+            for s in range(0, len(seq), batch):
+                t = torch.as_tensor(seq[s:s + batch], dtype=dtype, device=self.device)
+                out.append(self.answers_from_logits(self.adapter.forward(t)))
+        return np.concatenate(out)
 
     # -- the OneWayProtocol interface -------------------------------------------------------------
     def alice(self, x: Any) -> np.ndarray:  # type: ignore[override]
