@@ -138,16 +138,11 @@ class _ProgressBar:
 
 def _parse_precisions(text: str) -> list[Any]:
     from ccbounds.errors import InvalidInputError
+    from ccbounds.quantize import parse_precisions
 
-    out: list[Any] = []
-    for tok in text.split(","):
-        tok = tok.strip()
-        if not tok:
-            continue
-        out.append(int(tok) if tok.isdigit() else tok)
-    if not out:
+    if not text.replace(",", "").strip():
         raise InvalidInputError("--precisions needs a comma-separated list such as 1,2,4,8,16,32 or fp16,bf16")
-    return out
+    return parse_precisions(text)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -247,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
     p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
-    p.add_argument("--precision", type=int, default=32, help="bits per scalar b (default 32)")
+    p.add_argument("--precision", default="32", help="bits per scalar b: 1..32 (32 = fp32) or fp16, bf16, ... "
+                   "(default 32)")
     p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
     p.add_argument("--n", type=int, required=True, help="input length n")
     p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")

@@ -37,12 +37,11 @@ import numpy as np
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.oneway import OneWayProtocol
+from ccbounds.protocols.reference import DEFAULT_BATCH, ModelOnGadget
 from ccbounds.requirements import required_bits
 
 __all__ = ["InducedProtocol", "ReductionCheck", "BobQueries", "as_scheme", "DEFAULT_BATCH"]
 
-#: how many (Alice input, Bob input) pairs are pushed through the model at once
-DEFAULT_BATCH = 8192
 
 
 def as_scheme(precision: Any, calibration: Any = None) -> Any:
@@ -126,23 +125,28 @@ class BobQueries:
         return len(self.ys) // messages if messages else 0
 
 
-class InducedProtocol(OneWayProtocol):
+class InducedProtocol(ModelOnGadget, OneWayProtocol):
     """A one-way protocol A->B induced by a model through a gadget (SPEC §4).
 
-    Subclasses define :attr:`scalars` and the batched :meth:`alice_messages` / :meth:`bob_logits`;
-    everything else (single runs, transcripts at a precision, grids of answers, the bound, the
-    check, the explanation) is derived here. Messages are float32 tensors ``(B, S)``.
+    Subclasses define :attr:`scalars`, the batched :meth:`alice_messages`,
+    :meth:`bob_logits_from_tokens` and :meth:`describe_message` (and may override :meth:`bob_tokens`);
+    everything else is derived here and is the ONE engine every caller (audit, witnesses,
+    ``check_reduction``, experiments) uses: :meth:`messages` (Alice, batched), :meth:`prepare_queries`
+    (Bob's token rows, built once), :meth:`answer_grid` / :meth:`bob_answers` (Bob), and from
+    :class:`~ccbounds.protocols.reference.ModelOnGadget` :meth:`model_answers` / :meth:`model_grid` (the
+    real model through ``adapter.forward``); plus single runs, transcripts at a precision, the bound,
+    the check and the explanation. Messages are float32 tensors ``(B, S)``.
     """
 
     lemma = ""
     kind = "one-way"
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, name: str, device: Any = None) -> None:
-        self.module, self.adapter, self.gadget = model, adapter, gadget
+        ModelOnGadget.__init__(self, adapter, gadget, device)
+        self.module, self.device = model, device
         self.problem, self.task = gadget.problem, gadget.task
-        self.device = device
         self.precision = as_scheme("fp32")
-        super().__init__(message_bits=self.scalars * 32, name=name, outputs=tuple(self.problem.outputs))
+        OneWayProtocol.__init__(self, message_bits=self.scalars * 32, name=name, outputs=tuple(self.problem.outputs))
 
     # -- what a subclass defines ------------------------------------------------------------------
     @property
@@ -187,14 +191,6 @@ class InducedProtocol(OneWayProtocol):
         """What the S scalars are, in words (for :meth:`explain`)."""
 
     # -- the engine: every run of the protocol and of the real model goes through these --------------
-    def answers_from_logits(self, logits: Any) -> np.ndarray:
-        """The problem's answers ``(B,)`` from logits ``(B, C)``: argmax, then the gadget's answer map."""
-        table = getattr(self, "_answer_table", None)
-        if table is None or len(table) < logits.shape[-1]:
-            table = np.array([self.gadget.answer_map(c) for c in range(logits.shape[-1])], dtype=np.int64)
-            self._answer_table = table
-        return table[logits.argmax(dim=-1).cpu().numpy()]
-
     def messages(self, xs: Sequence[Any], batch: int = DEFAULT_BATCH) -> Any:
         """Alice's fp32 messages for ``xs``, batched, without gradients: a float32 tensor ``(len(xs), S)``."""
         import torch
@@ -238,39 +234,6 @@ class InducedProtocol(OneWayProtocol):
                 logits = self.bob_logits_from_tokens(m.repeat_interleave(W, dim=0), toks)
                 out[a0:a0 + k] = self.answers_from_logits(logits).reshape(k, W)
         return out
-
-    def model_answers(self, pairs: Sequence[tuple[Any, Any]], batch: int = DEFAULT_BATCH) -> np.ndarray:
-        """The real model's answers on the full sequences of ``pairs`` (the reference), through
-        ``adapter.forward``, so any output type the adapter unwraps works."""
-        if not len(pairs):
-            return np.zeros(0, dtype=np.int64)
-        xs, ys = zip(*pairs)
-        return self._forward_answers(self.gadget.sequences(list(xs), list(ys)), batch)
-
-    def model_grid(self, xs: Sequence[Any], ys: Sequence[Any], batch: int = DEFAULT_BATCH, *,
-                   per_row: bool = False) -> np.ndarray:
-        """The real model's answers ``(len(xs), W)`` on the full sequences of every (x, query).
-
-        ``ys`` as for :meth:`prepare_queries`: W queries asked of every x, or (``per_row``) W per x, row-major.
-        """
-        if per_row:
-            W = len(ys) // max(len(xs), 1)
-            seq = self.gadget.sequences([x for x in xs for _ in range(W)], list(ys))
-        else:
-            W = len(ys)
-            seq = self.gadget.sequences(list(xs), list(ys), grid=True)
-        return self._forward_answers(seq, batch).reshape(len(xs), W)
-
-    def _forward_answers(self, seq: np.ndarray, batch: int) -> np.ndarray:
-        import torch
-
-        dtype = torch.long if seq.dtype.kind in "iu" else torch.float32
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(seq), batch):
-                t = torch.as_tensor(seq[s:s + batch], dtype=dtype, device=self.device)
-                out.append(self.answers_from_logits(self.adapter.forward(t)))
-        return np.concatenate(out)
 
     # -- the OneWayProtocol interface -------------------------------------------------------------
     def alice(self, x: Any) -> np.ndarray:  # type: ignore[override]
