@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
 from ccbounds.auditing.measures import (
-    Batch, Certificate, Collisions, DistinctMessages, Entropy, MessageLog, Mismatches, ModelAccuracy, QueryAccuracy,
+    Batch,
+    Certificate,
+    Collisions,
+    DistinctMessages,
+    Entropy,
+    MessageLog,
+    Mismatches,
+    ModelAccuracy,
+    QueryAccuracy,
 )
 
 
@@ -23,7 +32,7 @@ def _feed(K: int, W: int, splits: list[int], seed: int = 0) -> dict:
           "dist": DistinctMessages(log), "coll": Collisions(log, inputs, 1000), "model": ModelAccuracy(),
           "mm": Mismatches(keep=2)}
     bounds = [0, *splits, K]
-    for a0, a1 in zip(bounds[:-1], bounds[1:]):
+    for a0, a1 in itertools.pairwise(bounds):
         b = Batch(a0, a1, truth=truth[a0:a1], answers=answers[a0:a1], model=model[a0:a1],
                   xs=[(int(i),) for i in inp[a0:a1]], query=lambda r, c: c, input_hashes=inp[a0:a1],
                   message_hashes=msg[a0:a1])

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from ccbounds import INDEX, EQ, audit, check_reduction, reduce, register_adapter  # noqa: E402
+from ccbounds import EQ, INDEX, audit, check_reduction, reduce, register_adapter  # noqa: E402
 from ccbounds.adapters import TorchRecurrentAdapter, unregister_adapter  # noqa: E402
 from ccbounds.errors import InvalidInputError  # noqa: E402
 from ccbounds.protocols.induced import InducedProtocol  # noqa: E402
@@ -81,7 +81,7 @@ def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
     torch.manual_seed(1)
     gru = build_model(RecurrentConfig("gru", vocab_size=5, num_classes=2, width=2)).eval()
     p = reduce(gru, EQ(3))
-    kw = dict(precisions=(2, "fp16", 32), samples=96, calibration_samples=16, witnesses=1)
+    kw = {"precisions": (2, "fp16", 32), "samples": 96, "calibration_samples": 16, "witnesses": 1}
     assert audit(p, **kw).to_json() == audit(gru, EQ(3), **kw).to_json()
     assert audit(p, EQ(3), **kw).problem == "EQ_3"
     with pytest.raises(InvalidInputError, match="not INDEX_3"):

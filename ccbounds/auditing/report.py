@@ -167,8 +167,10 @@ class AuditReport:
         return tuple(r for r in self.rows if r.verdict == "violation")
 
     def row(self, precision: Any) -> AuditRow:
-        """The row of a precision label ("fixed4", "fp16", "fp32") or an int b (32 means fp32)."""
-        key = "fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int) else str(precision)
+        """The row of a precision as :func:`~ccbounds.quantize.parse_precision` reads it ("fixed4", 4, "fp16", 32)."""
+        from ccbounds.quantize.precision import parse_precision
+
+        key = parse_precision(precision).label
         for r in self.rows:
             if r.precision == key:
                 return r

@@ -219,7 +219,7 @@ def _run(p: Any, precs: list[Precision], settings: AuditSettings, dev: Any, prog
         queries = fixed if shared else p.prepare_queries(ys, per_row=True)
         width = len(plan.labels)
 
-        def query(r: int, c: int, ys: list = ys) -> Any:
+        def query(r: int, c: int, ys: list = ys, width: int = width) -> Any:
             y = ys[c] if shared else ys[r * width + c]
             return list(y) if isinstance(y, tuple) else y
 
@@ -227,8 +227,8 @@ def _run(p: Any, precs: list[Precision], settings: AuditSettings, dev: Any, prog
         m64 = msgs.cpu().numpy().astype(np.float64)
         own = p.model_grid(xs, ys, MAX_BOB_ROWS, per_row=not shared)  # the real model, full sequences
         truth = plan.truth(rows)  # (B, width)
-        common = dict(start=a0, stop=a1, truth=truth, model=own, xs=xs, query=query,
-                      input_hashes=plan.row_hashes(rows))
+        common = {"start": a0, "stop": a1, "truth": truth, "model": own, "xs": xs, "query": query,
+                  "input_hashes": plan.row_hashes(rows)}
         state.inputs.update(Batch(answers=own, **common))
         full = None
         for ps in state.precisions:

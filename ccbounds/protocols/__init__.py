@@ -1,13 +1,11 @@
 """Executable communication protocols: trees, one-way, randomized; a library of standard ones; verification.
 
-The induced protocol of a model (:class:`InducedProtocol`, theory §4) is loaded on first access.
+The induced protocol of a model (:class:`InducedProtocol`, theory §4) is the engine of the reductions;
+it imports torch only when it runs.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
 from ccbounds.protocols.base import ALICE, BOB, Message, Protocol, Transcript
+from ccbounds.protocols.induced import InducedProtocol, ReductionCheck
 from ccbounds.protocols.library import (
     disj_trivial,
     eq_fingerprint_protocol,
@@ -36,16 +34,3 @@ __all__ = [
     "Verification", "verify", "rectangle_partition", "is_monochromatic_partition", "partition_defects",
     "InducedProtocol", "ReductionCheck",
 ]
-
-#: loaded on first access (:mod:`ccbounds.protocols.induced`, the protocol engine of the reductions)
-_LAZY = {"InducedProtocol": "ccbounds.protocols.induced", "ReductionCheck": "ccbounds.protocols.induced"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'ccbounds.protocols' has no attribute {name!r}")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ModelOnGadget", "DEFAULT_BATCH"]
+__all__ = ["DEFAULT_BATCH", "ModelOnGadget"]
 
 #: how many (Alice input, Bob input) pairs are pushed through the model at once
 DEFAULT_BATCH = 8192
