@@ -178,7 +178,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        fig = report.plot().figure
+        from ccbounds.plotting import add_caption
+
+        fig = report.plot(label=example or Path(args.checkpoint).name)
+        add_caption(fig, fig.caption)
         try:
             fig.savefig(args.plot, dpi=120, bbox_inches="tight")
         except (OSError, ValueError) as e:

@@ -241,13 +241,24 @@ def test_disj_and_one_layer_transformer() -> None:
 
 def test_plot_has_labelled_axes() -> None:
     import matplotlib
+    import matplotlib.figure
 
     matplotlib.use("Agg")
     r = ccbounds.audit(_rec("gru", 6, width=2), INDEX(4), precisions=(1, 8, 32), witnesses=0, **SMALL)
-    fig = r.plot()
-    ax, ax2 = fig.axes[0], fig.axes[1]
+    fig = r.plot(label="narrow GRU")
+    assert len(fig.axes) == 2  # two panels, one quantity per axis: no twin axes
+    ax, ax2 = fig.axes
     assert "accuracy" in ax.get_ylabel() and "precision" in ax.get_xlabel() and "bits" in ax2.get_ylabel()
-    assert ax.get_title() and ax.get_legend() is not None
+    assert ax.get_yscale() == "linear" and ax2.get_yscale() == "log"
+    assert ax.get_title() and ax.get_legend() is not None and "narrow GRU" in fig._suptitle.get_text()
+    below = [row.precision for row in r.rows if row.verdict == "below bound"]
+    assert below and all(p in fig.caption for p in below)  # S = 2: 1 and 8 bits per scalar are below 4 bits
+    hollow = [line for line in ax.lines if line.get_markerfacecolor() == "white"]
+    assert len(hollow) == 1 and len(hollow[0].get_xdata()) == len(below)
+    one = r.plot(ax=matplotlib.figure.Figure().add_subplot(), panel="bits")
+    assert len(one.axes) == 1 and one.axes[0].get_yscale() == "log"
+    with pytest.raises(InvalidInputError):
+        r.plot(ax=one.axes[0], panel="entropy")
 
 
 def test_bad_arguments_and_devices() -> None:

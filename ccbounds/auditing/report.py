@@ -202,11 +202,11 @@ class AuditReport:
 
         return pd.DataFrame([r.to_dict() for r in self.rows])
 
-    def plot(self, ax: Any = None) -> Any:
-        """Accuracy and message bits against precision (see :func:`ccbounds.auditing.plot.plot_report`)."""
+    def plot(self, ax: Any = None, panel: str | None = None, label: str | None = None) -> Any:
+        """Accuracy, and bits, against precision in two panels (:func:`ccbounds.auditing.plot.plot_report`)."""
         from ccbounds.auditing.plot import plot_report
 
-        return plot_report(self, ax=ax)
+        return plot_report(self, ax=ax, panel=panel, label=label)
 
     # -- text -------------------------------------------------------------------------------------------
     _HEAD = ("precision", "b", "S*b [bits]", "accuracy", "L_cert [bits]", "L_plug [bits]",

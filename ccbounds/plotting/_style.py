@@ -19,7 +19,7 @@ import numpy as np
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["PALETTE", "COLOURS", "OWNER_COLOURS", "new_axes", "input_text", "input_axis_label",
+__all__ = ["PALETTE", "COLOURS", "OWNER_COLOURS", "new_axes", "add_caption", "input_text", "input_axis_label",
            "as_matrix_and_inputs", "as_float_array", "MAX_TICK_LABELS"]
 
 #: the Okabe–Ito colour-blind-safe palette (Okabe & Ito, "Color Universal Design", 2008), in its usual order
@@ -53,6 +53,23 @@ def new_axes(ax: Any = None, figsize: tuple[float, float] = (4.5, 4.0)) -> Any:
 
     _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+def add_caption(fig: Any, text: str, width: int = 110) -> Any:
+    """Write ``text`` (what to see in the figure) under ``fig``, wrapped at ``width`` characters.
+
+    Saved with ``bbox_inches="tight"`` the caption is part of the image; ``fig.caption`` keeps the text.
+
+    >>> import matplotlib.figure
+    >>> fig = add_caption(matplotlib.figure.Figure(), "Blue cells are f = 1.")
+    >>> fig.caption, fig.texts[-1].get_text()
+    ('Blue cells are f = 1.', 'Blue cells are f = 1.')
+    """
+    import textwrap
+
+    fig.caption = text
+    fig.text(0.01, -0.01, textwrap.fill(text, width), ha="left", va="top", fontsize=8.5, color="0.15")
+    return fig
 
 
 def input_text(v: Any) -> str:
