@@ -30,5 +30,6 @@ from ccbounds.auditing.sampling import QueryPlan
 from ccbounds.auditing.witnesses import CollisionWitness
 from ccbounds.quantize.precision import parse_precisions
 
-__all__ = ["audit", "audit_checkpoint", "problem_for_task", "AuditReport", "AuditRow", "CollisionWitness", "QueryPlan", "row_verdict",
+__all__ = ["audit", "audit_checkpoint", "problem_for_task", "AuditReport", "AuditRow", "CollisionWitness", "QueryPlan",
+           "row_verdict",
            "parse_precisions", "VERDICTS", "EXIT_VIOLATION"]

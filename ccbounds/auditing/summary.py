@@ -1,13 +1,8 @@
 """From an audit's measurements to its rows, witnesses and report (SPEC §6).
 
-Per precision: accuracy, the Fano certificate (INDEX, DISJ), the Miller-Madow entropy of the message
+Per precision: accuracy, the Fano certificate (INDEX, DISJ, IP), the Miller-Madow entropy of the message
 hashes, the verdict of :func:`~ccbounds.auditing.report.row_verdict` and the predicted limit on n
-(:func:`ccbounds.information.max_index_length`).
-
-Examples
---------
->>> largest_lengths("index", 12, 0.0, 2), largest_lengths("eq", 12, 0.1, 2)
-((12, 12), (None, 12))
+(:meth:`~ccbounds.reduction.InducedProtocol.largest_n`: at the measured error, and with no error).
 """
 
 from __future__ import annotations
@@ -18,32 +13,10 @@ from typing import Any
 from ccbounds.auditing.report import AuditReport, AuditRow, row_verdict
 from ccbounds.auditing.witnesses import find_witnesses
 
-__all__ = ["CERTIFICATE_NOTE", "FAITHFUL_POINTS", "build_report", "largest_lengths"]
+__all__ = ["build_report", "FAITHFUL_POINTS"]
 
 #: "faithful" = accuracy within this many percentage points of the model's own
 FAITHFUL_POINTS = 1.0
-
-#: why rows of problems other than INDEX / DISJ carry no certificate
-CERTIFICATE_NOTE = ("no Fano certificate: it needs Bob's error on each coordinate of a uniform x, which INDEX "
-                    "and DISJ (through y = {i}) give; EQ's queries (y = x and its flips) do not reveal single "
-                    "coordinates of x, and EQ has no non-trivial distributional bound (public-coin hashing "
-                    "solves it with O(log 1/eps) bits)")
-
-
-def largest_lengths(kind: str, message_bits: int, eps: float, q: int) -> tuple[int | None, int | None]:
-    """SPEC §6's predicted limit: (largest n at the measured error eps, largest n with no error).
-
-    INDEX / DISJ: :func:`~ccbounds.information.max_index_length` (n (1 - H2(eps)) <= S*b). EQ: S*b with
-    no error (D^{A->B}(EQ_n) = n); None with errors (no bound). Other problems: (None, None).
-    """
-    from ccbounds.information import max_index_length
-
-    if kind in ("index", "disj"):
-        return max_index_length(message_bits, min(max(eps, 0.0), 1.0), q), max_index_length(message_bits, 0.0, q)
-    if kind == "eq":
-        return (message_bits if eps == 0 else None), message_bits
-    return None, None
-
 
 def _scheme_text(pr: Any, scheme: Any) -> str:
     if pr.fixed:
@@ -71,7 +44,7 @@ def build_report(state: Any) -> AuditReport:
             candidates.append((bits, pr.label, ps.scheme, pairs))
         mm = mism.mismatches if pr.label == "fp32" else 0
         verdict, reason = row_verdict(bits, float(bound.value), measured["L_certified"], mm)
-        n_eps, n_exact = largest_lengths(plan.kind, bits, 1.0 - measured["accuracy"], plan.q)
+        n_eps, n_exact = p.largest_n(pr.bits, 1.0 - measured["accuracy"]), p.largest_n(pr.bits)
         rows.append(AuditRow(
             precision=pr.label, scheme=_scheme_text(pr, ps.scheme), bits_per_scalar=pr.bits, message_bits=bits,
             lower_bound_bits=float(bound.value), largest_n=n_eps, largest_n_exact=n_exact, verdict=verdict,
@@ -86,7 +59,7 @@ def build_report(state: Any) -> AuditReport:
         note = (f"{examined} colliding pairs examined, highest precision with collisions first "
                 f"({candidates[0][1]}); confirmed = the real model errs on one of the two inputs")
     faithful = next((r.precision for r in rows if 100.0 * (model_accuracy - r.accuracy) <= FAITHFUL_POINTS), None)
-    notes = [] if plan.certified else [CERTIFICATE_NOTE]
+    notes = [] if plan.certified else [plan.note]
     notes.append("fixed-point ranges are part of the protocol agreed in advance (calibrated per coordinate, "
                  "minmax, on Alice messages from a separate seed stream), not sent")
     if plan.certified:
