@@ -113,7 +113,8 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
     task, gadget :
         As for :func:`ccbounds.reduce`.
     precisions : sequence
-        Read by :func:`ccbounds.quantize.parse_precision`. Ints 1..31: fixed point, b bits per scalar, one range per coordinate calibrated (minmax) on
+        Read by :func:`ccbounds.quantize.parse_precision`. Ints 1..31: fixed point, b bits per scalar, one
+        range per coordinate calibrated (minmax) on
         ``calibration_samples`` Alice messages from a seed stream apart from the audited one (the ranges
         are agreed in advance, not sent); 32: the model's own float32 (exact fp32 bits); names "fp16",
         "bf16", "fp8e4m3", "fp8e5m2".

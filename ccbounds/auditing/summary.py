@@ -73,7 +73,8 @@ def build_report(state: Any) -> AuditReport:
         message=p.describe_message(), reduction=p.name, lemma=p.lemma, problem=p.problem.name,
         task=p.task.name, gadget=p.gadget.name, mu=plan.description, query_labels=plan.labels, samples=K,
         seed=st.seed, confidence=st.confidence,
-        calibration=f"per-coordinate minmax over {st.calibration_samples} calibration messages (seed stream {st.seed}/1)",
+        calibration=(f"per-coordinate minmax over {st.calibration_samples} calibration messages "
+                     f"(seed stream {st.seed}/1)"),
         device=str(state.device), lower_bound=bound, rows=tuple(rows), model_accuracy=float(model_accuracy),
         protocol_mismatches=int(mism.mismatches), mismatch_examples=mism.examples,
         smallest_faithful_precision=faithful, witnesses=tuple(found), collisions_examined=examined,

@@ -112,7 +112,8 @@ def parse_precision(spec: Any) -> Precision:
         if text.startswith("fixed") and text[5:].isdigit():
             b = int(text[5:])
             if b == 32:
-                raise InvalidInputError(f"precision {spec!r}: 32 bits means fp32 here, fixed point is 1..31 bits; {_VALID}")
+                raise InvalidInputError(f"precision {spec!r}: 32 bits means fp32 here, fixed point is 1..31 bits; "
+                                        f"{_VALID}")
             return _fixed(b, spec)
         name = SCHEME_ALIASES.get(text, text)
         if name in FLOAT_FORMATS:

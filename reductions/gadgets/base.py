@@ -199,7 +199,8 @@ class Gadget:
                 )
         B = parts[0][1].shape[0]
         if parts[1][1].shape[0] != B:
-            raise InvalidInputError(f"gadget {self.name}: {B} rows of Alice's tokens but {parts[1][1].shape[0]} of Bob's")
+            raise InvalidInputError(f"gadget {self.name}: {B} rows of Alice's tokens but {parts[1][1].shape[0]} "
+                                    "of Bob's")
         sized = [arr for _, arr in parts if arr.size]
         tail = sized[0].shape[2:] if sized else ()
         out = np.zeros((B, len(self.owners)) + tail, dtype=np.result_type(*(arr for _, arr in parts)))
