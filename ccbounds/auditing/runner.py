@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,7 +181,9 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
             state = _run(p, precs, settings, dev, progress)
             from ccbounds.auditing.summary import build_report
 
-            return build_report(state)
+            report = build_report(state)
+            note = getattr(p, "vocabulary_note", "")
+            return dataclasses.replace(report, notes=(*report.notes, note)) if note else report
     finally:
         if home is not None:
             module.to(home)
