@@ -124,7 +124,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
     p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
-    p.add_argument("--precision", type=int, default=32, help="bits per scalar b (default 32)")
+    p.add_argument("--precision", default="32", help="bits per scalar b: 1..32 (32 = fp32) or fp16, bf16, ... "
+                   "(default 32)")
     p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
     p.add_argument("--n", type=int, required=True, help="input length n")
     p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
