@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ccbounds.bounds import brute_force_D, check_rup_proof, exact_D, protocol_tree_clauses
+from ccbounds.bounds.exact import ExactLimitError
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError, UnknownNameError
 from ccbounds.problems import DISJ, EQ, GT, IP, Problem
 from ccbounds.protocols import verify
@@ -118,11 +119,36 @@ def test_solver_names_and_errors():
     with pytest.raises(UnknownNameError, match="glucose4"):
         exact_D(M, solver="nosuchsolver")
     with pytest.raises(InvalidInputError):
-        exact_D([[0, 2]])
+        exact_D([[0, 0.5]])
+    with pytest.raises(InvalidInputError):
+        exact_D([[0, -1]])
     with pytest.raises(TooLargeError):
         exact_D(np.eye(65, dtype=int))
     with pytest.raises(InvalidInputError):
         exact_D(M, time_limit=0)
+    with pytest.raises(InvalidInputError, match="encoding"):
+        exact_D(M, encoding="nosuch")
+
+
+def test_interrupted_search_keeps_both_certificates(monkeypatch):
+    import ccbounds.bounds.exact as ex
+
+    real = ex.run_sat
+
+    def limited(clauses, solver, deadline, proof=True, what=""):
+        if "depth 3" in what:  # depths 0..2 are refuted, then the time runs out
+            raise SolverLimitError(f"{what} ran out of time")
+        return real(clauses, solver, deadline, proof, what)
+
+    monkeypatch.setattr(ex, "run_sat", limited)
+    with pytest.raises(ExactLimitError) as info:
+        exact_D(EQ(3), use_cheap_bounds=False)
+    assert isinstance(info.value, SolverLimitError) and "known so far" in str(info.value)
+    iv = info.value.interval
+    assert (iv.lower.value, iv.lower.method, iv.upper.value) == (3, "sat", 4)
+    assert iv.proof is iv.lower.witness and iv.proof.claim.startswith("no protocol tree of depth 2") and iv.proof.check()
+    assert verify(iv.tree, EQ(3)).ok and iv.tree.cost == 4
+    assert "3 <= D(EQ_3) <= 4" in str(iv) and iv.to_dict()["lower"]["value_bits"] == 3
 
 
 def test_time_limit_raises_solver_limit():

@@ -2,7 +2,8 @@
 
 Cheap bounds: :func:`log_rank` (over R and GF(2)), :func:`leaf_rank_bound`, :func:`one_way`,
 :func:`largest_fooling_set`. Exact ones (small matrices, SAT): :func:`partition_number`,
-:func:`cover_number`, :func:`exact_D`. Independent brute-force oracles: :func:`brute_force_D` and
+:func:`cover_number`, :func:`exact_D` (past its time limit: :class:`ExactLimitError` with the
+certified :class:`DInterval`). Independent brute-force oracles: :func:`brute_force_D` and
 friends. Every witness has a checker: :func:`check_rank_certificate`, :func:`check_row_classes`,
 :func:`is_fooling_set`, :func:`check_rectangles`, :func:`check_rup_proof`, and
 :func:`ccbounds.protocols.ProtocolTree.output` for trees. :func:`bounds_report` collects them all.
@@ -22,7 +23,7 @@ from ccbounds.bounds.bruteforce import (
     monochromatic_rectangles,
 )
 from ccbounds.bounds.drup import UnsatProof, check_rup_proof
-from ccbounds.bounds.exact import ExactResult, exact_D, protocol_tree_clauses
+from ccbounds.bounds.exact import DInterval, ExactLimitError, ExactResult, exact_D, protocol_tree_clauses
 from ccbounds.bounds.fooling import FoolingSet, is_fooling_set, largest_fooling_set
 from ccbounds.bounds.oneway import RowClasses, check_row_classes, one_way
 from ccbounds.bounds.rank import RankCertificate, check_rank_certificate, leaf_rank_bound, log_rank, rank_gf2, rank_real
@@ -31,7 +32,7 @@ from ccbounds.bounds.report import BoundsReport, bounds_report
 
 __all__ = [
     "BoundsReport", "bounds_report",
-    "ExactResult", "exact_D", "protocol_tree_clauses",
+    "ExactResult", "DInterval", "ExactLimitError", "exact_D", "protocol_tree_clauses",
     "RankCertificate", "rank_real", "rank_gf2", "log_rank", "leaf_rank_bound", "check_rank_certificate",
     "RowClasses", "one_way", "check_row_classes",
     "FoolingSet", "largest_fooling_set", "is_fooling_set",
