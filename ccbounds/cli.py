@@ -1,7 +1,9 @@
 """The ``ccbounds`` command line: a thin layer over the public API.
 
 Tables go to stdout, progress to stderr, ``--json PATH`` writes the full report. Errors a user can
-cause print one line (``error: ...``) and exit 1; ``ccbounds audit`` exits 3 on a violation.
+cause print one line (``error: ...``) and exit 1; ``ccbounds audit`` exits 3 on a violation;
+``ccbounds bounds --exact`` exits 4 when exact D was not decided within ``--time-limit`` (the report,
+printed as usual, then shows the certified interval lower <= D <= upper).
 Heavy modules (torch, the SAT solvers) are imported inside the command that needs them, so
 ``ccbounds --help`` stays light.
 """
@@ -18,7 +20,7 @@ from typing import Any
 
 __all__ = ["main", "build_parser"]
 
-EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 3
+EXIT_OK, EXIT_ERROR, EXIT_VIOLATION, EXIT_UNDECIDED = 0, 1, 3, 4
 
 
 def _write_text(path: str, text: str) -> None:
@@ -101,10 +103,13 @@ def cmd_bounds(args: argparse.Namespace) -> int:
             raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
     print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
-    report = bounds_report(target, exact=args.exact)
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
+    report = bounds_report(target, exact=args.exact, **kw)
     print(report)
     _write_json(args.json, report.to_dict())
-    return EXIT_OK
+    return EXIT_OK if report.interval is None else EXIT_UNDECIDED
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -237,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--q", type=int, help="alphabet size (index only)")
     p.add_argument("--matrix", metavar="FILE.csv", help="a 0/1 matrix instead of a named problem")
     p.add_argument("--exact", action="store_true", help="also compute partition/cover numbers and exact D by SAT")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds for each exact computation (default 10); exact D past it prints the certified "
+                   "interval lower <= D <= upper and exits 4")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=cmd_bounds)
 

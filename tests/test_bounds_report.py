@@ -13,13 +13,6 @@ from ccbounds.errors import InvalidInputError
 from ccbounds.problems import EQ, INDEX
 from ccbounds.protocols import verify
 
-# the union of 4 rectangles (benchmarks/hard_instances.py, family "or"), duplicates merged: 9 x 9,
-# cheap lower bounds 4, D = 5 (glucose needs about a second to refute depth 4)
-HARD_9x9 = np.array([[int(c) for c in row] for row in (
-    "000000000", "101000000", "100011111", "101011111", "101010101", "101111011", "101100011", "001100011",
-    "101011010")], dtype=np.int8)
-
-
 def test_report_of_problem_includes_known_and_exact():
     rep = bounds_report(EQ(2), exact=True)
     assert isinstance(rep, BoundsReport) and rep.problem == "EQ_2"
@@ -98,8 +91,8 @@ def test_nondeterministic_complexity_is_log2_of_the_cover_number():
     assert b.expression == "log2 C^1" and "[KN] §2.1" in b.source and "ceil(log2 C^1) = 2" in b.note
 
 
-def test_interrupted_exact_search_reports_the_interval():
-    M = HARD_9x9
+def test_interrupted_exact_search_reports_the_interval(hard_9x9):
+    M = hard_9x9
     rep = bounds_report(M, exact=True, time_limit=0.2)
     assert rep.exact is None and rep.interval is not None
     lo, up = rep.interval.lower, rep.interval.upper
