@@ -8,10 +8,17 @@ import math
 import numpy as np
 import pytest
 
-from ccbounds.bounds import BoundsReport, bounds_report, brute_force_D, cover_number, one_way
+from ccbounds.bounds import (
+    BoundsReport,
+    bounds_report,
+    brute_force_D,
+    cover_number,
+    one_way,
+)
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems import EQ, INDEX
 from ccbounds.protocols import verify
+
 
 def test_report_of_problem_includes_known_and_exact():
     rep = bounds_report(EQ(2), exact=True)

@@ -22,14 +22,14 @@ import numpy as np
 from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
 
 __all__ = [
-    "as_matrix",
-    "problem_name",
-    "distinct_classes",
-    "resolve_solver",
-    "Deadline",
     "MAX_SIDE",
     "MAX_VALUE",
+    "Deadline",
+    "as_matrix",
+    "distinct_classes",
     "is_binary",
+    "problem_name",
+    "resolve_solver",
 ]
 
 #: largest number of rows or columns any bound accepts (the cheap bounds); exact methods document

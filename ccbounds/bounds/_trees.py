@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["oneway_spec", "greedy_spec", "depth", "expand_spec", "ALICE", "BOB"]
+__all__ = ["ALICE", "BOB", "depth", "expand_spec", "greedy_spec", "oneway_spec"]
 
 ALICE, BOB = "Alice", "Bob"
 

@@ -25,12 +25,12 @@ from ccbounds.bounds._matrix import Deadline, as_matrix
 from ccbounds.errors import InvalidInputError, SolverLimitError
 
 __all__ = [
+    "MAX_BRUTE_SIDE",
     "brute_force_D",
-    "brute_force_partition",
     "brute_force_cover",
     "brute_force_fooling",
+    "brute_force_partition",
     "monochromatic_rectangles",
-    "MAX_BRUTE_SIDE",
 ]
 
 #: brute-force D enumerates subsets of rows and columns: at most this many of each
@@ -181,7 +181,7 @@ def _cells(rm: int, cm: int, C: int) -> int:
 
 def _min_cover(target: int, rects: list[int], exact: bool) -> int:
     """Fewest of ``rects`` (cell masks) covering ``target``; disjoint ones if ``exact``."""
-    best = [bin(target).count("1")]  # single cells always work
+    best = [target.bit_count()]  # single cells always work
 
     def go(covered: int, used: int) -> None:
         if used >= best[0]:
@@ -259,7 +259,7 @@ def brute_force_fooling(x: Any, kind: str = "combined") -> int:
                 bad[a] |= 1 << b
     best = 0
     for S in range(1 << n):
-        k = bin(S).count("1")
+        k = S.bit_count()
         if k > best and all(not (bad[a] & S) for a in _bits(S)):
             best = k
     return best

@@ -46,14 +46,20 @@ import numpy as np
 from ccbounds.bound import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._encoding import decode_tree, protocol_tree_clauses
-from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes, is_binary, resolve_solver
+from ccbounds.bounds._matrix import (
+    Deadline,
+    as_matrix,
+    distinct_classes,
+    is_binary,
+    resolve_solver,
+)
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
-__all__ = ["ExactResult", "DInterval", "ExactLimitError", "exact_D", "protocol_tree_clauses", "MAX_EXACT_SIDE"]
+__all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D", "protocol_tree_clauses"]
 
 #: exact D takes matrices with at most this many distinct rows and columns
 MAX_EXACT_SIDE = 64
@@ -67,7 +73,10 @@ class ExactResult:
 
     ``lower``/``upper`` are Bounds with value ``value``; ``tree`` a ProtocolTree of cost ``value``
     correct on every cell; ``proof`` the :class:`UnsatProof` for depth ``value - 1`` or ``None`` when a
-    cheap lower bound (``lower``) already reaches ``value``; ``timings`` seconds per stage.
+    cheap lower bound (``lower``) already reaches ``value``; ``fooling`` the cells (of the matrix with
+    duplicate rows and columns merged, ``reduced``) of the fooling set whose leaf-counting constraints
+    are part of the refuted CNF — the proof certifies D >= value given that they form a fooling set of
+    ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``); ``timings`` seconds per stage.
     """
 
     value: int
@@ -79,6 +88,8 @@ class ExactResult:
     cheap_bounds: tuple[Bound, ...] = field(repr=False)
     solver: str = ""
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    fooling: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+    reduced: Any = field(default=None, repr=False, compare=False)
 
     @property
     def proof_length(self) -> int | None:
@@ -322,4 +333,5 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
     else:
         proof = None
         lower = lo_bound if lo >= d else Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
-    return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings)
+    return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings,
+                       fooling if proof is not None else (), M)

@@ -22,7 +22,7 @@ from ccbounds.bound import Bound
 from ccbounds.bounds._matrix import as_matrix, distinct_classes
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["RowClasses", "one_way", "check_row_classes"]
+__all__ = ["RowClasses", "check_row_classes", "one_way"]
 
 _DIRECTIONS = {"A->B": 0, "B->A": 1}
 

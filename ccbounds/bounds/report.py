@@ -198,8 +198,8 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
             if b is not None:
                 bounds.append(b)
     else:
-        skipped.append(("rank and fooling-set bounds", f"defined here for 0/1 matrices; {name} has "
-                        f"{len(set(M.flat))} output values (the one-way and exact D bounds apply)"))
+        skipped.append(("rank and fooling-set bounds", (f"defined here for 0/1 matrices; {name} has "
+                        f"{len(set(M.flat))} output values (the one-way and exact D bounds apply)")))
     ab, ba = one_way(x, "A->B"), one_way(x, "B->A")
     bounds += [ab, ba]
     from ccbounds.protocols import ProtocolTree
