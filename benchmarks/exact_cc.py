@@ -1,7 +1,7 @@
 """Benchmark: exact D on the hard suite of ``benchmarks/hard_instances.py``, today's search against the old one.
 
 Run ``python benchmarks/exact_cc.py`` (``--old-cap S`` caps the old search, default 60 s; ``--limit S``
-the new one, default 60 s; ``--per-family K`` shrinks the suite). Prints one row per instance: its
+the new one, default 60 s; ``--per-family K`` takes K of each family instead of the quotas). Prints one row per instance: its
 shape and distinct rows x columns, the best cheap lower bound (rounded up), D, the new search's
 seconds, the old search's seconds (``>cap`` when it did not finish within the cap), the ratio old /
 new, the certificate that closed the lower side, and the result of the independent checks: the
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--old-cap", type=float, default=60.0, help="seconds for the old search (default 60)")
     ap.add_argument("--limit", type=float, default=60.0, help="seconds for the new search (default 60)")
-    ap.add_argument("--per-family", type=int, default=13, help="instances per family (default 13)")
+    ap.add_argument("--per-family", type=int, default=None,
+                    help="instances per family (default: hard_instances.QUOTAS)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-check-lines", type=int, default=None,
                     help="check only proofs of at most this many lines (default: all; the pure-Python "
