@@ -83,7 +83,8 @@ class ReductionCheck:
     @property
     def verdict(self) -> str:
         if self.holds:
-            return "not ruled out: the message is large enough for the lower bound (this does not prove the model solves the task)"
+            return ("not ruled out: the message is large enough for the lower bound (this does not prove the model "
+                    "solves the task)")
         goal = ("exact on every input" if not self.bound.eps else
                 f"reach average error <= {self.bound.eps:g} ({self.bound.note})")
         return ("below bound: the message is smaller than the lower bound, so no setting of the weights "
@@ -261,17 +262,12 @@ class InducedProtocol(OneWayProtocol):
                               holds=bits >= math.ceil(bound.value - 1e-9))
 
     def largest_n(self, precision: Any = 32, eps: float = 0.0) -> int | None:
-        """The largest n with D^{A->B}(f_n) <= S·b for this model's message size (None: unbounded)."""
-        from ccbounds.requirements import index_distributional_bound
+        """The largest n with D^{A->B}(f_n) <= S·b for this model's message size (None: unbounded).
 
-        if self.message_grows_with_n:
-            return None
-        bits = self.cost_bits(precision)
-        q = getattr(self.problem, "q", 2)
-        per = index_distributional_bound(1, eps, q) if eps else math.log2(q)
-        if type(self.problem).__name__ == "EQ" and eps:
-            return None
-        return None if per <= 0 else int(math.floor(bits / per + 1e-9))
+        The problem's own :meth:`~ccbounds.problems.Problem.largest_n`, unless the message itself grows
+        with n (then the argument gives no limit).
+        """
+        return None if self.message_grows_with_n else self.problem.largest_n(self.cost_bits(precision), eps)
 
     def explain(self, precision: Any = 32, eps: float = 0.0) -> str:
         """The argument in prose, with this model's numbers filled in (for teaching)."""
@@ -292,7 +288,8 @@ class InducedProtocol(OneWayProtocol):
         n_max = self.largest_n(precision, eps)
         if n_max is not None:
             goal = "exactness" if not eps else f"average error <= {eps:g} ({chk.bound.note})"
-            lines.append(f"With this message size the same argument rules out {goal} for inputs longer than n = {n_max}.")
+            lines.append(f"With this message size the same argument rules out {goal} for inputs longer than n = "
+                         f"{n_max}.")
         elif self.message_grows_with_n:
             lines.append("Here the message itself grows with n (Alice prepares sums for every possible query "
                          "token), so the argument gives no length limit: this is how one layer of attention "

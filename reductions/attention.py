@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol, reduce as ccbounds_reduce
+from ccbounds.reduction import InducedProtocol
+from ccbounds.reduction import reduce as ccbounds_reduce
 from reductions.registry import Reduction
 
 __all__ = ["PartialSoftmaxProtocol", "ATTENTION_REDUCTION", "final_token_values", "ccbounds_reduce"]
@@ -108,7 +109,10 @@ class PartialSoftmaxProtocol(InducedProtocol):
 
     @property
     def scalars(self) -> int:
-        return len(self.query_values) * self._H * (self._dv + 1)
+        from ccbounds.architectures import get_architecture
+
+        return get_architecture("tf1").message_scalars(self._H * self._dv, heads=self._H,
+                                                       query_values=len(self.query_values))
 
     def _tok(self, rows: list[np.ndarray]) -> Any:
         import torch

@@ -177,6 +177,18 @@ def test_plot_message_shapes_and_errors():
             plotting.plot_message(bad, **kw)
 
 
+def test_plot_message_signed_values_diverge_around_zero_and_segments_are_marked():
+    ax = plotting.plot_message([[0.5, -2.0, 1.0, 0.0], [0.1, 0.2, -0.3, 1.5]], segments=[("h", 2), ("c", 2)])
+    im = ax.images[0]
+    assert im.get_cmap().name == "PuOr_r" and im.get_clim() == (-2.0, 2.0)  # centred: white is 0
+    assert [t.get_text() for t in ax.texts] == ["h", "c"] and len(ax.lines) == 1  # one boundary line
+    positive = plotting.plot_message([[0.5, 2.0], [0.1, 0.2]])
+    assert positive.images[0].get_cmap().name == "cividis"
+    with pytest.raises(InvalidInputError):
+        plotting.plot_message([[0.5, 2.0]], segments=[("h", 1), ("c", 2)])
+    plt.close("all")
+
+
 def test_separation_data_matches_formulas():
     from ccbounds.models import construction_width
 
@@ -207,7 +219,17 @@ def test_separation_plot_axes():
     for ax in fig.axes:
         assert ax.get_ylabel() == "width (scalars per layer)" and ax.get_xlabel() == "input length n (bits)"
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-        assert len(ax.get_legend().get_texts()) == 4 and len(ax.lines) == 4
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert len(texts) == len(ax.lines) and not any(t.count("construction") > 1 for t in texts)
+        for line in ax.lines:  # no lower bound is drawn at the trivial width 1
+            if line.get_linestyle() != "None":
+                assert min(line.get_ydata()) > 1
+        colours = {line.get_color() for line in ax.lines}
+        assert not {plotting.COLOURS["orange"], plotting.COLOURS["vermillion"]} <= colours
+    # index lookup: LSTM, GRU and the 1-layer construction (a 1-layer Transformer has no bound there);
+    # equality: LSTM, GRU, 1-layer Transformer and the 2-layer construction
+    assert [len(ax.lines) for ax in fig.axes] == [3, 4]
+    assert "coincide" in fig.caption
     fig2, one = plt.subplots()
     assert plotting.separation_plot(ns=[8, 64], ax=one, panels=["equality"]) is fig2
     with pytest.raises(InvalidInputError):

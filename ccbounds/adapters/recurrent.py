@@ -23,7 +23,7 @@ Examples
 >>> a = TorchRecurrentAdapter(M())
 >>> a.state_size, [tuple(t.shape) for t in a.initial_state(7)]
 (12, [(7, 2, 3), (7, 2, 3)])
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def find_recurrent_layout(model: nn.Module) -> tuple[nn.Embedding, nn.RNNBase, n
     name = type(model).__name__
     if len(rnns) != 1:
         raise UnsupportedArchitecture(
-            f"{name}: expected exactly one nn.RNN/GRU/LSTM, found {len(rnns)}; supported: {RECURRENT_LAYOUT}; {REGISTER_HINT}"
+            f"{name}: expected exactly one nn.RNN/GRU/LSTM, found {len(rnns)}; supported: {RECURRENT_LAYOUT}; "
+            f"{REGISTER_HINT}"
         )
     rnn = rnns[0]
     if rnn.bidirectional:
@@ -67,7 +68,8 @@ def find_recurrent_layout(model: nn.Module) -> tuple[nn.Embedding, nn.RNNBase, n
     if len(embeds) != 1 or len(heads) != 1:
         raise UnsupportedArchitecture(
             f"{name}: expected exactly one nn.Embedding and one nn.Linear head beside the "
-            f"{type(rnn).__name__}, found {len(embeds)} and {len(heads)}; supported: {RECURRENT_LAYOUT}; {REGISTER_HINT}"
+            f"{type(rnn).__name__}, found {len(embeds)} and {len(heads)}; supported: {RECURRENT_LAYOUT}; "
+            f"{REGISTER_HINT}"
         )
     embed, head = embeds[0], heads[0]
     out_width = getattr(rnn, "proj_size", 0) or rnn.hidden_size
@@ -109,6 +111,7 @@ class TorchRecurrentAdapter(RecurrentAdapter):
         self.is_lstm = isinstance(self.rnn, nn.LSTM)
         self.vocab_size = self.embed.num_embeddings
         self.max_len = None
+        self._state_size = sum(int(t[0].numel()) for t in self.initial_state(1))
         ref = type(model).__module__.startswith("ccbounds.models")
         self.description = (
             f"{'reference ' if ref else ''}{type(model).__name__}: Embedding -> {type(self.rnn).__name__}"
@@ -119,10 +122,9 @@ class TorchRecurrentAdapter(RecurrentAdapter):
     # ------------------------------------------------------------------ state
     @property
     def state_size(self) -> int:
-        """S = width·layers (RNN/GRU), (h + c widths)·layers for an LSTM (2·width·layers without projection)."""
-        if self.is_lstm:
-            return self.layers * ((self.proj or self.width) + self.width)
-        return self.layers * self.width
+        """S, measured: the scalars per example of the state tensors (width·layers for RNN/GRU, (h + c
+        widths)·layers for an LSTM); a test holds it to :mod:`ccbounds.architectures`' formula."""
+        return self._state_size
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         """Zeros, the state torch's RNNs start from: ``(h,)`` or ``(h, c)``, each ``(B, layers, ·)``."""

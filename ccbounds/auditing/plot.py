@@ -1,9 +1,12 @@
-"""Plot an audit: accuracy and message bits against precision (SPEC §6). matplotlib is imported lazily.
+"""Plot an audit (theory §6): accuracy against precision, and bits against precision, in two panels.
 
-Left axis: accuracy on mu at each precision, with the model's own accuracy as a dashed line. Right axis
-(log scale): the message size S*b in bits, the lower bound D^{A->B}(f) as a horizontal line, and the
-certified information L where a certificate applies. Colours are the Okabe-Ito colour-blind-safe palette.
-Works with the Agg backend (no display needed): the figure is built without pyplot.
+One quantity per axis (no twin axes): the left panel is the protocol's accuracy on mu at each precision
+(a fraction), with the model's own accuracy on the full sequences as a dashed line; the right panel is
+in bits on a log2 axis: the message size S·b, the lower bound D^{A→B}(f) a model exact on every input
+needs, and the certified information L where a certificate applies. Precisions whose message is below
+the bound are drawn hollow, violations with a cross. Colours are the Okabe–Ito colour-blind-safe
+palette (blue/orange/black, which stay distinct for every common colour-vision deficiency). Works with
+the Agg backend: the figure is built without pyplot. matplotlib is imported lazily.
 
 Examples
 --------
@@ -15,59 +18,143 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["plot_report", "OKABE_ITO"]
+from ccbounds.errors import InvalidInputError
+
+__all__ = ["plot_report", "report_caption", "model_label", "OKABE_ITO"]
 
 #: Okabe & Ito (2008) colour-blind-safe palette
 OKABE_ITO = {"orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73", "yellow": "#F0E442",
              "blue": "#0072B2", "vermillion": "#D55E00", "reddish purple": "#CC79A7", "black": "#000000"}
 
+_PANELS = ("accuracy", "bits")
 
-def plot_report(report: Any, ax: Any = None) -> Any:
-    """Draw ``report`` on ``ax`` (a new figure if None) and return the figure.
+
+def model_label(report: Any) -> str:
+    """A name that tells two audited models apart: the model's name, its architecture and its message size.
+
+    >>> from types import SimpleNamespace as NS
+    >>> model_label(NS(model="lstm-index-narrow", architecture="lstm", scalars=2))
+    'lstm-index-narrow (lstm, S = 2 scalars)'
+    """
+    name, arch = str(report.model), str(report.architecture)
+    head = name if name.lower() == arch.lower() else f"{name} ({arch}"
+    tail = f", S = {report.scalars} scalars"
+    return f"{head}{tail})" if "(" in head else f"{head} ({arch}{tail})"
+
+
+def report_caption(report: Any) -> str:
+    """What to see in :func:`plot_report`'s figure, with this report's numbers."""
+    rows = report.rows
+    below = [r.precision for r in rows if r.verdict == "below bound"]
+    bad = [r.precision for r in rows if r.verdict == "violation"]
+    lb = report.lower_bound.value
+    parts = [f"Left: accuracy of the quantized protocol at each precision against the model's own accuracy "
+             f"({report.model_accuracy:.4f}); a drop shows what rounding the message costs. Right: the message "
+             f"S·b against the {lb:g} bits any protocol exact on every input needs."]
+    if any(r.L_certified is not None for r in rows):
+        parts.append("Triangles: information the message provably carries (L, a lower bound at the stated "
+                     "confidence); it can never exceed S·b.")
+    if below:
+        parts.append(f"Hollow points ({', '.join(below)}): S·b is below the bound, so no weights make the model "
+                     "exact at that precision — an accuracy near 1 there is possible on a sample but not on "
+                     "every input.")
+    if bad:
+        parts.append(f"Crosses ({', '.join(bad)}): violations — a contradiction, not a success.")
+    return " ".join(parts)
+
+
+def _axes(ax: Any, panel: str | None) -> tuple[Any, list[Any], list[str]]:
+    import matplotlib.figure
+
+    if ax is None:
+        fig = matplotlib.figure.Figure(figsize=(11.0, 4.4), layout="constrained")  # no pyplot: Agg-safe
+        axes = list(fig.subplots(1, 2))
+        return fig, axes, list(_PANELS)
+    if hasattr(ax, "plot"):
+        which = panel or "accuracy"
+        if which not in _PANELS:
+            raise InvalidInputError(f"panel must be one of {list(_PANELS)}, got {panel!r}")
+        return ax.figure, [ax], [which]
+    axes = list(ax)
+    if len(axes) != 2:
+        raise InvalidInputError(f"pass one Axes (with panel=...) or two Axes, got {len(axes)}")
+    return axes[0].figure, axes, list(_PANELS)
+
+
+def plot_report(report: Any, ax: Any = None, panel: str | None = None, label: str | None = None) -> Any:
+    """Draw ``report`` and return the figure.
 
     Parameters
     ----------
     report : AuditReport
-    ax : matplotlib.axes.Axes, optional
+    ax : matplotlib.axes.Axes or pair of Axes, optional
+        None: a new figure with both panels. Two Axes: both panels on them. One Axes: the panel named by
+        ``panel`` ("accuracy", the default, or "bits").
+    panel : {"accuracy", "bits"}, optional
+    label : str, optional
+        The model's name in the title (e.g. the checkpoint's file name); default :func:`model_label`.
 
     Returns
     -------
     matplotlib.figure.Figure
+        Its ``caption`` attribute says what to see (:func:`report_caption`).
     """
-    import matplotlib.figure
-
-    if ax is None:
-        fig = matplotlib.figure.Figure(figsize=(7.5, 4.5))  # no pyplot: Agg-safe, no global state
-        ax = fig.add_subplot(1, 1, 1)
-    else:
-        fig = ax.figure
+    fig, axes, panels = _axes(ax, panel)
     c = OKABE_ITO
     rows = report.rows
     xs = list(range(len(rows)))
-    labels = [f"{r.precision}\n({r.bits_per_scalar} b)" for r in rows]
-    h1 = ax.plot(xs, [r.accuracy for r in rows], "o-", color=c["blue"], label="accuracy on mu (protocol)")
-    h2 = ax.axhline(report.model_accuracy, color=c["blue"], ls="--", lw=1, label="model accuracy (full sequences)")
+    labels = [f"{r.precision}\n({r.bits_per_scalar} bits)" for r in rows]
+    below = [i for i, r in enumerate(rows) if r.verdict == "below bound"]
     bad = [i for i, r in enumerate(rows) if r.verdict == "violation"]
-    marks = ax.plot(bad, [rows[i].accuracy for i in bad], "X", ms=11, color=c["vermillion"], label="violation")
-    ax.set_xticks(xs)
-    ax.set_xticklabels(labels)
-    ax.set_xlabel("precision (bits per scalar)")
-    ax.set_ylabel("accuracy (fraction correct)")
-    ax.set_ylim(-0.02, 1.02)
-    ax2 = ax.twinx()
-    h3 = ax2.plot(xs, [r.message_bits for r in rows], "s-", color=c["orange"], label="message size S*b")
-    h4 = ax2.axhline(max(report.lower_bound.value, 1e-9), color=c["vermillion"], ls=":", lw=2,
-                     label=f"lower bound D^(A->B) = {report.lower_bound.value:g} bits")
-    handles = [h1[0], h2, h3[0], h4]
+    for a, which in zip(axes, panels):
+        a.set_xticks(xs)
+        a.set_xticklabels(labels)
+        a.set_xlabel("precision of the message (bits per scalar)")
+        a.grid(True, axis="y", color="0.9", linewidth=0.8)
+        if which == "accuracy":
+            _accuracy_panel(a, report, xs, below, bad, c)
+        else:
+            _bits_panel(a, report, xs, below, c)
+    fig.suptitle(f"Audit of {label or model_label(report)} on {report.problem} (K = {report.samples} Alice inputs)",
+                 fontsize=11)
+    fig.caption = report_caption(report)
+    return fig
+
+
+def _accuracy_panel(a: Any, report: Any, xs: list[int], below: list[int], bad: list[int], c: dict) -> None:
+    rows = report.rows
+    acc = [r.accuracy for r in rows]
+    a.plot(xs, acc, "-", color=c["blue"], lw=1.5, zorder=2)
+    filled = [i for i in xs if i not in below]
+    a.plot(filled, [acc[i] for i in filled], "o", color=c["blue"], ms=7, label="protocol accuracy on μ", zorder=3)
+    if below:
+        a.plot(below, [acc[i] for i in below], "o", mfc="white", mec=c["blue"], mew=1.8, ms=8,
+               label="… where S·b < lower bound", zorder=3)
+    a.axhline(report.model_accuracy, color=c["black"], ls="--", lw=1, label="model accuracy (full sequences)")
+    if bad:
+        a.plot(bad, [acc[i] for i in bad], "X", ms=11, color=c["vermillion"], label="violation", zorder=4)
+    a.set_ylabel("accuracy (fraction of inputs answered correctly)")
+    a.set_ylim(-0.02, 1.02)
+    a.set_title("accuracy of the induced protocol", fontsize=10)
+    a.legend(loc="lower right", fontsize="small", framealpha=0.9)
+
+
+def _bits_panel(a: Any, report: Any, xs: list[int], below: list[int], c: dict) -> None:
+    rows = report.rows
+    bits = [r.message_bits for r in rows]
+    a.plot(xs, bits, "-", color=c["orange"], lw=1.5, zorder=2)
+    filled = [i for i in xs if i not in below]
+    a.plot(filled, [bits[i] for i in filled], "s", color=c["orange"], ms=7, label="message size S·b", zorder=3)
+    if below:
+        a.plot(below, [bits[i] for i in below], "s", mfc="white", mec=c["orange"], mew=1.8, ms=8,
+               label="… below the lower bound", zorder=3)
+    lb = report.lower_bound.value
+    a.axhline(max(lb, 1e-9), color=c["black"], ls=":", lw=2, label=f"lower bound D^(A→B) = {lb:g} bits")
     certified = [(i, r.L_certified) for i, r in enumerate(rows) if r.L_certified is not None]
     if certified:
-        h5 = ax2.plot([i for i, _ in certified], [max(v, 1e-3) for _, v in certified], "^", color=c["bluish green"],
-                      label="certified information L")
-        handles.append(h5[0])
-    ax2.set_yscale("log", base=2)
-    ax2.set_ylabel("bits (log scale)")
-    if bad:
-        handles.append(marks[0])
-    ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
-    ax.set_title(f"Audit: {report.architecture} on {report.problem} (S = {report.scalars} scalars, K = {report.samples})")
-    return fig
+        a.plot([i for i, _ in certified], [max(v, 1e-3) for _, v in certified], "^", color=c["bluish green"],
+               ms=8, label="certified information L (lower bound)")
+    a.set_yscale("log", base=2)
+    a.set_ylabel("bits (log2 scale)")
+    a.set_title("message size, lower bound and certified information", fontsize=10)
+    a.legend(loc="upper left", fontsize="small", framealpha=0.9)

@@ -33,9 +33,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ccbounds.architectures import get_architecture
 from ccbounds.errors import CheckpointError, UnknownNameError
 
-__all__ = ["ExampleInfo", "EXAMPLES", "DEFAULT_EXAMPLE", "list_examples", "example_path", "load_example", "examples_frame"]
+__all__ = ["ExampleInfo", "EXAMPLES", "DEFAULT_EXAMPLE", "list_examples", "example_path", "load_example",
+           "examples_frame"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,8 @@ class ExampleInfo:
 
 def _info(name: str, ext: str, arch: str, task: str, n: int, problem: str, width: int, accuracy: float,
           description: str, expected: str) -> ExampleInfo:
-    state = None if arch.startswith("tf") else width * (2 if arch == "lstm" else 1)
+    family = get_architecture(arch)
+    state = family.message_scalars(width) if family.recurrent else None
     return ExampleInfo(name, f"{name}.{ext}", arch, task, n, problem, width, state, accuracy, description, expected)
 
 
@@ -156,7 +159,8 @@ def examples_frame() -> Any:
 
 def _info_or_raise(name: str) -> ExampleInfo:
     if name not in EXAMPLES:
-        raise UnknownNameError(f"unknown example {name!r}; valid names are {sorted(EXAMPLES)} (see 'ccbounds examples')")
+        raise UnknownNameError(f"unknown example {name!r}; valid names are {sorted(EXAMPLES)} (see "
+                               "'ccbounds examples')")
     return EXAMPLES[name]
 
 
@@ -187,7 +191,7 @@ def example_path(name: str) -> Path:
     Traceback (most recent call last):
     ...
     ccbounds.errors.UnknownNameError: unknown example 'lstm'; valid names are ['gru-index', 'lstm-index', 'lstm-index-narrow', 'tf1-disj', 'tf2-eq'] (see 'ccbounds examples')
-    """
+    """  # noqa: E501 (doctest output)
     info = _info_or_raise(name)
     path = Path(str(resources.files(__name__).joinpath(info.filename)))
     if not path.is_file():

@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
@@ -122,14 +122,16 @@ class RecurrentConfig:
     @property
     def state_scalars(self) -> int:
         """Scalars carried from one step to the next (SPEC §4 Lemma R): h of every layer, plus c for LSTM."""
-        return self.layers * self.width * (2 if self.cell == "lstm" else 1)
+        from ccbounds.architectures import get_architecture
+
+        return get_architecture(self.cell).message_scalars(self.width, layers=self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, with ``arch`` added (ignored by :meth:`from_dict`)."""
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RecurrentConfig":
+    def from_dict(cls, data: dict[str, Any]) -> RecurrentConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)
@@ -220,7 +222,7 @@ class TransformerConfig:
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TransformerConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TransformerConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)
@@ -234,7 +236,7 @@ class TransformerConfig:
         )
 
 
-ModelConfig = Union[RecurrentConfig, TransformerConfig]
+ModelConfig = RecurrentConfig | TransformerConfig
 
 
 def config_from_dict(data: dict[str, Any]) -> ModelConfig:

@@ -36,14 +36,14 @@ friendly to colorblind people, 2008.
 
 from __future__ import annotations
 
-from ccbounds.plotting._style import COLOURS, OWNER_COLOURS, PALETTE
+from ccbounds.plotting._style import COLOURS, OWNER_COLOURS, PALETTE, add_caption
 from ccbounds.plotting.matrix import OUTPUT_COLOURS, plot_fooling_set, plot_matrix, plot_rectangles
 from ccbounds.plotting.models import DEFAULT_NS, PANELS, plot_message, separation_data, separation_plot
 from ccbounds.plotting.randomized import error_vs_bound_data, plot_error_vs_bound
 from ccbounds.plotting.tree import leaf_numbers, plot_protocol_tree, tree_layout
 
 __all__ = [
-    "PALETTE", "COLOURS", "OWNER_COLOURS", "OUTPUT_COLOURS",
+    "PALETTE", "COLOURS", "OWNER_COLOURS", "OUTPUT_COLOURS", "add_caption",
     "plot_matrix", "plot_protocol_tree", "tree_layout", "leaf_numbers", "plot_rectangles", "plot_fooling_set",
     "plot_message", "separation_plot", "separation_data", "DEFAULT_NS", "PANELS",
     "plot_error_vs_bound", "error_vs_bound_data",

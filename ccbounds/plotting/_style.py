@@ -19,7 +19,7 @@ import numpy as np
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["PALETTE", "COLOURS", "OWNER_COLOURS", "new_axes", "input_text", "input_axis_label",
+__all__ = ["PALETTE", "COLOURS", "OWNER_COLOURS", "new_axes", "add_caption", "input_text", "input_axis_label",
            "as_matrix_and_inputs", "as_float_array", "MAX_TICK_LABELS"]
 
 #: the Okabe–Ito colour-blind-safe palette (Okabe & Ito, "Color Universal Design", 2008), in its usual order
@@ -55,6 +55,23 @@ def new_axes(ax: Any = None, figsize: tuple[float, float] = (4.5, 4.0)) -> Any:
     return ax
 
 
+def add_caption(fig: Any, text: str, width: int = 110) -> Any:
+    """Write ``text`` (what to see in the figure) under ``fig``, wrapped at ``width`` characters.
+
+    Saved with ``bbox_inches="tight"`` the caption is part of the image; ``fig.caption`` keeps the text.
+
+    >>> import matplotlib.figure
+    >>> fig = add_caption(matplotlib.figure.Figure(), "Blue cells are f = 1.")
+    >>> fig.caption, fig.texts[-1].get_text()
+    ('Blue cells are f = 1.', 'Blue cells are f = 1.')
+    """
+    import textwrap
+
+    fig.caption = text
+    fig.text(0.01, -0.01, textwrap.fill(text, width), ha="left", va="top", fontsize=8.5, color="0.15")
+    return fig
+
+
 def input_text(v: Any) -> str:
     """An input as short text: tuples of ints as digit strings (bit strings for 0/1), others with ``str``."""
     if isinstance(v, tuple) and all(isinstance(t, (int, np.integer)) and 0 <= t <= 9 for t in v):
@@ -69,6 +86,9 @@ def input_axis_label(who: str, inputs: Sequence[Any] | None, problem: Any = None
     "Bob's input y ∈ {0,1}^2 (n = 2 bits)"
     """
     sym = "x" if who == "Alice" else "y"
+    own = problem.axis_label(who) if problem is not None else None
+    if own:
+        return own
     if inputs is None or not len(inputs):
         return f"{who}'s input {sym} ({'row' if who == 'Alice' else 'column'} index)"
     v = inputs[0]
@@ -78,8 +98,6 @@ def input_axis_label(who: str, inputs: Sequence[Any] | None, problem: Any = None
         if q == 2:
             return f"{who}'s input {sym} ∈ {{0,1}}^{n} (n = {n} bits)"
         return f"{who}'s input {sym} ∈ {{0..{q - 1}}}^{n} (n = {n} symbols)"
-    if type(problem).__name__ == "INDEX" and who == "Bob":
-        return f"Bob's index i ∈ {{0..{len(inputs) - 1}}} (position)"
     return f"{who}'s input {sym} ({'row' if who == 'Alice' else 'column'} index)"
 
 

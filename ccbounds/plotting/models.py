@@ -17,7 +17,7 @@ import numpy as np
 from ccbounds.errors import InvalidInputError
 from ccbounds.plotting._style import COLOURS, as_float_array, input_text, new_axes
 
-__all__ = ["plot_message", "separation_data", "separation_plot", "DEFAULT_NS", "PANELS"]
+__all__ = ["plot_message", "separation_data", "separation_plot", "separation_caption", "DEFAULT_NS", "PANELS"]
 
 #: default input lengths of the separation plot: 2^3 .. 2^20
 DEFAULT_NS = tuple(2**k for k in range(3, 21))
@@ -28,19 +28,29 @@ PANELS = {
     "equality": ("eq", "two_layer_eq", "string equality (EQ_n)"),
 }
 
-#: how each curve is drawn: label -> (colour, line style, marker)
+#: how each curve is drawn: label -> (colour, line style, marker, line width); colours are Okabe–Ito pairs that
+#: stay distinct under every common colour-vision deficiency (no orange beside vermillion)
 _STYLE = {
-    "LSTM": (COLOURS["vermillion"], "-", None),
-    "GRU": (COLOURS["orange"], "--", None),
-    "1-layer Transformer": (COLOURS["sky blue"], "-.", None),
-    "1-layer construction": (COLOURS["bluish green"], "none", "o"),
-    "2-layer construction": (COLOURS["blue"], "none", "s"),
+    "LSTM": (COLOURS["blue"], "-", "o", 2.0),
+    "GRU": (COLOURS["orange"], "--", "v", 2.0),
+    "1-layer Transformer": (COLOURS["reddish purple"], "-.", "^", 3.5),
+    "1-layer construction": (COLOURS["bluish green"], "none", "D", 0.0),
+    "2-layer construction": (COLOURS["black"], "none", "s", 0.0),
+}
+
+#: legend text per curve
+_LEGEND = {
+    "LSTM": "LSTM: lower bound (S = 2·width)",
+    "GRU": "GRU: lower bound (S = width)",
+    "1-layer Transformer": "1-layer Transformer: lower bound",
+    "1-layer construction": "[BHBK] 1-layer Transformer that solves it",
+    "2-layer construction": "[BHBK] 2-layer Transformer that solves it",
 }
 
 
 def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *, inputs: Sequence[Any] | None = None,
-                 cmap: str = "cividis", precision: int | None = None, vmin: float | None = None,
-                 vmax: float | None = None) -> Any:
+                 cmap: str | None = None, precision: int | None = None, vmin: float | None = None,
+                 vmax: float | None = None, segments: Sequence[tuple[str, int]] | None = None) -> Any:
     """An induced protocol's message as a heatmap: one row per Alice input, one column per state scalar.
 
     Parameters
@@ -53,13 +63,17 @@ def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *
         The first title line; a second line gives K, S and (with ``precision``) the message size S·b.
     inputs : sequence, optional
         Alice's K inputs, for row labels (bit strings); at most 32 are labelled.
-    cmap : str
-        A perceptually uniform, colour-blind-safe map (default ``"cividis"``).
+    cmap : str, optional
+        Default: for signed values the diverging, colour-blind-safe ``"PuOr_r"`` centred at 0 (orange
+        positive, purple negative, white zero); for values of one sign the sequential ``"cividis"``.
     precision : int, optional
         b, bits per scalar, to state S·b in the title.
     vmin, vmax : float, optional
         Colour range (default: the data's range); values outside saturate and the colourbar shows an
         arrow — useful when a few large scalars (e.g. log-masses) would flatten the rest.
+    segments : sequence of (name, size), optional
+        The message's parts in order (e.g. ``[("h, layer 1", 8), ("c, layer 1", 8)]`` for an LSTM): drawn
+        as labelled column blocks separated by lines. Sizes must add up to S.
 
     Returns
     -------
@@ -99,7 +113,15 @@ def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *
         v1 = v0 + 1.0
     extend = {(False, False): "neither", (True, False): "min", (False, True): "max", (True, True): "both"}[
         (lo < v0, hi > v1)]
+    signed = v0 < 0 < v1
+    if signed and vmin is None and vmax is None:
+        v1 = max(-v0, v1)
+        v0 = -v1
+    if cmap is None:
+        cmap = "PuOr_r" if signed else "cividis"
     im = ax.imshow(arr, aspect="auto", interpolation="nearest", cmap=cmap, vmin=v0, vmax=v1)
+    if segments is not None:
+        _mark_segments(ax, segments, S)
     bar = ax.figure.colorbar(im, ax=ax, fraction=0.05, pad=0.02, extend=extend)
     bar.set_label("scalar value (the model's float, unitless)")
     ax.set_xlabel(f"state coordinate (scalar index, 0..{S - 1})")
@@ -111,8 +133,22 @@ def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *
             ax.set_yticks(range(K))
             ax.set_yticklabels([input_text(v) for v in inputs], fontsize=7 if K > 16 else 8)
     size = f"; S·b = {S} x {precision} = {S * precision} bits per message" if precision else ""
-    ax.set_title(f"{title}\nK = {K} Alice input{'s' if K != 1 else ''} x S = {S} scalars{size}", fontsize=10)
+    ax.set_title(f"{title}\nK = {K} Alice input{'s' if K != 1 else ''} x S = {S} scalars{size}", fontsize=10,
+                 pad=16 if segments is not None else 6)
     return ax
+
+
+def _mark_segments(ax: Any, segments: Sequence[tuple[str, int]], S: int) -> None:
+    sizes = [int(k) for _, k in segments]
+    if sum(sizes) != S or min(sizes, default=0) < 1:
+        raise InvalidInputError(f"segment sizes {sizes} must be positive and add up to S = {S} scalars")
+    start = 0
+    for (name, _), k in zip(segments, sizes):
+        if start:
+            ax.axvline(start - 0.5, color="black", linewidth=1.5)
+        ax.text(start - 0.5 + k / 2, 1.0, name, transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=8)
+        start += k
 
 
 def separation_data(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: float = 0.0,
@@ -215,14 +251,15 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
             raise InvalidInputError(f"got {len(axes)} Axes for {len(panels)} panels; pass one Axes per panel")
         fig = axes[0].figure
     for a, panel in zip(axes, panels):
-        for label, (colour, style, marker) in _STYLE.items():
-            pts = sorted((r["n"], r["width"]) for r in rows if r["panel"] == panel and r["model"] == label)
+        for label, (colour, style, marker, lw) in _STYLE.items():
+            # a width of 1 is no bound at all (every model has one scalar): only widths > 1 are drawn
+            pts = sorted((r["n"], r["width"]) for r in rows if r["panel"] == panel and r["model"] == label
+                         and (r["kind"] == "construction" or r["width"] > 1))
             if not pts:
                 continue
             xs, ys = zip(*pts)
-            kind = "construction (upper bound)" if marker else "lower bound"
-            a.plot(xs, ys, linestyle=style, marker=marker, color=colour, linewidth=2, markersize=6,
-                   label=f"{label}: {kind}")
+            a.plot(xs, ys, linestyle=style, marker=marker, color=colour, linewidth=lw, markersize=6,
+                   markevery=2 if style != "none" else None, label=_LEGEND[label], zorder=1 if lw > 3 else 2)
         a.set_xscale("log", base=2)
         a.set_yscale("log", base=2)
         a.set_xlabel("input length n (bits)")
@@ -232,4 +269,18 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
         a.legend(loc="upper left", fontsize=8, framealpha=0.9)
     acc = "exact on every input" if eps == 0 else f"average error <= {eps:g}"
     fig.suptitle(f"Width needed vs input length at b = {precision} bits per scalar ({acc})", fontsize=11)
+    fig.caption = separation_caption(precision, eps)
     return fig
+
+
+def separation_caption(precision: int = 32, eps: float = 0.0) -> str:
+    """What to see in :func:`separation_plot`'s figure."""
+    return (f"Lines are lower bounds (Lemma R, Lemma T at b = {precision} bits per scalar): no model of that kind "
+            "and smaller width can be exact on every input. They grow linearly in n (slope 1 on these log-log "
+            "axes); widths of 1 are not drawn, since every model has one. The GRU and the one-layer Transformer "
+            "on EQ need the same ≈ n/b scalars, so their lines coincide (the Transformer's is drawn wider, "
+            "beneath). Markers are [BHBK] constructions that solve the task exactly, so they are upper bounds; "
+            "their widths grow like log n. On index lookup a one-layer Transformer has no lower bound at all: "
+            "Bob's query token takes n values, so Alice's message grows with n. The constructions need "
+            "precision of about log2 n bits; widths are exact numbers from the code-length formula, "
+            "not asymptotics.")

@@ -1,9 +1,9 @@
 """Training configurations, and the command line that maps 1:1 onto them (``ccbounds train``).
 
 :class:`TrainConfig` fixes a training run completely; :meth:`TrainConfig.command_line` writes the
-exact ``ccbounds train ...`` command that reproduces it, :func:`add_train_arguments` declares one
-option per field on an ``argparse`` parser, :func:`config_from_args` maps parsed options back and
-:func:`parse_command_line` inverts :meth:`TrainConfig.command_line`.
+exact ``ccbounds train ...`` command that reproduces it, :func:`train_options` declares one
+option per field (the CLI turns them into ``argparse`` arguments) and :func:`parse_command_line`
+inverts :meth:`TrainConfig.command_line`.
 
 Examples
 --------
@@ -12,11 +12,10 @@ Examples
 'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
 >>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
 True
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
-import argparse
 import math
 import shlex
 from collections.abc import Sequence
@@ -26,22 +25,24 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds._options import Option, parse_options
+from ccbounds.architectures import ARCHITECTURES
 from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.tasks import TOKEN_TASKS
 
 __all__ = [
     "ARCHS",
     "TRAIN_TASKS",
     "SCHEDULES",
     "TrainConfig",
-    "add_train_arguments",
-    "config_from_args",
+    "train_options",
     "parse_command_line",
 ]
 
-#: architectures ``train`` builds: recurrent cells, and one- or two-layer Transformers
-ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
+#: architectures ``train`` builds: the families of :data:`ccbounds.architectures.ARCHITECTURES`
+ARCHS = tuple(ARCHITECTURES)
 #: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
-TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
+TRAIN_TASKS = TOKEN_TASKS
 #: how Dyck non-members are sampled (ccbounds.tasks.BoundedDyck)
 NEGATIVES = ("uniform", "near-miss")
 
@@ -62,8 +63,9 @@ class TrainConfig:
     ----------
     arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
         Recurrent cell, or a Transformer with 1 or 2 encoder layers.
-    task : {"index-lookup", "eq", "disj", "dyck"}
-        A token task of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
+    task : str
+        A token task (:data:`ccbounds.tasks.TOKEN_TASKS`: index-lookup, eq, disj, dyck, ...) of
+        :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
     n : int
         The task's size parameter.
     width : int
@@ -146,12 +148,13 @@ class TrainConfig:
             object.__setattr__(self, name, float(v))
         if self.negatives is not None:
             if self.task != "dyck":
-                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task {self.task!r}")
+                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task "
+                                        f"{self.task!r}")
             if self.negatives not in NEGATIVES:
                 raise UnknownNameError(f"unknown negatives {self.negatives!r}; valid ones are {list(NEGATIVES)}")
         if self.q != 2 and self.task != "index-lookup":
             raise InvalidInputError(f"q applies to task 'index-lookup' only; drop --q for task {self.task!r}")
-        if self.arch.startswith("tf"):
+        if not ARCHITECTURES[self.arch].recurrent:
             if self.layers != 1:
                 raise InvalidInputError(
                     f"layers applies to recurrent models; a Transformer's depth is its arch ({self.arch!r}): "
@@ -166,7 +169,8 @@ class TrainConfig:
                 )
             object.__setattr__(self, "heads", int(heads))
         elif self.heads is not None:
-            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch {self.arch!r}")
+            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch "
+                                    f"{self.arch!r}")
 
     def build_task(self) -> Any:
         """The task: ``get_task(task, n)`` (with ``q`` for index lookup).
@@ -192,19 +196,9 @@ class TrainConfig:
         >>> print(TrainConfig("tf2", "eq", n=8, width=16).model_config())
         tf2(vocab=4, classes=2, max_len=18, d_model=16, heads=2, d_ff=64, post-norm, learned positions)
         """
-        from ccbounds.models.config import RecurrentConfig, TransformerConfig
-
         task = self.build_task() if task is None else task
-        if self.arch.startswith("tf"):
-            return TransformerConfig(
-                vocab_size=task.vocab_size,
-                num_classes=task.num_classes,
-                max_len=task.seq_len,
-                d_model=self.width,
-                heads=int(self.heads),  # type: ignore[arg-type]
-                layers=int(self.arch[2:]),
-            )
-        return RecurrentConfig(self.arch, task.vocab_size, task.num_classes, width=self.width, layers=self.layers)
+        return ARCHITECTURES[self.arch].make_config(task.vocab_size, task.num_classes, task.seq_len, self.width,
+                                                    heads=self.heads, layers=self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; ``TrainConfig(**d)`` rebuilds the config."""
@@ -234,7 +228,7 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-# --- the command line maps 1:1 onto TrainConfig ---------------------------------------------------
+# --- the command line maps 1:1 onto TrainConfig (options declared here, argparse in ccbounds.cli) ---
 _HELP = {
     "arch": "architecture",
     "task": "token task",
@@ -254,42 +248,22 @@ _HELP = {
 }
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Declare one option per :class:`TrainConfig` field, plus ``-o/--output``, on ``parser``.
+def train_options() -> tuple[Option, ...]:
+    """One :class:`~ccbounds._options.Option` per :class:`TrainConfig` field (``ccbounds train`` declares them).
 
     Examples
     --------
-    >>> ns = add_train_arguments(argparse.ArgumentParser()).parse_args(
-    ...     "--arch gru --task eq --n 3 --width 4 -o m.pt".split())
-    >>> config_from_args(ns).steps, ns.output
-    (2000, 'm.pt')
+    >>> [o.flag for o in train_options()][:3], train_options()[5].default
+    (['--arch', '--task', '--n'], 0)
     """
-    defaults = TrainConfig.__dataclass_fields__
     choices = {"arch": ARCHS, "task": TRAIN_TASKS + ("nn",), "schedule": SCHEDULES, "negatives": NEGATIVES}
-    for name, f in defaults.items():
-        required = name in ("arch", "task", "n", "width")
+    out = []
+    for name, f in TrainConfig.__dataclass_fields__.items():
         kind = float if name in ("lr", "clip") else (str if name in choices else int)
-        kw: dict[str, Any] = {"type": kind, "help": _HELP[name], "dest": name}
-        if name in choices:
-            kw["choices"] = list(choices[name])
-        if required:
-            kw["required"] = True
-        else:
-            kw["default"] = f.default
-        parser.add_argument(f"--{_flag(name)}", **kw)
-    parser.add_argument("-o", "--output", required=True, help="checkpoint path (.pt or .safetensors)")
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options.
-
-    Raises
-    ------
-    InvalidInputError, UnknownNameError
-        As :class:`TrainConfig` (e.g. ``--task nn``).
-    """
-    return TrainConfig(**{name: getattr(args, name) for name in TrainConfig.__dataclass_fields__})
+        required = name in ("arch", "task", "n", "width")
+        out.append(Option(name, kind, _HELP[name], choices=choices.get(name), required=required,
+                          default=None if required else f.default))
+    return tuple(out)
 
 
 def parse_command_line(command: str | Sequence[str]) -> tuple[TrainConfig, str]:
@@ -309,10 +283,7 @@ def parse_command_line(command: str | Sequence[str]) -> tuple[TrainConfig, str]:
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if argv[:2] != ["ccbounds", "train"]:
         raise InvalidInputError(f"expected a command starting 'ccbounds train', got {' '.join(argv[:2])!r}")
-    parser = add_train_arguments(argparse.ArgumentParser(prog="ccbounds train", exit_on_error=False))
-    try:
-        ns = parser.parse_args(argv[2:])
-    except (argparse.ArgumentError, SystemExit) as e:
-        raise InvalidInputError(f"cannot parse the train command ({e}); see 'ccbounds train --help'") from None
-    return config_from_args(ns), ns.output
-
+    values, output = parse_options(argv[2:], train_options(), "ccbounds train")
+    if output is None:
+        raise InvalidInputError("cannot parse the train command (missing -o PATH); see 'ccbounds train --help'")
+    return TrainConfig(**values), output
