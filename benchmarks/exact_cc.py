@@ -1,7 +1,8 @@
 """Benchmark: exact D on the hard suite of ``benchmarks/hard_instances.py``, today's search against the old one.
 
 Run ``python benchmarks/exact_cc.py`` (``--old-cap S`` caps the old search, default 60 s; ``--limit S``
-the new one, default 60 s; ``--per-family K`` takes K of each family instead of the quotas). Prints one row per instance: its
+the new one, default 60 s; ``--per-family K`` takes K of each family instead of the quotas). Prints
+one row per instance: its
 shape and distinct rows x columns, the best cheap lower bound (rounded up), D, the new search's
 seconds, the old search's seconds (``>cap`` when it did not finish within the cap), the ratio old /
 new, the certificate that closed the lower side, and the result of the independent checks: the

@@ -155,7 +155,7 @@ def _perm(rng: np.random.Generator) -> Instance:
 
 
 def _bit_functions(a: int) -> dict[str, Callable[[int, int], int]]:
-    pop = lambda v: v.bit_count()
+    pop = lambda v: v.bit_count()  # noqa: E731
     return {
         "and-count>=2": lambda x, y: int(pop(x & y) >= 2),
         "hamming<=1": lambda x, y: int(pop(x ^ y) <= 1),
@@ -175,7 +175,7 @@ def _bit_functions(a: int) -> dict[str, Callable[[int, int], int]]:
 
 
 def _bits() -> Iterator[Instance]:
-    for a, (name, f) in itertools.product((4, 5), _bit_functions(4).items()):
+    for a, name in itertools.product((4, 5), _bit_functions(4)):
         fa = _bit_functions(a)[name]
         yield f"bits{a}:{name}", np.array([[fa(x, y) for y in range(1 << a)] for x in range(1 << a)], np.int8)
 

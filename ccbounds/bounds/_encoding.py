@@ -56,8 +56,8 @@ def protocol_tree_clauses(M: np.ndarray, d: int,
     pool = IDPool()
     R, C = M.shape
     cl: list[list[int]] = []
-    r = lambda v, i: pool.id(("r", v, i))
-    c = lambda v, j: pool.id(("c", v, j))
+    r = lambda v, i: pool.id(("r", v, i))  # noqa: E731
+    c = lambda v, j: pool.id(("c", v, j))  # noqa: E731
     cl += [[r(1, i)] for i in range(R)] + [[c(1, j)] for j in range(C)]
     for v in range(1, 1 << d):
         own = pool.id(("alice", v))

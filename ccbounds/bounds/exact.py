@@ -126,8 +126,8 @@ class DInterval:
     >>> try:  # no time for SAT: only the one-way tree and the trivial bound
     ...     exact_D(np.eye(4, dtype=int), time_limit=1e-9, use_cheap_bounds=False)
     ... except ExactLimitError as e:
-    ...     print(e.interval)
-    0 <= D(matrix 4x4) <= 3 bits  [lower: trivial; upper: protocol tree of depth 3; time limit 1e-09 s hit while deciding depth 0]
+    ...     print(e.interval.lower.value, e.interval.upper.value, e.interval.reason)
+    0 3 time limit 1e-09 s hit while deciding depth 0
     """
 
     problem: str
@@ -281,7 +281,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
     cheap = _cheap_lower(M, name, deadline, lower_bounds, _trees.depth(up_spec)) if use_cheap_bounds else []
     timings["lower bounds"] = time.perf_counter() - t0
     binary = is_binary(M)
-    if binary and use_cheap_bounds and max((math.ceil(b.value - 1e-9) for b in cheap), default=0) < _trees.depth(up_spec):
+    best_cheap = max((math.ceil(b.value - 1e-9) for b in cheap), default=0)
+    if binary and use_cheap_bounds and best_cheap < _trees.depth(up_spec):
         t0 = time.perf_counter()
         greedy = _trees.greedy_spec(M)
         if _trees.depth(greedy) < _trees.depth(up_spec):
