@@ -198,7 +198,7 @@ FAMILIES: dict[str, Callable[[np.random.Generator], Iterator[Instance]]] = {
 #: a family's instances turned out to have cheap lower bound < D (the search may find a tree as deep
 #: as the cheap lower bound): or 0 of 13, xor 13/13, block 4/13, kron 11/13, perm 13/13, bits 2/2.
 #: This weights the families; no instance is picked by its D.
-QUOTAS = {"or": 6, "xor": 18, "block": 12, "kron": 18, "perm": 18, "bits": 28}
+QUOTAS = {"or": 6, "xor": 21, "block": 12, "kron": 21, "perm": 21, "bits": 28}
 
 
 def suite(seed: int = 0, per_family: int | None = None, max_tries: int = 3000) -> list[Instance]:
