@@ -181,11 +181,12 @@ def _cheap_lower(M: np.ndarray, name: str, deadline: Deadline, extra: Sequence[B
                   b.expression, b.note) for b in out]
 
 
-def _checked_tree(x: Any, M0: np.ndarray, spec: Any, rcls: Any, ccls: Any, d: int, name: str) -> Any:
+def _checked_tree(x: Any, M0: np.ndarray, spec: Any, rcls: Any, ccls: Any, d: int, name: str,
+                  label: str = "optimal protocol") -> Any:
     """The ProtocolTree of ``spec`` (on class indices), run on every cell of M0."""
     from ccbounds.protocols import ProtocolTree
 
-    tree = ProtocolTree.from_splits(_trees.expand_spec(spec, rcls, ccls), name=f"protocol for {name}")
+    tree = ProtocolTree.from_splits(_trees.expand_spec(spec, rcls, ccls), name=f"{label} for {name}")
     wrong = [(i, j) for i in range(M0.shape[0]) for j in range(M0.shape[1]) if tree.output(i, j) != M0[i, j]]
     if wrong or tree.cost != d:
         raise RuntimeError(f"internal error: decoded tree has cost {tree.cost} (expected {d}) and errs on "
@@ -311,7 +312,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
             out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
         except SolverLimitError as e:
             timings["sat"] = time.perf_counter() - t0
-            tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name)
+            tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name, "best protocol found")
             lower = _sat_lower(proof, d, name, solver) if proof is not None and d > lo else lo_bound
             interval = DInterval(name, lower, _upper_bound(tree, name, up_how, M0.size),
                                  f"time limit {time_limit} s hit while deciding depth {d}")
