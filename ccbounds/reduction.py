@@ -327,7 +327,7 @@ def _ranges(pos: Sequence[int]) -> str:
 
 
 def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, validate: bool = True,
-           seed: int = 0, device: Any = None) -> InducedProtocol:
+           seed: int = 0, device: Any = None, answer_tokens: Sequence[int] | None = None) -> InducedProtocol:
     """Turn ``model`` into a one-way protocol for ``problem`` (SPEC §4, Lemma R / Lemma T).
 
     Parameters
@@ -344,6 +344,10 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         Check the adapter's reading of the model against the model's own forward.
     device : str or torch.device, optional
         Where to run the model (default: where its parameters are).
+    answer_tokens : sequence of int, optional
+        For a causal LM (e.g. a Hugging Face ``*ForCausalLM``): the vocabulary id of each answer, in
+        answer order; the model is read at its last position at those ids
+        (:class:`ccbounds.models.answers.AnswerLogits`).
 
     Returns
     -------
@@ -363,16 +367,21 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
 
     if not hasattr(problem, "alice_inputs"):
         raise InvalidInputError(f"reduce() needs a Problem such as ccbounds.INDEX(16), got {problem!r}")
+    if answer_tokens is not None:
+        from ccbounds.models.answers import AnswerLogits
+
+        model = AnswerLogits(model, answer_tokens)
     if gadget is None:
         gadget = get_gadget(problem, task)
     elif gadget.problem.name != problem.name:
         raise InvalidInputError(f"the gadget is for {gadget.problem.name}, not {problem.name}; pass a matching gadget")
     adapter = get_adapter(model, validate=validate, seed=seed)
     t = gadget.task
-    if adapter.vocab_size and adapter.vocab_size < t.vocab_size:
-        raise ReductionNotApplicable(
-            f"the model reads {adapter.vocab_size} token ids but the task {t.name} uses {t.vocab_size}; "
-            "pass a gadget with the model's token ids: get_gadget(problem, task, tokens={...}, vocab_size=...)")
+    from reductions.gadgets.layouts import vocabulary_note
+
+    refuse, vocab_note = vocabulary_note(adapter.vocab_size, gadget)
+    if refuse:
+        raise ReductionNotApplicable(vocab_note)
     if adapter.max_len is not None and adapter.max_len < t.seq_len:
         raise ReductionNotApplicable(
             f"the model accepts sequences of at most {adapter.max_len} tokens but {t.name} needs {t.seq_len}; "
@@ -384,4 +393,6 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         from ccbounds.devices import resolve_device
 
         device = resolve_device(device)
-    return find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    protocol.vocabulary_note = vocab_note  # said in audit reports when the vocabularies differ
+    return protocol

@@ -30,6 +30,53 @@ def _tf(vocab: int, max_len: int, d: int = 8, heads: int = 2, layers: int = 1, s
     return build_model(cfg).eval()
 
 
+def _hf_mamba(vocab: int, seed: int = 0) -> torch.nn.Module:
+    from transformers import MambaConfig, MambaForCausalLM
+
+    from ccbounds.models.answers import AnswerLogits
+
+    torch.manual_seed(seed)
+    lm = MambaForCausalLM(MambaConfig(vocab_size=vocab + 2, hidden_size=16, state_size=4, conv_kernel=3,
+                                      num_hidden_layers=1, expand=2)).eval()
+    return AnswerLogits(lm, [vocab, vocab + 1])
+
+
+class _UserGRU(torch.nn.Module):
+    """A user's model: LayerNorm between embedding and a sequence-first GRU, 2-layer MLP head."""
+
+    def __init__(self, vocab: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__()
+        self.emb, self.norm = torch.nn.Embedding(vocab, 6), torch.nn.LayerNorm(6)
+        self.gru = torch.nn.GRU(6, 5, num_layers=2)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(self.norm(self.emb(x)).transpose(0, 1))
+        return self.mlp(out[-1])
+
+
+class _UserBlock(torch.nn.Module):
+    """A user's hand-written block: MultiheadAttention + LayerNorm + FFN, learned positions."""
+
+    def __init__(self, vocab: int, max_len: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__()
+        self.tok, self.pos = torch.nn.Embedding(vocab, 8), torch.nn.Embedding(max_len, 8)
+        self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.ln = torch.nn.LayerNorm(8)
+        self.ffn = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 8))
+        self.out = torch.nn.Linear(8, 2)
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1]))
+        a, _ = self.attn(h, h, h)
+        z = self.ln(h + a)
+        return self.out(z + self.ffn(z))[:, -1]
+
+
 # Examples per built-in reduction: (model, problem, task). The suite runs over list_reductions() and
 # fails if a registered reduction has no examples here, so a new built-in cannot skip conformance.
 EXAMPLES = {
@@ -41,12 +88,23 @@ EXAMPLES = {
         (_rec("gru", 4, seed=4), DISJ(3), None),
         (_rec("lstm", 8, seed=5), INDEX(3), "disj"),  # INDEX -> DISJ -> x SEP y END
     ],
+    "intercepted-state": [
+        (_UserGRU(6), INDEX(4), None),
+        (_UserGRU(4, seed=1), EQ(3), None),
+    ],
+    "intercepted-attention": [
+        (_UserBlock(6, 5), INDEX(4), None),
+        (_UserBlock(5, 13, seed=2), DISJ(3), "dyck"),
+    ],
     "one-layer-attention": [
         (_tf(6, 5), INDEX(4), None),  # query token is Bob's: Q = 4
         (_tf(4, 8, norm_first=True), EQ(3), None),
         (_tf(4, 8, positions="sinusoidal", seed=1), DISJ(3), None),
         (_tf(5, 13, seed=2), DISJ(3), "dyck"),  # interleaved positions, public END
         (_tf(5, 7, heads=1, seed=3), EQ(3), "dyck"),
+    ],
+    "hf-cache": [  # more families and both usage styles: tests/test_hf.py
+        (_hf_mamba(4), EQ(2), None),
     ],
 }
 
