@@ -170,12 +170,16 @@ class EntropyResult:
 
 
 class Entropy(_ReadsLog):
-    """The Miller-Madow estimate of H(M) in bits, with its cap log2 K."""
+    """The Miller-Madow estimate of H(M) in bits, with its cap log2 min(K, |X|) (M is a function of x)."""
+
+    def __init__(self, log: MessageLog, log2_inputs: float | None = None) -> None:
+        super().__init__(log)
+        self.log2_inputs = log2_inputs
 
     def result(self) -> EntropyResult:
         from ccbounds.information import miller_madow_entropy
 
-        ent = miller_madow_entropy(self.counts())
+        ent = miller_madow_entropy(self.counts(), log2_support=self.log2_inputs)
         return EntropyResult(ent.value_bits, ent.cap_bits)
 
 
@@ -268,13 +272,13 @@ class PrecisionState:
 
 
 def precision_state(precision: Any, scheme: Any, K: int, width: int, plan: Any, confidence: float,
-                    inputs: MessageLog, collision_limit: int) -> PrecisionState:
+                    inputs: MessageLog, collision_limit: int, log2_inputs: float | None = None) -> PrecisionState:
     """The measurements of one precision (the one list to extend with a new measurement)."""
     log = MessageLog(K)
     return PrecisionState(precision, scheme, log, [
         QueryAccuracy(width),
         Certificate(width, plan.q, confidence, plan.certified),
-        Entropy(log),
+        Entropy(log, log2_inputs),
         DistinctMessages(log),
         Collisions(log, inputs, collision_limit),
     ])

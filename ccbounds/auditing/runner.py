@@ -202,7 +202,7 @@ def _start(p: Any, precs: list[Precision], settings: AuditSettings, dev: Any) ->
     inputs = MessageLog(K, what="input")
     limit = max(4 * settings.witnesses, 8)
     states = [precision_state(pr, pr.scheme(cal, per_coordinate=True), K, width, plan, settings.confidence,
-                              inputs, limit) for pr in precs]
+                              inputs, limit, p.problem.log2_num_alice_inputs) for pr in precs]
     return AuditState(p, plan, settings, dev, inputs, ModelAccuracy(), Mismatches(), states)
 
 
