@@ -5,7 +5,7 @@
   facade;
 * reductions: the ``reductions`` package (gadgets, registry, one module per lemma);
 * facade: ``ccbounds.reduction`` (``ccbounds.reduce``), ``ccbounds.auditing``, ``ccbounds.testing``,
-  ``ccbounds.experiments``, the CLI.
+  ``ccbounds.experiments``, ``ccbounds.sweeps`` (train + audit grids), the CLI.
 
 An edge may only point to the same layer or below, including imports inside functions (lazy ones).
 """
@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FACADE = ("ccbounds.reduction", "ccbounds.auditing", "ccbounds.testing", "ccbounds.experiments", "ccbounds.cli",
-          "ccbounds.__main__")
+FACADE = ("ccbounds.reduction", "ccbounds.auditing", "ccbounds.testing", "ccbounds.experiments", "ccbounds.sweeps",
+          "ccbounds.cli", "ccbounds.__main__")
 RANK = {"core": 0, "reductions": 1, "facade": 2}
 
 
