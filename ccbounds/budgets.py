@@ -36,46 +36,43 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ccbounds.architectures import ARCHITECTURES, get_architecture
 from ccbounds.bound import Bound
-from ccbounds.errors import InvalidInputError, UnknownNameError
-from ccbounds.requirements import index_distributional_bound, required_bits
+from ccbounds.errors import InvalidInputError
+from ccbounds.requirements import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
 
-#: architectures the budget knows, with the lemma that applies
-ARCHS = {
-    "rnn": "Elman RNN: Lemma R, S = width*layers",
-    "gru": "GRU: Lemma R, S = width*layers",
-    "lstm": "LSTM: Lemma R, S = 2*width*layers (h and c)",
-    "tf1": "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)",
-    "tf2": "two-layer Transformer: no one-way reduction (refused)",
-}
-
-_QUERY_IS_BOB = {"INDEX"}  # problems whose default gadget puts a variable token at the output position
+#: architectures the budget knows, with the lemma that applies (from :data:`ccbounds.architectures.ARCHITECTURES`)
+ARCHS = {a.name: a.description for a in ARCHITECTURES.values()}
 
 
 def message_scalars(arch: str, width: int, heads: int = 1, layers: int = 1, problem: Any = None) -> int | None:
-    """S for ``arch`` (None for architectures no reduction applies to).
+    """S for ``arch`` (None for architectures no reduction applies to); Q from the problem's default layout.
 
     >>> message_scalars("lstm", 10, layers=2), message_scalars("tf1", 8, heads=2), message_scalars("tf2", 8)
     (40, 10, None)
     """
-    arch = _arch(arch)
-    if arch in ("rnn", "gru"):
-        return width * layers
-    if arch == "lstm":
-        return 2 * width * layers
-    if arch == "tf1":
-        q = problem.n if problem is not None and type(problem).__name__ in _QUERY_IS_BOB else 1
-        return q * heads * (width // heads + 1)
-    return None
+    q = problem.query_token_values if problem is not None else 1
+    return get_architecture(arch).message_scalars(width, heads=heads, layers=layers, query_values=q)
 
 
-def _arch(arch: str) -> str:
-    a = str(arch).lower()
-    if a not in ARCHS:
-        raise UnknownNameError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHS)}")
-    return a
+def _smallest_width(arch: Any, heads: int, layers: int, precision: int, problem: Any, need: int) -> int:
+    """The smallest width (a multiple of ``heads`` for attention) whose S*b meets ``need`` bits."""
+    step = 1 if arch.recurrent else heads
+
+    def ok(k: int) -> bool:
+        s = arch.message_scalars(k * step, heads=heads, layers=layers, query_values=problem.query_token_values)
+        return s * precision >= need
+
+    hi = 1
+    while not ok(hi):
+        hi *= 2
+    lo = hi // 2  # not ok(lo) (or lo = 0), ok(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi * step
 
 
 def _problem(problem: Any, n: int) -> Any:
@@ -157,7 +154,7 @@ class BudgetReport:
         return f"<pre>{html.escape(str(self))}</pre>"
 
     def __str__(self) -> str:
-        shape = f"width {self.width}" + (f", {self.heads} heads" if self.arch.startswith("tf") else
+        shape = f"width {self.width}" + (f", {self.heads} heads" if not get_architecture(self.arch).recurrent else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")
         lines = [
             f"{self.arch} ({shape}) at b = {self.bits_per_scalar} bits/scalar on {self.problem}"
@@ -202,37 +199,26 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         message bits, the required bits (a :class:`~ccbounds.bound.Bound`), the verdict, the largest n
         this model size can handle, and the smallest width for this n.
     """
-    arch = _arch(arch)
+    a = get_architecture(arch)
+    arch = a.name
     for name, v in (("width", width), ("heads", heads), ("layers", layers), ("precision", precision), ("n", n)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
     if precision > 64:
         raise InvalidInputError(f"precision is bits per scalar, at most 64; got {precision}")
-    if arch == "tf1" and width % heads:
+    if a.scalars is not None and not a.recurrent and width % heads:
         raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")
-    if arch.startswith("tf") and layers != 1:
+    if not a.recurrent and layers != 1:
         raise InvalidInputError(f"layers counts recurrent layers; a Transformer's depth is its arch ({arch!r}): "
                                 "use tf1 for one attention layer, tf2 for two or more")
     prob = _problem(problem, n)
-    if type(prob).__name__ not in ("INDEX", "EQ", "DISJ"):
-        raise InvalidInputError(f"budgets are for INDEX, EQ and DISJ, not {prob.name}")
     req = required_bits(prob, eps)
     S = message_scalars(arch, width, heads, layers, prob)
     largest = smallest = None
     if S is not None:
-        bits = S * precision
-        query_grows = arch == "tf1" and type(prob).__name__ in _QUERY_IS_BOB
-        per = index_distributional_bound(1, eps, getattr(prob, "q", 2)) if eps else math.log2(getattr(prob, "q", 2))
-        if type(prob).__name__ == "EQ" and eps:
-            per = 0.0
-        largest = None if (query_grows or per <= 0) else int(math.floor(bits / per + 1e-9))
-        need = math.ceil(req.value - 1e-9)
-        if arch in ("rnn", "gru", "lstm"):
-            factor = (2 if arch == "lstm" else 1) * layers
-            smallest = max(1, math.ceil(need / (precision * factor)))
-        else:  # Q*(width + H)*b >= need, width a multiple of H, at least H (Q = n when Bob's token names i)
-            Q = prob.n if query_grows else 1
-            smallest = max(heads, heads * math.ceil(max(0, math.ceil(need / (Q * precision)) - heads) / heads))
+        query_grows = not a.recurrent and prob.query_token_values > 1
+        largest = None if query_grows else prob.largest_n(S * precision, eps)
+        smallest = _smallest_width(a, heads, layers, precision, prob, math.ceil(req.value - 1e-9))
     return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest,
                         _construction(arch, prob))
 
@@ -241,9 +227,7 @@ def _construction(arch: str, problem: Any) -> tuple[str, int] | None:
     """The SPEC §7 construction of this architecture family for this problem, with its width."""
     from ccbounds.models.constructions import construction_width
 
-    family = type(problem).__name__
-    if arch == "tf1" and family == "INDEX":
-        return "one-layer index lookup", construction_width("index_lookup", problem.n, q=problem.q)
-    if arch == "tf2" and family in ("EQ", "DISJ"):
-        return f"two-layer {family}", construction_width(f"two_layer_{family.lower()}", problem.n)
-    return None
+    if arch not in problem.constructions:
+        return None
+    name, key = problem.constructions[arch]
+    return name, construction_width(key, problem.n, q=problem.alphabet or 2)

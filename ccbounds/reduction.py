@@ -261,17 +261,12 @@ class InducedProtocol(OneWayProtocol):
                               holds=bits >= math.ceil(bound.value - 1e-9))
 
     def largest_n(self, precision: Any = 32, eps: float = 0.0) -> int | None:
-        """The largest n with D^{A->B}(f_n) <= S·b for this model's message size (None: unbounded)."""
-        from ccbounds.requirements import index_distributional_bound
+        """The largest n with D^{A->B}(f_n) <= S·b for this model's message size (None: unbounded).
 
-        if self.message_grows_with_n:
-            return None
-        bits = self.cost_bits(precision)
-        q = getattr(self.problem, "q", 2)
-        per = index_distributional_bound(1, eps, q) if eps else math.log2(q)
-        if type(self.problem).__name__ == "EQ" and eps:
-            return None
-        return None if per <= 0 else int(math.floor(bits / per + 1e-9))
+        The problem's own :meth:`~ccbounds.problems.Problem.largest_n`, unless the message itself grows
+        with n (then the argument gives no limit).
+        """
+        return None if self.message_grows_with_n else self.problem.largest_n(self.cost_bits(precision), eps)
 
     def explain(self, precision: Any = 32, eps: float = 0.0) -> str:
         """The argument in prose, with this model's numbers filled in (for teaching)."""

@@ -44,11 +44,11 @@ def required_bits(problem: Any, eps: float = 0.0) -> Bound:
     Parameters
     ----------
     problem : Problem
-        INDEX, EQ, DISJ, or any problem small enough for its matrix (then the exact
-        ceil(log2 #distinct rows) is computed).
+        Any problem: the bound is its own :meth:`~ccbounds.problems.Problem.one_way_bound` (a textbook
+        value, or the exact ceil(log2 #distinct rows) of its matrix).
     eps : float
-        0 for protocols correct on every input; in (0, 1/2) for an average error eps under the
-        uniform INDEX distribution (x uniform, i uniform; for DISJ: y = {i}).
+        0 for protocols correct on every input; in (0, 1) for an average error eps under the problem's
+        distribution (INDEX: x uniform, i uniform; DISJ and IP: y = {i}).
 
     Returns
     -------
@@ -60,25 +60,8 @@ def required_bits(problem: Any, eps: float = 0.0) -> Bound:
     InvalidInputError
         eps outside [0, 1), or eps > 0 for a problem without a distributional bound here.
     """
-    if not 0 <= eps < 1:
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not 0 <= eps < 1:
         raise InvalidInputError(f"eps must be in [0, 1), got {eps}")
-    family = type(problem).__name__
-    if eps == 0:
-        for b in problem.known_bounds(eps=0.0):
-            if b.model == "D1way(A->B)" and b.is_lower:
-                return b
-        from ccbounds.bounds import one_way
-
-        return one_way(problem)[0]
-    if family in ("INDEX", "DISJ"):
-        q = getattr(problem, "q", 2)
-        mu = "x uniform, i uniform" + ("; y = {i} (the INDEX->DISJ embedding)" if family == "DISJ" else "")
-        return Bound(index_distributional_bound(problem.n, eps, q), "lower", "D_mu_eps(A->B)", problem.name,
-                     eps=eps, method="known", source="[KNR]; SPEC §6 (Fano per coordinate)",
-                     expression="n*(1-H2(eps))" if q == 2 else "n*(log2 q - H2(eps) - eps*log2(q-1))",
-                     note=f"average error eps under mu: {mu}")
-    if family == "EQ":
-        return Bound(0, "lower", "D_mu_eps(A->B)", problem.name, eps=eps, method="known",
-                     source="[KN] Ex. 3.5 (public-coin EQ in ceil(log2(1/eps))+1 bits)", expression="0",
-                     note="no non-trivial bound with errors: hashing solves EQ with O(log 1/eps) bits")
-    raise InvalidInputError(f"no distributional bound for {problem.name} with eps > 0; pass eps=0")
+    if not hasattr(problem, "one_way_bound"):
+        raise InvalidInputError(f"required_bits needs a Problem such as ccbounds.INDEX(16), got {problem!r}")
+    return problem.one_way_bound(eps)

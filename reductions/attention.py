@@ -108,7 +108,10 @@ class PartialSoftmaxProtocol(InducedProtocol):
 
     @property
     def scalars(self) -> int:
-        return len(self.query_values) * self._H * (self._dv + 1)
+        from ccbounds.architectures import get_architecture
+
+        return get_architecture("tf1").message_scalars(self._H * self._dv, heads=self._H,
+                                                       query_values=len(self.query_values))
 
     def _tok(self, rows: list[np.ndarray]) -> Any:
         import torch

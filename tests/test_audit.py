@@ -14,7 +14,6 @@ torch = pytest.importorskip("torch")
 import ccbounds  # noqa: E402
 from ccbounds.auditing import AuditReport, CollisionWitness, QueryPlan, parse_precisions, row_verdict  # noqa: E402
 from ccbounds.auditing.sampling import CALIBRATION, hash_rows  # noqa: E402
-from ccbounds.auditing.summary import largest_lengths  # noqa: E402
 from ccbounds.auditing.witnesses import collision_pairs  # noqa: E402
 from ccbounds.errors import InvalidInputError, UnknownNameError  # noqa: E402
 from ccbounds.information import H2, fano_certificate, max_index_length  # noqa: E402
@@ -118,12 +117,13 @@ def test_verdict_function() -> None:
     assert "not ruled out" in row_verdict(4, 4)[1]
 
 
-def test_largest_lengths_brute_force() -> None:
+def test_largest_n_of_an_audit_row_brute_force() -> None:
     for bits in (1, 5, 16):
         for eps in (0.0, 0.05, 0.2):
             brute = max(n for n in range(0, 10 * bits + 2) if n * (1 - H2(eps)) <= bits + 1e-12)
-            assert largest_lengths("index", bits, eps, 2) == (brute, bits)
-    assert largest_lengths("eq", 7, 0.0, 2) == (7, 7) and largest_lengths("eq", 7, 0.1, 2) == (None, 7)
+            assert (INDEX(3).largest_n(bits, eps), INDEX(3).largest_n(bits)) == (brute, bits)
+            assert DISJ(3).largest_n(bits, eps) == brute
+    assert (EQ(2).largest_n(7), EQ(2).largest_n(7, 0.1)) == (7, None)
 
 
 # -- audits ---------------------------------------------------------------------------------------------

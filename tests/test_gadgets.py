@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
-from ccbounds.problems import DISJ, EQ, GT, INDEX, get_problem
+from ccbounds.problems import DISJ, EQ, INDEX, Problem, get_problem
 from reductions.gadgets import (
     DYCK_BLOCKS,
     GADGETS,
@@ -27,10 +27,10 @@ from reductions.gadgets import (
     pair_gadget,
 )
 
-ALL = [(p, t) for p, t in GADGETS]
+ALL = [(p.__name__, t) for p, t in GADGETS]
 PREFIX_CUT = {("INDEX", "index-lookup"): True, ("INDEX", "nn"): True, ("INDEX", "disj"): True,
               ("INDEX", "dyck"): False, ("EQ", "eq"): True, ("EQ", "dyck"): False,
-              ("DISJ", "disj"): True, ("DISJ", "dyck"): False}
+              ("DISJ", "disj"): True, ("DISJ", "dyck"): False, ("GT", "gt"): True, ("IP", "ip"): True}
 
 
 @lru_cache(maxsize=None)
@@ -129,8 +129,8 @@ def test_string_layouts_and_owners():
     assert gp.public_positions == (7,) and gp.bob_positions == (3, 4, 5, 6) and check_gadget(gp).ok
     with pytest.raises(InvalidInputError, match="end must be"):
         pair_gadget(DISJ(3), end="Alice")
-    with pytest.raises(InvalidInputError, match="EQ or DISJ"):
-        pair_gadget(GT(3))
+    with pytest.raises(InvalidInputError, match="no x SEP y END task answers"):
+        pair_gadget(INDEX(3))
 
 
 def test_nearest_neighbour_gadget_codes():
@@ -253,8 +253,8 @@ def test_registry():
     assert get_gadget(EQ(3)).task.name == "eq" and get_gadget(DISJ(3)).task.name == "disj"
     with pytest.raises(UnknownNameError, match="valid tasks for EQ: \\['eq', 'dyck'\\]"):
         get_gadget(EQ(3), "nn")
-    with pytest.raises(UnknownNameError, match="INDEX, EQ and DISJ"):
-        get_gadget(GT(3))
+    with pytest.raises(UnknownNameError, match="gadgets exist for INDEX, EQ, DISJ"):
+        get_gadget(Problem.from_matrix([[0, 1], [1, 0]]))
 
 
 def test_token_overrides_pass_through():

@@ -109,6 +109,7 @@ class TorchRecurrentAdapter(RecurrentAdapter):
         self.is_lstm = isinstance(self.rnn, nn.LSTM)
         self.vocab_size = self.embed.num_embeddings
         self.max_len = None
+        self._state_size = sum(int(t[0].numel()) for t in self.initial_state(1))
         ref = type(model).__module__.startswith("ccbounds.models")
         self.description = (
             f"{'reference ' if ref else ''}{type(model).__name__}: Embedding -> {type(self.rnn).__name__}"
@@ -119,10 +120,9 @@ class TorchRecurrentAdapter(RecurrentAdapter):
     # ------------------------------------------------------------------ state
     @property
     def state_size(self) -> int:
-        """S = width·layers (RNN/GRU), (h + c widths)·layers for an LSTM (2·width·layers without projection)."""
-        if self.is_lstm:
-            return self.layers * ((self.proj or self.width) + self.width)
-        return self.layers * self.width
+        """S, measured: the scalars per example of the state tensors (width·layers for RNN/GRU, (h + c
+        widths)·layers for an LSTM); a test holds it to :mod:`ccbounds.architectures`' formula."""
+        return self._state_size
 
     def initial_state(self, batch: int) -> tuple[torch.Tensor, ...]:
         """Zeros, the state torch's RNNs start from: ``(h,)`` or ``(h, c)``, each ``(B, layers, ·)``."""

@@ -1,17 +1,11 @@
 """Auditing a checkpoint file: from its task metadata to the problem and gadget, then :func:`audit`.
 
 A ccbounds checkpoint (or a foreign state_dict with a spec) names the task it was trained on and its
-token ids; :func:`problem_for_task` maps the task back to the communication problem it embeds
-(SPEC §5), building the gadget with the model's own token ids.
+token ids; :func:`problem_for_task` asks the task which communication problem it embeds
+(:meth:`~ccbounds.tasks.Task.problem`, SPEC §5) and builds the gadget with the model's own token ids.
 
-=================  =========  ======================================================
-task               problem    gadget
-=================  =========  ======================================================
-index-lookup       INDEX_n    x_1..x_n idx(i)       (Alice: the data, Bob: the index)
-eq                 EQ_n       x SEP y END           (Alice: x, Bob: SEP y END)
-disj               DISJ_n     x SEP y END           (Alice: x, Bob: SEP y END)
-dyck (depth 2)     DISJ_n     Dyck-(2,2) blocks      (interleaved; one-layer Transformers only)
-=================  =========  ======================================================
+For example index-lookup gives INDEX_n, eq EQ_n and disj DISJ_n (x SEP y END), dyck of depth 2 DISJ_n
+(interleaved blocks; one-layer Transformers only); :func:`reductions.gadgets.list_gadgets` lists them all.
 """
 
 from __future__ import annotations
@@ -34,25 +28,12 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
     >>> p.name, g.encode((1, 0, 1, 1), 2).tolist()
     ('INDEX_4', [8, 7, 8, 8, 2])
     """
-    from ccbounds.problems import DISJ, EQ, INDEX
     from reductions.gadgets import get_gadget
 
+    problem = task.problem()  # InvalidInputError when the task embeds no problem
     d = task.to_dict()
-    name, n = d["task"], d["n"]
     kw = {k: d[k] for k in ("tokens", "vocab_size") if k in d}
-    if name == "index-lookup":
-        problem = INDEX(n, q=d.get("q", 2))
-    elif name == "eq":
-        problem = EQ(n)
-    elif name == "disj":
-        problem = DISJ(n)
-    elif name == "dyck" and d.get("depth", 2) == 2 and d.get("types", 2) == 2:
-        problem = DISJ(n)
-    else:
-        raise InvalidInputError(
-            f"no communication problem is embedded in the task {name!r} with these settings; audits cover "
-            "index-lookup, eq, disj and dyck (depth 2, 2 bracket types)")
-    return problem, get_gadget(problem, name, **kw)
+    return problem, get_gadget(problem, d["task"], **kw)
 
 
 def audit_checkpoint(path: str | Path | None = None, *, example: str | None = None, spec: Any = None,

@@ -2,11 +2,11 @@
 
 * Alice: x_1..x_K i.i.d. uniform on X (for INDEX_n over q symbols: uniform on [q]^n), drawn from a seeded
   stream in fixed chunks of :data:`CHUNK` inputs, so x_k depends only on (seed, k), not on the batch size.
-* Bob, per x:
+* Bob, per x: the problem's own audit queries (:meth:`~ccbounds.problems.Problem.audit_queries`):
   - INDEX_n: every index i = 0..n-1 (the Fano certificate of SPEC §6 needs each coordinate's error);
-  - DISJ_n: the INDEX embedding y = {i} (the indicator e_i) for every i, DISJ(x, {i}) = 1 - x_i (SPEC §2),
-    so the same certificate applies;
-  - EQ_n: y = x and the n single-bit flips x XOR e_i (n + 1 queries, labelled "equal", "flip i");
+  - DISJ_n, IP_n: the INDEX embedding y = {i} (the indicator e_i) for every i, DISJ(x, {i}) = 1 - x_i,
+    IP(x, {i}) = x_i (SPEC §2), so the same certificate applies;
+  - EQ_n, GT_n: y = x and the n single-bit flips x XOR e_i (n + 1 queries, labelled "equal", "flip i");
   - any other problem: a seeded sample of at most :data:`OTHER_QUERIES` Bob inputs, the same for every x
     (no certificate).
 
@@ -31,24 +31,25 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
+from ccbounds.problems.facts import OTHER_QUERIES
 
 __all__ = ["QueryPlan", "CHUNK", "OTHER_QUERIES", "AUDITED", "CALIBRATION"]
 
 #: Alice inputs are drawn in chunks of this many, each from its own seeded generator
 CHUNK = 256
-#: how many Bob inputs are sampled for problems without a dedicated query distribution
-OTHER_QUERIES = 16
-#: stream ids of the audited inputs, the calibration inputs and the sampled Bob inputs
-AUDITED, CALIBRATION, BOB = 0, 1, 2
+#: stream ids of the audited inputs and the calibration inputs (stream 2: the sampled Bob inputs)
+AUDITED, CALIBRATION = 0, 1
 
 
 @dataclass(frozen=True, eq=False)
 class QueryPlan:
     """mu for one problem: how Alice's inputs are drawn, Bob's queries per x, and the true answers.
 
-    Build it with :meth:`for_problem`. ``kind`` is ``"index"``, ``"disj"``, ``"eq"`` or ``"sampled"``;
-    ``fixed_queries`` holds Bob's inputs when they are the same for every x (None for EQ); ``labels``
-    names the query columns; ``certified`` says whether the Fano certificate applies (INDEX, DISJ).
+    Build it with :meth:`for_problem`, which asks the problem (:meth:`~ccbounds.problems.Problem.audit_queries`).
+    ``kind`` names the distribution (``"index"``, ``"disj"``, ``"eq"``, ``"gt"``, ``"ip"`` or ``"sampled"``);
+    ``fixed_queries`` holds Bob's inputs when they are the same for every x (None for EQ, GT); ``labels``
+    names the query columns; ``certified`` says whether the Fano certificate applies (INDEX, DISJ, IP),
+    and ``note`` why not.
     """
 
     problem: Any
@@ -58,45 +59,26 @@ class QueryPlan:
     fixed_queries: tuple[Any, ...] | None
     q: int
     description: str
+    certified: bool = False
+    note: str = ""
 
     @classmethod
     def for_problem(cls, problem: Any, seed: int = 0) -> QueryPlan:
         """The audit's distribution for ``problem`` (see the module docstring)."""
-        family = type(problem).__name__
-        n = getattr(problem, "n", None)
-        if family == "INDEX":
-            q = int(problem.q)
-            return cls(problem, "index", seed, tuple(f"i={i}" for i in range(n)), tuple(range(n)), q,
-                       f"x uniform on [{q}]^{n} (K i.i.d. draws); Bob asks every index i = 0..{n - 1}")
-        if family == "DISJ":
-            eye = tuple(tuple(int(j == i) for j in range(n)) for i in range(n))
-            return cls(problem, "disj", seed, tuple(f"y={{{i}}}" for i in range(n)), eye, 2,
-                       f"x uniform on {{0,1}}^{n} (K i.i.d. draws); Bob asks y = {{i}} for every i = 0..{n - 1} "
-                       "(the INDEX embedding, DISJ(x, {i}) = 1 - x_i)")
-        if family == "EQ":
-            labels = ("equal",) + tuple(f"flip {i}" for i in range(n))
-            return cls(problem, "eq", seed, labels, None, 2,
-                       f"x uniform on {{0,1}}^{n} (K i.i.d. draws); Bob asks y = x and the {n} single-bit flips "
-                       "x XOR e_i (n + 1 queries per x)")
-        count = int(problem.num_bob_inputs)
-        rng = np.random.default_rng([seed, BOB])
-        picks = sorted(rng.choice(count, size=min(OTHER_QUERIES, count), replace=False).tolist()) \
-            if count > OTHER_QUERIES else list(range(count))
-        ys = tuple(problem.y_at(j) for j in picks)
-        return cls(problem, "sampled", seed, tuple(f"y#{j}" for j in picks), ys, len(problem.outputs),
-                   f"x uniform on the {problem.num_alice_inputs} Alice inputs (K i.i.d. draws); Bob asks "
-                   f"{len(ys)} of his inputs sampled once with the seed (no certificate)")
+        spec = problem.audit_queries(seed)
+        return cls(problem, spec.kind, seed, spec.labels, spec.fixed, spec.q, spec.description,
+                   spec.certified, spec.note)
 
     # -- Alice ----------------------------------------------------------------------------------------
     @property
     def vector_inputs(self) -> bool:
         """True when Alice's inputs are length-n symbol vectors (INDEX, EQ, DISJ and other bit problems)."""
-        return self.kind != "sampled" or (hasattr(self.problem, "_bits") and self.problem.n is not None)
+        return self.problem.alphabet is not None and self.problem.n is not None
 
     def _chunk(self, stream: int, c: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, stream, c])
         if self.vector_inputs:
-            return rng.integers(0, self.q if self.kind == "index" else 2, size=(CHUNK, self.problem.n), dtype=np.int64)
+            return rng.integers(0, self.problem.alphabet, size=(CHUNK, self.problem.n), dtype=np.int64)
         total = int(self.problem.num_alice_inputs)
         if total >= 2**62:
             raise InvalidInputError(f"{self.problem.name} has too many Alice inputs to sample by index; "
@@ -125,39 +107,16 @@ class QueryPlan:
     # -- Bob ------------------------------------------------------------------------------------------
     def queries(self, rows: np.ndarray) -> list[Any]:
         """Bob's queries for each row, flattened row-major: ``len(rows) * len(labels)`` inputs."""
-        if self.fixed_queries is not None:
-            return list(self.fixed_queries) * len(rows)
-        out: list[Any] = []
-        for r in rows.tolist():
-            out.append(tuple(r))
-            for i in range(len(r)):
-                flip = list(r)
-                flip[i] ^= 1
-                out.append(tuple(flip))
-        return out
+        return self.problem.audit_query_inputs(rows, self.fixed_queries)
 
     def truth(self, rows: np.ndarray) -> np.ndarray:
         """f(x, y) for every row and query column: ``(B, len(labels))`` int64."""
-        if self.kind == "index":
-            return rows.astype(np.int64)
-        if self.kind == "disj":
-            return (1 - rows).astype(np.int64)
-        if self.kind == "eq":
-            out = np.zeros((len(rows), len(self.labels)), dtype=np.int64)
-            out[:, 0] = 1
-            return out
-        xs = self.inputs(rows)
-        return np.array([[self.problem.f(x, y) for y in self.fixed_queries] for x in xs], dtype=np.int64)
+        return self.problem.audit_truth(rows, self.inputs(rows), self.fixed_queries)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: the kind, description, query labels and whether a certificate applies."""
         return {"kind": self.kind, "description": self.description, "queries": list(self.labels),
                 "certified": self.certified, "q": self.q, "chunk": CHUNK}
-
-    @property
-    def certified(self) -> bool:
-        """True for INDEX and DISJ: the per-coordinate Fano certificate of SPEC §6 applies."""
-        return self.kind in ("index", "disj")
 
 
 def hash_rows(rows: np.ndarray) -> np.ndarray:

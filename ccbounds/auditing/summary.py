@@ -1,13 +1,8 @@
 """From an audit's streamed counts to its rows, witnesses and report (SPEC §6).
 
-Per precision: accuracy, the Fano certificate (INDEX, DISJ), the Miller-Madow entropy of the message
+Per precision: accuracy, the Fano certificate (INDEX, DISJ, IP), the Miller-Madow entropy of the message
 hashes, the verdict of :func:`~ccbounds.auditing.report.row_verdict` and the predicted limit on n
-(:func:`ccbounds.information.max_index_length`).
-
-Examples
---------
->>> largest_lengths("index", 12, 0.0, 2), largest_lengths("eq", 12, 0.1, 2)
-((12, 12), (None, 12))
+(:meth:`~ccbounds.reduction.InducedProtocol.largest_n`: at the measured error, and with no error).
 """
 
 from __future__ import annotations
@@ -19,31 +14,10 @@ import numpy as np
 from ccbounds.auditing.report import AuditReport, AuditRow, row_verdict
 from ccbounds.auditing.witnesses import collision_pairs, find_witnesses
 
-__all__ = ["summarize", "largest_lengths", "CERTIFICATE_NOTE", "FAITHFUL_POINTS"]
+__all__ = ["summarize", "FAITHFUL_POINTS"]
 
 #: "faithful" = accuracy within this many percentage points of the model's own
 FAITHFUL_POINTS = 1.0
-
-#: why rows of problems other than INDEX / DISJ carry no certificate
-CERTIFICATE_NOTE = ("no Fano certificate: it needs Bob's error on each coordinate of a uniform x, which INDEX "
-                    "and DISJ (through y = {i}) give; EQ's queries (y = x and its flips) do not reveal single "
-                    "coordinates of x, and EQ has no non-trivial distributional bound (public-coin hashing "
-                    "solves it with O(log 1/eps) bits)")
-
-
-def largest_lengths(kind: str, message_bits: int, eps: float, q: int) -> tuple[int | None, int | None]:
-    """SPEC §6's predicted limit: (largest n at the measured error eps, largest n with no error).
-
-    INDEX / DISJ: :func:`~ccbounds.information.max_index_length` (n (1 - H2(eps)) <= S*b). EQ: S*b with
-    no error (D^{A->B}(EQ_n) = n); None with errors (no bound). Other problems: (None, None).
-    """
-    from ccbounds.information import max_index_length
-
-    if kind in ("index", "disj"):
-        return max_index_length(message_bits, min(max(eps, 0.0), 1.0), q), max_index_length(message_bits, 0.0, q)
-    if kind == "eq":
-        return (message_bits if eps == 0 else None), message_bits
-    return None, None
 
 
 def _scheme_text(pr: Any, scheme: Any) -> str:
@@ -76,7 +50,7 @@ def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors:
         mm = mismatches if pr.label == "fp32" else 0
         L = cert.L_certified if cert else None
         verdict, reason = row_verdict(bits, float(bound.value), L, mm)
-        n_eps, n_exact = largest_lengths(plan.kind, bits, 1.0 - acc, plan.q)
+        n_eps, n_exact = p.largest_n(pr.bits, 1.0 - acc), p.largest_n(pr.bits)
         rows.append(AuditRow(
             precision=pr.label, scheme=_scheme_text(pr, schemes[pr.label]), bits_per_scalar=pr.bits,
             message_bits=bits, accuracy=acc, per_query_accuracy=tuple(float((K - int(e)) / K) for e in err),
@@ -94,7 +68,7 @@ def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors:
         note = (f"{examined} colliding pairs examined, highest precision with collisions first "
                 f"({candidates[0][1]}); confirmed = the real model errs on one of the two inputs")
     faithful = next((r.precision for r in rows if 100.0 * (model_accuracy - r.accuracy) <= FAITHFUL_POINTS), None)
-    notes = [] if plan.certified else [CERTIFICATE_NOTE]
+    notes = [] if plan.certified else [plan.note]
     notes.append("fixed-point ranges are part of the protocol agreed in advance (calibrated per coordinate, "
                  "minmax, on Alice messages from a separate seed stream), not sent")
     if plan.certified:

@@ -1,8 +1,9 @@
 """Collision witnesses: two inputs Alice cannot tell apart, turned into concrete failing sequences (SPEC §6).
 
 If the quantized messages of x != x' are equal, Bob answers (x, y) and (x', y) identically, so for a y
-with f(x, y) != f(x', y) one of the two answers is wrong: EQ takes y = x (f(x, x) = 1, f(x', x) = 0),
-INDEX takes an index i with x_i != x'_i, DISJ the set y = {i} for such an i. The audit builds both token
+with f(x, y) != f(x', y) one of the two answers is wrong; the problem names that y
+(:meth:`~ccbounds.problems.Problem.separating_query`): EQ takes y = x (f(x, x) = 1, f(x', x) = 0),
+INDEX takes an index i with x_i != x'_i, DISJ and IP the set y = {i} for such an i, GT y = min(x, x'). The audit builds both token
 sequences with the gadget, runs the real model (full precision, full sequence) on them and reports which
 one it answers wrongly; a witness is *confirmed* when the real model errs on at least one of the two.
 
@@ -102,15 +103,8 @@ def collision_pairs(msg_hash: np.ndarray, x_hash: np.ndarray, limit: int) -> tup
 
 
 def _distinguishing_query(plan: Any, x: tuple, xp: tuple) -> Any:
-    if plan.kind in ("index", "disj"):
-        i = next(k for k in range(len(x)) if x[k] != xp[k])
-        return i if plan.kind == "index" else tuple(int(k == i) for k in range(len(x)))
-    if plan.kind == "eq":
-        return x
-    for y in plan.fixed_queries:
-        if plan.problem.f(x, y) != plan.problem.f(xp, y):
-            return y
-    return None
+    """A query y with f(x, y) != f(x', y): the problem's own :meth:`~ccbounds.problems.Problem.separating_query`."""
+    return plan.problem.separating_query(x, xp, plan.fixed_queries)
 
 
 def find_witnesses(p: Any, plan: Any, candidates: list[tuple[Any, Any, list[tuple[int, int]]]], want: int,
@@ -159,7 +153,7 @@ def find_witnesses(p: Any, plan: Any, candidates: list[tuple[Any, Any, list[tupl
             toks = tuple(tuple(np.asarray(p.gadget.encode(a, y)).tolist()) for a in (x, xp))
             w = CollisionWitness(label, scheme.bits_per_scalar * p.scalars, tuple(x), tuple(xp), y, toks,
                                  (int(p.problem.f(x, y)), int(p.problem.f(xp, y))),
-                                 (int(model[0]), int(model[1])), proto, type(p.problem).__name__)
+                                 (int(model[0]), int(model[1])), proto, p.problem.family)
             if w.confirmed:
                 found.append(w)
     return found, examined

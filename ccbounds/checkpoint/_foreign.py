@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ccbounds.architectures import ARCHITECTURES
 from ccbounds.checkpoint._roles import Role, Unit, assign, embedding, group_units, linear, norm, table
 from ccbounds.checkpoint._spec import CheckpointSpec
 from ccbounds.errors import CheckpointError
@@ -40,7 +41,8 @@ _RNN_KEY = re.compile(
     r"^(?P<mod>(?:.*\.)?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<k>\d+)(?P<rev>_reverse)?$"
 )
 _READOUT_HINTS = ("head", "fc", "out", "classif", "readout", "decoder", "proj")
-_GATES = {1: "rnn", 3: "gru", 4: "lstm"}
+#: gate blocks of weight_hh per hidden unit -> recurrent family (the registry's checkpoint matchers)
+_GATES = {a.gates: a.name for a in ARCHITECTURES.values() if a.gates}
 _ZEROS = "zeros (no bias in the checkpoint)"
 
 

@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ccbounds.architectures import get_architecture
 from ccbounds.errors import CheckpointError, UnknownNameError
 
 __all__ = ["ExampleInfo", "EXAMPLES", "DEFAULT_EXAMPLE", "list_examples", "example_path", "load_example", "examples_frame"]
@@ -90,7 +91,8 @@ class ExampleInfo:
 
 def _info(name: str, ext: str, arch: str, task: str, n: int, problem: str, width: int, accuracy: float,
           description: str, expected: str) -> ExampleInfo:
-    state = None if arch.startswith("tf") else width * (2 if arch == "lstm" else 1)
+    family = get_architecture(arch)
+    state = family.message_scalars(width) if family.recurrent else None
     return ExampleInfo(name, f"{name}.{ext}", arch, task, n, problem, width, state, accuracy, description, expected)
 
 

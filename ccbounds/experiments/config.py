@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds.architectures import ARCHITECTURES
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
 __all__ = ["SeparationConfig", "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "add_experiment_arguments",
@@ -33,8 +34,8 @@ __all__ = ["SeparationConfig", "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "add_expe
 
 #: tasks the experiment trains on (each embeds a problem with a one-way lower bound, SPEC §5)
 EXPERIMENT_TASKS = ("index-lookup", "dyck")
-#: architectures: a one-layer Transformer (Lemma T) and recurrent cells (Lemma R)
-EXPERIMENT_ARCHS = ("tf1", "rnn", "lstm", "gru")
+#: architectures: the registered families a reduction applies to (Lemma R or Lemma T)
+EXPERIMENT_ARCHS = tuple(a.name for a in ARCHITECTURES.values() if a.lemma)
 _DEFAULT_WIDTHS = (("tf1", 16), ("rnn", 8), ("lstm", 8), ("gru", 8))
 
 

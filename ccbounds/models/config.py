@@ -122,7 +122,9 @@ class RecurrentConfig:
     @property
     def state_scalars(self) -> int:
         """Scalars carried from one step to the next (SPEC §4 Lemma R): h of every layer, plus c for LSTM."""
-        return self.layers * self.width * (2 if self.cell == "lstm" else 1)
+        from ccbounds.architectures import get_architecture
+
+        return get_architecture(self.cell).message_scalars(self.width, layers=self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, with ``arch`` added (ignored by :meth:`from_dict`)."""

@@ -86,6 +86,9 @@ def input_axis_label(who: str, inputs: Sequence[Any] | None, problem: Any = None
     "Bob's input y ∈ {0,1}^2 (n = 2 bits)"
     """
     sym = "x" if who == "Alice" else "y"
+    own = problem.axis_label(who) if problem is not None else None
+    if own:
+        return own
     if inputs is None or not len(inputs):
         return f"{who}'s input {sym} ({'row' if who == 'Alice' else 'column'} index)"
     v = inputs[0]
@@ -95,8 +98,6 @@ def input_axis_label(who: str, inputs: Sequence[Any] | None, problem: Any = None
         if q == 2:
             return f"{who}'s input {sym} ∈ {{0,1}}^{n} (n = {n} bits)"
         return f"{who}'s input {sym} ∈ {{0..{q - 1}}}^{n} (n = {n} symbols)"
-    if type(problem).__name__ == "INDEX" and who == "Bob":
-        return f"Bob's index i ∈ {{0..{len(inputs) - 1}}} (position)"
     return f"{who}'s input {sym} ({'row' if who == 'Alice' else 'column'} index)"
 
 

@@ -12,7 +12,6 @@ True
 from __future__ import annotations
 
 import math
-
 import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError, TooLargeError
+from ccbounds.problems.facts import ProblemFacts
 
 if TYPE_CHECKING:
     from ccbounds.problems.custom import FunctionProblem, MatrixProblem
@@ -86,7 +86,7 @@ def _check_eps(eps: float) -> float:
     return float(eps)
 
 
-class Problem(ABC):
+class Problem(ProblemFacts, ABC):
     """A two-party function f: X × Y → outputs (SPEC §1).
 
     Users build problems with the subclasses (:class:`~ccbounds.problems.EQ`, ...), :meth:`from_matrix`
@@ -94,7 +94,8 @@ class Problem(ABC):
     (validate an input and return its canonical form), ``_x_at`` / ``_y_at`` (the input at a position of
     the documented order), ``x_index`` / ``y_index`` and the counts ``num_alice_inputs`` /
     ``num_bob_inputs``; it may override ``_random_pairs``, ``_pairs_with_output`` and ``matrix`` with
-    faster versions.
+    faster versions. The facts a reduction and an audit need (one-way bound, largest n, audit queries,
+    separating queries) come from :class:`~ccbounds.problems.facts.ProblemFacts`; subclasses override them.
 
     Attributes
     ----------

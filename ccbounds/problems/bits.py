@@ -13,25 +13,42 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems.base import Problem, _check_eps, _check_int
+from ccbounds.problems.facts import (
+    EQ_NO_CERTIFICATE,
+    GT_NO_CERTIFICATE,
+    AuditQueries,
+    flip_description,
+    flip_queries,
+    index_embedding_bound,
+    unit_vectors,
+)
 
 __all__ = ["EQ", "DISJ", "GT", "IP"]
-
 
 class _BitProblem(Problem):
     """x, y ∈ {0,1}^n as tuples; position i in the order is the binary expansion of i, MSB first."""
 
     prefix = ""
+    alphabet = 2
 
     def __init__(self, n: int) -> None:
         self.n = _check_int(n, "n", 1)
         self.name = f"{self.prefix}_{self.n}"
+
+    @property
+    def family(self) -> str:
+        return self.prefix
+
+    def resized(self, n: int) -> _BitProblem:
+        """The same problem at size n."""
+        return type(self)(n)
 
     def _bits(self, v: Any, who: str) -> tuple[int, ...]:
         if isinstance(v, str):
@@ -97,6 +114,21 @@ class _BitProblem(Problem):
             self._bound(n, "exact", "D1way(B->A)", "n", "SPEC §3 (2^n distinct columns)"),
         ]
 
+    def _first_difference(self, x: Any, x_prime: Any) -> int | None:
+        return next((i for i in range(self.n) if x[i] != x_prime[i]), None)
+
+    def _unit_queries(self, kind: str, answer: str) -> AuditQueries:
+        """Bob asks y = {i} for every i, which reads coordinate i of x (certified, theory §6)."""
+        n = self.n
+        return AuditQueries(kind, tuple(f"y={{{i}}}" for i in range(n)), unit_vectors(n), 2,
+                            f"x uniform on {{0,1}}^{n} (K i.i.d. draws); Bob asks y = {{i}} for every i = 0..{n - 1} "
+                            f"(the INDEX embedding, {self.prefix}(x, {{i}}) = {answer})", certified=True)
+
+    def _unit_query(self, x: Any, x_prime: Any) -> tuple[int, ...] | None:
+        """y = {i} for the first i with x_i != x'_i."""
+        i = self._first_difference(x, x_prime)
+        return None if i is None else unit_vectors(self.n)[i]
+
 
 class EQ(_BitProblem):
     """EQ_n(x, y) = [x = y] for x, y ∈ {0,1}^n (SPEC §2).
@@ -123,6 +155,7 @@ class EQ(_BitProblem):
 
     prefix = "EQ"
     description = "equality: [x = y] for n-bit strings x, y"
+    constructions: ClassVar[dict[str, tuple[str, str]]] = {"tf2": ("two-layer EQ", "two_layer_eq")}
 
     def _f(self, x: tuple, y: tuple) -> int:
         return int(x == y)
@@ -161,6 +194,30 @@ class EQ(_BitProblem):
                                    "[KN] §3 (fingerprints; Newman); SPEC §2", eps=eps))
         return out
 
+    def distributional_bound(self, eps: float) -> Bound:
+        """0: no non-trivial bound once errors are allowed (public-coin hashing, theory §2)."""
+        return Bound(0, "lower", "D_mu_eps(A->B)", self.name, eps=eps, method="known",
+                     source="[KN] Ex. 3.5 (public-coin EQ in ceil(log2(1/eps))+1 bits)", expression="0",
+                     note="no non-trivial bound with errors: hashing solves EQ with O(log 1/eps) bits")
+
+    def audit_queries(self, seed: int = 0) -> AuditQueries:
+        """Bob asks y = x and the n single-bit flips of x (no certificate: theory §6)."""
+        return AuditQueries("eq", ("equal",) + tuple(f"flip {i}" for i in range(self.n)), None, 2,
+                            flip_description(self.n), note=EQ_NO_CERTIFICATE)
+
+    def audit_query_inputs(self, rows: np.ndarray, fixed: Any) -> list:
+        return flip_queries(rows)
+
+    def audit_truth(self, rows: np.ndarray, xs: Any, fixed: Any) -> np.ndarray:
+        """1 for y = x, 0 for every flip."""
+        out = np.zeros((len(rows), self.n + 1), dtype=np.int64)
+        out[:, 0] = 1
+        return out
+
+    def separating_query(self, x: Any, x_prime: Any, candidates: Any = ()) -> Any:
+        """y = x: EQ(x, x) = 1, EQ(x', x) = 0."""
+        return None if tuple(x) == tuple(x_prime) else tuple(x)
+
 
 class DISJ(_BitProblem):
     """DISJ_n(x, y) = 1 iff no k has x_k = y_k = 1 (x, y characteristic vectors of subsets of [n]).
@@ -187,6 +244,7 @@ class DISJ(_BitProblem):
 
     prefix = "DISJ"
     description = "disjointness: 1 iff the sets x, y ⊆ [n] (characteristic vectors) do not intersect"
+    constructions: ClassVar[dict[str, tuple[str, str]]] = {"tf2": ("two-layer DISJ", "two_layer_disj")}
 
     def _f(self, x: tuple, y: tuple) -> int:
         return int(not any(a & b for a, b in zip(x, y)))
@@ -215,6 +273,20 @@ class DISJ(_BitProblem):
         for model in ("R_eps(pub)", "R_eps(priv)"):
             out.append(self._bound(None, "exact", model, "Theta(n)", "[KS], [Raz]", eps=eps))
         return out
+
+    def distributional_bound(self, eps: float) -> Bound:
+        """INDEX's bound through y = {i}: n·(1 − H2(eps)) (theory §2, §6)."""
+        return index_embedding_bound(self, eps, 2, "x uniform, i uniform; y = {i} (the INDEX->DISJ embedding)")
+
+    def audit_queries(self, seed: int = 0) -> AuditQueries:
+        return self._unit_queries("disj", "1 - x_i")
+
+    def audit_truth(self, rows: np.ndarray, xs: Any, fixed: Any) -> np.ndarray:
+        """DISJ(x, {i}) = 1 - x_i."""
+        return (1 - rows).astype(np.int64)
+
+    def separating_query(self, x: Any, x_prime: Any, candidates: Any = ()) -> Any:
+        return self._unit_query(x, x_prime)
 
 
 class GT(_BitProblem):
@@ -256,6 +328,30 @@ class GT(_BitProblem):
         out = [self._bound(self.n + 1, "exact", "D", "n+1",
                            "[KN] §1.3 (0-fooling set {(x, x)} and one 1-input)")]
         return out + self._trivial_bounds()[1:]
+
+    def audit_queries(self, seed: int = 0) -> AuditQueries:
+        """Bob asks y = x and the n single-bit flips of x: GT(x, x) = 0, GT(x, x XOR e_i) = x_i.
+
+        No certificate: the flips depend on x, so Bob's query already tells him the other bits.
+        """
+        return AuditQueries("gt", ("equal",) + tuple(f"flip {i}" for i in range(self.n)), None, 2,
+                            flip_description(self.n), note=GT_NO_CERTIFICATE)
+
+    def audit_query_inputs(self, rows: np.ndarray, fixed: Any) -> list:
+        return flip_queries(rows)
+
+    def audit_truth(self, rows: np.ndarray, xs: Any, fixed: Any) -> np.ndarray:
+        """0 for y = x; x_i for the flip of bit i (x and x XOR e_i differ only there)."""
+        return np.concatenate([np.zeros((len(rows), 1), dtype=np.int64), rows.astype(np.int64)], axis=1)
+
+    def separating_query(self, x: Any, x_prime: Any, candidates: Any = ()) -> Any:
+        """y = min(x, x'): GT(min, min) = 0 and GT(max, min) = 1.
+
+        >>> GT(3).separating_query((1, 0, 0), (0, 1, 1))
+        (0, 1, 1)
+        """
+        x, x_prime = tuple(x), tuple(x_prime)
+        return None if x == x_prime else min(x, x_prime)
 
 
 class IP(_BitProblem):
@@ -302,3 +398,17 @@ class IP(_BitProblem):
         eps = _check_eps(eps)
         return self._trivial_bounds() + [
             self._bound(None, "exact", "R_eps(pub)", "Theta(n)", "[KN] §3.5 (discrepancy of IP)", eps=eps)]
+
+    def distributional_bound(self, eps: float) -> Bound:
+        """INDEX's bound through y = {i} (IP(x, e_i) = x_i): n·(1 − H2(eps)) (theory §6)."""
+        return index_embedding_bound(self, eps, 2, "x uniform, i uniform; y = {i} (IP(x, {i}) = x_i)")
+
+    def audit_queries(self, seed: int = 0) -> AuditQueries:
+        return self._unit_queries("ip", "x_i")
+
+    def audit_truth(self, rows: np.ndarray, xs: Any, fixed: Any) -> np.ndarray:
+        """IP(x, {i}) = x_i."""
+        return rows.astype(np.int64)
+
+    def separating_query(self, x: Any, x_prime: Any, candidates: Any = ()) -> Any:
+        return self._unit_query(x, x_prime)

@@ -9,15 +9,22 @@ Examples
 from __future__ import annotations
 
 import math
-
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import fano_term
-from ccbounds.problems.base import MAX_OUTPUT_VALUE, Problem, _ceil_log2, _ceil_log2_power, _check_eps, _check_int
+from ccbounds.problems.base import (
+    MAX_OUTPUT_VALUE,
+    Problem,
+    _ceil_log2,
+    _ceil_log2_power,
+    _check_eps,
+    _check_int,
+)
+from ccbounds.problems.facts import AuditQueries, index_embedding_bound
 
 __all__ = ["INDEX"]
 
@@ -51,12 +58,15 @@ class INDEX(Problem):
     """
 
     description = "index: Alice holds x ∈ {0..q-1}^n, Bob an index i; output x_i"
+    family = "INDEX"
+    constructions: ClassVar[dict[str, tuple[str, str]]] = {"tf1": ("one-layer index lookup", "index_lookup")}
 
     def __init__(self, n: int, q: int = 2) -> None:
         self.n = _check_int(n, "n", 1)
         self.q = _check_int(q, "q (alphabet size)", 2, MAX_OUTPUT_VALUE + 1)
         self.name = f"INDEX_{self.n}" + ("" if self.q == 2 else f"_q{self.q}")
         self.outputs = tuple(range(self.q))
+        self.alphabet = self.q
 
     def check_x(self, x: Any) -> tuple[int, ...]:
         """Validate Alice's string; returns a tuple of ints in range(q)."""
@@ -146,3 +156,44 @@ class INDEX(Problem):
             self._bound(_ceil_log2(n), "exact", "D1way(B->A)", "ceil(log2 n)", "SPEC §3 (n distinct columns)"),
             self._bound(r_val, "lower", "R1way_eps(A->B)", r_expr, "[KNR]", eps=eps),
         ]
+
+    # -- facts (theory §2, §4, §6) ----------------------------------------------------------------
+    @property
+    def query_token_values(self) -> int:
+        """Q = n: Bob's index token sits at the output position and names one of n positions (theory §4)."""
+        return self.n
+
+    def resized(self, n: int) -> INDEX:
+        """INDEX at size n over the same alphabet."""
+        return INDEX(n, q=self.q)
+
+    def distributional_bound(self, eps: float) -> Bound:
+        """[KNR] / Fano: n·(log2 q − H2(eps) − eps·log2(q−1)) under x uniform, i uniform (theory §6).
+
+        >>> round(INDEX(16).distributional_bound(0.1).value, 3)
+        8.496
+        """
+        return index_embedding_bound(self, eps, self.q, "x uniform, i uniform")
+
+    def audit_queries(self, seed: int = 0) -> AuditQueries:
+        """Bob asks every index i = 0..n-1: the certificate needs each coordinate's error (theory §6)."""
+        n, q = self.n, self.q
+        return AuditQueries("index", tuple(f"i={i}" for i in range(n)), tuple(range(n)), q,
+                            f"x uniform on [{q}]^{n} (K i.i.d. draws); Bob asks every index i = 0..{n - 1}",
+                            certified=True)
+
+    def audit_truth(self, rows: np.ndarray, xs: Any, fixed: Any) -> np.ndarray:
+        """x_i for every row and index: the rows themselves."""
+        return rows.astype(np.int64)
+
+    def separating_query(self, x: Any, x_prime: Any, candidates: Any = ()) -> int | None:
+        """The first index where x and x' differ.
+
+        >>> INDEX(3).separating_query((0, 1, 1), (0, 0, 1))
+        1
+        """
+        return next((i for i in range(self.n) if x[i] != x_prime[i]), None)
+
+    def axis_label(self, who: str) -> str | None:
+        """Bob's axis is the index i."""
+        return f"Bob's index i ∈ {{0..{self.n - 1}}} (position)" if who == "Bob" else None

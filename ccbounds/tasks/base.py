@@ -30,6 +30,7 @@ from ccbounds.errors import InvalidInputError
 
 __all__ = [
     "Task",
+    "TASKS",
     "MAX_ALL_SEQUENCES",
     "stratified_labels",
     "check_n",
@@ -39,6 +40,9 @@ __all__ = [
 
 #: ``Task.all_sequences()`` refuses (TooLargeError) to enumerate more sequences than this
 MAX_ALL_SEQUENCES = 2**20
+
+#: registry name -> task class; every Task subclass that sets its own ``name`` is registered on definition
+TASKS: dict[str, type[Task]] = {}
 
 
 def check_n(n: Any, what: str = "n") -> int:
@@ -176,7 +180,8 @@ class Task(ABC):
     """A sequence task: token layout, sequence length, labels computed from the definition, sampler.
 
     Subclasses are frozen dataclasses and set the class attribute ``name`` (the registry name of
-    :func:`ccbounds.tasks.get_task`). Sequences are numpy ``int64`` arrays of shape ``(seq_len,)``
+    :func:`ccbounds.tasks.get_task`; defining the class registers it in :data:`TASKS`) and, when the task
+    embeds a communication problem, :meth:`problem`. Sequences are numpy ``int64`` arrays of shape ``(seq_len,)``
     (a batch: ``(k, seq_len)``); the answer is read at the last position (SPEC §5).
 
     Attributes
@@ -194,7 +199,27 @@ class Task(ABC):
     """
 
     name: ClassVar[str] = "task"
+    #: False for tasks whose inputs are real vectors, not token ids (the reference models read token ids)
+    token_inputs: ClassVar[bool] = True
     n: int
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "name" in cls.__dict__:
+            TASKS[cls.name] = cls
+
+    def problem(self) -> Any:
+        """The communication problem this task embeds with its default gadget (theory §5).
+
+        Raises
+        ------
+        InvalidInputError
+            The task (with these settings) embeds no problem an audit covers.
+        """
+        covered = sorted(name for name, cls in TASKS.items() if cls.problem is not Task.problem)
+        raise InvalidInputError(
+            f"no communication problem is embedded in the task {self.name!r} with these settings; audits cover "
+            f"{', '.join(covered)} (dyck: depth 2, 2 bracket types)")
 
     # --- what subclasses define (frozen dataclass fields ``vocab_size``, ``tokens``; ``num_classes``
     # and ``seq_len`` are set in ``__post_init__``) ---------------------------------------------

@@ -118,6 +118,14 @@ class BoundedDyck(Task):
 
     name = "dyck"
 
+    def problem(self) -> Any:
+        """DISJ_n for Dyck-(2,2) (the blocks of theory §5); other depths and types embed none here."""
+        if self.depth == 2 and self.types == 2:
+            from ccbounds.problems import DISJ
+
+            return DISJ(self.n)
+        return super().problem()
+
     def __post_init__(self) -> None:
         n = check_n(self.n)
         depth = check_n(self.depth, "depth")

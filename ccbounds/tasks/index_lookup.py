@@ -79,6 +79,12 @@ class IndexLookup(Task):
 
     name = "index-lookup"
 
+    def problem(self) -> Any:
+        """INDEX_n over this task's alphabet (theory §5)."""
+        from ccbounds.problems import INDEX
+
+        return INDEX(self.n, q=self.q)
+
     def __post_init__(self) -> None:
         n = check_n(self.n)
         if isinstance(self.q, bool) or not isinstance(self.q, (int, np.integer)) or self.q < 2:

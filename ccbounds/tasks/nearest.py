@@ -83,6 +83,7 @@ class NearestNeighbour(Task):
     code_seed: int = 0
 
     name = "nn"
+    token_inputs = False
     vocab_size = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:

@@ -1,9 +1,13 @@
-"""String equality and disjointness: ``x SEP y END`` with the answer read at END (SPEC §5).
+"""Tasks on two n-bit strings, ``x SEP y END`` with the answer read at END (SPEC §5): string equality,
+disjointness, greater-than, inner product mod 2.
 
 Layout: bits ``"0" = 0``, ``"1" = 1``, ``SEP = 2``, ``END = 3`` by default; positions 0..n-1 hold x,
 position n holds SEP, positions n+1..2n hold y, position 2n+1 holds END; sequence length 2n+2.
 String equality answers ``[x = y]``; disjointness answers ``[x ∩ y = ∅]`` reading x, y as the
-indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2).
+indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2); greater-than
+answers ``[x > y]`` reading x, y as binary numbers, most significant bit first (``GT``); inner product
+answers ``Σ_i x_i y_i mod 2`` (``IP``).
+Each task names the problem it embeds (``problem_class``); the ``x SEP y END`` gadget finds it there.
 
 Examples
 --------
@@ -18,14 +22,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ccbounds.errors import InvalidInputError
+from ccbounds.problems import DISJ, EQ, GT, IP
 from ccbounds.tasks.base import Task, check_n, resolve_tokens
 
-__all__ = ["StringEquality", "Disjointness"]
+__all__ = ["StringEquality", "Disjointness", "GreaterThan", "InnerProduct"]
 
 _DEFAULTS = {"0": 0, "1": 1, "SEP": 2, "END": 3}
 
@@ -34,6 +39,8 @@ _DEFAULTS = {"0": 0, "1": 1, "SEP": 2, "END": 3}
 class _PairTask(Task):
     """Shared layout, parsing, sampling and enumeration of ``x SEP y END`` tasks."""
 
+    #: the problem on two n-bit strings the task answers (its ``x SEP y END`` gadget embeds it)
+    problem_class: ClassVar[type]
     n: int
     tokens: Mapping[str, int] | None = None
     vocab_size: int | None = None  # type: ignore[assignment]
@@ -46,6 +53,10 @@ class _PairTask(Task):
         object.__setattr__(self, "vocab_size", vocab)
         object.__setattr__(self, "num_classes", 2)
         object.__setattr__(self, "seq_len", 2 * n + 2)
+
+    def problem(self) -> Any:
+        """``problem_class(n)``: the problem the ``x SEP y END`` gadget embeds (theory §5)."""
+        return self.problem_class(self.n)
 
     def encode(self, x: Any, y: Any) -> np.ndarray:
         """The sequence ``x SEP y END`` for bit strings x, y of length n.
@@ -115,6 +126,16 @@ class _PairTask(Task):
     def _sample_unconditional(self, k: int, rng: np.random.Generator) -> np.ndarray:
         return self._assemble(rng.integers(0, 2, (k, self.n)), rng.integers(0, 2, (k, self.n)))
 
+    def _sample_by_rejection(self, labels: np.ndarray, answer: Any, rng: np.random.Generator) -> np.ndarray:
+        """(x, y) uniform among the pairs with ``answer(x, y) == label``: uniform pairs, redrawn until they match."""
+        k = len(labels)
+        x, y = rng.integers(0, 2, (k, self.n)), rng.integers(0, 2, (k, self.n))
+        redo = np.flatnonzero(answer(x, y) != labels)
+        while len(redo):
+            x[redo], y[redo] = rng.integers(0, 2, (len(redo), self.n)), rng.integers(0, 2, (len(redo), self.n))
+            redo = redo[answer(x[redo], y[redo]) != labels[redo]]
+        return self._assemble(x, y)
+
     def _space_size(self) -> int:
         return 4**self.n
 
@@ -153,6 +174,7 @@ class StringEquality(_PairTask):
     """
 
     name = "eq"
+    problem_class = EQ
 
     def label(self, tokens: Any) -> int:
         """``[x = y]``, parsing the sequence and comparing the strings."""
@@ -205,6 +227,7 @@ class Disjointness(_PairTask):
     """
 
     name = "disj"
+    problem_class = DISJ
 
     def label(self, tokens: Any) -> int:
         """``[x ∩ y = ∅]``: parse and check that no coordinate has both bits set."""
@@ -227,3 +250,80 @@ class Disjointness(_PairTask):
             choice[redo] = rng.integers(0, 4, (len(redo), self.n))
             redo = redo[(choice[redo] != 3).all(axis=1)]
         return self._assemble(pairs[choice, 0], pairs[choice, 1])
+
+
+class _DefinedPairTask(_PairTask):
+    """An ``x SEP y END`` task given by a vectorised answer ``answer(x, y)`` on bit arrays ``(k, n)``.
+
+    Parameters are those of :class:`StringEquality`. ``sample(balanced=True)``: stratified labels;
+    given the label, (x, y) is uniform over the pairs with that label (uniform pairs redrawn until they
+    match: GT and IP match with probability >= 1/4 per draw). ``balanced=False``: x, y uniform.
+    """
+
+    answer: ClassVar[Any]
+
+    def labels(self, batch: Any) -> np.ndarray:
+        """Vectorised :meth:`label`."""
+        return type(self).answer(*self._split(batch))
+
+    def _sample_given(self, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self._sample_by_rejection(labels, type(self).answer, rng)
+
+
+def _greater(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """[x > y] per row of bit arrays (MSB first): x has the 1 at the first position where they differ."""
+    diff = x != y
+    first = diff.argmax(axis=1)
+    return (diff.any(axis=1) & (x[np.arange(len(x)), first] == 1)).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class GreaterThan(_DefinedPairTask):
+    """Greater-than ``x SEP y END`` -> ``[x > y]``, x and y binary numbers, MSB first (the task GT_n embeds in).
+
+    Parameters and sampling as :class:`_DefinedPairTask` (n, tokens, vocab_size as :class:`StringEquality`).
+
+    Examples
+    --------
+    >>> t = GreaterThan(3)
+    >>> t.labels([t.encode((1, 0, 0), (0, 1, 1)), t.encode((0, 1, 1), (0, 1, 1))]).tolist()
+    [1, 0]
+    """
+
+    name = "gt"
+    problem_class = GT
+    answer = staticmethod(_greater)
+
+    def label(self, tokens: Any) -> int:
+        """``[x > y]``: parse, then compare the two numbers' values."""
+        x, y = self.parse(tokens)
+        value_x, value_y = (sum(b << (self.n - 1 - i) for i, b in enumerate(bits)) for bits in (x, y))
+        return int(value_x > value_y)
+
+
+def _parity(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Σ_i x_i y_i mod 2 per row of bit arrays."""
+    return ((x & y).sum(axis=1) % 2).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class InnerProduct(_DefinedPairTask):
+    """Inner product mod 2 ``x SEP y END`` -> ``Σ_i x_i y_i mod 2`` (the task IP_n embeds in).
+
+    Parameters and sampling as :class:`_DefinedPairTask` (n, tokens, vocab_size as :class:`StringEquality`).
+
+    Examples
+    --------
+    >>> t = InnerProduct(3)
+    >>> t.labels([t.encode((1, 1, 0), (1, 1, 1)), t.encode((1, 0, 1), (0, 0, 1))]).tolist()
+    [0, 1]
+    """
+
+    name = "ip"
+    problem_class = IP
+    answer = staticmethod(_parity)
+
+    def label(self, tokens: Any) -> int:
+        """The parity of the positions where both x and y hold a 1."""
+        x, y = self.parse(tokens)
+        return sum(1 for a, b in zip(x, y) if a == 1 and b == 1) % 2

@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds.architectures import ARCHITECTURES
 from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.tasks import TOKEN_TASKS
 
 __all__ = [
     "ARCHS",
@@ -38,10 +40,10 @@ __all__ = [
     "parse_command_line",
 ]
 
-#: architectures ``train`` builds: recurrent cells, and one- or two-layer Transformers
-ARCHS = ("rnn", "gru", "lstm", "tf1", "tf2")
+#: architectures ``train`` builds: the families of :data:`ccbounds.architectures.ARCHITECTURES`
+ARCHS = tuple(ARCHITECTURES)
 #: tasks whose inputs are token ids (the ``"nn"`` task has real-vector inputs and is refused)
-TRAIN_TASKS = ("index-lookup", "eq", "disj", "dyck")
+TRAIN_TASKS = TOKEN_TASKS
 #: how Dyck non-members are sampled (ccbounds.tasks.BoundedDyck)
 NEGATIVES = ("uniform", "near-miss")
 
@@ -62,8 +64,8 @@ class TrainConfig:
     ----------
     arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
         Recurrent cell, or a Transformer with 1 or 2 encoder layers.
-    task : {"index-lookup", "eq", "disj", "dyck"}
-        A token task of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
+    task : str
+        A token task (:data:`ccbounds.tasks.TOKEN_TASKS`: index-lookup, eq, disj, dyck, ...) of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
     n : int
         The task's size parameter.
     width : int
@@ -151,7 +153,7 @@ class TrainConfig:
                 raise UnknownNameError(f"unknown negatives {self.negatives!r}; valid ones are {list(NEGATIVES)}")
         if self.q != 2 and self.task != "index-lookup":
             raise InvalidInputError(f"q applies to task 'index-lookup' only; drop --q for task {self.task!r}")
-        if self.arch.startswith("tf"):
+        if not ARCHITECTURES[self.arch].recurrent:
             if self.layers != 1:
                 raise InvalidInputError(
                     f"layers applies to recurrent models; a Transformer's depth is its arch ({self.arch!r}): "
@@ -192,19 +194,9 @@ class TrainConfig:
         >>> print(TrainConfig("tf2", "eq", n=8, width=16).model_config())
         tf2(vocab=4, classes=2, max_len=18, d_model=16, heads=2, d_ff=64, post-norm, learned positions)
         """
-        from ccbounds.models.config import RecurrentConfig, TransformerConfig
-
         task = self.build_task() if task is None else task
-        if self.arch.startswith("tf"):
-            return TransformerConfig(
-                vocab_size=task.vocab_size,
-                num_classes=task.num_classes,
-                max_len=task.seq_len,
-                d_model=self.width,
-                heads=int(self.heads),  # type: ignore[arg-type]
-                layers=int(self.arch[2:]),
-            )
-        return RecurrentConfig(self.arch, task.vocab_size, task.num_classes, width=self.width, layers=self.layers)
+        return ARCHITECTURES[self.arch].make_config(task.vocab_size, task.num_classes, task.seq_len, self.width,
+                                                    heads=self.heads, layers=self.layers)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data; ``TrainConfig(**d)`` rebuilds the config."""

@@ -20,10 +20,16 @@ True
 from __future__ import annotations
 
 from reductions.gadgets.base import OWNERS, Gadget, ProblemMap, compose
-from reductions.gadgets.check import MAX_CHECK_PAIRS, Counterexample, GadgetCheck, check_gadget
+from reductions.gadgets.check import (
+    MAX_CHECK_PAIRS,
+    Counterexample,
+    GadgetCheck,
+    check_gadget,
+)
 from reductions.gadgets.library import (
     DYCK_BLOCKS,
     GADGETS,
+    GadgetEntry,
     disj_dyck_gadget,
     eq_dyck_gadget,
     get_gadget,
@@ -32,12 +38,13 @@ from reductions.gadgets.library import (
     index_to_disj,
     list_gadgets,
     pair_gadget,
+    register_gadget,
 )
 
 __all__ = [
     "Gadget", "ProblemMap", "compose", "OWNERS",
     "check_gadget", "GadgetCheck", "Counterexample", "MAX_CHECK_PAIRS",
-    "GADGETS", "get_gadget", "list_gadgets", "DYCK_BLOCKS",
+    "GADGETS", "GadgetEntry", "register_gadget", "get_gadget", "list_gadgets", "DYCK_BLOCKS",
     "index_lookup_gadget", "pair_gadget", "disj_dyck_gadget", "eq_dyck_gadget", "index_nn_gadget",
     "index_to_disj",
 ]

@@ -10,9 +10,11 @@ EQ_n        eq *              x SEP y END                           (A^n B^{n+2}
 EQ_n        dyck              Dyck-(2,1): a_i b_i blocks, END       ((AB)^n .)      no
 DISJ_n      disj *            x SEP y END                           (A^n B^{n+2})   yes
 DISJ_n      dyck              Dyck-(2,2): a_i b_i c_i d_i blocks, END  ((ABBA)^n .)  no
+GT_n        gt *              x SEP y END                           (A^n B^{n+2})   yes
+IP_n        ip *              x SEP y END                           (A^n B^{n+2})   yes
 ==========  ================  ====================================================  ===========
 
-(* = the default task of the problem.) For EQ/DISJ -> x SEP y END, Bob owns SEP and END by
+(* = the default task of the problem.) For EQ/DISJ/GT/IP -> x SEP y END, Bob owns SEP and END by
 default (``end="public"`` makes END public; SEP stays Bob's, as SPEC §5 states). For the Dyck
 gadgets END is public: it does not depend on either input.
 
@@ -33,13 +35,13 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
-from ccbounds.problems import DISJ, EQ, INDEX
-from ccbounds.tasks import BoundedDyck, Disjointness, IndexLookup, NearestNeighbour, StringEquality
+from ccbounds.problems import DISJ, EQ, GT, INDEX, IP
+from ccbounds.tasks import TASKS, BoundedDyck, IndexLookup, NearestNeighbour
 from reductions.gadgets.base import Gadget, ProblemMap, compose
 
 __all__ = [
     "index_lookup_gadget", "pair_gadget", "disj_dyck_gadget", "eq_dyck_gadget", "index_nn_gadget",
-    "index_to_disj", "GADGETS", "get_gadget", "list_gadgets", "DYCK_BLOCKS",
+    "index_to_disj", "GADGETS", "GadgetEntry", "register_gadget", "get_gadget", "list_gadgets", "DYCK_BLOCKS",
 ]
 
 SRC = "SPEC §5; [BHBK] (communication-complexity lower bounds)"
@@ -70,16 +72,17 @@ def index_lookup_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
     )
 
 
-def pair_gadget(problem: EQ | DISJ, end: str = "Bob", **task_kw: Any) -> Gadget:
-    """EQ_n -> string equality or DISJ_n -> disjointness: ``x SEP y END`` (SPEC §5).
+def pair_gadget(problem: Any, end: str = "Bob", **task_kw: Any) -> Gadget:
+    """A problem on two n-bit strings -> its ``x SEP y END`` task (SPEC §5): EQ -> string equality, ...
 
-    Alice owns x; Bob owns SEP, y and (with ``end="Bob"``, the default) END; ``end="public"``
-    makes END public. Both choices are prefix cuts.
+    The task is the registered ``x SEP y END`` task whose ``problem_class`` is the problem's class
+    (:mod:`ccbounds.tasks.strings`). Alice owns x; Bob owns SEP, y and (with ``end="Bob"``, the
+    default) END; ``end="public"`` makes END public. Both choices are prefix cuts.
 
     Raises
     ------
     InvalidInputError
-        If ``end`` is not "Bob" or "public".
+        If ``end`` is not "Bob" or "public", or no ``x SEP y END`` task answers this problem.
 
     Examples
     --------
@@ -87,11 +90,13 @@ def pair_gadget(problem: EQ | DISJ, end: str = "Bob", **task_kw: Any) -> Gadget:
     >>> g.owners, g.encode_public()
     (('Alice', 'Alice', 'Bob', 'Bob', 'Bob', 'public'), ((5,), array([3])))
     """
-    if not isinstance(problem, (EQ, DISJ)):
-        raise InvalidInputError(f"pair_gadget embeds EQ or DISJ, got {getattr(problem, 'name', problem)!r}")
+    task_cls = next((c for c in TASKS.values() if getattr(c, "problem_class", None) is type(problem)), None)
+    if task_cls is None:
+        raise InvalidInputError(f"no x SEP y END task answers {getattr(problem, 'name', problem)!r}; "
+                                "define one in ccbounds.tasks.strings with problem_class set")
     if end not in ("Bob", "public"):
         raise InvalidInputError(f"end must be 'Bob' or 'public', got {end!r}")
-    t = (StringEquality if isinstance(problem, EQ) else Disjointness)(problem.n, **task_kw)
+    t = task_cls(problem.n, **task_kw)
     lay, bits, n = t.layout(), t._ids(["0", "1"]), problem.n
 
     def bob(y: Any) -> np.ndarray:
@@ -221,12 +226,39 @@ def index_to_disj(n: int) -> ProblemMap:
 
 
 @dataclass(frozen=True)
-class _Entry:
-    problem: str
+class GadgetEntry:
+    """One registered gadget: the problem class it embeds, the task, how to build it."""
+
+    problem: type
     task: str
     build: Callable[..., Gadget]
     default: bool
     description: str
+
+
+#: (problem class, task name) -> how to build the gadget; filled by :func:`register_gadget`
+GADGETS: dict[tuple[type, str], GadgetEntry] = {}
+
+
+def register_gadget(problem: type, task: str, build: Callable[..., Gadget], *, default: bool = False,
+                    description: str = "") -> GadgetEntry:
+    """Register ``build(problem_instance, **task_kw) -> Gadget`` for instances of ``problem`` and ``task``.
+
+    The first gadget registered as ``default`` for a class is what :func:`get_gadget` builds when no
+    task is named. Subclasses of ``problem`` use the gadget too unless they register their own.
+
+    Raises
+    ------
+    InvalidInputError
+        ``problem`` is not a class, or a second default for the same class.
+    """
+    if not isinstance(problem, type):
+        raise InvalidInputError(f"register_gadget takes a problem class such as INDEX, got {problem!r}")
+    if default and any(e.default for (p, _), e in GADGETS.items() if p is problem and e.task != task):
+        raise InvalidInputError(f"{problem.__name__} already has a default gadget; register this one with default=False")
+    entry = GadgetEntry(problem, task, build, default, description)
+    GADGETS[(problem, task)] = entry
+    return entry
 
 
 def _via_disj(build: Callable[..., Gadget]) -> Callable[..., Gadget]:
@@ -237,28 +269,30 @@ def _via_disj(build: Callable[..., Gadget]) -> Callable[..., Gadget]:
     return make
 
 
-#: (problem family, task name) -> how to build the gadget
-GADGETS: dict[tuple[str, str], _Entry] = {
-    (e.problem, e.task): e
-    for e in (
-        _Entry("INDEX", "index-lookup", index_lookup_gadget, True, "x then the index token of i"),
-        _Entry("INDEX", "nn", index_nn_gadget, False, "labelled public codes, query u_i"),
-        _Entry("INDEX", "disj", _via_disj(pair_gadget), False, "via DISJ with y = {i}, complemented"),
-        _Entry("INDEX", "dyck", _via_disj(disj_dyck_gadget), False, "via DISJ with y = {i}, complemented"),
-        _Entry("EQ", "eq", pair_gadget, True, "x SEP y END"),
-        _Entry("EQ", "dyck", eq_dyck_gadget, False, "Dyck-(2,1) blocks a_i b_i"),
-        _Entry("DISJ", "disj", pair_gadget, True, "x SEP y END"),
-        _Entry("DISJ", "dyck", disj_dyck_gadget, False, "Dyck-(2,2) blocks a_i b_i c_i d_i"),
-    )
-}
+for _cls, _task, _build, _default, _text in (
+    (INDEX, "index-lookup", index_lookup_gadget, True, "x then the index token of i"),
+    (INDEX, "nn", index_nn_gadget, False, "labelled public codes, query u_i"),
+    (INDEX, "disj", _via_disj(pair_gadget), False, "via DISJ with y = {i}, complemented"),
+    (INDEX, "dyck", _via_disj(disj_dyck_gadget), False, "via DISJ with y = {i}, complemented"),
+    (EQ, "eq", pair_gadget, True, "x SEP y END"),
+    (EQ, "dyck", eq_dyck_gadget, False, "Dyck-(2,1) blocks a_i b_i"),
+    (DISJ, "disj", pair_gadget, True, "x SEP y END"),
+    (DISJ, "dyck", disj_dyck_gadget, False, "Dyck-(2,2) blocks a_i b_i c_i d_i"),
+    (GT, "gt", pair_gadget, True, "x SEP y END"),
+    (IP, "ip", pair_gadget, True, "x SEP y END"),
+):
+    register_gadget(_cls, _task, _build, default=_default, description=_text)
 
 
-def _family(problem: Any) -> str:
-    for cls, fam in ((INDEX, "INDEX"), (EQ, "EQ"), (DISJ, "DISJ")):
-        if isinstance(problem, cls):
-            return fam
+def _gadget_class(problem: Any) -> type:
+    """The nearest class in ``type(problem)``'s MRO with registered gadgets."""
+    for cls in type(problem).__mro__:
+        if any(p is cls for p, _ in GADGETS):
+            return cls
+    have = ", ".join(dict.fromkeys(p.__name__ for p, _ in GADGETS))
     raise UnknownNameError(
-        f"no gadget for problem {getattr(problem, 'name', problem)!r}; gadgets exist for INDEX, EQ and DISJ"
+        f"no gadget for problem {getattr(problem, 'name', problem)!r}; gadgets exist for {have} "
+        "(register one with reductions.gadgets.register_gadget)"
     )
 
 
@@ -267,9 +301,10 @@ def get_gadget(problem: Any, task_name: str | None = None, **task_kw: Any) -> Ga
 
     Parameters
     ----------
-    problem : INDEX, EQ or DISJ
+    problem : Problem
+        An instance of a class with registered gadgets (INDEX, EQ, DISJ, ...).
     task_name : str, optional
-        A task of :func:`list_gadgets` for this problem; default index-lookup / eq / disj.
+        A task of :func:`list_gadgets` for this problem; default: the class's default gadget.
     **task_kw
         Passed to the task (e.g. ``tokens=``, ``gamma=``) or, for x SEP y END, ``end=``.
 
@@ -283,13 +318,13 @@ def get_gadget(problem: Any, task_name: str | None = None, **task_kw: Any) -> Ga
     >>> get_gadget(INDEX(4), "dyck").name
     'INDEX_4->dyck (via DISJ_4)'
     """
-    fam = _family(problem)
+    cls = _gadget_class(problem)
+    mine = {t: e for (p, t), e in GADGETS.items() if p is cls}
     if task_name is None:
-        task_name = next(t for (p, t), e in GADGETS.items() if p == fam and e.default)
-    if (fam, task_name) not in GADGETS:
-        valid = [t for p, t in GADGETS if p == fam]
-        raise UnknownNameError(f"no gadget {fam} -> {task_name!r}; valid tasks for {fam}: {valid}")
-    return GADGETS[(fam, task_name)].build(problem, **task_kw)
+        task_name = next((t for t, e in mine.items() if e.default), next(iter(mine)))
+    if task_name not in mine:
+        raise UnknownNameError(f"no gadget {cls.__name__} -> {task_name!r}; valid tasks for {cls.__name__}: {list(mine)}")
+    return mine[task_name].build(problem, **task_kw)
 
 
 def list_gadgets() -> list[dict[str, Any]]:
@@ -298,7 +333,7 @@ def list_gadgets() -> list[dict[str, Any]]:
     Examples
     --------
     >>> [(r["problem"], r["task"]) for r in list_gadgets() if r["default"]]
-    [('INDEX', 'index-lookup'), ('EQ', 'eq'), ('DISJ', 'disj')]
+    [('INDEX', 'index-lookup'), ('EQ', 'eq'), ('DISJ', 'disj'), ('GT', 'gt'), ('IP', 'ip')]
     """
-    return [{"problem": e.problem, "task": e.task, "default": e.default, "description": e.description}
+    return [{"problem": e.problem.__name__, "task": e.task, "default": e.default, "description": e.description}
             for e in GADGETS.values()]

@@ -1,0 +1,157 @@
+"""The architecture registry: one entry per model family, read by budgets, training, experiments, examples
+and the checkpoint loader (no torch here).
+
+Each :class:`Architecture` says, for its family: the name (``ccbounds train --arch``), the config
+dataclass and how to make one for a task, how to build the model, the adapter that reads it (Lemma R
+or Lemma T, theory §4), the one formula for the message size S in scalars, and how a foreign
+state_dict is matched to it (gate blocks of a recurrent layer, encoder layers of a Transformer).
+
+=========  ==============================  ==================================================
+name       S (scalars Alice sends)         lemma
+=========  ==============================  ==================================================
+rnn, gru   width·layers                    Lemma R: the state of every layer
+lstm       2·width·layers                  Lemma R: h and c of every layer
+tf1        Q·H·(d_v + 1), d_v = width/H    Lemma T; Q = values of the query token (theory §4)
+tf2        none                            no one-way reduction: two attention layers solve
+                                           EQ/DISJ in width O(log n) [BHBK]
+=========  ==============================  ==================================================
+
+Examples
+--------
+>>> [a.name for a in ARCHITECTURES.values()]
+['rnn', 'gru', 'lstm', 'tf1', 'tf2']
+>>> get_architecture("lstm").message_scalars(10, layers=2), get_architecture("tf1").message_scalars(8, heads=2)
+(40, 10)
+>>> get_architecture("tf1").message_scalars(8, heads=2, query_values=5), get_architecture("tf2").message_scalars(8)
+(50, None)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ccbounds.errors import UnknownNameError
+
+__all__ = ["ARCHITECTURES", "Architecture", "get_architecture", "register_architecture"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One model family (see the module docstring).
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"lstm"``, ``"tf1"``, ...).
+    description : str
+        One line: the family and its message size.
+    lemma : str or None
+        ``"Lemma R"``, ``"Lemma T"``, or None when no one-way reduction applies (refused).
+    config : type
+        The config dataclass (:class:`~ccbounds.models.RecurrentConfig`, ...).
+    scalars : callable or None
+        ``scalars(width, heads, layers, query_values) -> S``: the message size formula (None: no reduction).
+    make_config : callable
+        ``make_config(vocab_size, num_classes, seq_len, width, heads, layers) -> config`` for a task.
+    adapter : str or None
+        ``"module:Class"`` of the adapter that reads the built model (imported lazily).
+    gates : int or None
+        Checkpoint matcher of recurrent families: rows of ``weight_hh_l0`` per hidden unit (1, 3, 4).
+        Transformers are matched by their number of encoder layers (``TransformerConfig.arch``).
+    recurrent : bool
+        True for families whose depth is ``layers`` and whose width is a hidden size (Lemma R).
+    """
+
+    name: str
+    description: str
+    lemma: str | None
+    config: type
+    scalars: Callable[[int, int, int, int], int] | None
+    make_config: Callable[..., Any]
+    adapter: str | None
+    gates: int | None = None
+    recurrent: bool = False
+
+    def message_scalars(self, width: int, *, heads: int = 1, layers: int = 1, query_values: int = 1) -> int | None:
+        """S, the scalars of Alice's message (theory §4); None when no reduction applies.
+
+        ``query_values`` is Q of Lemma T (how many values the token at the output position takes);
+        recurrent families ignore it and ``heads``.
+        """
+        return None if self.scalars is None else int(self.scalars(width, heads, layers, query_values))
+
+    def build(self, config: Any) -> Any:
+        """A fresh (randomly initialised) model of this family from ``config`` (torch imported here)."""
+        from ccbounds.models.build import build_model
+
+        return build_model(config)
+
+    def adapter_for(self, model: Any) -> Any:
+        """The registered adapter of this family on ``model`` (no validation against forward)."""
+        if self.adapter is None:
+            raise UnknownNameError(f"{self.name} has no adapter: {self.description}")
+        module, cls = self.adapter.split(":")
+        return getattr(importlib.import_module(module), cls)(model)
+
+
+#: name -> :class:`Architecture`, in registration order
+ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register_architecture(arch: Architecture) -> Architecture:
+    """Add ``arch`` to :data:`ARCHITECTURES` (replacing an entry of the same name)."""
+    ARCHITECTURES[arch.name] = arch
+    return arch
+
+
+def get_architecture(name: str) -> Architecture:
+    """The entry called ``name`` (case-insensitive).
+
+    Raises
+    ------
+    UnknownNameError
+        The message lists the valid names.
+    """
+    key = str(name).lower()
+    if key not in ARCHITECTURES:
+        raise UnknownNameError(f"unknown architecture {name!r}; valid: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[key]
+
+
+def _recurrent(cell: str, gates: int, state_per_unit: int, text: str) -> Architecture:
+    from ccbounds.models.config import RecurrentConfig
+
+    def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
+             layers: int = 1) -> Any:
+        return RecurrentConfig(cell, vocab_size, num_classes, width=width, layers=layers)
+
+    return Architecture(cell, text, "Lemma R", RecurrentConfig,
+                        lambda width, heads, layers, q: state_per_unit * width * layers, make,
+                        "ccbounds.adapters.recurrent:TorchRecurrentAdapter", gates=gates, recurrent=True)
+
+
+def _transformer(depth: int, text: str) -> Architecture:
+    from ccbounds.models.config import TransformerConfig
+
+    def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
+             layers: int = 1) -> Any:  # the family fixes the depth; ``layers`` counts recurrent layers
+        return TransformerConfig(vocab_size=vocab_size, num_classes=num_classes, max_len=seq_len, d_model=width,
+                                 heads=int(heads or 1), layers=depth)
+
+    one = depth == 1
+    return Architecture(f"tf{depth}", text, "Lemma T" if one else None, TransformerConfig,
+                        (lambda width, heads, _, q: q * heads * (width // heads + 1)) if one else None, make,
+                        "ccbounds.adapters.attention:build_attention_adapter" if one else None)
+
+
+for _entry in (
+    _recurrent("rnn", 1, 1, "Elman RNN: Lemma R, S = width*layers"),
+    _recurrent("gru", 3, 1, "GRU: Lemma R, S = width*layers"),
+    _recurrent("lstm", 4, 2, "LSTM: Lemma R, S = 2*width*layers (h and c)"),
+    _transformer(1, "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)"),
+    _transformer(2, "two-layer Transformer: no one-way reduction (refused)"),
+):
+    register_architecture(_entry)
