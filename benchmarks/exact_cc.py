@@ -31,7 +31,8 @@ def main() -> None:
         M = (rng.random((8, 8)) < density).astype(np.int8)
         instances.append(Problem.from_matrix(M, name=f"rand8_{k}(p={density})"))
     instances += [EQ(4), DISJ(4), GT(4), IP(4)]
-    head = f"{'instance':<18}{'D':>3}  {'ours (s)':>9}  {'SAT only (s)':>12}  {'brute (s)':>10}  {'ratio':>7}  lower certificate"
+    head = (f"{'instance':<18}{'D':>3}  {'ours (s)':>9}  {'SAT only (s)':>12}  {'brute (s)':>10}  {'ratio':>7}  "
+            "lower certificate")
     exact_D(EQ(1))  # warm-up: imports (networkx, pysat) are not part of the timings
     print(head)
     print("-" * len(head))

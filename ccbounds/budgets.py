@@ -154,23 +154,30 @@ class BudgetReport:
         return f"<pre>{html.escape(str(self))}</pre>"
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, width: int | None = None) -> str:
+        """The report as an indented key/value table fitting ``width`` columns (default: the terminal's)."""
         shape = f"width {self.width}" + (f", {self.heads} heads" if not get_architecture(self.arch).recurrent else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")
-        lines = [
-            f"{self.arch} ({shape}) at b = {self.bits_per_scalar} bits/scalar on {self.problem}"
-            + (f", error <= {self.eps}" if self.eps else ", exact"),
-            f"  message        S*b = {self.scalars if self.scalars is not None else '-'} scalars x "
-            f"{self.bits_per_scalar} = {self.message_bits if self.message_bits is not None else '-'} bits",
-            f"  required       {self.required}",
-            f"  verdict        {self.verdict}: {self.explanation}",
-            f"  largest n      {self.largest_n if self.largest_n is not None else 'unbounded by this argument'}",
-            f"  smallest width {self.smallest_width if self.smallest_width is not None else '-'} (for n = {self.n})",
+        rows = [
+            ["message", f"S*b = {self.scalars if self.scalars is not None else '-'} scalars x "
+             f"{self.bits_per_scalar} = {self.message_bits if self.message_bits is not None else '-'} bits"],
+            ["required", str(self.required)],
+            ["verdict", f"{self.verdict}: {self.explanation}"],
+            ["largest n", str(self.largest_n) if self.largest_n is not None else "unbounded by this argument"],
+            ["smallest width", f"{self.smallest_width if self.smallest_width is not None else '-'} (for n = {self.n})"],
         ]
         if self.construction is not None:
             name, w = self.construction
-            lines.append(f"  construction   {name} (SPEC §7): width {w}, exact on {self.problem} given "
-                         "Theta(log n) bits per scalar (built and verified in float32 for small n)")
-        return "\n".join(lines)
+            rows.append(["construction", f"{name} (SPEC §7): width {w}, exact on {self.problem} given "
+                         "Theta(log n) bits per scalar (built and verified in float32 for small n)"])
+        title = (f"{self.arch} ({shape}) at b = {self.bits_per_scalar} bits/scalar on {self.problem}"
+                 + (f", error <= {self.eps}" if self.eps else ", exact"))
+        from ccbounds._text import fit_text, render_table, terminal_width
+
+        body = render_table(None, rows, width=terminal_width(width) - 2, no_wrap=(0,))
+        return fit_text(title, width) + "\n" + "\n".join("  " + line for line in body.splitlines())
 
 
 def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision: int = 32, problem: Any = "index",

@@ -83,7 +83,8 @@ class ReductionCheck:
     @property
     def verdict(self) -> str:
         if self.holds:
-            return "not ruled out: the message is large enough for the lower bound (this does not prove the model solves the task)"
+            return ("not ruled out: the message is large enough for the lower bound (this does not prove the model "
+                    "solves the task)")
         goal = ("exact on every input" if not self.bound.eps else
                 f"reach average error <= {self.bound.eps:g} ({self.bound.note})")
         return ("below bound: the message is smaller than the lower bound, so no setting of the weights "
@@ -287,7 +288,8 @@ class InducedProtocol(OneWayProtocol):
         n_max = self.largest_n(precision, eps)
         if n_max is not None:
             goal = "exactness" if not eps else f"average error <= {eps:g} ({chk.bound.note})"
-            lines.append(f"With this message size the same argument rules out {goal} for inputs longer than n = {n_max}.")
+            lines.append(f"With this message size the same argument rules out {goal} for inputs longer than n = "
+                         f"{n_max}.")
         elif self.message_grows_with_n:
             lines.append("Here the message itself grows with n (Alice prepares sums for every possible query "
                          "token), so the argument gives no length limit: this is how one layer of attention "

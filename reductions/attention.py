@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol, reduce as ccbounds_reduce
+from ccbounds.reduction import InducedProtocol
+from ccbounds.reduction import reduce as ccbounds_reduce
 from reductions.registry import Reduction
 
 __all__ = ["PartialSoftmaxProtocol", "ATTENTION_REDUCTION", "final_token_values", "ccbounds_reduce"]

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol, reduce as ccbounds_reduce
+from ccbounds.reduction import InducedProtocol
+from ccbounds.reduction import reduce as ccbounds_reduce
 from reductions.registry import Reduction
 
 __all__ = ["RecurrentStateProtocol", "RECURRENT_REDUCTION", "ccbounds_reduce"]

@@ -36,11 +36,13 @@ ATOL = 1e-5
 class UserRecurrent(nn.Module):
     """Foreign module of the reference layout, with the torch options the config lacks (proj_size, bidirectional)."""
 
-    def __init__(self, cell: str, vocab: int = 7, classes: int = 3, width: int = 6, layers: int = 1, embed_dim: int | None = None, **kw):
+    def __init__(self, cell: str, vocab: int = 7, classes: int = 3, width: int = 6, layers: int = 1,
+                 embed_dim: int | None = None, **kw):
         super().__init__()
         e = embed_dim or width
         self.embed = nn.Embedding(vocab, e)
-        self.rnn = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell](e, width, num_layers=layers, batch_first=True, **kw)
+        cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
+        self.rnn = cls(e, width, num_layers=layers, batch_first=True, **kw)
         self.head = nn.Linear(width if not kw.get("proj_size") else kw["proj_size"], classes)
 
     def forward(self, tokens):
@@ -226,7 +228,7 @@ def test_keys_values_are_positionwise_and_split_reproduces_model():
     with torch.no_grad():
         q = a.queries(x[:, -1], T)
         k, v = a.keys_values(x, torch.arange(T))
-        for trial in range(6):
+        for _ in range(6):
             mask = torch.rand(T, generator=gen) < 0.5  # interleaved subsets, sometimes empty
             alice, bob = torch.nonzero(mask).flatten(), torch.nonzero(~mask).flatten()
             ka, va = a.keys_values(x[:, alice], alice)
@@ -262,7 +264,7 @@ def test_partial_sums_combine_exact_over_arbitrary_partitions():
     v = torch.randn(B, H, t, dv, generator=gen, dtype=torch.float64)
     full = attend(q, k, v)
     assert torch.allclose(full, brute_attend(q, k, v), atol=1e-10)
-    for trial in range(10):
+    for _ in range(10):
         labels = torch.randint(0, 3, (t,), generator=gen)  # three parties, interleaved, some empty
         parts = [partial_sums(q, k[:, :, labels == p], v[:, :, labels == p]) for p in range(3)]
         assert torch.allclose(combine(parts), full, atol=1e-10)
@@ -272,7 +274,8 @@ def test_partial_sums_combine_exact_over_arbitrary_partitions():
             else:
                 assert torch.all(part.den == 0) and torch.all(part.shift == -math.inf)
     # a public fixed shift (then the message needs no shift scalar) gives the same answer
-    fixed = [partial_sums(q, k[:, :, :3], v[:, :, :3], shift=50.0), partial_sums(q, k[:, :, 3:], v[:, :, 3:], shift=50.0)]
+    fixed = [partial_sums(q, k[:, :, :3], v[:, :, :3], shift=50.0),
+             partial_sums(q, k[:, :, 3:], v[:, :, 3:], shift=50.0)]
     assert torch.allclose(combine(fixed), full, atol=1e-10)
     merged = merge_partial_sums([tuple(p) for p in fixed])
     assert isinstance(merged, PartialSums) and torch.all(merged.shift == 50.0)
@@ -310,7 +313,8 @@ def test_foreign_module_reading_first_position_rejected():
     with pytest.raises(UnsupportedArchitecture) as err:
         get_adapter(seeded(UserMHA, "first"))
     msg = str(err.value)
-    assert "none of" in msg and "head(attn(h))" in msg and "head(LN(h_T + attn(h)))" in msg and "register_adapter" in msg
+    assert "none of" in msg and "head(attn(h))" in msg and "head(LN(h_T + attn(h)))" in msg
+    assert "register_adapter" in msg
 
 
 # ----------------------------------------------------------------------------- refusals and unknown layouts

@@ -16,7 +16,7 @@ from ccbounds.auditing import AuditReport, CollisionWitness, QueryPlan, parse_pr
 from ccbounds.auditing.sampling import CALIBRATION, hash_rows  # noqa: E402
 from ccbounds.auditing.witnesses import collision_pairs  # noqa: E402
 from ccbounds.errors import InvalidInputError, UnknownNameError  # noqa: E402
-from ccbounds.information import H2, fano_certificate, max_index_length  # noqa: E402
+from ccbounds.information import H2, max_index_length  # noqa: E402
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model  # noqa: E402
 from ccbounds.problems import DISJ, EQ, INDEX  # noqa: E402
 from ccbounds.quantize import FixedPoint, PerCoordinateFixedPoint, calibrate_per_coordinate  # noqa: E402
@@ -41,7 +41,11 @@ def test_per_coordinate_equals_scalar_fixed_point_column_by_column(bits: int) ->
     assert np.array_equal(s.lo, cal.min(axis=0)) and np.array_equal(s.hi, cal.max(axis=0))
     msgs = rng.normal(size=(40, 5)) * 4  # some outside the calibrated ranges
     codes = s.encode(msgs)
-    assert codes.shape == msgs.shape and codes.max() < 2**bits and codes.min() >= 0
+    assert codes.shape == msgs.shape and codes.max() < 2**bits
+    for j in range(4):  # outside the calibrated range a code clips to the end levels (column 4 is constant)
+        assert (codes[msgs[:, j] <= cal[:, j].min(), j] == 0).all()
+        assert (codes[msgs[:, j] >= cal[:, j].max(), j] == 2**bits - 1).all()
+    assert (codes[:, 4] == 0).all() and (msgs[:, :4] < cal.min(axis=0)[:4]).any()  # the clipping was exercised
     for j in range(5):
         col = FixedPoint(bits, float(s.lo[j]), float(s.hi[j]))
         assert np.array_equal(codes[:, j], col.encode(msgs[:, j]))
@@ -136,8 +140,8 @@ def test_same_seed_gives_byte_identical_json_and_a_readable_report() -> None:
     c = ccbounds.audit(model, INDEX(4), precisions=(1, 4, "fp16", 32), witnesses=2, seed=1, **SMALL)
     assert c.to_json() != a.to_json()
     text = str(a)
-    assert "S*b [bits]" in text and "not ruled out" in text and "does NOT prove" in text
-    assert a.to_frame().shape[0] == 4 and "<table>" in a._repr_html_()
+    assert "S*b, L_cert" in text and "in bits" in text and "not ruled out" in text and "does NOT prove" in text
+    assert a.to_frame().shape[0] == 4 and "<table" in a._repr_html_() and "<th>verdict</th>" in a._repr_html_()
 
 
 def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:
@@ -158,13 +162,31 @@ def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:
     assert r.exit_status == 0
 
 
+def _cp_upper_by_bisection(k: int, m: int, delta: float) -> float:
+    """Independent Clopper-Pearson upper bound: P(Bin(m, p) <= k) = delta by bisection on the exact CDF."""
+    if k == m:
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        p = (lo + hi) / 2
+        cdf = math.fsum(math.comb(m, j) * p**j * (1 - p) ** (m - j) for j in range(k + 1))
+        lo, hi = (p, hi) if cdf > delta else (lo, p)
+    return hi
+
+
+def _h2(p: float) -> float:
+    return 0.0 if p in (0.0, 1.0) else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
 def test_certificate_never_exceeds_message_bits_and_matches_fano() -> None:
     model = _rec("lstm", 10, width=2, seed=2)  # S = 4
     r = ccbounds.audit(model, INDEX(8), precisions=(1, 2, 8, 32), **SMALL)
+    delta = 0.05 / 8  # confidence 0.95, union bound over the 8 coordinates
     for row in r.rows:
         assert row.L_certified is not None and row.L_certified <= row.message_bits
-        cert = fano_certificate(list(row.errors), row.trials, confidence=0.95)
-        assert row.L_certified == cert.L_certified and row.L_plugin == cert.L_plugin
+        ups = [min(0.5, _cp_upper_by_bisection(k, row.trials, delta)) for k in row.errors]
+        assert row.L_certified == pytest.approx(sum(1 - _h2(u) for u in ups), abs=1e-9)
+        assert row.L_plugin == pytest.approx(sum(1 - _h2(min(0.5, k / row.trials)) for k in row.errors), abs=1e-12)
         assert row.largest_n == max_index_length(row.message_bits, 1 - row.accuracy)
         assert row.entropy_bits <= row.entropy_cap_bits == math.log2(192)
     assert r.lower_bound.value == 8 and r.row(1).verdict == "below bound" and r.row(2).verdict == "consistent"
@@ -237,6 +259,16 @@ def test_disj_and_one_layer_transformer() -> None:
     tf = build_model(TransformerConfig(vocab_size=6, num_classes=2, max_len=5, d_model=8, heads=2)).eval()
     t = ccbounds.audit(tf, INDEX(4), precisions=(2, "bf16", 32), **SMALL)
     assert t.protocol_mismatches == 0 and t.model_accuracy == t.row(32).accuracy and t.scalars == 4 * 2 * 5
+
+
+def test_one_layer_transformer_on_index_has_no_largest_n() -> None:
+    # the query token (Bob's index) names a position: S grows with n, so no row may print a finite limit
+    torch.manual_seed(7)
+    tf = build_model(TransformerConfig(vocab_size=6, num_classes=2, max_len=5, d_model=8, heads=2)).eval()
+    p = reduce(tf, INDEX(4))
+    assert p.message_grows_with_n and p.largest_n(32) is None
+    t = ccbounds.audit(tf, INDEX(4), precisions=(2, 32), witnesses=0, **SMALL)
+    assert all(r.largest_n is None and r.largest_n_exact is None for r in t.rows)
 
 
 def test_plot_has_labelled_axes() -> None:

@@ -30,7 +30,7 @@ def test_formats():
     assert len(df) == len(rep.bounds)
     text = str(rep)
     assert text.splitlines()[0] == "Bounds for EQ_2 (bits)" and "log-rank" in text
-    assert "<table>" in rep._repr_html_()
+    assert "<table" in rep._repr_html_() and "</table>" in rep._repr_html_()
     d = rep.to_dict()
     json.dumps(d, default=str)
     assert d["problem"] == "EQ_2" and len(d["bounds"]) == len(rep.bounds)

@@ -27,7 +27,8 @@ def test_transformer_message_sizes_depend_on_the_query_token() -> None:
 
 
 def _fits(arch: str, width: int, heads: int, layers: int, b: int, problem: str, n: int) -> bool:
-    return budget(arch, width=width, heads=heads, layers=layers, precision=b, problem=problem, n=n).verdict != "below bound"
+    r = budget(arch, width=width, heads=heads, layers=layers, precision=b, problem=problem, n=n)
+    return r.verdict != "below bound"
 
 
 @settings(max_examples=60, deadline=None)
@@ -81,7 +82,8 @@ def test_budget_tables_show_the_constructions_widths() -> None:
 def test_budget_frames_and_html() -> None:
     import pandas as pd
 
-    rows = pd.concat([budget(a, width=8, precision=4, problem="index", n=40).to_frame() for a in ("gru", "lstm", "tf1")])
+    rows = pd.concat([budget(a, width=8, precision=4, problem="index", n=40).to_frame()
+                      for a in ("gru", "lstm", "tf1")])
     assert list(rows["message_bits"]) == [8 * 4, 2 * 8 * 4, 40 * 1 * (8 + 1) * 4]  # GRU, LSTM, tf1 with Q = n
     assert list(rows["verdict"]) == ["below bound", "not ruled out", "not ruled out"]
     assert "<pre>" in budget("gru", width=8, n=4)._repr_html_()
@@ -97,6 +99,7 @@ def test_budget_refuses_inconsistent_requests_and_counts_q_ary_bits() -> None:
     r = budget("tf1", width=1, heads=1, precision=1, problem=INDEX(10, q=8), n=10)
     assert r.required.value == 30 and r.verdict == "below bound"
     w = r.smallest_width  # 10 * (w + 1) * 1 >= 30 -> w = 2
-    assert w == 2 and budget("tf1", width=w, heads=1, precision=1, problem=INDEX(10, q=8), n=10).verdict != "below bound"
+    assert w == 2
+    assert budget("tf1", width=w, heads=1, precision=1, problem=INDEX(10, q=8), n=10).verdict != "below bound"
     r = budget("gru", width=2, precision=1, problem="disj", n=100, eps=0.1)
     assert r.verdict == "below bound" and "x uniform" in r.explanation

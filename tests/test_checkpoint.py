@@ -40,7 +40,8 @@ CONFIGS = [
     RecurrentConfig("gru", 6, 2, width=8),
     RecurrentConfig("rnn", 6, 2, width=5, layers=2, embed_dim=3, nonlinearity="relu"),
     TransformerConfig(6, 2, max_len=5, d_model=8, heads=2),
-    TransformerConfig(6, 2, max_len=7, d_model=8, heads=4, d_ff=6, norm_first=True, positions="sinusoidal", final_norm=True),
+    TransformerConfig(6, 2, max_len=7, d_model=8, heads=4, d_ff=6, norm_first=True, positions="sinusoidal",
+                      final_norm=True),
 ]
 
 
@@ -80,7 +81,8 @@ def test_import_does_not_load_torch():
     import sys
 
     code = "import sys, ccbounds.checkpoint; print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"
 
 
 def test_pt_container_loads_with_weights_only(tmp_path):
@@ -188,7 +190,8 @@ def _write(path, state, meta):
 
 
 def _meta(config, task=TASK):
-    return {"format": "ccbounds-checkpoint", "version": 1, "model": config.to_dict(), "task": task.to_dict(), "train": {}}
+    return {"format": "ccbounds-checkpoint", "version": 1, "model": config.to_dict(), "task": task.to_dict(),
+            "train": {}}
 
 
 def test_inconsistent_contents(tmp_path):
@@ -361,7 +364,7 @@ def test_foreign_transformer_same_logits(tmp_path, cls, spec_extra, arch_check):
     torch.manual_seed(3)
     foreign = cls().eval()
     with torch.no_grad():  # make LayerNorm affine parameters non-trivial, so a swapped mapping would show
-        for name, p in foreign.named_parameters():
+        for _name, p in foreign.named_parameters():
             p.add_(0.1 * torch.randn_like(p))
     path = tmp_path / "tf.pt"
     torch.save(foreign.state_dict(), path)

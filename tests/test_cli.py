@@ -52,7 +52,8 @@ def test_budget_table_and_json(capsys: pytest.CaptureFixture[str], tmp_path) -> 
     (("bounds", "eq", "--n", "40", "--exact"), "limit"),
     (("bounds",), "name a problem"),
 ])
-def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], needle: str) -> None:
+def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
+                                          needle: str) -> None:
     code, out, err = run(capsys, *argv)
     lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
     assert code == 1 and len(lines) == 1 and needle in lines[0].lower(), err
@@ -76,7 +77,9 @@ def test_bounds_of_a_matrix_file(capsys: pytest.CaptureFixture[str], tmp_path) -
     f = tmp_path / "and.csv"
     f.write_text("0,0\n0,1\n")
     code, out, _ = run(capsys, "bounds", "--matrix", str(f), "--exact")
-    assert code == 0 and "lower" in out and "D(" in out
+    assert code == 0 and ">=" in out and "D(" in out and "[KN]" in out
+    code, wide, _ = run(capsys, "bounds", "--matrix", str(f), "--exact", "--wide")
+    assert code == 0 and "lower: fooling set" in wide  # witnesses only with --wide
 
 
 def test_bounds_eq3_exact(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
@@ -153,7 +156,8 @@ def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_
     code, out, _ = run(capsys, "train", "--arch", "gru", "--task", "nn", "--n", "4", "--width", "4", "-o", str(ck))
     assert code == 1
     code, out, _ = run(capsys, "examples")
-    assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj", "tf2-eq"))
+    assert code == 0 and all(name in out for name in ("lstm-index", "lstm-index-narrow", "gru-index", "tf1-disj",
+                                                      "tf2-eq"))
 
 
 def test_audit_device_and_output_paths_are_checked_first(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
@@ -165,3 +169,26 @@ def test_audit_device_and_output_paths_are_checked_first(capsys: pytest.CaptureF
     assert code == 1 and "unknown device" in err and out == ""
     code, out, err = _audit(capsys, "--plot", str(tmp_path / "no" / "p.png"), "--samples", "16")
     assert code == 1 and "folder does not exist" in err and out == ""
+
+
+@pytest.mark.parametrize("argv", [
+    ("bounds", "eq", "--n", "3", "--exact"),
+    ("budget", "lstm", "--width", "64", "--precision", "8", "--problem", "index", "--n", "1024"),
+    ("budget", "tf1", "--width", "64", "--heads", "2", "--precision", "8", "--problem", "index", "--n", "1024"),
+    ("problems",),
+    ("audit", "--samples", "256"),  # the default example; fewer samples than the default 4096 keep it fast
+    ("audit", "--example", "lstm-index-narrow", "--samples", "256"),  # prints collision witnesses
+    ("examples",),
+])
+def test_every_table_fits_100_columns(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                      argv: tuple[str, ...]) -> None:
+    if argv[0] in ("audit", "examples"):
+        pytest.importorskip("torch")
+    monkeypatch.setenv("COLUMNS", "100")
+    code, out, _ = run(capsys, *argv)
+    widest = max(out.splitlines(), key=len)
+    assert code == 0 and len(out.splitlines()) > 3 and len(widest) <= 100, widest
+    if argv[0] in ("budget", "problems"):
+        monkeypatch.setenv("COLUMNS", "60")  # the terminal's width is respected, not a fixed 100
+        code, narrow, _ = run(capsys, *argv)
+        assert code == 0 and max(len(line) for line in narrow.splitlines()) <= 60

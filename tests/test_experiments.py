@@ -10,20 +10,20 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from ccbounds.budgets import budget  # noqa: E402
+from ccbounds.cli.configs import add_options, cmd_separations, config_from_args  # noqa: E402
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError  # noqa: E402
 from ccbounds.experiments import (  # noqa: E402
     SeparationConfig,
     SeparationResults,
-    add_experiment_arguments,
-    config_from_args,
+    experiment_options,
     load_separations,
-    main_experiment,
     parse_command_line,
     run_separations,
 )
 from ccbounds.training import parse_command_line as parse_train_command  # noqa: E402
 
-TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16, widths={"tf1": 4, "lstm": 3, "gru": 2})
+TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_samples=16,
+                        widths={"tf1": 4, "lstm": 3, "gru": 2})
 
 
 def _closed_form_scalars(task: str, arch: str, width: int, heads: int | None, n: int) -> int | None:
@@ -41,10 +41,10 @@ def tiny(tmp_path_factory):
     """The tiny config run end to end through the command-line function (stdout table, JSON file)."""
     torch.set_num_threads(1)
     path = tmp_path_factory.mktemp("sep") / "tiny.json"
-    args = add_experiment_arguments(argparse.ArgumentParser()).parse_args(
+    args = add_options(argparse.ArgumentParser(), experiment_options(), False).parse_args(
         TINY.command_line(str(path)).split()[3:])
-    assert config_from_args(args) == TINY
-    assert main_experiment(args) == 0
+    assert config_from_args(args, SeparationConfig) == TINY
+    assert cmd_separations(args) == 0
     return path, SeparationResults.load(path)
 
 

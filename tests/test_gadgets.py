@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -33,7 +33,7 @@ PREFIX_CUT = {("INDEX", "index-lookup"): True, ("INDEX", "nn"): True, ("INDEX", 
               ("DISJ", "disj"): True, ("DISJ", "dyck"): False, ("GT", "gt"): True, ("IP", "ip"): True}
 
 
-@lru_cache(maxsize=None)
+@cache
 def gadget(fam: str, task: str, n: int) -> Gadget:
     return get_gadget(get_problem(fam, n), task)
 
@@ -225,7 +225,8 @@ def test_checker_catches_wrong_owners_and_blocks():
 def test_final_token_values():
     assert get_gadget(INDEX(3)).final_token_values == (2, 3, 4)
     assert get_gadget(EQ(3)).final_token_values == (3,) == get_gadget(INDEX(3), "disj").final_token_values
-    assert get_gadget(DISJ(3), "dyck").final_token_values == (4,) and get_gadget(INDEX(3), "nn").final_token_values == ()
+    assert get_gadget(DISJ(3), "dyck").final_token_values == (4,)
+    assert get_gadget(INDEX(3), "nn").final_token_values == ()
     g = dataclasses.replace(get_gadget(INDEX(3)), final_token_values=(2, 3))
     assert check_gadget(g).failures["final-token"] == 8
 

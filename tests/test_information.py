@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import Counter
@@ -201,7 +202,7 @@ def test_certificate_per_coordinate_trials_q_ary_and_records():
     b = c.to_bound("INDEX_2")
     assert isinstance(b, Bound) and b.is_lower and b.value == c.L_certified and b.model == "message"
     assert c.violates(c.L_certified - 0.01) and not c.violates(64)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.n = 3  # frozen
 
 

@@ -13,8 +13,18 @@ from hypothesis import strategies as st
 from ccbounds.bound import MODELS, Bound
 from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
 from ccbounds.problems import (
-    DISJ, EQ, GT, INDEX, IP, MAX_INPUTS, MAX_MATRIX_ENTRIES, PROBLEMS, FunctionProblem, MatrixProblem,
-    Problem, get_problem,
+    DISJ,
+    EQ,
+    GT,
+    INDEX,
+    IP,
+    MAX_INPUTS,
+    MAX_MATRIX_ENTRIES,
+    PROBLEMS,
+    FunctionProblem,
+    MatrixProblem,
+    Problem,
+    get_problem,
 )
 
 BIT_CLASSES = [EQ, DISJ, GT, IP]

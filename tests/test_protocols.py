@@ -13,9 +13,23 @@ from ccbounds.bound import MODELS
 from ccbounds.errors import InvalidInputError, TooLargeError
 from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, Problem
 from ccbounds.protocols import (
-    ALICE, BOB, OneWayProtocol, PrivateCoinProtocol, ProtocolTree, PublicCoinProtocol, Verification,
-    disj_trivial, eq_fingerprint_protocol, eq_hash_protocol, index_protocol, is_monochromatic_partition,
-    max_distinct_prime_factors, partition_defects, primes_up_to, rectangle_partition, trivial_protocol, verify,
+    ALICE,
+    BOB,
+    OneWayProtocol,
+    ProtocolTree,
+    PublicCoinProtocol,
+    Verification,
+    disj_trivial,
+    eq_fingerprint_protocol,
+    eq_hash_protocol,
+    index_protocol,
+    is_monochromatic_partition,
+    max_distinct_prime_factors,
+    partition_defects,
+    primes_up_to,
+    rectangle_partition,
+    trivial_protocol,
+    verify,
 )
 
 
@@ -87,6 +101,44 @@ def test_eq_hash_error_is_exactly_two_to_minus_k() -> None:
         for y in p.bob_inputs():
             wrong = sum(proto.bob(proto.alice(x, r), y, r) != p.f(x, y) for r in coins)
             assert wrong / len(coins) == (0 if x == y else 0.25)
+
+
+def _claiming(proto: PublicCoinProtocol, eps: float, exact: bool) -> PublicCoinProtocol:
+    """The same protocol with a false claim of error <= eps (and its coin support only when ``exact``)."""
+    extra = dict(support=proto.support, support_size=proto.support_size) if exact else {}
+    return PublicCoinProtocol(proto.alice, proto.bob, proto.message_bits, draw_coins=proto.draw_coins,
+                              error_bound=eps, name="overclaimed", **extra)
+
+
+def test_verify_rejects_a_claimed_error_half_the_true_one() -> None:
+    proto = eq_hash_protocol(16, 3)  # true error 2^-3 on x != y
+    v = verify(_claiming(proto, 2.0**-4, exact=False), EQ(16), samples=64, seed=0)
+    assert not v.ok and not v.exact_coins and v.p_value <= 1 - v.confidence and v.confidence == 1 - 1e-6
+    assert verify(proto, EQ(16), samples=64, seed=0).ok  # the true claim passes the same test
+    w = verify(_claiming(eq_hash_protocol(3, 3), 2.0**-4, exact=True), EQ(3))  # all 2^9 coin values
+    assert w.exact_coins and w.confidence == 1.0 and w.error_rate == 0.125 and not w.ok
+    assert verify(eq_hash_protocol(3, 3), EQ(3)).ok
+
+
+def test_binomial_tail_and_p_value_against_exact_sums() -> None:
+    from fractions import Fraction
+
+    from ccbounds.protocols.verify import _binomial_tests, _log_binom_sf
+
+    def sf(w: int, m: int, p: Fraction) -> Fraction:  # independent: exact rational sum of the pmf
+        return sum((Fraction(math.comb(m, j)) * p**j * (1 - p) ** (m - j) for j in range(max(w, 0), m + 1)),
+                   Fraction(0))
+
+    for m in (1, 5, 17, 40):
+        for p in (Fraction(1, 16), Fraction(1, 3), Fraction(1, 2)):
+            for w in range(0, m + 2):
+                got = math.exp(_log_binom_sf(w, m, float(p)))
+                assert math.isclose(got, float(sf(w, m, p)), rel_tol=1e-9, abs_tol=1e-300)
+    # one pair, 9 errors of 40 runs, claim 1/8; both tests (the pair, its answer group) have the same tail
+    pv, tol = _binomial_tests([9], [0], 40, 0.125, 1e-3)
+    assert math.isclose(pv, min(1.0, 2 * float(sf(9, 40, Fraction(1, 8)))), rel_tol=1e-9)
+    crit = min(w for w in range(42) if w == 41 or 2 * sf(w, 40, Fraction(1, 8)) <= Fraction(1, 1000))
+    assert math.isclose(tol, (crit - 1) / 40 - 0.125)
 
 
 def test_eq_hash_sampled_at_n64() -> None:

@@ -48,7 +48,9 @@ def test_fixed_point_levels_codes_and_error(bits):
     np.testing.assert_allclose(np.diff(levels), s.step, rtol=1e-9)
     x = np.random.default_rng(bits).uniform(-1.5, 2.5, 5000)
     codes = s.encode(x)
-    assert codes.dtype == np.uint32 and codes.min() >= 0 and codes.max() < 2**bits
+    ref_levels = -1.5 + np.arange(2**bits) * (4.0 / (2**bits - 1))  # independent: the nearest level by search
+    nearest = np.abs(x[:400, None] - ref_levels[None, :]).argmin(axis=1)
+    assert codes.dtype == np.uint32 and np.array_equal(codes[:400], nearest)
     assert np.all(np.abs(s.quantize(x) - x) <= s.step / 2 * (1 + 1e-9))
     grid = np.linspace(-1.5, 2.5, 2**bits * 8 + 1)
     assert len(np.unique(s.encode(grid))) == 2**bits  # every level is used
@@ -178,6 +180,28 @@ def test_fp8_matches_torch(name, dtype):
     np.testing.assert_array_equal(f.encode(x), ref)
     decoded = torch.from_numpy(f.encode(x)).view(getattr(torch, dtype)).float().numpy()
     np.testing.assert_array_equal(f.decode(f.encode(x)), decoded)
+
+
+_TORCH_DTYPES = {"fp16": ("float16", "int16"), "bf16": ("bfloat16", "int16"),
+                 "fp8e4m3": ("float8_e4m3fn", "uint8"), "fp8e5m2": ("float8_e5m2", "uint8")}
+
+
+@pytest.mark.parametrize("name", list(_TORCH_DTYPES))
+def test_nan_inf_zero_and_subnormals_match_torch_bit_for_bit(name):
+    torch = _torch()
+    f = FloatFormat(name)
+    nans = [0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FA00000, 0x7F802000]
+    specials = [0x7F800000, 0xFF800000, 0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007FFFFF, 0x00400000]
+    grid = f.decode(np.arange(2**f.bits_per_scalar)).astype(np.float64)
+    grid = grid[np.isfinite(grid)]
+    sub = np.abs(grid[(grid != 0) & (np.abs(grid) < 2.0 ** (1 - f.bias))])  # the format's subnormals
+    bits = np.random.default_rng(11).integers(0, 2**32, 4000, dtype=np.uint64).astype(np.uint32)
+    x = np.concatenate([np.array(nans + specials, dtype=np.uint32).view(np.float32),
+                        np.concatenate([sub, -sub, sub * 1.5, -sub * 0.75]).astype(np.float32), bits.view(np.float32)])
+    dtype, view = (getattr(torch, t) for t in _TORCH_DTYPES[name])
+    ref = torch.from_numpy(x.copy()).to(dtype).view(view).numpy().view(f.encode([0.0]).dtype)
+    np.testing.assert_array_equal(f.encode(x), ref)
+    assert f.encode([np.nan])[0] == f.nan_code == ref[0]
 
 
 def test_fp8_overflow_and_nan_conventions():

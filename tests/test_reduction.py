@@ -25,7 +25,8 @@ def _rec(cell: str, vocab: int, width: int = 6, layers: int = 1, seed: int = 0, 
 
 def _tf(vocab: int, max_len: int, d: int = 8, heads: int = 2, layers: int = 1, seed: int = 0, **kw) -> torch.nn.Module:
     torch.manual_seed(seed)
-    cfg = TransformerConfig(vocab_size=vocab, num_classes=2, max_len=max_len, d_model=d, heads=heads, layers=layers, **kw)
+    cfg = TransformerConfig(vocab_size=vocab, num_classes=2, max_len=max_len, d_model=d, heads=heads, layers=layers,
+                            **kw)
     return build_model(cfg).eval()
 
 
@@ -170,3 +171,34 @@ def test_verdicts_with_errors_name_the_distribution() -> None:
     assert not chk.holds and "average error <= 0.1" in chk.verdict and "x uniform" in chk.verdict
     assert "exact on every input" not in chk.verdict
     assert "rules out average error <= 0.1" in p.explain(1, eps=0.1)
+
+
+def _custom_index3() -> tuple:
+    """INDEX_3 written as a user's function problem, with the INDEX gadget pointed at it."""
+    import dataclasses
+    import itertools
+
+    from ccbounds.problems import Problem
+
+    xs = list(itertools.product((0, 1), repeat=3))
+    P = Problem.from_function(lambda x, i: x[i], xs, [0, 1, 2], name="lookup3")
+    return P, dataclasses.replace(get_gadget(INDEX(3)), problem=P)
+
+
+def test_custom_problem_has_a_one_way_bound_check_and_audit() -> None:
+    from ccbounds import audit
+    from ccbounds.problems import Problem
+    from ccbounds.requirements import required_bits
+
+    # independent count: 4 distinct rows (0,0,0), (0,1,1)... of this 4x3 matrix -> ceil(log2 4) = 2 bits
+    M = [[0, 0, 0], [0, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0]]
+    distinct = len({tuple(r) for r in M})
+    b = required_bits(Problem.from_matrix(M))
+    assert b.model == "D1way(A->B)" and b.is_lower and b.value == (distinct - 1).bit_length()
+    P, g = _custom_index3()
+    assert required_bits(P).value == 3  # 8 distinct rows
+    p = reduce(_rec("gru", 5, width=2), P, gadget=g)
+    assert p.lower_bound().value == 3 and p.check(precision=1).holds is False and p.check(precision=2).holds
+    r = audit(_rec("gru", 5, width=2), P, gadget=g, precisions=(1, 32), samples=64, calibration_samples=32,
+              witnesses=0)
+    assert r.lower_bound.value == 3 and [row.verdict for row in r.rows] == ["below bound", "consistent"]

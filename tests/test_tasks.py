@@ -14,20 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbounds.errors import CCBoundsError, InvalidInputError, TooLargeError, UnknownNameError
+from ccbounds.models.codes import max_coherence
 from ccbounds.problems import DISJ, EQ, INDEX
 from ccbounds.tasks import (
     MAX_ALL_SEQUENCES,
+    TASKS,
     BoundedDyck,
     Disjointness,
     IndexLookup,
-    TASKS,
     NearestNeighbour,
     StringEquality,
     get_task,
     list_tasks,
     task_from_dict,
 )
-from ccbounds.models.codes import max_coherence
 
 # ---------------------------------------------------------------- independent re-implementations
 
@@ -223,7 +223,8 @@ def test_pair_tasks_unbalanced_rates():
 def test_pair_tasks_property(xy):
     x, y = xy
     n = len(x)
-    for cls, f in ((StringEquality, lambda: int(x == y)), (Disjointness, lambda: int(not any(a & b for a, b in zip(x, y))))):
+    for cls, f in ((StringEquality, lambda: int(x == y)),
+                   (Disjointness, lambda: int(not any(a & b for a, b in zip(x, y))))):
         t = cls(n)
         seq = t.encode(x, y)
         assert t.label(seq) == t.labels(seq[None])[0] == f()
@@ -354,7 +355,7 @@ def test_codes_are_nearly_orthogonal_and_seeded():
         assert np.allclose(np.linalg.norm(u, axis=1), 1)
         assert np.array_equal(u, NearestNeighbour(n, gamma=gamma).codebook)
     with pytest.raises(CCBoundsError, match="raise k"):
-        NearestNeighbour(50, dim=4, gamma=0.1).codebook
+        _ = NearestNeighbour(50, dim=4, gamma=0.1).codebook
 
 
 def test_nearest_neighbour_labels_brute_force():

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
+from ccbounds.cli.configs import add_options, config_from_args
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError
 from ccbounds.training import (
     ARCHS,
     TrainConfig,
-    add_train_arguments,
-    config_from_args,
     evaluate,
     lr_factor,
     parse_command_line,
     train,
+    train_options,
     train_to_checkpoint,
 )
 
@@ -85,7 +85,8 @@ def test_model_configs() -> None:
 
 
 def test_nn_refused_with_clear_message() -> None:
-    with pytest.raises(InvalidInputError, match="nearest-neighbour inputs are real vectors and the reference models read token ids"):
+    with pytest.raises(InvalidInputError, match="nearest-neighbour inputs are real vectors and the reference models "
+                                                "read token ids"):
         TrainConfig("lstm", "nn", n=4, width=8)
     with pytest.raises(CCBoundsError, match="nearest-neighbour"):
         parse_command_line("ccbounds train --arch tf1 --task nn --n 4 --width 8 -o m.pt")
@@ -138,10 +139,10 @@ def test_command_line_round_trip(cfg: TrainConfig, out: str) -> None:
 
 
 def test_argparse_defaults_match_config_defaults() -> None:
-    ns = add_train_arguments(argparse.ArgumentParser()).parse_args(
+    ns = add_options(argparse.ArgumentParser(), train_options(), True).parse_args(
         ["--arch", "tf1", "--task", "eq", "--n", "3", "--width", "8", "-o", "x.pt"]
     )
-    assert config_from_args(ns) == TrainConfig("tf1", "eq", n=3, width=8)
+    assert config_from_args(ns, TrainConfig) == TrainConfig("tf1", "eq", n=3, width=8)
     with pytest.raises(InvalidInputError, match="ccbounds train"):
         parse_command_line("ccbounds audit x.pt")
     with pytest.raises(InvalidInputError, match="cannot parse"):

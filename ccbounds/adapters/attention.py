@@ -37,8 +37,9 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -172,7 +173,8 @@ class TransformerAdapter(AttentionAdapter):
         """Keys ``(B, H, t, d_k)`` and values ``(B, H, t, d_v)``; ``positions`` are 0-based ``(t,)``."""
         if tokens.dim() != 2 or positions.shape != (tokens.shape[1],):
             raise InvalidInputError(
-                f"keys_values takes tokens (B, t) and positions (t,), got {tuple(tokens.shape)} and {tuple(positions.shape)}"
+                f"keys_values takes tokens (B, t) and positions (t,), got {tuple(tokens.shape)} and "
+                f"{tuple(positions.shape)}"
             )
         if positions.numel() and (int(positions.min()) < 0 or (self.max_len and int(positions.max()) >= self.max_len)):
             raise InvalidInputError(f"positions are 0-based indices below max_len={self.max_len}")
@@ -212,7 +214,8 @@ def _layer_readings(layer: nn.TransformerEncoderLayer, final: nn.Module | None, 
         z = layer.norm1(h + a)
         return fin(layer.norm2(z + _ffn(layer, z)))
 
-    return Reading(f"post-norm layer: z = norm1(h_T + attn(h)); norm2(z + ffn(z)){tail} -> head", pre=lambda h: h, post=post)
+    return Reading(f"post-norm layer: z = norm1(h_T + attn(h)); norm2(z + ffn(z)){tail} -> head", pre=lambda h: h,
+                   post=post)
 
 
 def _mha_readings(ln: nn.Module | None) -> list[Reading]:
@@ -237,7 +240,8 @@ def _position_sources(model: nn.Module, inside: set[int], embeds: list[nn.Embedd
             continue
         for b_name, buf in mod.named_buffers(recurse=False):
             shape = tuple(buf.shape)
-            if buf.is_floating_point() and buf.dim() in (2, 3) and shape[-1] == d and math.prod(shape) // d in shape[:-1]:
+            if (buf.is_floating_point() and buf.dim() in (2, 3) and shape[-1] == d
+                    and math.prod(shape) // d in shape[:-1]):
                 full = f"{mod_name}.{b_name}" if mod_name else b_name
                 out.append(Positions("buffer", full, mod, b_name, max_len=math.prod(shape) // d))
     return out
@@ -264,7 +268,8 @@ def attention_candidates(model: nn.Module) -> list[TransformerAdapter]:
             "the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
         )
     if not mhas:
-        raise UnsupportedArchitecture(f"{name}: no nn.MultiheadAttention found; supported: {' | '.join(ATTENTION_LAYOUTS)}; {REGISTER_HINT}")
+        raise UnsupportedArchitecture(f"{name}: no nn.MultiheadAttention found; supported: "
+                                      f"{' | '.join(ATTENTION_LAYOUTS)}; {REGISTER_HINT}")
     mha = mhas[0]
     if not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.add_zero_attn:
         raise UnsupportedArchitecture(
@@ -280,7 +285,8 @@ def attention_candidates(model: nn.Module) -> list[TransformerAdapter]:
     heads = [m for m in outside if isinstance(m, nn.Linear)]
     norms = [m for m in outside if isinstance(m, nn.LayerNorm)]
     problem = (
-        "no nn.Embedding of width d_model" if not embeds else "more than two embeddings of width d_model" if len(embeds) > 2
+        "no nn.Embedding of width "
+        "d_model" if not embeds else "more than two embeddings of width d_model" if len(embeds) > 2
         else f"expected one nn.Linear head outside the attention block, found {len(heads)}" if len(heads) != 1
         else "more than one LayerNorm outside the attention block" if len(norms) > 1 else ""
     )
@@ -305,7 +311,8 @@ def attention_candidates(model: nn.Module) -> list[TransformerAdapter]:
     else:
         layout, readings = "one nn.MultiheadAttention", _mha_readings(ln)
     return [
-        TransformerAdapter(model, embed=tok, positions=p, attention=mha, head=head, reading=r, embed_scale=s, layout=layout)
+        TransformerAdapter(model, embed=tok, positions=p, attention=mha, head=head, reading=r, embed_scale=s,
+                           layout=layout)
         for tok, p in pairs
         for s in (1.0, math.sqrt(d))
         for r in readings

@@ -23,7 +23,7 @@ Examples
 >>> a = TorchRecurrentAdapter(M())
 >>> a.state_size, [tuple(t.shape) for t in a.initial_state(7)]
 (12, [(7, 2, 3), (7, 2, 3)])
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def find_recurrent_layout(model: nn.Module) -> tuple[nn.Embedding, nn.RNNBase, n
     name = type(model).__name__
     if len(rnns) != 1:
         raise UnsupportedArchitecture(
-            f"{name}: expected exactly one nn.RNN/GRU/LSTM, found {len(rnns)}; supported: {RECURRENT_LAYOUT}; {REGISTER_HINT}"
+            f"{name}: expected exactly one nn.RNN/GRU/LSTM, found {len(rnns)}; supported: {RECURRENT_LAYOUT}; "
+            f"{REGISTER_HINT}"
         )
     rnn = rnns[0]
     if rnn.bidirectional:
@@ -67,7 +68,8 @@ def find_recurrent_layout(model: nn.Module) -> tuple[nn.Embedding, nn.RNNBase, n
     if len(embeds) != 1 or len(heads) != 1:
         raise UnsupportedArchitecture(
             f"{name}: expected exactly one nn.Embedding and one nn.Linear head beside the "
-            f"{type(rnn).__name__}, found {len(embeds)} and {len(heads)}; supported: {RECURRENT_LAYOUT}; {REGISTER_HINT}"
+            f"{type(rnn).__name__}, found {len(embeds)} and {len(heads)}; supported: {RECURRENT_LAYOUT}; "
+            f"{REGISTER_HINT}"
         )
     embed, head = embeds[0], heads[0]
     out_width = getattr(rnn, "proj_size", 0) or rnn.hidden_size

@@ -22,8 +22,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ccbounds.adapters.base import REGISTER_HINT, Adapter, validate_adapter
 from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnknownNameError, UnsupportedArchitecture
@@ -105,7 +106,8 @@ ADAPTERS: tuple[AdapterEntry, ...] = (
 _USER: list[AdapterEntry] = []
 
 
-def register_adapter(predicate_or_class: Callable[[Any], bool] | type, factory: Callable[[Any], Adapter], name: str) -> AdapterEntry:
+def register_adapter(predicate_or_class: Callable[[Any], bool] | type, factory: Callable[[Any], Adapter],
+                     name: str) -> AdapterEntry:
     """Teach :func:`get_adapter` a new model family without editing ccbounds; tried before the built-ins.
 
     Parameters
@@ -140,7 +142,8 @@ def register_adapter(predicate_or_class: Callable[[Any], bool] | type, factory: 
         predicate: Callable[[Any], bool] = lambda m: isinstance(m, cls)  # noqa: E731
         what = f"instances of {cls.__name__}"
     else:
-        predicate, what = predicate_or_class, f"models accepted by {getattr(predicate_or_class, '__name__', 'a predicate')}"
+        predicate = predicate_or_class
+        what = f"models accepted by {getattr(predicate_or_class, '__name__', 'a predicate')}"
     _USER[:] = [e for e in _USER if e.name != name]
     entry = AdapterEntry(name, "user", f"user adapter for {what}", predicate, factory, builtin=False)
     _USER.append(entry)

@@ -34,7 +34,8 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ccbounds.errors import InvalidInputError
 

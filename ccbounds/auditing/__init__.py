@@ -29,5 +29,6 @@ from ccbounds.auditing.runner import audit, parse_precisions
 from ccbounds.auditing.sampling import QueryPlan
 from ccbounds.auditing.witnesses import CollisionWitness
 
-__all__ = ["audit", "audit_checkpoint", "problem_for_task", "AuditReport", "AuditRow", "CollisionWitness", "QueryPlan", "row_verdict",
+__all__ = ["audit", "audit_checkpoint", "problem_for_task", "AuditReport", "AuditRow", "CollisionWitness", "QueryPlan",
+           "row_verdict",
            "parse_precisions", "VERDICTS", "EXIT_VIOLATION"]

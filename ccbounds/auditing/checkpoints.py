@@ -27,7 +27,7 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
     >>> p, g = problem_for_task(get_task("index-lookup", 4, tokens={"D0": 7, "D1": 8, "I0": 0, "I1": 1, "I2": 2, "I3": 3}, vocab_size=9))
     >>> p.name, g.encode((1, 0, 1, 1), 2).tolist()
     ('INDEX_4', [8, 7, 8, 8, 2])
-    """
+    """  # noqa: E501 (doctest output)
     from reductions.gadgets import get_gadget
 
     problem = task.problem()  # InvalidInputError when the task embeds no problem
@@ -66,7 +66,8 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
     file = example_path(example) if example is not None else Path(path)
     loaded = load_checkpoint(file, spec=spec, trust_pickle=trust_pickle, device=device)
     if loaded.task is None:
-        raise InvalidInputError(f"{file} does not say which task it was trained on; pass --spec FILE naming the task and n")
+        raise InvalidInputError(f"{file} does not say which task it was trained on; pass --spec FILE naming the task "
+                                f"and n")
     problem, gadget = problem_for_task(loaded.task)
     report = audit(loaded.model, problem, gadget=gadget, device=device, **audit_kw)
     return report, loaded

@@ -168,13 +168,15 @@ class AuditReport:
 
     def row(self, precision: Any) -> AuditRow:
         """The row of a precision label ("fixed4", "fp16", "fp32") or an int b (32 means fp32)."""
-        key = "fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int) else str(precision)
+        key = ("fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int)
+               else str(precision))
         for r in self.rows:
             if r.precision == key:
                 return r
         from ccbounds.errors import InvalidInputError
 
-        raise InvalidInputError(f"no row for precision {precision!r}; rows: {', '.join(r.precision for r in self.rows)}")
+        raise InvalidInputError(f"no row for precision {precision!r}; rows: "
+                                f"{', '.join(r.precision for r in self.rows)}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: everything in the report, the bound as its own dict."""
@@ -211,27 +213,36 @@ class AuditReport:
         return plot_report(self, ax=ax, panel=panel, label=label)
 
     # -- text -------------------------------------------------------------------------------------------
-    _HEAD = ("precision", "b", "S*b [bits]", "accuracy", "L_cert [bits]", "L_plug [bits]",
-             "H_MM [bits] (cap)", "distinct", "D1way [bits]", "largest n", "verdict")
+    _HEAD = ("precision", "b", "S*b", "accuracy", "L_cert", "L_plug", "H_MM", "cap", "distinct", "D1way",
+             "n (eps)", "n (0)", "verdict")
+    _UNITS = ("S*b, L_cert, L_plug, H_MM (its cap log2 K) and D1way in bits; n (eps) / n (0): largest n not ruled "
+              "out at the measured error / with no error")
 
     def _cells(self, r: AuditRow) -> tuple[str, ...]:
         return (r.precision, str(r.bits_per_scalar), str(r.message_bits), f"{r.accuracy:.4f}",
-                _num(r.L_certified, ".2f"), _num(r.L_plugin, ".2f"),
-                f"{r.entropy_bits:.2f} ({r.entropy_cap_bits:.2f})", str(r.distinct_messages),
-                f"{r.lower_bound_bits:g}", f"{_num(r.largest_n)} / {_num(r.largest_n_exact)}", r.verdict)
+                _num(r.L_certified, ".2f"), _num(r.L_plugin, ".2f"), f"{r.entropy_bits:.2f}",
+                f"{r.entropy_cap_bits:.2f}", str(r.distinct_messages), f"{r.lower_bound_bits:g}",
+                _num(r.largest_n), _num(r.largest_n_exact), r.verdict)
 
-    def table(self) -> str:
-        """The aligned per-precision table (units in the headers)."""
-        cells = [self._HEAD] + [self._cells(r) for r in self.rows]
-        widths = [max(len(c[i]) for c in cells) for i in range(len(self._HEAD))]
-        lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(c))).rstrip() for c in cells]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+    def table(self, width: int | None = None) -> str:
+        """The per-precision table (units in the headers), fitting ``width`` columns (default: the terminal's)."""
+        from ccbounds._text import fit_text, render_table
+
+        body = render_table(self._HEAD, [self._cells(r) for r in self.rows], width=width, compact=True,
+                            no_wrap=(0, 3, 12), right=tuple(range(1, 12)))
+        return body + "\n" + fit_text(self._UNITS, width)
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, width: int | None = None) -> str:
+        """The whole report as text: header, table, witnesses, legend; every line fits ``width`` columns."""
+        from ccbounds._text import fit_text
+
         pairs = self.samples * len(self.query_labels)
         agree = ("the fp32 protocol reproduces the model on all " f"{pairs} pairs" if not self.protocol_mismatches
-                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} pairs")
+                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} "
+                      f"pairs")
         out = [
             f"Audit of {self.architecture} on {self.problem} ({self.task}; {self.reduction}, {self.lemma})",
             f"model: {self.model}",
@@ -241,31 +252,33 @@ class AuditReport:
             f"confidence {self.confidence:g}; fixed point: {self.calibration}",
             f"model accuracy on the full sequences: {self.model_accuracy:.4f}; {agree}",
             "",
-            self.table(),
+            self.table(width),
             "",
-            f"smallest faithful precision (accuracy within 1 point of the model): {self.smallest_faithful_precision or 'none'}",
+            f"smallest faithful precision (accuracy within 1 point of the model): "
+            f"{self.smallest_faithful_precision or 'none'}",
             f"collision witnesses: {len(self.witnesses)} confirmed ({self.witness_note})",
         ]
         out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
         out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
         out += ["Legend: largest n = the largest input length NOT ruled out at this precision (SPEC §6), at the "
-                "measured error (n*(1-H2(eps)) <= S*b) / with no error (n <= S*b); longer inputs are ruled out, "
-                "shorter ones are not thereby solvable. H_MM = Miller-Madow entropy estimate, capped at log2 K."]
+                "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
+                "longer inputs are ruled out, "
+                "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "
+                "with n). H_MM = Miller-Madow entropy estimate, capped at log2 K."]
         out += [f"  {v}: {m}" for v, m in VERDICTS.items()]
         out += [f"Note: {n}" for n in self.notes]
         out.append(f"exit status {self.exit_status}")
-        return "\n".join(line for line in out).replace("\n\n\n", "\n\n")
+        return fit_text("\n".join(line for line in out).replace("\n\n\n", "\n\n"), width)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self._HEAD)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in self._cells(r)) + "</tr>"
-                       for r in self.rows)
+        import pandas as pd
+
+        frame = pd.DataFrame([self._cells(r) for r in self.rows], columns=list(self._HEAD))
         legend = "".join(f"<li><b>{html.escape(v)}</b>: {html.escape(m)}</li>" for v, m in VERDICTS.items())
         return (f"<div><p><b>Audit of {html.escape(self.architecture)} on {html.escape(self.problem)}</b> "
                 f"({html.escape(self.reduction)}, {html.escape(self.lemma)}); S = {self.scalars} scalars; "
                 f"model accuracy {self.model_accuracy:.4f}; exit status {self.exit_status}</p>"
-                f"<p>mu: {html.escape(self.mu)}</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-                f"</table><ul>{legend}</ul></div>")
+                f"<p>mu: {html.escape(self.mu)}</p>{frame.to_html(index=False)}<ul>{legend}</ul></div>")
 
 
 def _jsonable(v: Any) -> Any:

@@ -78,7 +78,8 @@ def parse_precisions(precisions: Sequence[Any]) -> list[Precision]:
                                        f"float32) and {', '.join(FLOAT_FORMATS)}")
             pr = Precision(name, 1 + FLOAT_FORMATS[name][0] + FLOAT_FORMATS[name][1], False, name)
         else:
-            raise InvalidInputError(f"precision {spec!r} is neither a bit count nor a float-format name; e.g. 8 or 'fp16'")
+            raise InvalidInputError(f"precision {spec!r} is neither a bit count nor a float-format name; e.g. 8 or "
+                                    f"'fp16'")
         out[pr.label] = pr
     return sorted(out.values(), key=lambda p: (p.bits, not p.fixed, p.label))
 

@@ -13,7 +13,7 @@ Examples
 >>> pairs, groups = collision_pairs(np.array([5, 7, 5, 5], dtype=np.uint64), np.array([1, 2, 1, 3], dtype=np.uint64), 10)
 >>> pairs, groups
 ([(0, 3)], 1)
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 

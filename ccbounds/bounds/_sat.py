@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -59,10 +60,8 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
             res = s.solve()
         else:
             def stop() -> None:
-                try:
+                with contextlib.suppress(NotImplementedError):  # pysat: CaDiCaL, lingeling cannot be interrupted
                     s.interrupt()
-                except NotImplementedError:  # pysat: solver cannot be interrupted (CaDiCaL, lingeling)
-                    pass
 
             timer = threading.Timer(max(remaining, 0.0), stop)
             timer.start()

@@ -48,7 +48,8 @@ class UnsatProof:
         return self.lemmas is not None and check_rup_proof(self.clauses, self.lemmas)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"claim": self.claim, "solver": self.solver, "n_vars": max((abs(l) for c in self.clauses for l in c), default=0),
+        n_vars = max((abs(l) for c in self.clauses for l in c), default=0)
+        return {"claim": self.claim, "solver": self.solver, "n_vars": n_vars,
                 "n_clauses": len(self.clauses), "proof_lines": self.length}
 
     def __str__(self) -> str:

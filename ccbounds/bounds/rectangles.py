@@ -39,8 +39,8 @@ from ccbounds.bounds._matrix import Deadline, as_matrix, resolve_solver
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.fooling import largest_fooling_set
-from ccbounds.errors import InvalidInputError
 from ccbounds.bounds.rank import rank_real
+from ccbounds.errors import InvalidInputError
 
 __all__ = ["RectangleSolution", "partition_number", "cover_number", "check_rectangles", "MAX_RECT_SIDE"]
 

@@ -98,24 +98,39 @@ class BoundsReport:
             out.append([r["measure"], rel[b.direction], vtext, b.method, b.source, r["witness"]])
         return out
 
-    def __str__(self) -> str:
+    def table(self, width: int | None = None, wide: bool = False) -> str:
+        """The text table, fitting ``width`` columns (default: the terminal's, 100 without one).
+
+        Sources are numbered footnotes under the table and witnesses are left out; ``wide=True`` puts
+        both in columns (use a wide terminal, or :meth:`to_dict` / ``--json`` for everything).
+        """
+        from ccbounds._text import WIDE, fit_text, render_table
+
         t = self._table()
-        widths = [max(len(row[k]) for row in t) for k in range(len(t[0]))]
-        lines = [f"Bounds for {self.problem} (bits)"]
-        for n, row in enumerate(t):
-            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-            if n == 0:
-                lines.append("  ".join("-" * w for w in widths))
+        if wide:
+            body = render_table(t[0], t[1:], width=width or WIDE, no_wrap=(1, 2))
+            notes: list[str] = []
+        else:
+            sources = list(dict.fromkeys(row[4] for row in t[1:]))
+            rows = [row[:4] + [f"[{sources.index(row[4]) + 1}]"] for row in t[1:]]
+            body = render_table(["measure", "", "bits", "method", "source"], rows, width=width, no_wrap=(1, 2, 4))
+            notes = [f"[{k + 1}] {src}" for k, src in enumerate(sources)]
+            notes.append("(witnesses: --wide or --json; report.to_dict() in Python)")
+        lines = [f"Bounds for {self.problem} (bits)", body] + notes
         lines += [f"skipped {m}: {r}" for m, r in self.skipped]
-        return "\n".join(lines)
+        return fit_text("\n".join(lines), width or (WIDE if wide else None))
+
+    def __str__(self) -> str:
+        return self.table()
 
     def _repr_html_(self) -> str:
+        import pandas as pd
+
         t = self._table()
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in t[0])
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t[1:])
+        frame = pd.DataFrame(t[1:], columns=["measure", "relation", "bits", "method", "source", "witness"])
         skipped = "".join(f"<li>skipped {html.escape(m)}: {html.escape(r)}</li>" for m, r in self.skipped)
-        return (f"<p><b>Bounds for {html.escape(self.problem)}</b> (bits)</p><table><thead><tr>{head}</tr>"
-                f"</thead><tbody>{body}</tbody></table>" + (f"<ul>{skipped}</ul>" if skipped else ""))
+        return (f"<p><b>Bounds for {html.escape(self.problem)}</b> (bits)</p>" + frame.to_html(index=False)
+                + (f"<ul>{skipped}</ul>" if skipped else ""))
 
 
 def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: float = 10.0,

@@ -86,7 +86,7 @@ def _read_safetensors(p: Path) -> RawCheckpoint:
     try:
         with safe_open(str(p), framework="pt", device="cpu") as fh:
             meta = fh.metadata() or {}
-            tensors = {name: fh.get_tensor(name) for name in fh.keys()}
+            tensors = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118 (a safetensors handle)
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is a truncated or corrupted safetensors file ({e}); re-download or re-save it"

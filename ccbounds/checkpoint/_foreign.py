@@ -139,7 +139,8 @@ def _linear_into(d: int) -> Any:
 def _layer_roles(d: int) -> list[Role]:
     return [
         Role("linear1", linear(d), hints=("linear1", "fc1", "ff.0", "ffn.0", "mlp.0", "w1", "up")),
-        Role("linear2", _linear_into(d), hints=("linear2", "fc2", "ff.2", "ffn.2", "mlp.2", "w2", "down"), after="linear1"),
+        Role("linear2", _linear_into(d), hints=("linear2", "fc2", "ff.2", "ffn.2", "mlp.2", "w2", "down"),
+             after="linear1"),
         Role("norm1", norm(d), hints=("norm1", "ln1", "ln_1")),
         Role("norm2", norm(d), hints=("norm2", "ln2", "ln_2"), after="norm1"),
     ]
@@ -148,7 +149,8 @@ def _layer_roles(d: int) -> list[Role]:
 def _outer_roles(d: int) -> list[Role]:
     return [
         Role("embedding", embedding(d), hints=("emb", "tok", "wte"), spec_key="embedding"),
-        Role("position", table(d), optional=True, hints=("pos", "wpe"), spec_key="position_embedding", after="embedding"),
+        Role("position", table(d), optional=True, hints=("pos", "wpe"), spec_key="position_embedding",
+             after="embedding"),
         Role("final_norm", norm(d), optional=True, hints=("norm", "ln_f", "final"), after="norm2"),
         Role("readout", linear(d), hints=_READOUT_HINTS, spec_key="readout"),
     ]
@@ -244,7 +246,8 @@ def _transformer(
         mapped[ref], prov[ref] = pos_table, pos_unit.key("weight" if "weight" in pos_unit.tensors else "tensor")
     for i, (a, lay) in enumerate(zip([attn[j] for j in order], layers)):
         p = f"layers.{i}."
-        for s, n in (("in_proj_weight", None), ("in_proj_bias", 3 * d), ("out_proj.weight", None), ("out_proj.bias", d)):
+        for s, n in (("in_proj_weight", None), ("in_proj_bias", 3 * d), ("out_proj.weight", None),
+                     ("out_proj.bias", d)):
             mapped[p + "self_attn." + s] = sd[a + s] if a + s in sd else _zeros(n)
             prov[p + "self_attn." + s] = a + s if a + s in sd else _ZEROS
         for role, width in (("linear1", d_ff), ("linear2", d), ("norm1", d), ("norm2", d)):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ccbounds.checkpoint._container import RawCheckpoint, read_container, sha256_file
 from ccbounds.checkpoint._foreign import infer_reference
@@ -53,8 +54,10 @@ class LoadedCheckpoint:
     container: str
     mapping: dict[str, str] = field(default_factory=dict)
 
-    def describe(self) -> str:
-        """A few readable lines: file, format, model, task, training record."""
+    def describe(self, width: int | None = None) -> str:
+        """A few readable lines (file, format, model, task, training record) fitting ``width`` columns."""
+        from ccbounds._text import fit_command, fit_text
+
         lines = [
             f"checkpoint  {self.path}  (sha256 {self.sha256[:16]})",
             f"format      {self.format} ({self.container} container)",
@@ -70,9 +73,10 @@ class LoadedCheckpoint:
         train = self.metadata.get("train") or {}
         if train:
             lines.append("trained     " + ", ".join(f"{k}={v}" for k, v in train.items() if k != "command"))
-            if "command" in train:
-                lines.append(f"command     {train['command']}")
-        return "\n".join(lines)
+        text = fit_text("\n".join(lines), width)
+        if "command" in train:  # broken with shell continuations, so it still pastes
+            text += "\n" + fit_command("command     ", train["command"], width)
+        return text
 
     def __str__(self) -> str:
         return self.describe()
@@ -143,7 +147,8 @@ def _parse_metadata(raw: str, path: str) -> dict[str, Any]:
         )
     for key in ("model", "task"):
         if not isinstance(meta.get(key), dict):
-            raise CheckpointError(f"checkpoint {path!r}: metadata has no {key!r} object; re-save it with save_checkpoint")
+            raise CheckpointError(f"checkpoint {path!r}: metadata has no {key!r} object; re-save it with "
+                                  f"save_checkpoint")
     return meta
 
 
@@ -175,7 +180,8 @@ def _build(config: Any, state: dict[str, Any], path: str, device: str) -> Any:
         table = sinusoidal_table(config.max_len, config.d_model)
         if "pos_table" not in state:
             state = {**state, "pos_table": table}
-        elif state["pos_table"].shape != table.shape or not torch.allclose(state["pos_table"].float(), table, atol=1e-5):
+        elif (state["pos_table"].shape != table.shape
+              or not torch.allclose(state["pos_table"].float(), table, atol=1e-5)):
             raise CheckpointError(
                 f"checkpoint {path!r}: its position table is not the sin/cos table of a sinusoidal model; "
                 "drop 'positions': 'sinusoidal' from the spec to load it as learned positions"

@@ -20,8 +20,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ccbounds.errors import CheckpointError
 
@@ -80,7 +81,8 @@ def group_units(state_dict: dict[str, Any], skip: set[str] | frozenset[str] = fr
 
 def embedding(cols: int) -> Callable[[Unit], bool]:
     """Accepts an ``nn.Embedding``-like unit: one 2-D ``weight`` with ``cols`` columns, no bias."""
-    return lambda u: set(u.tensors) == {"weight"} and u.tensors["weight"].dim() == 2 and u.tensors["weight"].shape[1] == cols
+    return lambda u: (set(u.tensors) == {"weight"} and u.tensors["weight"].dim() == 2
+                      and u.tensors["weight"].shape[1] == cols)
 
 
 def table(cols: int) -> Callable[[Unit], bool]:

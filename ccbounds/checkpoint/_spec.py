@@ -23,9 +23,10 @@ Examples
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ccbounds.errors import InvalidInputError
 
@@ -114,12 +115,14 @@ def _read_file(path: Path) -> dict[str, Any]:
         try:
             data = toml.loads(text)
         except toml.TOMLDecodeError as e:
-            raise InvalidInputError(f"spec file {str(path)!r} is not valid TOML ({e}); fix it or write it as JSON") from e
+            raise InvalidInputError(f"spec file {str(path)!r} is not valid TOML ({e}); fix it or write it as "
+                                    f"JSON") from e
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise InvalidInputError(f"spec file {str(path)!r} is not valid JSON ({e}); fix it (or use a .toml file)") from e
+            raise InvalidInputError(f"spec file {str(path)!r} is not valid JSON ({e}); fix it (or use a .toml "
+                                    f"file)") from e
     if not isinstance(data, dict):
         raise InvalidInputError(f"spec file {str(path)!r} must hold one object/table, got {type(data).__name__}")
     return data
@@ -165,7 +168,8 @@ def parse_spec(spec: Mapping[str, Any] | str | Path, *, source: str | None = Non
         raise InvalidInputError(f"a spec is a dict or the path of a JSON/TOML file, got {type(spec).__name__}")
     for key in ("task", "n"):
         if key not in data:
-            raise InvalidInputError(f'spec {source}: missing key {key!r}; a spec needs at least {{"task": ..., "n": ...}}')
+            raise InvalidInputError(f'spec {source}: missing key {key!r}; a spec needs at least {{"task": ..., "n": '
+                                    f'...}}')
     task, n = data.pop("task"), data.pop("n")
     if not isinstance(task, str):
         raise InvalidInputError(f"spec {source}: 'task' must be a task name (a string), got {task!r}")

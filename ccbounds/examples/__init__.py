@@ -36,7 +36,8 @@ from typing import Any
 from ccbounds.architectures import get_architecture
 from ccbounds.errors import CheckpointError, UnknownNameError
 
-__all__ = ["ExampleInfo", "EXAMPLES", "DEFAULT_EXAMPLE", "list_examples", "example_path", "load_example", "examples_frame"]
+__all__ = ["ExampleInfo", "EXAMPLES", "DEFAULT_EXAMPLE", "list_examples", "example_path", "load_example",
+           "examples_frame"]
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,8 @@ def examples_frame() -> Any:
 
 def _info_or_raise(name: str) -> ExampleInfo:
     if name not in EXAMPLES:
-        raise UnknownNameError(f"unknown example {name!r}; valid names are {sorted(EXAMPLES)} (see 'ccbounds examples')")
+        raise UnknownNameError(f"unknown example {name!r}; valid names are {sorted(EXAMPLES)} (see "
+                               "'ccbounds examples')")
     return EXAMPLES[name]
 
 
@@ -189,7 +191,7 @@ def example_path(name: str) -> Path:
     Traceback (most recent call last):
     ...
     ccbounds.errors.UnknownNameError: unknown example 'lstm'; valid names are ['gru-index', 'lstm-index', 'lstm-index-narrow', 'tf1-disj', 'tf2-eq'] (see 'ccbounds examples')
-    """
+    """  # noqa: E501 (doctest output)
     info = _info_or_raise(name)
     path = Path(str(resources.files(__name__).joinpath(info.filename)))
     if not path.is_file():

@@ -3,8 +3,8 @@
 * :mod:`~ccbounds.experiments.config` -- :class:`SeparationConfig` and its command line
   (``ccbounds experiment separations ...``);
 * :mod:`~ccbounds.experiments.separations` -- :func:`run_separations`, :class:`SeparationResults`,
-  :func:`load_separations` (the shipped ``ccbounds/data/separations.json``) and
-  :func:`main_experiment` (the CLI command).
+  :func:`load_separations` (the shipped ``ccbounds/data/separations.json``); the command
+  ``ccbounds experiment separations`` is in :mod:`ccbounds.cli.experiment`.
 
 torch is imported only when a run trains models.
 
@@ -21,8 +21,7 @@ from ccbounds.experiments.config import (
     EXPERIMENT_ARCHS,
     EXPERIMENT_TASKS,
     SeparationConfig,
-    add_experiment_arguments,
-    config_from_args,
+    experiment_options,
     parse_command_line,
 )
 from ccbounds.experiments.separations import (
@@ -30,10 +29,9 @@ from ccbounds.experiments.separations import (
     SeparationResults,
     SeparationRun,
     load_separations,
-    main_experiment,
     run_separations,
 )
 
 __all__ = ["SeparationConfig", "SeparationRun", "SeparationResults", "run_separations", "load_separations",
-           "main_experiment", "add_experiment_arguments", "config_from_args", "parse_command_line",
+           "experiment_options", "parse_command_line",
            "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "DEFAULT_RESULTS"]

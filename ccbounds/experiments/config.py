@@ -14,11 +14,10 @@ References
 ----------
 S. Bhattamishra, M. Hahn, P. Blunsom, V. Kanade, Separations in the Representational Capabilities of
 Transformers and Recurrent Architectures, NeurIPS 2024 (arXiv 2406.09347).
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds._options import Option, parse_options
 from ccbounds.architectures import ARCHITECTURES
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
-__all__ = ["SeparationConfig", "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "add_experiment_arguments",
-           "config_from_args", "parse_command_line"]
+__all__ = ["SeparationConfig", "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "experiment_options", "parse_command_line"]
 
 #: tasks the experiment trains on (each embeds a problem with a one-way lower bound, SPEC §5)
 EXPERIMENT_TASKS = ("index-lookup", "dyck")
@@ -133,7 +132,8 @@ class SeparationConfig:
             raise InvalidInputError(f"lr must be a positive number, got {self.lr!r}")
         set_("lr", float(self.lr))
         if self.dyck_negatives not in ("near-miss", "uniform"):
-            raise UnknownNameError(f"unknown dyck_negatives {self.dyck_negatives!r}; valid ones are ['near-miss', 'uniform']")
+            raise UnknownNameError(f"unknown dyck_negatives {self.dyck_negatives!r}; valid ones are ['near-miss', "
+                                   f"'uniform']")
 
     def width(self, arch: str) -> int:
         """The width of ``arch`` in this run."""
@@ -146,7 +146,7 @@ class SeparationConfig:
         --------
         >>> print(SeparationConfig().train_config("dyck", 4, "gru").command_line("m.pt"))
         ccbounds train --arch gru --task dyck --n 4 --width 8 --steps 1000 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 1000 --layers 1 --q 2 --negatives near-miss -o m.pt
-        """
+        """  # noqa: E501 (doctest output)
         from ccbounds.training import TrainConfig
 
         return TrainConfig(arch, task, n=n, width=self.width(arch), steps=self.steps, seed=self.seed,
@@ -182,13 +182,13 @@ class SeparationConfig:
                 f"audit K = {self.audit_samples}; seed {self.seed}; Dyck negatives {self.dyck_negatives}")
 
 
-# --- the command line maps 1:1 onto SeparationConfig ----------------------------------------------
+# --- the command line maps 1:1 onto SeparationConfig (options declared here, argparse in ccbounds.cli) ---
 def _list(kind: Callable[[str], Any]) -> Callable[[str], tuple]:
     def parse(text: str) -> tuple:
         try:
             return tuple(kind(v.strip()) for v in text.split(",") if v.strip())
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+            raise ValueError(f"expected a comma-separated list, got {text!r}") from None
     return parse
 
 
@@ -196,41 +196,34 @@ def _widths(text: str) -> tuple[tuple[str, int], ...]:
     try:
         return tuple((a.strip(), int(w)) for a, w in (item.split("=") for item in text.split(",") if item.strip()))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected ARCH=WIDTH pairs such as tf1=16,lstm=8, got {text!r}") from None
+        raise ValueError(f"expected ARCH=WIDTH pairs such as tf1=16,lstm=8, got {text!r}") from None
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Declare one option per :class:`SeparationConfig` field, plus ``-o/--output``, on ``parser``.
+def experiment_options() -> tuple[Option, ...]:
+    """One :class:`~ccbounds._options.Option` per :class:`SeparationConfig` field (``-o`` is the output).
 
     Examples
     --------
-    >>> ns = add_experiment_arguments(argparse.ArgumentParser()).parse_args("--ns 2,3 --widths lstm=4".split())
-    >>> config_from_args(ns).ns, config_from_args(ns).width("lstm"), ns.output
-    ((2, 3), 4, 'separations.json')
+    >>> opts = {o.field: o for o in experiment_options()}
+    >>> opts["ns"].parse("2,3"), opts["widths"].parse("lstm=4"), opts["ns"].flag
+    ((2, 3), (('lstm', 4),), '--ns')
     """
     d = SeparationConfig()
-    add = parser.add_argument
-    add("--tasks", type=_list(str), default=d.tasks, help=f"comma-separated, of {','.join(EXPERIMENT_TASKS)}")
-    add("--ns", type=_list(int), default=d.ns, help="sizes n of INDEX_n / DISJ_n (Dyck length 4n)")
-    add("--archs", type=_list(str), default=d.archs, help=f"comma-separated, of {','.join(EXPERIMENT_ARCHS)}")
-    add("--widths", type=_widths, default=d.widths, help="ARCH=WIDTH pairs (hidden size / d_model)")
-    add("--steps", type=int, default=d.steps, help="optimiser steps per model")
-    add("--batch-size", type=int, default=d.batch_size, dest="batch_size", help="sequences per step")
-    add("--lr", type=float, default=d.lr, help="peak Adam learning rate")
-    add("--eval-size", type=int, default=d.eval_size, dest="eval_size", help="held-out balanced sample size")
-    add("--precisions", type=_list(int), default=d.precisions, help="bits per scalar b for S·b")
-    add("--audit-samples", type=int, default=d.audit_samples, dest="audit_samples",
-        help="Alice inputs K of each run's audit")
-    add("--seed", type=int, default=d.seed, help="the only source of randomness")
-    add("--dyck-negatives", default=d.dyck_negatives, dest="dyck_negatives", choices=["near-miss", "uniform"],
-        help="how Dyck non-members are drawn (near-miss: what the DISJ gadget produces)")
-    add("-o", "--output", default="separations.json", help="results JSON path")
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> SeparationConfig:
-    """The :class:`SeparationConfig` of parsed :func:`add_experiment_arguments` options."""
-    return SeparationConfig(**{k: getattr(args, k) for k in SeparationConfig.__dataclass_fields__})
+    return (
+        Option("tasks", _list(str), f"comma-separated, of {','.join(EXPERIMENT_TASKS)}", default=d.tasks),
+        Option("ns", _list(int), "sizes n of INDEX_n / DISJ_n (Dyck length 4n)", default=d.ns),
+        Option("archs", _list(str), f"comma-separated, of {','.join(EXPERIMENT_ARCHS)}", default=d.archs),
+        Option("widths", _widths, "ARCH=WIDTH pairs (hidden size / d_model)", default=d.widths),
+        Option("steps", int, "optimiser steps per model", default=d.steps),
+        Option("batch_size", int, "sequences per step", default=d.batch_size),
+        Option("lr", float, "peak Adam learning rate", default=d.lr),
+        Option("eval_size", int, "held-out balanced sample size", default=d.eval_size),
+        Option("precisions", _list(int), "bits per scalar b for S·b", default=d.precisions),
+        Option("audit_samples", int, "Alice inputs K of each run's audit", default=d.audit_samples),
+        Option("seed", int, "the only source of randomness", default=d.seed),
+        Option("dyck_negatives", str, "how Dyck non-members are drawn (near-miss: what the DISJ gadget produces)",
+               choices=("near-miss", "uniform"), default=d.dyck_negatives),
+    )
 
 
 def parse_command_line(command: str | Sequence[str]) -> tuple[SeparationConfig, str]:
@@ -244,12 +237,6 @@ def parse_command_line(command: str | Sequence[str]) -> tuple[SeparationConfig, 
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if argv[:3] != ["ccbounds", "experiment", "separations"]:
         raise InvalidInputError(f"expected 'ccbounds experiment separations ...', got {' '.join(argv[:3])!r}")
-    parser = add_experiment_arguments(argparse.ArgumentParser(prog="ccbounds experiment separations",
-                                                              exit_on_error=False))
-    try:
-        ns = parser.parse_args(argv[3:])
-    except (argparse.ArgumentError, SystemExit) as e:
-        raise InvalidInputError(f"cannot parse the experiment command ({e}); see "
-                                "'ccbounds experiment separations --help'") from None
-    return config_from_args(ns), ns.output
-
+    values, output = parse_options(argv[3:], experiment_options(), "ccbounds experiment separations",
+                                   output_default="separations.json")
+    return SeparationConfig(**values), output

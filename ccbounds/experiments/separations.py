@@ -39,10 +39,8 @@ Transformers and Recurrent Architectures, NeurIPS 2024 (arXiv 2406.09347).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -51,10 +49,9 @@ from typing import Any
 
 from ccbounds.bound import Bound
 from ccbounds.errors import InvalidInputError
-from ccbounds.experiments.config import SeparationConfig, config_from_args
+from ccbounds.experiments.config import SeparationConfig
 
-__all__ = ["SeparationRun", "SeparationResults", "run_separations", "load_separations", "main_experiment",
-           "DEFAULT_RESULTS"]
+__all__ = ["SeparationRun", "SeparationResults", "run_separations", "load_separations", "DEFAULT_RESULTS"]
 
 _BY_PRECISION = ("message_bits", "budget_bits", "largest_n", "protocol_accuracy", "L_certified")
 
@@ -299,8 +296,9 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
     result = train(tc)
     problem, gadget = problem_for_task(result.task)
     heads = tc.heads if arch.startswith("tf") else None
-    fields: dict[str, Any] = {"mu_accuracy": _mu_accuracy(result.model, problem, gadget, config.audit_samples,
-                                                          config.seed),"reduction": None, "lemma": None, "scalars": None, "message_bits": None,
+    mu_acc = _mu_accuracy(result.model, problem, gadget, config.audit_samples, config.seed)
+    fields: dict[str, Any] = {"mu_accuracy": mu_acc, "reduction": None, "lemma": None, "scalars": None,
+                              "message_bits": None,
                               "budget_bits": None, "largest_n": None, "protocol_accuracy": None,
                               "L_certified": None, "refused": None}
     try:
@@ -354,7 +352,7 @@ def run_separations(config: SeparationConfig, progress: Callable[[int, int, Sepa
     >>> x = r.runs[0]
     >>> x.problem, x.scalars, x.message_bits, x.budget_bits == x.message_bits, x.below_bound(8)
     ('INDEX_3', 16, {8: 128, 32: 512}, True, False)
-    """
+    """  # noqa: E501 (doctest output)
     if not isinstance(config, SeparationConfig):
         raise InvalidInputError(f"run_separations needs a SeparationConfig, got {type(config).__name__}")
     start = time.perf_counter()
@@ -383,18 +381,3 @@ def load_separations(path: str | Path | None = None) -> SeparationResults:
 
         path = Path(str(resources.files("ccbounds").joinpath("data", DEFAULT_RESULTS)))
     return SeparationResults.load(path)
-
-
-def main_experiment(args: argparse.Namespace) -> int:
-    """``ccbounds experiment separations``: run (progress to stderr), print the table, write ``args.output``; 0."""
-    config = config_from_args(args)
-    print(f"{config}", file=sys.stderr)
-
-    def progress(done: int, total: int, run: SeparationRun) -> None:
-        print(f"[{done}/{total}] {run.task} n={run.n} {run.arch}: accuracy {run.accuracy:.3f}", file=sys.stderr)
-
-    results = run_separations(config, progress=progress, output=args.output)
-    results.save(args.output)
-    print(results)
-    print(f"wrote {args.output} ({results.wall_time_s:.0f} s)", file=sys.stderr)
-    return 0

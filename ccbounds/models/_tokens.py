@@ -19,10 +19,11 @@ def check_tokens(tokens: torch.Tensor, vocab_size: int, max_len: int | None = No
     Traceback (most recent call last):
     ...
     ccbounds.errors.InvalidInputError: token ids must lie in 0..2, got ids in 0..3; map your symbols to the model's vocabulary
-    """
+    """  # noqa: E501 (doctest output)
     if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.dtype.is_floating_point:
         shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
-        raise InvalidInputError(f"tokens must be a (batch, length) LongTensor, got {shape}; use torch.tensor(ids)[None]")
+        raise InvalidInputError(f"tokens must be a (batch, length) LongTensor, got {shape}; use "
+                                f"torch.tensor(ids)[None]")
     if tokens.shape[1] == 0:
         raise InvalidInputError("tokens must have length >= 1; the model reads its answer at the last position")
     if max_len is not None and tokens.shape[1] > max_len:
@@ -33,5 +34,6 @@ def check_tokens(tokens: torch.Tensor, vocab_size: int, max_len: int | None = No
         lo, hi = int(tokens.min()), int(tokens.max())
         if lo < 0 or hi >= vocab_size:
             raise InvalidInputError(
-                f"token ids must lie in 0..{vocab_size - 1}, got ids in {lo}..{hi}; map your symbols to the model's vocabulary"
+                f"token ids must lie in 0..{vocab_size - 1}, got ids in {lo}..{hi}; map your symbols to the model's "
+                f"vocabulary"
             )

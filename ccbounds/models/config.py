@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
@@ -131,7 +131,7 @@ class RecurrentConfig:
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RecurrentConfig":
+    def from_dict(cls, data: dict[str, Any]) -> RecurrentConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)
@@ -222,7 +222,7 @@ class TransformerConfig:
         return {**asdict(self), "arch": self.arch}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TransformerConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TransformerConfig:
         """Inverse of :meth:`to_dict`; unknown keys or an ``arch`` that contradicts the fields raise
         :class:`InvalidInputError`."""
         return _from_dict(cls, data)
@@ -236,7 +236,7 @@ class TransformerConfig:
         )
 
 
-ModelConfig = Union[RecurrentConfig, TransformerConfig]
+ModelConfig = RecurrentConfig | TransformerConfig
 
 
 def config_from_dict(data: dict[str, Any]) -> ModelConfig:

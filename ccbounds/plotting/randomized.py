@@ -53,8 +53,9 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
 
     Plots, for each k: the proven error bound 2^-k (line), the mean empirical error over the sampled
     pairs (circles), the worst pair's empirical error (triangles) and the bound plus :func:`verify`'s
-    Hoeffding tolerance (dotted), below which every correct protocol's worst pair stays with probability
-    1 - 10^-6. Points with zero measured error cannot be drawn on a log axis and are listed in the title.
+    per-pair tolerance (dotted; the critical value of its exact one-sided binomial test), below which
+    every correct protocol's worst pair stays with probability 1 - 10^-6 (verify also pools the pairs).
+    Points with zero measured error cannot be drawn on a log axis and are listed in the title.
 
     Parameters
     ----------
@@ -101,7 +102,7 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
     order = np.argsort(k)
     ax.plot(k[order], bound[order], color=COLOURS["black"], linewidth=2, label="proven bound 2^-k")
     ax.plot(k[order], np.minimum(1.0, bound + tol)[order], color=COLOURS["black"], linestyle=":",
-            label="bound + Hoeffding tolerance")
+            label="bound + binomial-test tolerance")
     zero = []
     for vals, colour, marker, label in ((mean, COLOURS["vermillion"], "o", "measured: mean over pairs"),
                                         (worst, COLOURS["blue"], "^", "measured: worst pair")):

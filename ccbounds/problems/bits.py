@@ -56,7 +56,8 @@ class _BitProblem(Problem):
         try:
             t = tuple(v)
         except TypeError:
-            raise InvalidInputError(f"{who}'s input to {self.name} must be a sequence of {self.n} bits, got {v!r}") from None
+            raise InvalidInputError(f"{who}'s input to {self.name} must be a sequence of {self.n} bits, got "
+                                    f"{v!r}") from None
         if len(t) != self.n or any(isinstance(b, bool) or b not in (0, 1) for b in t):
             raise InvalidInputError(f"{who}'s input to {self.name} must be {self.n} bits (0/1), got {v!r}")
         return tuple(int(b) for b in t)

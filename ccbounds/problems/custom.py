@@ -41,9 +41,11 @@ class MatrixProblem(Problem):
         except ValueError:
             raise InvalidInputError("the matrix is ragged: give a rectangular 2-D array of 0/1 entries") from None
         if a.dtype == object:
-            raise InvalidInputError("the matrix is ragged or has non-numeric entries: give a rectangular 2-D array of ints")
+            raise InvalidInputError("the matrix is ragged or has non-numeric entries: give a rectangular 2-D array of "
+                                    "ints")
         if a.ndim != 2:
-            raise InvalidInputError(f"the matrix must be 2-D, got {a.ndim}-D with shape {a.shape}; reshape it to (rows, columns)")
+            raise InvalidInputError(f"the matrix must be 2-D, got {a.ndim}-D with shape {a.shape}; reshape it to "
+                                    f"(rows, columns)")
         if a.size == 0:
             raise InvalidInputError(f"the matrix is empty (shape {a.shape}); give at least one row and one column")
         if a.size > MAX_MATRIX_ENTRIES:
@@ -51,7 +53,8 @@ class MatrixProblem(Problem):
         if a.dtype.kind not in "biuf":
             raise InvalidInputError(f"matrix entries must be integers, got dtype {a.dtype}")
         if a.dtype.kind == "f" and (not np.isfinite(a).all() or (a != np.round(a)).any()):
-            raise InvalidInputError("matrix entries must be integers 0/1 (or small non-negative ints); found NaN, inf or a fraction")
+            raise InvalidInputError("matrix entries must be integers 0/1 (or small non-negative ints); found NaN, inf "
+                                    "or a fraction")
         if (a < 0).any() or (a > MAX_OUTPUT_VALUE).any():
             raise InvalidInputError(f"matrix entries must be in 0..{MAX_OUTPUT_VALUE} (0/1 for boolean problems)")
         self._M = a.astype(np.int8)
@@ -121,7 +124,8 @@ class FunctionProblem(Problem):
         self._X, self._Y = self._index(X, "X"), self._index(Y, "Y")
         self._xs, self._ys = list(X), list(Y)
         outs = tuple(outputs)
-        if not outs or any(isinstance(o, bool) or not isinstance(o, int) or not 0 <= o <= MAX_OUTPUT_VALUE for o in outs):
+        if not outs or any(isinstance(o, bool) or not isinstance(o, int) or not 0 <= o <= MAX_OUTPUT_VALUE
+                           for o in outs):
             raise InvalidInputError(f"outputs must be ints in 0..{MAX_OUTPUT_VALUE}, got {outputs!r}")
         self.outputs = outs
         self.name = name or f"function {len(self._xs)}x{len(self._ys)}"

@@ -77,7 +77,8 @@ class INDEX(Problem):
         except TypeError:
             raise InvalidInputError(f"Alice's input to {self.name} must be a sequence of {self.n} symbols") from None
         if len(t) != self.n or any(isinstance(s, bool) or s not in range(self.q) for s in t):
-            raise InvalidInputError(f"Alice's input to {self.name} must be {self.n} symbols in 0..{self.q - 1}, got {x!r}")
+            raise InvalidInputError(f"Alice's input to {self.name} must be {self.n} symbols in 0..{self.q - 1}, got "
+                                    f"{x!r}")
         return tuple(int(s) for s in t)
 
     def check_y(self, y: Any) -> int:

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -122,6 +123,9 @@ def eq_hash_protocol(n: int, k: int) -> PublicCoinProtocol:
     return PublicCoinProtocol(
         parities, lambda m, y, r: int(m == parities(y, r)), k,
         draw_coins=lambda rng: rng.integers(0, 2, size=(k, prob.n), dtype=np.int64),
+        support=lambda: (np.array(c, dtype=np.int64).reshape(k, prob.n)
+                         for c in itertools.product((0, 1), repeat=k * prob.n)),
+        support_size=2 ** (k * prob.n),
         error_bound=2.0**-k, name=f"eq_hash({prob.name}, k={k})",
         error_note=f"one-sided: error 0 on x = y, exactly 2^-{k} on x != y (random parities)",
     )

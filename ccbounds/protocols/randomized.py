@@ -23,7 +23,7 @@ A public-coin test of EQ_2 with one random parity: error 0 on x = y, exactly 1/2
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -104,7 +104,9 @@ class RandomizedProtocol(Protocol):
 
     def run(self, x: Any, y: Any, *, seed: int | None = None) -> Transcript:
         """Run on (x, y) with coins drawn from ``numpy.random.default_rng(seed)``."""
-        a_coins, b_coins, record = self._coins(np.random.default_rng(seed))
+        return self._run(x, y, *self._coins(np.random.default_rng(seed)))
+
+    def _run(self, x: Any, y: Any, a_coins: Any, b_coins: Any, record: Any) -> Transcript:
         msg = self.alice(x, a_coins)
         bits = self.encode(msg)
         if not isinstance(bits, str) or any(c not in "01" for c in bits) or len(bits) > self.message_bits:
@@ -149,7 +151,10 @@ class PublicCoinProtocol(RandomizedProtocol):
     """A public-coin protocol: one shared draw ``draw_coins(rng)``, seen by both players.
 
     Parameters are those of :class:`RandomizedProtocol`, plus ``draw_coins(rng) -> coins`` (or override
-    the method :meth:`draw_coins`). ``Transcript.coins`` is the shared draw.
+    the method :meth:`draw_coins`), and optionally ``support``: a callable returning every value
+    ``draw_coins`` can give, each exactly once, when ``draw_coins`` is uniform on them (with
+    ``support_size``, their number). Then :func:`~ccbounds.protocols.verify` can compute the exact error
+    of every pair by running all coin values (:meth:`run_with_coins`). ``Transcript.coins`` is the shared draw.
 
     Examples
     --------
@@ -165,9 +170,26 @@ class PublicCoinProtocol(RandomizedProtocol):
 
     def __init__(self, alice: Callable[..., Any] | None = None, bob: Callable[..., Any] | None = None,
                  message_bits: int = 0, *, draw_coins: Callable[[np.random.Generator], Any] | None = None,
+                 support: Callable[[], Iterable[Any]] | None = None, support_size: int | None = None,
                  **kw: Any) -> None:
         super().__init__(alice, bob, message_bits, **kw)
         self._draw = draw_coins
+        if (support is None) != (support_size is None) or (
+                support_size is not None and (isinstance(support_size, bool) or not isinstance(support_size, int)
+                                              or support_size < 1)):
+            raise InvalidInputError("pass support= (all coin values) together with support_size= (their "
+                                    f"number, a positive int), or neither; got support_size={support_size!r}")
+        self._support, self.support_size = support, support_size
+
+    def support(self) -> Iterable[Any]:
+        """Every equally likely value of the shared coins (only when the protocol was given ``support``)."""
+        if self._support is None:
+            raise InvalidInputError(f"{self.name}: no coin support given; pass support= and support_size=")
+        return self._support()
+
+    def run_with_coins(self, x: Any, y: Any, coins: Any) -> Transcript:
+        """Run on (x, y) with the shared coins fixed to ``coins`` (a value of :meth:`support`)."""
+        return self._run(x, y, coins, coins, coins)
 
     def draw_coins(self, rng: np.random.Generator) -> Any:
         """The shared random string."""

@@ -1,8 +1,10 @@
 """Checking protocols against problems: correctness, error rates, bit counts, rectangle partitions.
 
 :func:`verify` runs a protocol on every input pair (or on a sample) and compares with f. For a
-randomized protocol it runs ``coin_samples`` independent coin draws per pair and checks the empirical
-error of every pair against the proven ``error_bound`` plus a Hoeffding margin (see :func:`verify`).
+randomized protocol it either runs every value of the public coins (exact error per pair, when the
+protocol states its coin support and that is feasible) or ``coin_samples`` independent coin draws per
+pair, and then tests the claim "error <= ``error_bound`` on every input" with exact one-sided binomial
+tests at a stated confidence (see :func:`verify`).
 
 :func:`rectangle_partition` and :func:`is_monochromatic_partition` check [KN] Prop. 1.13 (SPEC §3): the
 leaves of a correct protocol tree partition the matrix into monochromatic rectangles.
@@ -39,7 +41,7 @@ __all__ = [
 MAX_VERIFY_PAIRS = 2**16
 #: most protocol runs (pairs × coin draws) one :func:`verify` call will make
 MAX_VERIFY_RUNS = 2**21
-#: a correct randomized protocol fails :func:`verify` with probability at most this
+#: a correct randomized protocol fails a sampled :func:`verify` with probability at most this (default)
 CONFIDENCE_DELTA = 1e-6
 #: counterexamples kept in a :class:`Verification`
 MAX_COUNTEREXAMPLES = 10
@@ -52,11 +54,19 @@ class Verification:
     """The outcome of :func:`verify`.
 
     ``error_rate``: deterministic — the fraction of checked pairs answered wrongly; randomized — the
-    largest empirical error over the checked pairs (``mean_error`` is the mean over pairs).
-    ``tolerance``: the Hoeffding margin added to ``error_bound`` (0 for deterministic protocols).
+    largest error over the checked pairs, exact (``exact_coins``: every coin value was run) or
+    empirical (``mean_error`` is the mean over pairs).
+    ``confidence``: 1 for deterministic protocols and exact coins; else 1 - delta of the binomial tests.
+    ``p_value``: sampled coins only — the smallest Bonferroni-adjusted one-sided binomial p-value of the
+    claim "error <= error_bound" (over each pair, and over all runs of the pairs with the same answer);
+    the claim is rejected when ``p_value <= 1 - confidence``.
+    ``tolerance``: sampled coins only — a pair whose empirical error exceeds ``error_bound + tolerance``
+    rejects the claim on its own (0 otherwise).
     ``counterexamples``: up to :data:`MAX_COUNTEREXAMPLES` wrong runs as (x, y, expected, got).
-    ``ok``: no wrong answer (deterministic) or every pair's empirical error <= error_bound + tolerance
-    (randomized); and no transcript longer than ``cost``; and (one-way) the encoding was injective.
+    ``ok``: no wrong answer (deterministic); every pair's exact error <= error_bound (exact coins); the
+    claim not rejected at ``confidence`` (sampled coins: a protocol whose error is <= error_bound on every
+    input gets ``ok = False`` with probability at most 1 - confidence); and no transcript longer than
+    ``cost``; and (one-way) the encoding was injective.
     """
 
     protocol: str
@@ -74,6 +84,9 @@ class Verification:
     ok: bool
     counterexamples: list = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    confidence: float = 1.0
+    p_value: float | None = None
+    exact_coins: bool = False
 
     @property
     def cost_ok(self) -> bool:
@@ -92,9 +105,12 @@ class Verification:
         verdict = "OK" if self.ok else "FAILED"
         if self.error_bound is None:
             err = f"{self.n_errors} wrong ({self.error_rate:.4g})"
+        elif self.exact_coins:
+            err = (f"exact max error {self.error_rate:.4g} over all coins, mean {self.mean_error:.4g} "
+                   f"(bound {self.error_bound:.4g})")
         else:
-            err = (f"max error {self.error_rate:.4g}, mean {self.mean_error:.4g} "
-                   f"(bound {self.error_bound:.4g} + tolerance {self.tolerance:.3g})")
+            err = (f"max error {self.error_rate:.4g}, mean {self.mean_error:.4g} (bound {self.error_bound:.4g}; "
+                   f"binomial test p = {self.p_value:.3g} at confidence {self.confidence:g})")
         lines = [f"{verdict}: {self.protocol} on {self.problem}, {self.mode} over {self.n_checked} pairs "
                  f"({self.n_runs} runs): {err}; max {self.max_bits} bits of cost {self.cost}"]
         lines += [f"  counterexample x={x!r} y={y!r}: expected {e}, got {g}" for x, y, e, g in self.counterexamples[:3]]
@@ -109,8 +125,61 @@ def _same(a: Any, b: Any) -> bool:
         return a == b
 
 
+def _log_binom_sf(w: int, m: int, p: float) -> float:
+    """log P(Bin(m, p) >= w), exact up to rounding (log-sum-exp of the pmf terms j = w..m).
+
+    >>> round(math.exp(_log_binom_sf(2, 3, 0.5)), 12)  # P(at least 2 heads of 3) = 4/8
+    0.5
+    """
+    if w <= 0:
+        return 0.0
+    if w > m or p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return 0.0
+    j = np.arange(w, m)  # pmf(j+1)/pmf(j) = (m-j)/(j+1) * p/(1-p)
+    head = math.lgamma(m + 1) - math.lgamma(w + 1) - math.lgamma(m - w + 1) + w * math.log(p) + (m - w) * math.log1p(-p)
+    terms = np.concatenate(([head], head + np.cumsum(np.log((m - j) / (j + 1)) + math.log(p) - math.log1p(-p))))
+    top = terms.max()
+    return float(min(0.0, top + math.log(np.exp(terms - top).sum())))
+
+
+def _critical_count(m: int, p: float, log_alpha: float) -> int:
+    """The fewest errors w of m runs with P(Bin(m, p) >= w) <= alpha (m + 1 when no count is that rare)."""
+    lo, hi = 0, m + 1  # the tail is decreasing in w: bisection on the count
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _log_binom_sf(mid, m, p) <= log_alpha:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _binomial_tests(wrong: list[int], outputs: list[Any], m: int, bound: float, delta: float) -> tuple[float, float]:
+    """(p-value, per-pair tolerance) of the claim "every pair's error <= bound" from ``wrong[p]`` of m runs.
+
+    Under the claim a pair's error count is stochastically at most Bin(m, bound), and the sum over any
+    fixed set of pairs at most Bin(m·|set|, bound). Tests: each pair alone (half of delta, split over
+    the P pairs) and, for each answer value, all pairs with that answer pooled (the other half, split over
+    the values; one-sided protocols err on one answer only). Bonferroni: the smallest adjusted p-value
+    is <= delta with probability <= delta when the claim holds.
+    """
+    P = len(wrong)
+    groups: dict[Any, int] = {}
+    sizes: dict[Any, int] = {}
+    for w, out in zip(wrong, outputs):
+        groups[out] = groups.get(out, 0) + w
+        sizes[out] = sizes.get(out, 0) + m
+    logs = [math.log(2 * P) + _log_binom_sf(max(wrong), m, bound)]
+    logs += [math.log(2 * len(groups)) + _log_binom_sf(w, sizes[g], bound) for g, w in groups.items()]
+    crit = _critical_count(m, bound, math.log(delta / (2 * P)))
+    return min(1.0, math.exp(min(logs))), (crit - 1) / m - bound
+
+
 def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, samples: int | None = None,
-           seed: int = 0, coin_samples: int = 200, balanced: bool = True) -> Verification:
+           seed: int = 0, coin_samples: int = 200, balanced: bool = True, *,
+           confidence: float = 1 - CONFIDENCE_DELTA, exact_coins: bool | None = None) -> Verification:
     """Run ``protocol`` on ``problem``'s inputs and compare with f.
 
     Parameters
@@ -129,14 +198,20 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
     balanced : bool
         With ``samples``: draw pairs balanced over the outputs (default; uniform EQ pairs are almost
         never equal), or uniformly.
+    confidence : float
+        Sampled coins: 1 - delta, the confidence of the binomial tests (default 1 - :data:`CONFIDENCE_DELTA`).
+    exact_coins : bool, optional
+        Public-coin protocols that state their coin ``support``: run every coin value on every pair, so
+        each pair's error is exact (confidence 1). Default: when pairs × support fit :data:`MAX_VERIFY_RUNS`.
 
     Returns
     -------
     Verification
-        For a randomized protocol with m = ``coin_samples`` runs per pair over P pairs the tolerance is
-        t = sqrt(ln(P / δ) / (2m)), δ = :data:`CONFIDENCE_DELTA`: by Hoeffding's inequality and a union
-        bound, a protocol whose error on every pair is <= ``error_bound`` has some pair's empirical
-        error above ``error_bound + t`` with probability at most δ.
+        Exact coins: ``ok`` iff every checked pair's exact error is <= ``error_bound``. Sampled coins
+        (m = ``coin_samples`` runs per pair, P pairs): exact one-sided binomial tests of "error <=
+        ``error_bound`` on every pair" ([CP] / Bonferroni, see ``p_value``); a protocol meeting its
+        bound fails with probability at most delta = 1 - ``confidence``, one whose error on some pairs is
+        well above it (e.g. twice it) fails with high probability once m·P is large enough.
 
     Raises
     ------
@@ -150,20 +225,33 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
     --------
     >>> from ccbounds.problems import EQ
     >>> from ccbounds.protocols.library import eq_hash_protocol
-    >>> v = verify(eq_hash_protocol(3, k=2), EQ(3), coin_samples=50)
+    >>> v = verify(eq_hash_protocol(3, k=2), EQ(3), coin_samples=50, exact_coins=False)
     >>> v.ok, v.n_checked, v.n_runs, v.error_bound
     (True, 64, 3200, 0.25)
+    >>> v = verify(eq_hash_protocol(2, k=2), EQ(2))  # all 2^4 coin values on each of the 16 pairs
+    >>> v.ok, v.exact_coins, v.error_rate, v.n_runs, v.confidence
+    (True, True, 0.25, 256, 1.0)
     """
     randomized = getattr(protocol, "kind", "") in RANDOMIZED_KINDS
     if isinstance(coin_samples, bool) or not isinstance(coin_samples, int) or coin_samples < 1:
         raise InvalidInputError(f"coin_samples must be a positive int, got {coin_samples!r}")
-    m = coin_samples if randomized else 1
+    if not 0.0 < confidence < 1.0:
+        raise InvalidInputError(f"confidence must lie in (0, 1), got {confidence!r}")
+    size = getattr(protocol, "support_size", None) if randomized else None
+    if exact_coins and size is None:
+        raise InvalidInputError(f"{protocol.name} states no coin support: pass support= and support_size= to "
+                                "PublicCoinProtocol, or exact_coins=False")
+    if exact_coins is None:
+        n_pairs = samples if samples is not None else problem.num_alice_inputs * problem.num_bob_inputs
+        exact_coins = size is not None and n_pairs * size <= MAX_VERIFY_RUNS
+    exact_coins = bool(exact_coins)
+    m = (size if exact_coins else coin_samples) if randomized else 1
     if samples is not None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise InvalidInputError(f"samples must be a positive int, got {samples!r}")
         if samples * m > MAX_VERIFY_RUNS:
             raise TooLargeError(f"{samples} pairs x {m} coin draws exceed MAX_VERIFY_RUNS = {MAX_VERIFY_RUNS}; "
-                                "pass fewer samples or coin_samples")
+                                "pass fewer samples or coin_samples (or exact_coins=False)")
         pairs = problem.sample(samples, seed, balanced=balanced)
         mode = "sampled"
     else:
@@ -179,7 +267,7 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
         pairs = [(x, y) for x in problem.alice_inputs() for y in problem.bob_inputs()]
         mode = "exhaustive"
     rng = np.random.default_rng(seed)
-    run_seeds = rng.integers(0, 2**63 - 1, size=(len(pairs), m)) if randomized else None
+    run_seeds = rng.integers(0, 2**63 - 1, size=(len(pairs), m)) if randomized and not exact_coins else None
     notes: list[str] = []
     sent: dict[str, Any] = {}
     one_way = isinstance(protocol, OneWayProtocol)
@@ -187,11 +275,17 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
     seen: set[Any] = set()
     n_errors, max_bits, worst, total_err = 0, 0, 0.0, 0.0
     counter: list[tuple[Any, Any, Any, Any]] = []
+    wrongs, outputs = [], []
     for p, (x, y) in enumerate(pairs):
         expected = problem.f(x, y)
         wrong = 0
-        for r in range(m):
-            t = protocol.run(x, y, seed=int(run_seeds[p, r])) if randomized else protocol.run(x, y)
+        if exact_coins:
+            runs = (protocol.run_with_coins(x, y, c) for c in protocol.support())
+        elif randomized:
+            runs = (protocol.run(x, y, seed=int(s)) for s in run_seeds[p])
+        else:
+            runs = iter((protocol.run(x, y),))
+        for t in runs:
             max_bits = max(max_bits, t.cost)
             if t.output != expected:
                 wrong += 1
@@ -208,20 +302,27 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
         n_errors += wrong
         worst = max(worst, wrong / m)
         total_err += wrong / m
+        wrongs.append(wrong)
+        outputs.append(expected)
     n = len(pairs)
     bound = protocol.error_bound if randomized else None
-    if randomized:
-        tol = math.sqrt(math.log(n / CONFIDENCE_DELTA) / (2 * m))
-        correct = worst <= bound + tol
+    tol, p_value, conf = 0.0, None, 1.0
+    if randomized and exact_coins:
+        correct = max(wrongs) <= bound * m  # exact: each pair's error is wrong / |support|
+    elif randomized:
+        p_value, tol = _binomial_tests(wrongs, outputs, m, bound, 1.0 - confidence)
+        correct, conf = p_value > 1.0 - confidence, confidence
     else:
-        tol, correct = 0.0, n_errors == 0
+        correct = n_errors == 0
     if max_bits > protocol.cost:
         notes.append(f"a transcript used {max_bits} bits, more than the declared cost {protocol.cost}")
     return Verification(
         protocol=protocol.name, problem=problem.name, mode=mode, n_checked=n, n_runs=n * m,
-        n_errors=n_errors, error_rate=worst if randomized else n_errors / n, mean_error=total_err / n, error_bound=bound, tolerance=tol,
+        n_errors=n_errors, error_rate=worst if randomized else n_errors / n, mean_error=total_err / n,
+        error_bound=bound, tolerance=tol,
         max_bits=max_bits, cost=protocol.cost, ok=correct and max_bits <= protocol.cost and injective,
-        counterexamples=counter, notes=tuple(notes),
+        counterexamples=counter, notes=tuple(notes), confidence=conf, p_value=p_value,
+        exact_coins=exact_coins and randomized,
     )
 
 

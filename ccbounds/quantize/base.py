@@ -42,7 +42,8 @@ def as_float_array(x: Any) -> np.ndarray:
         except TypeError:
             x = t.float().numpy()
     try:
-        return np.asarray(x, dtype=np.float64)
+        with np.errstate(invalid="ignore"):  # a signalling float32 NaN becomes a quiet float64 NaN
+            return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise InvalidInputError(f"cannot read the message as numbers ({err}); pass floats") from None
 

@@ -5,10 +5,16 @@ float32 input): a value's quantum is 2^(e - m), e = max(floor(log2 |x|), 1 - bia
 ``rint(x / quantum) * quantum`` is exact in float64. Overflow:
 
 * fp16, bf16, fp8e5m2 (IEEE-like, with inf): a value that rounds above the largest finite number becomes
-  +-inf; NaN encodes to the quiet NaN (exponent all ones, top mantissa bit set).
+  +-inf.
 * fp8e4m3 (OCP "FN" variant: bias 7, max 448, no inf, NaN = S.1111.111): saturating -- values (and
-  infinities) beyond +-448 encode to +-448, NaN to 0x7F. torch 2.x's ``float8_e4m3fn`` cast agrees.
+  infinities) beyond +-448 encode to +-448. torch 2.x's ``float8_e4m3fn`` cast agrees.
 * fp32: numpy's float64 -> float32 cast (the identity on float32, NaN payloads kept).
+
+NaN encodes as torch's ``Tensor.to(dtype)`` of a float32 CPU tensor does (tested bit for bit against it):
+fp16 keeps the sign and the top 10 payload bits and sets the quiet bit (S.11111.1pp..., 0x7E00 for
+``np.nan``); fp8e4m3 and fp8e5m2 give S.1111.111 / S.11111.11 (0x7F, 0xFF for -NaN); bf16 gives 0xFFFF
+for every NaN, as torch's vectorized CPU kernel writes it (torch's scalar ``c10::BFloat16`` conversion,
+used e.g. for 0-d tensors, writes 0x7FC0 instead, and CUDA 0x7FFF: all decode to NaN).
 
 ``encode`` returns the raw bit patterns (uint8 / uint16 / uint32); ``decode`` returns float32 (every
 value of these formats is a float32).
@@ -106,9 +112,24 @@ class FloatFormat(Scheme):
 
     @property
     def nan_code(self) -> int:
-        """The pattern NaN encodes to: the quiet NaN (IEEE-like) or S.1111.111 with S = 0 (e4m3)."""
+        """The pattern ``np.nan`` encodes to (torch's cast): 0x7E00 (fp16), 0xFFFF (bf16), 0x7F (fp8), fp32's own.
+
+        >>> [hex(FloatFormat(n).nan_code) for n in FLOAT_FORMATS]
+        ['0x7e00', '0xffff', '0x7f', '0x7f', '0x7fc00000']
+        """
+        return int(self.encode([np.nan])[0])
+
+    def _nan_codes(self, a: np.ndarray) -> np.ndarray:
+        """The pattern of each NaN of float64 ``a`` (module docstring: as torch's float32 cast writes it)."""
         e, m = self.exponent_bits, self.mantissa_bits
-        return (2 ** (e + m) - 1) if not self.has_inf else ((2**e - 1) << m) | (1 << (m - 1))
+        sign = np.signbit(a).astype(np.int64) << (e + m)
+        ones = ((2**e - 1) << m)
+        if self.name == "bf16":
+            return np.full(a.shape, 0xFFFF, dtype=np.int64)
+        if self.name == "fp16":  # quiet bit + the top m payload bits of the float64 mantissa
+            payload = (np.ascontiguousarray(a).view(np.uint64) & np.uint64(2**52 - 1)) >> np.uint64(52 - m)
+            return sign | ones | (1 << (m - 1)) | payload.astype(np.int64)
+        return sign | ones | (2**m - 1)  # fp8: all ones below the sign
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data: the format's fields and overflow convention."""
@@ -139,7 +160,9 @@ class FloatFormat(Scheme):
         if self.has_inf:
             code = np.where(overflow, (2**e_bits - 1) << m, code)
         code = code | (np.signbit(a).astype(np.int64) << (e_bits + m))
-        code = np.where(np.isnan(a), self.nan_code, code)
+        nan = np.isnan(a)
+        if nan.any():
+            code = np.where(nan, self._nan_codes(a), code)
         return code.astype(_UINT[self.bits_per_scalar])
 
     def decode(self, codes: Any) -> np.ndarray:

@@ -32,7 +32,7 @@ from ccbounds.tasks.base import MAX_ALL_SEQUENCES, TASKS, Task
 from ccbounds.tasks.dyck import BoundedDyck
 from ccbounds.tasks.index_lookup import IndexLookup
 from ccbounds.tasks.nearest import NearestNeighbour
-from ccbounds.tasks.strings import *  # the x SEP y END tasks, one per problem on two strings
+from ccbounds.tasks.strings import *  # noqa: F403 (the x SEP y END tasks, one per problem on two strings)
 
 __all__ = [
     "Task",
@@ -97,7 +97,8 @@ def get_task(name: str, n: int, **kw: Any) -> Task:
     try:
         return cls(n, **kw)  # type: ignore[call-arg]
     except TypeError as e:
-        raise InvalidInputError(f"task {name!r} does not take these parameters ({e}); see help({cls.__name__})") from None
+        raise InvalidInputError(f"task {name!r} does not take these parameters ({e}); see "
+                                f"help({cls.__name__})") from None
 
 
 def task_from_dict(d: dict[str, Any]) -> Task:

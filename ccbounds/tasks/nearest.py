@@ -148,10 +148,12 @@ class NearestNeighbour(Task):
             arr = arr[None]
         shape = (self.n + 1, self.input_dim)
         if arr.ndim != 3 or arr.shape[1:] != shape:
-            raise InvalidInputError(f"{self}: expected arrays of shape (k, {shape[0]}, {shape[1]}), got {np.shape(batch)}")
+            raise InvalidInputError(f"{self}: expected arrays of shape (k, {shape[0]}, {shape[1]}), got "
+                                    f"{np.shape(batch)}")
         flags = arr[:, :, self.dim + 1]
         if not ((flags[:, : self.n] == 0).all() and (flags[:, self.n] == 1).all()):
-            raise InvalidInputError(f"{self}: the is-query flag must be 0 on rows 0..{self.n - 1} and 1 on row {self.n}")
+            raise InvalidInputError(f"{self}: the is-query flag must be 0 on rows 0..{self.n - 1} and 1 on row "
+                                    f"{self.n}")
         lab = arr[:, : self.n, self.dim]
         if not (np.isin(lab, np.arange(self.num_labels)).all() and (arr[:, self.n, self.dim] == 0).all()):
             raise InvalidInputError(f"{self}: labels must be in range({self.num_labels}) and 0 on the query row")

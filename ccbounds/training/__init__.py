@@ -14,8 +14,8 @@ single-threaded with ``torch.use_deterministic_algorithms(True)`` (both restored
 thread counts can change floating-point summation order. Wall time is kept out of every
 ``to_dict``, so checkpoint metadata is reproducible too.
 
-The command line is a thin layer over this package: :func:`add_train_arguments` declares one
-option per :class:`TrainConfig` field and :func:`config_from_args` maps them back, so
+The command line is a thin layer over this package: :func:`train_options` declares one option per
+:class:`TrainConfig` field (``ccbounds.cli`` turns them into argparse arguments), so
 :meth:`TrainConfig.command_line` reproduces a run exactly (``ccbounds.training.config``); the loop
 is in ``ccbounds.training.loop``. torch is imported only when a model is trained or evaluated.
 
@@ -26,7 +26,7 @@ Examples
 'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
 >>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
 True
-"""
+"""  # noqa: E501 (doctest output)
 
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ from ccbounds.training.config import (
     SCHEDULES,
     TRAIN_TASKS,
     TrainConfig,
-    add_train_arguments,
-    config_from_args,
     parse_command_line,
+    train_options,
 )
 from ccbounds.training.loop import TrainResult, evaluate, lr_factor, train, train_to_checkpoint
 
@@ -52,7 +51,6 @@ __all__ = [
     "train_to_checkpoint",
     "evaluate",
     "lr_factor",
-    "add_train_arguments",
-    "config_from_args",
+    "train_options",
     "parse_command_line",
 ]

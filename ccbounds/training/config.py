@@ -1,9 +1,9 @@
 """Training configurations, and the command line that maps 1:1 onto them (``ccbounds train``).
 
 :class:`TrainConfig` fixes a training run completely; :meth:`TrainConfig.command_line` writes the
-exact ``ccbounds train ...`` command that reproduces it, :func:`add_train_arguments` declares one
-option per field on an ``argparse`` parser, :func:`config_from_args` maps parsed options back and
-:func:`parse_command_line` inverts :meth:`TrainConfig.command_line`.
+exact ``ccbounds train ...`` command that reproduces it, :func:`train_options` declares one
+option per field (the CLI turns them into ``argparse`` arguments) and :func:`parse_command_line`
+inverts :meth:`TrainConfig.command_line`.
 
 Examples
 --------
@@ -12,11 +12,10 @@ Examples
 'ccbounds train --arch lstm --task index-lookup --n 4 --width 8 --steps 3 --seed 0 --batch-size 64 --lr 0.003 --clip 1.0 --schedule cosine --eval-size 2000 --layers 1 --q 2 -o lstm.pt'
 >>> parse_command_line(cfg.command_line("lstm.pt")) == (cfg, "lstm.pt")
 True
-"""
+"""  # noqa: E501 (doctest output)
 
 from __future__ import annotations
 
-import argparse
 import math
 import shlex
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds._options import Option, parse_options
 from ccbounds.architectures import ARCHITECTURES
 from ccbounds.errors import InvalidInputError, UnknownNameError
 from ccbounds.tasks import TOKEN_TASKS
@@ -35,8 +35,7 @@ __all__ = [
     "TRAIN_TASKS",
     "SCHEDULES",
     "TrainConfig",
-    "add_train_arguments",
-    "config_from_args",
+    "train_options",
     "parse_command_line",
 ]
 
@@ -65,7 +64,8 @@ class TrainConfig:
     arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
         Recurrent cell, or a Transformer with 1 or 2 encoder layers.
     task : str
-        A token task (:data:`ccbounds.tasks.TOKEN_TASKS`: index-lookup, eq, disj, dyck, ...) of :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
+        A token task (:data:`ccbounds.tasks.TOKEN_TASKS`: index-lookup, eq, disj, dyck, ...) of
+        :func:`ccbounds.tasks.get_task` (``"nn"`` is refused: its inputs are vectors).
     n : int
         The task's size parameter.
     width : int
@@ -148,7 +148,8 @@ class TrainConfig:
             object.__setattr__(self, name, float(v))
         if self.negatives is not None:
             if self.task != "dyck":
-                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task {self.task!r}")
+                raise InvalidInputError(f"negatives applies to task 'dyck' only; drop --negatives for task "
+                                        f"{self.task!r}")
             if self.negatives not in NEGATIVES:
                 raise UnknownNameError(f"unknown negatives {self.negatives!r}; valid ones are {list(NEGATIVES)}")
         if self.q != 2 and self.task != "index-lookup":
@@ -168,7 +169,8 @@ class TrainConfig:
                 )
             object.__setattr__(self, "heads", int(heads))
         elif self.heads is not None:
-            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch {self.arch!r}")
+            raise InvalidInputError(f"heads applies to Transformers (tf1, tf2) only; drop --heads for arch "
+                                    f"{self.arch!r}")
 
     def build_task(self) -> Any:
         """The task: ``get_task(task, n)`` (with ``q`` for index lookup).
@@ -226,7 +228,7 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
-# --- the command line maps 1:1 onto TrainConfig ---------------------------------------------------
+# --- the command line maps 1:1 onto TrainConfig (options declared here, argparse in ccbounds.cli) ---
 _HELP = {
     "arch": "architecture",
     "task": "token task",
@@ -246,42 +248,22 @@ _HELP = {
 }
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Declare one option per :class:`TrainConfig` field, plus ``-o/--output``, on ``parser``.
+def train_options() -> tuple[Option, ...]:
+    """One :class:`~ccbounds._options.Option` per :class:`TrainConfig` field (``ccbounds train`` declares them).
 
     Examples
     --------
-    >>> ns = add_train_arguments(argparse.ArgumentParser()).parse_args(
-    ...     "--arch gru --task eq --n 3 --width 4 -o m.pt".split())
-    >>> config_from_args(ns).steps, ns.output
-    (2000, 'm.pt')
+    >>> [o.flag for o in train_options()][:3], train_options()[5].default
+    (['--arch', '--task', '--n'], 0)
     """
-    defaults = TrainConfig.__dataclass_fields__
     choices = {"arch": ARCHS, "task": TRAIN_TASKS + ("nn",), "schedule": SCHEDULES, "negatives": NEGATIVES}
-    for name, f in defaults.items():
-        required = name in ("arch", "task", "n", "width")
+    out = []
+    for name, f in TrainConfig.__dataclass_fields__.items():
         kind = float if name in ("lr", "clip") else (str if name in choices else int)
-        kw: dict[str, Any] = {"type": kind, "help": _HELP[name], "dest": name}
-        if name in choices:
-            kw["choices"] = list(choices[name])
-        if required:
-            kw["required"] = True
-        else:
-            kw["default"] = f.default
-        parser.add_argument(f"--{_flag(name)}", **kw)
-    parser.add_argument("-o", "--output", required=True, help="checkpoint path (.pt or .safetensors)")
-    return parser
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options.
-
-    Raises
-    ------
-    InvalidInputError, UnknownNameError
-        As :class:`TrainConfig` (e.g. ``--task nn``).
-    """
-    return TrainConfig(**{name: getattr(args, name) for name in TrainConfig.__dataclass_fields__})
+        required = name in ("arch", "task", "n", "width")
+        out.append(Option(name, kind, _HELP[name], choices=choices.get(name), required=required,
+                          default=None if required else f.default))
+    return tuple(out)
 
 
 def parse_command_line(command: str | Sequence[str]) -> tuple[TrainConfig, str]:
@@ -301,10 +283,7 @@ def parse_command_line(command: str | Sequence[str]) -> tuple[TrainConfig, str]:
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if argv[:2] != ["ccbounds", "train"]:
         raise InvalidInputError(f"expected a command starting 'ccbounds train', got {' '.join(argv[:2])!r}")
-    parser = add_train_arguments(argparse.ArgumentParser(prog="ccbounds train", exit_on_error=False))
-    try:
-        ns = parser.parse_args(argv[2:])
-    except (argparse.ArgumentError, SystemExit) as e:
-        raise InvalidInputError(f"cannot parse the train command ({e}); see 'ccbounds train --help'") from None
-    return config_from_args(ns), ns.output
-
+    values, output = parse_options(argv[2:], train_options(), "ccbounds train")
+    if output is None:
+        raise InvalidInputError("cannot parse the train command (missing -o PATH); see 'ccbounds train --help'")
+    return TrainConfig(**values), output

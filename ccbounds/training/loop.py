@@ -222,7 +222,8 @@ def train(config: TrainConfig, progress: Callable[[int, int, float], None] | Non
     return TrainResult(config, model, task, accuracy, curve, curve[-1], time.perf_counter() - start)
 
 
-def _optimise(model: Any, task: Any, config: TrainConfig, progress: Callable[[int, int, float], None] | None) -> list[float]:
+def _optimise(model: Any, task: Any, config: TrainConfig,
+              progress: Callable[[int, int, float], None] | None) -> list[float]:
     import torch
 
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)

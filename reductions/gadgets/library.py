@@ -255,7 +255,8 @@ def register_gadget(problem: type, task: str, build: Callable[..., Gadget], *, d
     if not isinstance(problem, type):
         raise InvalidInputError(f"register_gadget takes a problem class such as INDEX, got {problem!r}")
     if default and any(e.default for (p, _), e in GADGETS.items() if p is problem and e.task != task):
-        raise InvalidInputError(f"{problem.__name__} already has a default gadget; register this one with default=False")
+        raise InvalidInputError(f"{problem.__name__} already has a default gadget; "
+                                "register this one with default=False")
     entry = GadgetEntry(problem, task, build, default, description)
     GADGETS[(problem, task)] = entry
     return entry
@@ -323,7 +324,8 @@ def get_gadget(problem: Any, task_name: str | None = None, **task_kw: Any) -> Ga
     if task_name is None:
         task_name = next((t for t, e in mine.items() if e.default), next(iter(mine)))
     if task_name not in mine:
-        raise UnknownNameError(f"no gadget {cls.__name__} -> {task_name!r}; valid tasks for {cls.__name__}: {list(mine)}")
+        raise UnknownNameError(f"no gadget {cls.__name__} -> {task_name!r}; "
+                               f"valid tasks for {cls.__name__}: {list(mine)}")
     return mine[task_name].build(problem, **task_kw)
 
 

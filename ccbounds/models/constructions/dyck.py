@@ -18,10 +18,9 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.models.config import RecurrentConfig

@@ -16,9 +16,8 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.models.codes import nearly_orthogonal_codes

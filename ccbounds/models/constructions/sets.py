@@ -17,9 +17,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
+from typing import TYPE_CHECKING
 
 from ccbounds.errors import UnknownNameError
 from ccbounds.models.codes import nearly_orthogonal_codes
@@ -130,7 +129,8 @@ def two_layer_set_transformer(
 
     check_n(n)
     if problem not in SET_PROBLEMS:
-        raise UnknownNameError(f"unknown problem {problem!r} for the two-layer construction; use one of {list(SET_PROBLEMS)}")
+        raise UnknownNameError(f"unknown problem {problem!r} for the two-layer construction; use one of "
+                               f"{list(SET_PROBLEMS)}")
     check_eps(eps)
     code = nearly_orthogonal_codes(n + 1, k=k, gamma=gamma, delta=delta, seed=seed, max_tries=max_tries)
     k, U = code.k, torch.tensor(code.codes, dtype=torch.float32)  # (n+1, k)

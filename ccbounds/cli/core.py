@@ -1,0 +1,135 @@
+"""``ccbounds problems``, ``bounds``, ``budget`` and ``examples``: the commands that need no model."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ccbounds.cli._common import EXIT_OK, emit, write_json
+
+__all__ = ["add_commands", "load_matrix_csv"]
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    from ccbounds._text import render_table
+    from ccbounds.problems import PROBLEMS
+
+    emit(render_table(["name", "problem"], [[name, desc] for name, (_cls, desc) in PROBLEMS.items()], no_wrap=(0,)))
+    return EXIT_OK
+
+
+def load_matrix_csv(path: str) -> Any:
+    """The matrix in a CSV file (commas or semicolons, ``#`` comments), read by :func:`numpy.loadtxt`."""
+    import warnings
+
+    import numpy as np
+
+    from ccbounds.errors import InvalidInputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
+    how = "write one row per line, entries 0/1 separated by commas"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            lines = (line.replace(";", ",") for line in p.read_text().splitlines())
+            M = np.loadtxt(lines, delimiter=",", comments="#", ndmin=2, dtype=np.float64)
+    except ValueError as e:
+        if "number of columns" in str(e):
+            raise InvalidInputError(f"{path!r} has rows of different lengths; every row needs the same number "
+                                    "of entries") from None
+        raise InvalidInputError(f"{path!r} is not a CSV of numbers ({e}); {how}") from None
+    if M.size == 0:
+        raise InvalidInputError(f"{path!r} holds no rows; {how}")
+    return M
+
+
+def cmd_bounds(args: argparse.Namespace) -> int:
+    from ccbounds.bounds import bounds_report
+    from ccbounds.errors import InvalidInputError
+    from ccbounds.problems import Problem, get_problem
+
+    if args.matrix is not None:
+        if args.problem is not None:
+            raise InvalidInputError("give either a PROBLEM name or --matrix FILE.csv, not both")
+        target = Problem.from_matrix(load_matrix_csv(args.matrix), name=Path(args.matrix).stem)
+    else:
+        if args.problem is None:
+            raise InvalidInputError("name a problem (see `ccbounds problems`) with --n N, or pass --matrix FILE.csv")
+        if args.n is None:
+            raise InvalidInputError(f"`ccbounds bounds {args.problem}` needs --n N (the input length)")
+        kw = {"q": args.q} if args.q is not None else {}
+        target = get_problem(args.problem, args.n, **kw)
+    if args.exact:
+        from ccbounds.errors import TooLargeError
+        from ccbounds.problems import MAX_MATRIX_ENTRIES
+
+        log2_entries = target.log2_num_alice_inputs + target.log2_num_bob_inputs
+        if log2_entries > math.log2(MAX_MATRIX_ENTRIES) + 1e-9:
+            raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
+                                f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
+    print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
+    report = bounds_report(target, exact=args.exact)
+    print(report.table(wide=args.wide))
+    write_json(args.json, report.to_dict())
+    return EXIT_OK
+
+
+def cmd_budget(args: argparse.Namespace) -> int:
+    from ccbounds.budgets import budget
+
+    report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers, precision=args.precision,
+                    problem=args.problem, n=args.n, eps=args.eps)
+    print(report.text())
+    write_json(args.json, report.to_dict())
+    return EXIT_OK
+
+
+def cmd_examples(args: argparse.Namespace) -> int:
+    from ccbounds._text import render_table
+    from ccbounds.examples import DEFAULT_EXAMPLE, list_examples
+
+    rows = [[("* " if info.name == DEFAULT_EXAMPLE else "  ") + info.name, f"{info.description}; expected: "
+             f"{info.expected}"] for info in list_examples()]
+    emit(render_table(["name", "what it is; what the audit should find"], rows, no_wrap=(0,)))
+    emit("(* = audited by `ccbounds audit` with no argument; audit another with --example NAME)")
+    return EXIT_OK
+
+
+def add_commands(sub: Any) -> None:
+    """Register problems, bounds, budget and examples on the subparsers ``sub``."""
+    p = sub.add_parser("problems", help="list the communication problems")
+    p.set_defaults(func=cmd_problems)
+
+    p = sub.add_parser("bounds", help="every lower/upper bound for a problem or a 0/1 matrix",
+                       description="Bounds on D(f) and its relatives, each with direction, model, method and "
+                       "source (witnesses with --wide or --json). Example: ccbounds bounds eq --n 3 --exact")
+    p.add_argument("problem", nargs="?", help="problem name: index, eq, disj, gt, ip")
+    p.add_argument("--n", type=int, help="input length n")
+    p.add_argument("--q", type=int, help="alphabet size (index only)")
+    p.add_argument("--matrix", metavar="FILE.csv", help="a 0/1 matrix instead of a named problem")
+    p.add_argument("--exact", action="store_true", help="also compute partition/cover numbers and exact D by SAT")
+    p.add_argument("--wide", action="store_true", help="sources and witnesses in columns (lines over 100 wide)")
+    p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    p.set_defaults(func=cmd_bounds)
+
+    p = sub.add_parser("budget", help="bit budget of an architecture: message bits vs the lower bound, largest n",
+                       description="Lemma R / Lemma T without weights: S*b message bits against D^{A->B}(f). "
+                       "Example: ccbounds budget lstm --width 64 --precision 8 --problem index --n 1024")
+    p.add_argument("arch", help="rnn, gru, lstm, tf1 or tf2")
+    p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
+    p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
+    p.add_argument("--layers", type=int, default=1, help="recurrent layers")
+    p.add_argument("--precision", type=int, default=32, help="bits per scalar b (default 32)")
+    p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
+    p.add_argument("--n", type=int, required=True, help="input length n")
+    p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
+    p.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    p.set_defaults(func=cmd_budget)
+
+    p = sub.add_parser("examples", help="list the bundled example checkpoints")
+    p.set_defaults(func=cmd_examples)
