@@ -14,12 +14,14 @@ lstm       2·width·layers                  Lemma R: h and c of every layer
 tf1        Q·H·(d_v + 1), d_v = width/H    Lemma T; Q = values of the query token (theory §4)
 tf2        none                            no one-way reduction: two attention layers solve
                                            EQ/DISJ in width O(log n) [BHBK]
+mamba      2·width·(K−1 + N)·layers        Lemma R: HF MambaForCausalLM's cache, conv buffer
+           (K = 4, N = 8: 22·width·layers) without its unread slot + SSM state (expand 2)
 =========  ==============================  ==================================================
 
 Examples
 --------
 >>> [a.name for a in ARCHITECTURES.values()]
-['rnn', 'gru', 'lstm', 'tf1', 'tf2']
+['rnn', 'gru', 'lstm', 'tf1', 'tf2', 'mamba']
 >>> get_architecture("lstm").message_scalars(10, layers=2), get_architecture("tf1").message_scalars(8, heads=2)
 (40, 10)
 >>> get_architecture("tf1").message_scalars(8, heads=2, query_values=5), get_architecture("tf2").message_scalars(8)
@@ -147,11 +149,25 @@ def _transformer(depth: int, text: str) -> Architecture:
                         "ccbounds.adapters.attention:build_attention_adapter" if one else None)
 
 
+def _hf_mamba(text: str) -> Architecture:
+    from ccbounds.models.hf import HFConfig
+
+    def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
+             layers: int = 1) -> Any:
+        return HFConfig("mamba", vocab_size, num_classes, width=width, layers=layers)
+
+    d = HFConfig("mamba", 1, 2, 1)  # the defaults: expand, conv kernel K, state size N
+    per_unit = d.expand * ((d.conv_kernel - 1) + d.state_size)
+    return Architecture("mamba", text, "Lemma R", HFConfig, lambda width, heads, layers, q: per_unit * width * layers,
+                        make, "ccbounds.adapters.hf:HFCacheAdapter", recurrent=True)
+
+
 for _entry in (
     _recurrent("rnn", 1, 1, "Elman RNN: Lemma R, S = width*layers"),
     _recurrent("gru", 3, 1, "GRU: Lemma R, S = width*layers"),
     _recurrent("lstm", 4, 2, "LSTM: Lemma R, S = 2*width*layers (h and c)"),
     _transformer(1, "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)"),
     _transformer(2, "two-layer Transformer: no one-way reduction (refused)"),
+    _hf_mamba("Hugging Face Mamba (transformers): Lemma R through its cache, S = 22*width*layers"),
 ):
     register_architecture(_entry)

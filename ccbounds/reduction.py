@@ -327,7 +327,7 @@ def _ranges(pos: Sequence[int]) -> str:
 
 
 def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, validate: bool = True,
-           seed: int = 0, device: Any = None) -> InducedProtocol:
+           seed: int = 0, device: Any = None, answer_tokens: Sequence[int] | None = None) -> InducedProtocol:
     """Turn ``model`` into a one-way protocol for ``problem`` (SPEC §4, Lemma R / Lemma T).
 
     Parameters
@@ -344,6 +344,10 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         Check the adapter's reading of the model against the model's own forward.
     device : str or torch.device, optional
         Where to run the model (default: where its parameters are).
+    answer_tokens : sequence of int, optional
+        For a causal LM (e.g. a Hugging Face ``*ForCausalLM``): the vocabulary id of each answer, in
+        answer order; the model is read at its last position at those ids
+        (:class:`ccbounds.models.answers.AnswerLogits`).
 
     Returns
     -------
@@ -363,6 +367,10 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
 
     if not hasattr(problem, "alice_inputs"):
         raise InvalidInputError(f"reduce() needs a Problem such as ccbounds.INDEX(16), got {problem!r}")
+    if answer_tokens is not None:
+        from ccbounds.models.answers import AnswerLogits
+
+        model = AnswerLogits(model, answer_tokens)
     if gadget is None:
         gadget = get_gadget(problem, task)
     elif gadget.problem.name != problem.name:

@@ -12,7 +12,7 @@ a reduction for a new architecture without editing ccbounds::
 Examples
 --------
 >>> [r.name for r in list_reductions()]
-['recurrent-state', 'one-layer-attention']
+['hf-cache', 'recurrent-state', 'one-layer-attention']
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ _BUILTIN: list[Reduction] = []
 def _builtins() -> list[Reduction]:
     if not _BUILTIN:
         from reductions.attention import ATTENTION_REDUCTION
+        from reductions.hf_cache import HF_CACHE_REDUCTION
         from reductions.recurrent import RECURRENT_REDUCTION
 
-        _BUILTIN.extend([RECURRENT_REDUCTION, ATTENTION_REDUCTION])
+        _BUILTIN.extend([HF_CACHE_REDUCTION, RECURRENT_REDUCTION, ATTENTION_REDUCTION])
     return _BUILTIN
 
 

@@ -44,7 +44,7 @@ def test_budget_table_and_json(capsys: pytest.CaptureFixture[str], tmp_path) -> 
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (("budget", "mamba", "--width", "3", "--n", "3"), "unknown architecture"),
+    (("budget", "s4", "--width", "3", "--n", "3"), "unknown architecture"),
     (("budget", "lstm", "--width", "3", "--n", "0"), "n must be a positive integer"),
     (("bounds", "nosuch", "--n", "3"), "unknown problem"),
     (("bounds", "eq"), "needs --n"),

@@ -30,6 +30,17 @@ def _tf(vocab: int, max_len: int, d: int = 8, heads: int = 2, layers: int = 1, s
     return build_model(cfg).eval()
 
 
+def _hf_mamba(vocab: int, seed: int = 0) -> torch.nn.Module:
+    from transformers import MambaConfig, MambaForCausalLM
+
+    from ccbounds.models.answers import AnswerLogits
+
+    torch.manual_seed(seed)
+    lm = MambaForCausalLM(MambaConfig(vocab_size=vocab + 2, hidden_size=16, state_size=4, conv_kernel=3,
+                                      num_hidden_layers=1, expand=2)).eval()
+    return AnswerLogits(lm, [vocab, vocab + 1])
+
+
 # Examples per built-in reduction: (model, problem, task). The suite runs over list_reductions() and
 # fails if a registered reduction has no examples here, so a new built-in cannot skip conformance.
 EXAMPLES = {
@@ -47,6 +58,9 @@ EXAMPLES = {
         (_tf(4, 8, positions="sinusoidal", seed=1), DISJ(3), None),
         (_tf(5, 13, seed=2), DISJ(3), "dyck"),  # interleaved positions, public END
         (_tf(5, 7, heads=1, seed=3), EQ(3), "dyck"),
+    ],
+    "hf-cache": [  # more families and both usage styles: tests/test_hf.py
+        (_hf_mamba(4), EQ(2), None),
     ],
 }
 

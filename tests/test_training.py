@@ -95,7 +95,7 @@ def test_nn_refused_with_clear_message() -> None:
 @pytest.mark.parametrize(
     "kw, err, msg",
     [
-        ({"arch": "mamba"}, UnknownNameError, r"valid ones are \['rnn', 'gru', 'lstm', 'tf1', 'tf2'\]"),
+        ({"arch": "s4"}, UnknownNameError, r"valid ones are \['rnn', 'gru', 'lstm', 'tf1', 'tf2', 'mamba'\]"),
         ({"task": "dyck2"}, UnknownNameError, "valid ones"),
         ({"schedule": "step"}, UnknownNameError, "cosine"),
         ({"heads": 2}, InvalidInputError, "Transformers"),

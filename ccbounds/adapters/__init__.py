@@ -15,7 +15,7 @@ Examples
 --------
 >>> from ccbounds.adapters import ADAPTERS
 >>> [e.kind for e in ADAPTERS]
-['recurrent', 'attention']
+['recurrent', 'attention', 'recurrent']
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ supported layouts. torch is imported only when a model is inspected.
 Examples
 --------
 >>> [e.name for e in ADAPTERS]
-['recurrent', 'transformer-1layer']
+['recurrent', 'transformer-1layer', 'hf-cache']
 >>> check_applicable(object()) is None
 True
 """
@@ -78,6 +78,21 @@ def _recurrent_factory(model: Any, *, validate: bool = True, seed: int = 0) -> A
     return adapter
 
 
+def _hf_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    from ccbounds.adapters.hf import HFCacheAdapter
+
+    adapter = HFCacheAdapter(model)
+    if validate:
+        adapter.validate(seed=seed)
+    return adapter
+
+
+def _is_hf(model: Any) -> bool:
+    from ccbounds.adapters.hf import is_hf_model
+
+    return is_hf_model(model)
+
+
 def _attention_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
     from ccbounds.adapters.attention import build_attention_adapter
 
@@ -100,6 +115,14 @@ ADAPTERS: tuple[AdapterEntry, ...] = (
         "True/False) or nn.MultiheadAttention -> [LayerNorm] -> Linear at the last position",
         lambda m: _has(m, "MultiheadAttention"),
         _attention_factory,
+    ),
+    AdapterEntry(
+        "hf-cache",
+        "recurrent",
+        "Lemma R: a Hugging Face Mamba / FalconMamba / Mamba2 / RWKV / xLSTM backbone (in the user's classifier, "
+        "or a *ForCausalLM read at given answer tokens); the message is its cache",
+        _is_hf,
+        _hf_factory,
     ),
 )
 

@@ -22,6 +22,14 @@ in one of two containers, chosen by the file's suffix when saving and by its fir
 * ``.pt``: ``torch.save({"state_dict": {name: tensor}, "ccbounds_metadata": json.dumps(meta)}, path)``;
 * ``.safetensors``: the tensors, with ``metadata={"ccbounds_metadata": json.dumps(meta)}``.
 
+Hugging Face directories
+------------------------
+A ``save_pretrained`` directory (config.json + safetensors) of a causal LM loads with a spec naming
+``answer_tokens`` (the vocabulary id of each answer, read at the last position), given as ``--spec`` or
+as ``ccbounds-spec.json`` inside the directory (``ccbounds train --arch mamba`` writes it).
+``trust_remote_code`` is never set; pickled ``.bin`` weights need ``trust_pickle=True``. The model is
+the user's, read through :class:`~ccbounds.models.answers.AnswerLogits` (format ``"hf-pretrained"``).
+
 Foreign checkpoints and spec files
 ----------------------------------
 A plain ``torch.save(model.state_dict(), "lstm.pt")`` of an ``Embedding -> LSTM -> Linear``

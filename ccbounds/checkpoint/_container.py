@@ -62,7 +62,8 @@ def check_file(path: str | Path) -> Path:
         raise CheckpointError(f"no checkpoint at {str(p)!r}: the file does not exist; check the path")
     if p.is_dir():
         raise CheckpointError(
-            f"{str(p)!r} is a directory, not a checkpoint file; pass the .pt or .safetensors file inside it"
+            f"{str(p)!r} is a directory, not a checkpoint file; pass the .pt or .safetensors file inside it "
+            "(a Hugging Face save_pretrained directory needs its config.json)"
         )
     if not p.is_file():
         raise CheckpointError(f"{str(p)!r} is not a regular file; pass a .pt or .safetensors checkpoint file")

@@ -19,7 +19,7 @@ __all__ = ["LoadedCheckpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "
 FORMAT = "ccbounds-checkpoint"
 VERSION = 1
 #: values of ``LoadedCheckpoint.format``
-FORMATS = ("ccbounds", "foreign-state-dict", "pickled-module")
+FORMATS = ("ccbounds", "foreign-state-dict", "pickled-module", "hf-pretrained")
 _SUFFIXES = (".pt", ".safetensors")
 
 
@@ -240,7 +240,8 @@ def load_checkpoint(
     Parameters
     ----------
     path : str or pathlib.Path
-        A ccbounds checkpoint, or a foreign ``.pt`` / ``.safetensors`` state_dict.
+        A ccbounds checkpoint, a foreign ``.pt`` / ``.safetensors`` state_dict, or a Hugging Face
+        ``save_pretrained`` directory (its spec names ``answer_tokens``; see :mod:`ccbounds.checkpoint._hf`).
     spec : dict or path, optional
         Required for files without ccbounds metadata: the task and what the tensors cannot tell.
         With a ccbounds checkpoint it must agree with the stored task.
@@ -263,6 +264,10 @@ def load_checkpoint(
     from ccbounds.devices import resolve_device
 
     device = resolve_device(device)
+    if Path(path).is_dir() and (Path(path) / "config.json").is_file():  # a Hugging Face save_pretrained folder
+        from ccbounds.checkpoint._hf import load_hf_checkpoint
+
+        return load_hf_checkpoint(path, spec, trust_pickle=trust_pickle, device=device)
     raw = read_container(path, trust_pickle=trust_pickle)
     where = str(path)
     parsed = None if spec is None else parse_spec(spec)

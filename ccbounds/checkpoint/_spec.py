@@ -11,7 +11,9 @@ A spec is a dict, or a path to a small JSON or TOML file holding one. Keys:
   tell one head from several), ``"norm_first"``, ``"positions"`` (``"learned"`` or ``"sinusoidal"``),
   ``"max_len"``, ``"nonlinearity"`` (``"tanh"`` or ``"relu"``, plain RNNs);
 * tensor names that resolve an ambiguous layout (all optional; a module name or its ``.weight``):
-  ``"embedding"``, ``"position_embedding"``, ``"readout"``.
+  ``"embedding"``, ``"position_embedding"``, ``"readout"``;
+* ``"answer_tokens"``: for a causal LM (a Hugging Face ``save_pretrained`` directory), the vocabulary id
+  of each answer in answer order, read at the last position.
 
 Examples
 --------
@@ -43,6 +45,7 @@ MODEL_KEYS = (
     "embedding",
     "position_embedding",
     "readout",
+    "answer_tokens",
 )
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -55,6 +58,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "embedding": (str,),
     "position_embedding": (str,),
     "readout": (str,),
+    "answer_tokens": (list,),
 }
 _CHOICES = {"positions": ("learned", "sinusoidal"), "nonlinearity": ("tanh", "relu")}
 
@@ -75,6 +79,7 @@ class CheckpointSpec:
     embedding: str | None = None
     position_embedding: str | None = None
     readout: str | None = None
+    answer_tokens: list[int] | None = None
     source: str = "dict"
 
     def build_task(self) -> Any:
@@ -187,6 +192,9 @@ def parse_spec(spec: Mapping[str, Any] | str | Path, *, source: str | None = Non
             )
         if key in _CHOICES and value not in _CHOICES[key]:
             raise InvalidInputError(f"spec {source}: {key!r} must be one of {list(_CHOICES[key])}, got {value!r}")
+        if key == "answer_tokens" and (len(value) < 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                                  and v >= 0 for v in value)):
+            raise InvalidInputError(f"spec {source}: 'answer_tokens' must list two or more token ids, got {value!r}")
         if key in ("heads", "max_len") and value <= 0:
             raise InvalidInputError(f"spec {source}: {key!r} must be a positive integer, got {value!r}")
         model[key] = value

@@ -43,6 +43,8 @@ _LAZY = {
     "two_layer_set_transformer": "ccbounds.models.constructions",
     "construction_width": "ccbounds.models.constructions",
     "CONSTRUCTIONS": "ccbounds.models.constructions",
+    "AnswerLogits": "ccbounds.models.answers",
+    "HFConfig": "ccbounds.models.hf",
 }
 
 __all__ = sorted(_LAZY)

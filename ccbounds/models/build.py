@@ -23,8 +23,8 @@ def build_model(config: Any) -> Any:
 
     Parameters
     ----------
-    config : RecurrentConfig or TransformerConfig or dict
-        A config, or its ``to_dict()``.
+    config : RecurrentConfig or TransformerConfig or HFConfig or dict
+        A config, or (reference models) its ``to_dict()``.
 
     Raises
     ------
@@ -47,6 +47,10 @@ def build_model(config: Any) -> Any:
         from ccbounds.models.transformer import TransformerClassifier
 
         return TransformerClassifier(config)
+    if type(config).__name__ == "HFConfig":
+        from ccbounds.models.hf import build_hf_model
+
+        return build_hf_model(config)
     raise InvalidInputError(
         f"build_model needs a RecurrentConfig or TransformerConfig, got {type(config).__name__}"
     )

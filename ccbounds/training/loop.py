@@ -259,7 +259,8 @@ def train_to_checkpoint(
     ----------
     config : TrainConfig
     path : str or pathlib.Path
-        Ends in ``.pt`` or ``.safetensors``.
+        Ends in ``.pt`` or ``.safetensors``; for ``arch="mamba"`` a directory (``save_pretrained`` with the
+        spec and training record beside it, see :func:`ccbounds.models.hf.save_hf_directory`).
     progress : callable, optional
         As in :func:`train`.
 
@@ -274,6 +275,15 @@ def train_to_checkpoint(
     """
     from ccbounds.checkpoint import save_checkpoint
 
+    if config.arch == "mamba":
+        from ccbounds.models.hf import save_hf_directory
+
+        if Path(path).suffix in (".pt", ".safetensors"):
+            raise InvalidInputError(f"--arch mamba is saved as a save_pretrained directory; pass a folder name, "
+                                    f"not {str(path)!r}")
+        result = train(config, progress)
+        save_hf_directory(result.model, path, result.task, result.train_info(path))
+        return result
     if Path(path).suffix not in (".pt", ".safetensors"):
         raise InvalidInputError(f"checkpoint path {str(path)!r} must end in .pt or .safetensors")
     result = train(config, progress)
