@@ -377,10 +377,11 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         raise InvalidInputError(f"the gadget is for {gadget.problem.name}, not {problem.name}; pass a matching gadget")
     adapter = get_adapter(model, validate=validate, seed=seed)
     t = gadget.task
-    if adapter.vocab_size and adapter.vocab_size < t.vocab_size:
-        raise ReductionNotApplicable(
-            f"the model reads {adapter.vocab_size} token ids but the task {t.name} uses {t.vocab_size}; "
-            "pass a gadget with the model's token ids: get_gadget(problem, task, tokens={...}, vocab_size=...)")
+    from reductions.gadgets.layouts import vocabulary_note
+
+    refuse, vocab_note = vocabulary_note(adapter.vocab_size, gadget)
+    if refuse:
+        raise ReductionNotApplicable(vocab_note)
     if adapter.max_len is not None and adapter.max_len < t.seq_len:
         raise ReductionNotApplicable(
             f"the model accepts sequences of at most {adapter.max_len} tokens but {t.name} needs {t.seq_len}; "
@@ -392,4 +393,6 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         from ccbounds.devices import resolve_device
 
         device = resolve_device(device)
-    return find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    protocol.vocabulary_note = vocab_note  # said in audit reports when the vocabularies differ
+    return protocol

@@ -25,37 +25,55 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from ccbounds.errors import ReductionNotApplicable
+from ccbounds.errors import InvalidInputError
 from ccbounds.reduction import InducedProtocol
 from ccbounds.reduction import reduce as ccbounds_reduce
+from reductions.intercept import PrefixCut, prefix_tokens, split_point
 from reductions.registry import Reduction
 
-__all__ = ["RecurrentStateProtocol", "RECURRENT_REDUCTION", "ccbounds_reduce"]
+__all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "ccbounds_reduce", "measured_state_size"]
 
 
-class RecurrentStateProtocol(InducedProtocol):
+def measured_state_size(adapter: Any) -> int:
+    """S counted from the tensors the adapter carries across a cut (after one token), not from its declaration.
+
+    Raises
+    ------
+    InvalidInputError
+        When the adapter's declared ``state_size``, or the width of its ``flatten``, disagrees with the count;
+        the message names both numbers.
+    """
+    import torch
+
+    p = next(adapter.model.parameters(), None) if hasattr(adapter.model, "parameters") else None
+    with torch.no_grad():
+        state = adapter.advance(adapter.initial_state(1), torch.zeros(1, 1, dtype=torch.long,
+                                                                      device=p.device if p is not None else "cpu"))
+        tensors = adapter.state_tensors(state)
+        width = int(adapter.flatten(state).shape[1])
+    counted = sum(int(t[0].numel()) for t in tensors.values())
+    parts = ", ".join(f"{k} {tuple(t.shape[1:])} {str(t.dtype).replace('torch.', '')}" for k, t in tensors.items())
+    declared = int(adapter.state_size)
+    if declared != counted or width != counted:
+        what = f"declares state_size = {declared} scalars" if declared != counted else f"flattens it to {width} scalars"
+        raise InvalidInputError(
+            f"{type(adapter).__name__} {what} but the state it carries across the cut has {counted} "
+            f"({parts}); fix the adapter: the message size is measured from the tensors sent")
+    return counted
+
+
+class RecurrentStateProtocol(PrefixCut, InducedProtocol):
     """Alice sends the model's state after her prefix; Bob runs the rest (Lemma R)."""
 
     lemma = "Lemma R (SPEC §4)"
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
-        self._S = int(adapter.state_size)
-        self._cut = len(gadget.alice_positions)
+        self._S = measured_state_size(adapter)
+        self._cut = split_point(gadget)
         super().__init__(model, adapter, gadget, name=f"{gadget.name} via the recurrent state", device=device)
 
-    @property
-    def scalars(self) -> int:
-        return self._S
-
-    def _tokens(self, rows: list[np.ndarray]) -> Any:
-        import torch
-
-        return torch.as_tensor(np.stack(rows) if rows else np.zeros((0, 0)), dtype=torch.long, device=self.device)
-
     def alice_messages(self, xs: Sequence[Any]) -> Any:
-        toks = self._tokens([self.gadget.encode_alice(x)[1] for x in xs])  # (B, k)
+        toks = prefix_tokens(self.gadget, xs, self._cut, self.device)  # (B, cut): her tokens and any public ones
         state = self.adapter.advance(self.adapter.initial_state(len(xs)), toks)
         return self.adapter.flatten(state).float()  # (B, S)
 
@@ -79,12 +97,7 @@ class RecurrentStateProtocol(InducedProtocol):
 def _applies(adapter: Any, gadget: Any) -> bool:
     if getattr(adapter, "kind", None) != "recurrent":
         return False
-    if not gadget.is_prefix_cut:
-        raise ReductionNotApplicable(
-            f"Lemma R needs Alice's positions to form a prefix, but the gadget {gadget.name} interleaves "
-            "them with Bob's (the state would depend on Bob's tokens); use a prefix gadget such as x SEP y END")
-    if not gadget.alice_positions:
-        raise ReductionNotApplicable(f"the gadget {gadget.name} gives Alice no positions: nothing to send")
+    split_point(gadget)  # refuses interleaved positions, and a gadget that gives Alice nothing
     return True
 
 

@@ -12,7 +12,7 @@ a reduction for a new architecture without editing ccbounds::
 Examples
 --------
 >>> [r.name for r in list_reductions()]
-['hf-cache', 'recurrent-state', 'one-layer-attention']
+['hf-cache', 'intercepted-state', 'intercepted-attention', 'recurrent-state', 'one-layer-attention']
 """
 
 from __future__ import annotations
@@ -55,9 +55,11 @@ def _builtins() -> list[Reduction]:
     if not _BUILTIN:
         from reductions.attention import ATTENTION_REDUCTION
         from reductions.hf_cache import HF_CACHE_REDUCTION
+        from reductions.intercept import INTERCEPTED_ATTENTION, INTERCEPTED_STATE
         from reductions.recurrent import RECURRENT_REDUCTION
 
-        _BUILTIN.extend([HF_CACHE_REDUCTION, RECURRENT_REDUCTION, ATTENTION_REDUCTION])
+        _BUILTIN.extend([HF_CACHE_REDUCTION, INTERCEPTED_STATE, INTERCEPTED_ATTENTION, RECURRENT_REDUCTION,
+                         ATTENTION_REDUCTION])
     return _BUILTIN
 
 

@@ -24,7 +24,8 @@ from ccbounds.tasks import get_task  # noqa: E402
 
 torch.set_num_threads(1)
 TASK = get_task("index-lookup", 4, q=2)  # vocab 6, classes 2, length 5
-SPEC = {"task": "index-lookup", "n": 4, "q": 2}
+SPEC = {"task": "index-lookup", "n": 4, "q": 2, "tokens": {}, "readout_position": "last"}
+TF = {"norm_first": False, "positions": "learned", "embedding_scale": 1}  # what a Transformer's weights cannot tell
 
 
 def _tokens(seed: int = 0, k: int = 7, T: int = 5) -> torch.Tensor:
@@ -354,10 +355,11 @@ class MHATF(nn.Module):
 @pytest.mark.parametrize(
     "cls, spec_extra, arch_check",
     [
-        (EncoderTF, {"heads": 2}, lambda c: c.final_norm and c.d_ff == 16 and c.max_len == 5),
-        (lambda: EncoderTF(final=False, layers=2), {"heads": 2}, lambda c: c.arch == "tf2" and not c.final_norm),
-        (LayerTF, {"heads": 4, "norm_first": True}, lambda c: c.norm_first and not c.final_norm and c.arch == "tf1"),
-        (MHATF, {"heads": 2}, lambda c: c.d_ff == 8 and c.positions == "learned" and c.arch == "tf1"),
+        (EncoderTF, {**TF, "heads": 2}, lambda c: c.final_norm and c.d_ff == 16 and c.max_len == 5),
+        (lambda: EncoderTF(final=False, layers=2), {**TF, "heads": 2}, lambda c: c.arch == "tf2" and not c.final_norm),
+        (LayerTF, {**TF, "heads": 4, "norm_first": True},
+         lambda c: c.norm_first and not c.final_norm and c.arch == "tf1"),
+        (MHATF, {**TF, "heads": 2}, lambda c: c.d_ff == 8 and c.positions == "learned" and c.arch == "tf1"),
     ],
 )
 def test_foreign_transformer_same_logits(tmp_path, cls, spec_extra, arch_check):
@@ -378,15 +380,15 @@ def test_foreign_transformer_refusals(tmp_path):
     path = tmp_path / "tf.pt"
     torch.save(EncoderTF().state_dict(), path)
     with pytest.raises(CheckpointError) as err:
-        load_checkpoint(path, spec=SPEC)
-    assert 'pass "heads": H in the spec' in _one_line(err) and "[1, 2, 4, 8]" in str(err.value)
+        load_checkpoint(path, spec={**SPEC, **TF})
+    assert "the spec lacks ['heads']" in _one_line(err) and "--model MODULE:CALLABLE" in str(err.value)
     sd = {k: v for k, v in EncoderTF().state_dict().items() if k != "posemb"}
     torch.save(sd, path)
-    with pytest.raises(CheckpointError, match='"positions": "sinusoidal"'):
-        load_checkpoint(path, spec={**SPEC, "heads": 2})
+    with pytest.raises(CheckpointError, match="position"):
+        load_checkpoint(path, spec={**SPEC, **TF, "heads": 2})
     with pytest.raises(CheckpointError, match="not the sin/cos table"):
         torch.save(EncoderTF().state_dict(), path)
-        load_checkpoint(path, spec={**SPEC, "heads": 2, "positions": "sinusoidal"})
+        load_checkpoint(path, spec={**SPEC, **TF, "heads": 2, "positions": "sinusoidal"})
 
 
 def test_reference_state_dict_is_a_foreign_layout_too(tmp_path):
@@ -395,7 +397,7 @@ def test_reference_state_dict_is_a_foreign_layout_too(tmp_path):
         torch.save(model.state_dict(), tmp_path / "ref.pt")
         spec = {**SPEC, "nonlinearity": config.nonlinearity} if config.arch == "rnn" else dict(SPEC)
         if isinstance(config, TransformerConfig):
-            spec.update(heads=config.heads, norm_first=config.norm_first, positions=config.positions)
+            spec.update(heads=config.heads, norm_first=config.norm_first, positions=config.positions, embedding_scale=1)
         ck = load_checkpoint(tmp_path / "ref.pt", spec=spec)
         assert ck.config == config, config
         assert torch.equal(ck.model(_tokens()), model(_tokens()))
@@ -420,8 +422,8 @@ def test_spec_files(tmp_path):
     for spec, needle in bad:
         with pytest.raises(InvalidInputError, match=needle.replace("[", r"\[").replace("]", r"\]")):
             parse_spec(spec)
-    with pytest.raises(CCBoundsError, match="does not take"):
-        parse_spec({**SPEC, "hedas": 2}).build_task()
+    with pytest.raises(CCBoundsError, match=r"unknown key\(s\) \['hedas'\] \(did you mean 'heads'\?\); valid keys"):
+        parse_spec({**SPEC, "hedas": 2})
 
 
 def test_pt_files_are_byte_identical_across_processes(tmp_path):

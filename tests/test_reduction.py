@@ -41,6 +41,42 @@ def _hf_mamba(vocab: int, seed: int = 0) -> torch.nn.Module:
     return AnswerLogits(lm, [vocab, vocab + 1])
 
 
+class _UserGRU(torch.nn.Module):
+    """A user's model: LayerNorm between embedding and a sequence-first GRU, 2-layer MLP head."""
+
+    def __init__(self, vocab: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__()
+        self.emb, self.norm = torch.nn.Embedding(vocab, 6), torch.nn.LayerNorm(6)
+        self.gru = torch.nn.GRU(6, 5, num_layers=2)
+        self.mlp = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(self.norm(self.emb(x)).transpose(0, 1))
+        return self.mlp(out[-1])
+
+
+class _UserBlock(torch.nn.Module):
+    """A user's hand-written block: MultiheadAttention + LayerNorm + FFN, learned positions."""
+
+    def __init__(self, vocab: int, max_len: int, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__()
+        self.tok, self.pos = torch.nn.Embedding(vocab, 8), torch.nn.Embedding(max_len, 8)
+        self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.ln = torch.nn.LayerNorm(8)
+        self.ffn = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 8))
+        self.out = torch.nn.Linear(8, 2)
+        self.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1]))
+        a, _ = self.attn(h, h, h)
+        z = self.ln(h + a)
+        return self.out(z + self.ffn(z))[:, -1]
+
+
 # Examples per built-in reduction: (model, problem, task). The suite runs over list_reductions() and
 # fails if a registered reduction has no examples here, so a new built-in cannot skip conformance.
 EXAMPLES = {
@@ -51,6 +87,14 @@ EXAMPLES = {
         (_rec("lstm", 4, seed=3), EQ(3), None),
         (_rec("gru", 4, seed=4), DISJ(3), None),
         (_rec("lstm", 8, seed=5), INDEX(3), "disj"),  # INDEX -> DISJ -> x SEP y END
+    ],
+    "intercepted-state": [
+        (_UserGRU(6), INDEX(4), None),
+        (_UserGRU(4, seed=1), EQ(3), None),
+    ],
+    "intercepted-attention": [
+        (_UserBlock(6, 5), INDEX(4), None),
+        (_UserBlock(5, 13, seed=2), DISJ(3), "dyck"),
     ],
     "one-layer-attention": [
         (_tf(6, 5), INDEX(4), None),  # query token is Bob's: Q = 4

@@ -4,6 +4,11 @@
   ``state_size``, ``flatten`` / ``unflatten``.
 * :class:`AttentionAdapter` (Lemma T, one layer): ``queries``, ``keys_values``, ``finish``, and the
   softmax-splitting helpers (:mod:`ccbounds.adapters.softmax`) :func:`attend`, :func:`partial_sums`, :func:`combine`.
+* :class:`InterceptedRecurrentAdapter` / :class:`InterceptedAttentionAdapter`: the user's own forward, run as
+  written, with the recurrent modules' states captured and injected by hooks (:func:`register_state_module`
+  teaches it a recurrent module type of one's own, through a :class:`StateProtocol`), or with the one
+  attention softmax split by a ``TorchFunctionMode``; what :func:`get_adapter` gives every model that is
+  not one of ccbounds' reference classes;
 * :func:`get_adapter` finds the adapter of a model; :func:`register_adapter` adds one for a new model
   family (e.g. a state-space model: implement :class:`RecurrentAdapter` with its SSM state and
   convolution buffer as the state).
@@ -15,7 +20,7 @@ Examples
 --------
 >>> from ccbounds.adapters import ADAPTERS
 >>> [e.kind for e in ADAPTERS]
-['recurrent', 'attention', 'recurrent']
+['recurrent', 'recurrent', 'attention', 'recurrent', 'attention']
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ _LAZY = {
     "TorchRecurrentAdapter": "ccbounds.adapters.recurrent",
     "TransformerAdapter": "ccbounds.adapters.attention",
     "build_attention_adapter": "ccbounds.adapters.attention",
+    "InterceptedRecurrentAdapter": "ccbounds.adapters.intercept_recurrent",
+    "InterceptedAttentionAdapter": "ccbounds.adapters.intercept_attention",
+    "StateProtocol": "ccbounds.adapters.intercept_recurrent",
+    "register_state_module": "ccbounds.adapters.intercept_recurrent",
+    "unregister_state_module": "ccbounds.adapters.intercept_recurrent",
 }
 
 __all__ = [

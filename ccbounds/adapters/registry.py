@@ -15,7 +15,7 @@ supported layouts. torch is imported only when a model is inspected.
 Examples
 --------
 >>> [e.name for e in ADAPTERS]
-['recurrent', 'transformer-1layer', 'hf-cache']
+['hf-cache', 'intercept-recurrent', 'intercept-attention', 'recurrent', 'transformer-1layer']
 >>> check_applicable(object()) is None
 True
 """
@@ -93,6 +93,52 @@ def _is_hf(model: Any) -> bool:
     return is_hf_model(model)
 
 
+def _user_model(model: Any) -> bool:
+    """Not one of ccbounds' reference classes (those keep their exact built-in adapters)."""
+    return bool(_modules(model)) and not type(model).__module__.startswith("ccbounds.models")
+
+
+def _has_state_module(model: Any) -> bool:
+    from ccbounds.adapters.intercept_recurrent import state_protocol_for
+
+    return any(state_protocol_for(m) is not None for m in _modules(model))
+
+
+def _runs_attention(model: Any) -> bool:
+    if _has(model, "MultiheadAttention"):
+        return True
+    import torch
+    from torch import nn
+
+    from ccbounds.adapters.intercept_attention import count_attention
+
+    if not any(isinstance(m, nn.Embedding) for m in _modules(model)):
+        return False
+    p = next(model.parameters(), None)
+    return count_attention(model, torch.zeros(1, 4, dtype=torch.long, device=p.device if p is not None else "cpu")) > 0
+
+
+def _intercept_recurrent_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    import torch
+
+    from ccbounds.adapters.intercept_recurrent import InterceptedRecurrentAdapter
+
+    adapter = InterceptedRecurrentAdapter(model)
+    if validate:  # the gadget's own cut is checked again when the protocol is built
+        gen = torch.Generator().manual_seed(seed)
+        for T in (3, 8):
+            toks = torch.randint(0, max(2, adapter.vocab_size), (16, T), generator=gen).to(adapter._device())
+            for cut in (1, T // 2, T - 1):
+                adapter.check_split(toks, cut)
+    return adapter
+
+
+def _intercept_attention_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
+    from ccbounds.adapters.intercept_attention import InterceptedAttentionAdapter
+
+    return InterceptedAttentionAdapter(model)
+
+
 def _attention_factory(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
     from ccbounds.adapters.attention import build_attention_adapter
 
@@ -102,27 +148,42 @@ def _attention_factory(model: Any, *, validate: bool = True, seed: int = 0) -> A
 #: the built-in adapters, in the order they are tried (for docs and error messages)
 ADAPTERS: tuple[AdapterEntry, ...] = (
     AdapterEntry(
-        "recurrent",
-        "recurrent",
-        "Lemma R: Embedding -> nn.RNN/nn.GRU/nn.LSTM (unidirectional, any layers) -> Linear at the last position",
-        lambda m: _has(m, "RNNBase"),
-        _recurrent_factory,
-    ),
-    AdapterEntry(
-        "transformer-1layer",
-        "attention",
-        "Lemma T: Embedding (+ learned or buffer positions) -> one nn.TransformerEncoderLayer (norm_first "
-        "True/False) or nn.MultiheadAttention -> [LayerNorm] -> Linear at the last position",
-        lambda m: _has(m, "MultiheadAttention"),
-        _attention_factory,
-    ),
-    AdapterEntry(
         "hf-cache",
         "recurrent",
         "Lemma R: a Hugging Face Mamba / FalconMamba / Mamba2 / RWKV / xLSTM backbone (in the user's classifier, "
         "or a *ForCausalLM read at given answer tokens); the message is its cache",
         _is_hf,
         _hf_factory,
+    ),
+    AdapterEntry(
+        "intercept-recurrent",
+        "recurrent",
+        "Lemma R on the model's own forward: any arrangement of nn.RNN/GRU/LSTM (or registered recurrent "
+        "modules), their states captured at the cut and injected for Bob",
+        lambda m: _user_model(m) and _has_state_module(m),
+        _intercept_recurrent_factory,
+    ),
+    AdapterEntry(
+        "intercept-attention",
+        "attention",
+        "Lemma T on the model's own forward: one nn.MultiheadAttention / nn.TransformerEncoderLayer / "
+        "F.scaled_dot_product_attention, its softmax split at the readout's query row",
+        lambda m: _user_model(m) and _runs_attention(m),
+        _intercept_attention_factory,
+    ),
+    AdapterEntry(
+        "recurrent",
+        "recurrent",
+        "Lemma R: ccbounds' reference Embedding -> nn.RNN/nn.GRU/nn.LSTM -> Linear classifiers",
+        lambda m: _has(m, "RNNBase"),
+        _recurrent_factory,
+    ),
+    AdapterEntry(
+        "transformer-1layer",
+        "attention",
+        "Lemma T: ccbounds' reference one-layer Transformer classifiers",
+        lambda m: _has(m, "MultiheadAttention"),
+        _attention_factory,
     ),
 )
 

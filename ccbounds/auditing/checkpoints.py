@@ -33,11 +33,13 @@ def problem_for_task(task: Any) -> tuple[Any, Any]:
     problem = task.problem()  # InvalidInputError when the task embeds no problem
     d = task.to_dict()
     kw = {k: d[k] for k in ("tokens", "vocab_size") if k in d}
-    return problem, get_gadget(problem, d["task"], **kw)
+    prefix, suffix = d.get("prefix") or [None], d.get("suffix") or [None]
+    return problem, get_gadget(problem, d["task"], bos=prefix[0], eos=suffix[0], **kw)
 
 
 def audit_checkpoint(path: str | Path | None = None, *, example: str | None = None, spec: Any = None,
-                     trust_pickle: bool = False, device: str = "cpu", **audit_kw: Any) -> Any:
+                     trust_pickle: bool = False, device: str = "cpu", model: str | None = None,
+                     model_kwargs: Any = None, **audit_kw: Any) -> Any:
     """Load a checkpoint (or a bundled example) safely and audit it.
 
     Parameters
@@ -50,6 +52,9 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
         For foreign state_dicts: the task, n and token ids (see :mod:`ccbounds.checkpoint`).
     trust_pickle : bool
         Allow unpickling Python objects from the file (only for files you trust).
+    model, model_kwargs : str, dict, optional
+        ``"MODULE:CALLABLE"`` and its keyword arguments: the user's own model code, into which the
+        state_dict is loaded (safely); the audit then runs that model's real forward.
     **audit_kw
         Passed to :func:`ccbounds.auditing.audit` (precisions, samples, seed, progress, ...).
 
@@ -64,10 +69,13 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
     if (path is None) == (example is None):
         raise InvalidInputError("give a checkpoint path or an example name (not both)")
     file = example_path(example) if example is not None else Path(path)
-    loaded = load_checkpoint(file, spec=spec, trust_pickle=trust_pickle, device=device)
+    loaded = load_checkpoint(file, spec=spec, trust_pickle=trust_pickle, device=device, model=model,
+                             model_kwargs=model_kwargs)
     if loaded.task is None:
         raise InvalidInputError(f"{file} does not say which task it was trained on; pass --spec FILE naming the task "
                                 f"and n")
     problem, gadget = problem_for_task(loaded.task)
+    import dataclasses
+
     report = audit(loaded.model, problem, gadget=gadget, device=device, **audit_kw)
-    return report, loaded
+    return dataclasses.replace(report, model_source=loaded.model_source), loaded

@@ -154,6 +154,8 @@ class AuditReport:
     collisions_examined: int
     witness_note: str
     notes: tuple[str, ...] = field(default=())
+    #: where the audited forward comes from (checkpoints: "your code: ...", "rebuilt from tensor names", ...)
+    model_source: str = ""
 
     @property
     def exit_status(self) -> int:
@@ -192,7 +194,7 @@ class AuditReport:
             "smallest_faithful_precision": self.smallest_faithful_precision,
             "exit_status": self.exit_status, "rows": [r.to_dict() for r in self.rows],
             "witnesses": [w.to_dict() for w in self.witnesses], "collisions_examined": self.collisions_examined,
-            "witness_note": self.witness_note, "notes": list(self.notes),
+            "witness_note": self.witness_note, "notes": list(self.notes), "model_source": self.model_source,
             "verdict_legend": dict(VERDICTS),
         }
 
@@ -240,12 +242,19 @@ class AuditReport:
         from ccbounds._text import fit_text
 
         pairs = self.samples * len(self.query_labels)
-        agree = ("the fp32 protocol reproduces the model on all " f"{pairs} pairs" if not self.protocol_mismatches
-                 else f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} "
-                      f"pairs")
+        rebuilt = self.model_source == "rebuilt from tensor names"
+        if self.protocol_mismatches:
+            agree = (f"MISMATCH: the fp32 protocol disagrees with the model on {self.protocol_mismatches} of {pairs} "
+                     "pairs")
+        elif rebuilt:
+            agree = (f"the fp32 protocol agrees with the REBUILT model on all {pairs} pairs (not necessarily yours: "
+                     "audit your own forward with --model MODULE:CALLABLE)")
+        else:
+            agree = f"the fp32 protocol reproduces the model on all {pairs} pairs"
         out = [
             f"Audit of {self.architecture} on {self.problem} ({self.task}; {self.reduction}, {self.lemma})",
             f"model: {self.model}",
+            *([f"model_source: {self.model_source}"] if self.model_source else []),
             f"message: S = {self.scalars} scalars ({self.message}); lower bound {self.lower_bound}",
             f"mu: {self.mu}",
             f"K = {self.samples} Alice inputs x {len(self.query_labels)} queries, seed {self.seed}, "

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -246,8 +247,10 @@ def audit(model: Any, problem: Any, *, task: Any = None, gadget: Any = None,
     try:
         with torch.no_grad():
             p = reduce(model, problem, task, gadget, device=dev)
-            return _run(p, model, problem, precs, int(samples), seed, dev, confidence, int(calibration_samples),
-                        int(witnesses), int(batch), progress)
+            report = _run(p, model, problem, precs, int(samples), seed, dev, confidence, int(calibration_samples),
+                          int(witnesses), int(batch), progress)
+            note = getattr(p, "vocabulary_note", "")
+            return dataclasses.replace(report, notes=(*report.notes, note)) if note else report
     finally:
         if home is not None:
             model.to(home)

@@ -27,7 +27,8 @@ __all__ = ["RawCheckpoint", "read_container", "sha256_file", "sniff", "check_fil
 #: top-level keys under which training scripts commonly nest a state_dict
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model")
 
-_RESAVE = "Re-save it with torch.save(model.state_dict(), path)"
+_RESAVE = ("Re-save it with torch.save(model.state_dict(), path) and pass your model's code with "
+           "--model MODULE:CALLABLE")
 
 
 @dataclass(frozen=True)
@@ -128,9 +129,18 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
             f"checkpoint {str(p)!r} is truncated or corrupted ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
             "re-download or re-save it"
         ) from e
+    from ccbounds.checkpoint._usercode import cwd_importable
+
+    cwd_importable()  # the pickled classes live in the user's modules, importable as under `python -m`
     try:
         # the user passed trust_pickle=True (--trust-pickle): they vouch for the file's author
         return torch.load(p, map_location="cpu", weights_only=False)
+    except ModuleNotFoundError as e:
+        raise CheckpointError(
+            f"checkpoint {str(p)!r} pickles objects of module {e.name!r}, which is not importable here ({e}); run "
+            f"ccbounds from the directory that has {str(e.name).split('.')[0]}.py (or add it to PYTHONPATH), or save "
+            "its state_dict and pass --model MODULE:CALLABLE"
+        ) from e
     except Exception as e:  # noqa: BLE001 - arbitrary code ran; report whatever it raised
         raise CheckpointError(
             f"checkpoint {str(p)!r} could not be unpickled even with --trust-pickle ({type(e).__name__}: {e}); "

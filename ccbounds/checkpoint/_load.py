@@ -14,12 +14,15 @@ from ccbounds.checkpoint._foreign import infer_reference
 from ccbounds.checkpoint._spec import CheckpointSpec, parse_spec
 from ccbounds.errors import CheckpointError, InvalidInputError
 
-__all__ = ["LoadedCheckpoint", "save_checkpoint", "load_checkpoint", "FORMAT", "VERSION", "FORMATS"]
+__all__ = ["LoadedCheckpoint", "save_checkpoint", "load_checkpoint", "check_rebuild_facts", "FORMAT", "VERSION",
+           "FORMATS", "REBUILT"]
 
 FORMAT = "ccbounds-checkpoint"
 VERSION = 1
 #: values of ``LoadedCheckpoint.format``
-FORMATS = ("ccbounds", "foreign-state-dict", "pickled-module", "hf-pretrained")
+FORMATS = ("ccbounds", "foreign-state-dict", "pickled-module", "hf-pretrained", "state-dict-with-code")
+#: ``LoadedCheckpoint.model_source`` of a model rebuilt from tensor names and a spec (never the user's code)
+REBUILT = "rebuilt from tensor names"
 _SUFFIXES = (".pt", ".safetensors")
 
 
@@ -42,6 +45,10 @@ class LoadedCheckpoint:
         The file, one of :data:`FORMATS`, the SHA-256 of its bytes, ``"pt"`` or ``"safetensors"``.
     mapping : dict
         Reference tensor name -> foreign key it was loaded from (foreign state_dicts only).
+    model_source : str
+        Where the audited forward comes from: ``"your code: MODULE:CALLABLE"``, ``"pickled module"``,
+        ``"ccbounds checkpoint"`` or :data:`REBUILT` (a reference model filled with the foreign tensors: not
+        the user's forward, only as faithful as the spec).
     """
 
     model: Any
@@ -53,6 +60,7 @@ class LoadedCheckpoint:
     sha256: str
     container: str
     mapping: dict[str, str] = field(default_factory=dict)
+    model_source: str = ""
 
     def describe(self, width: int | None = None) -> str:
         """A few readable lines (file, format, model, task, training record) fitting ``width`` columns."""
@@ -64,6 +72,7 @@ class LoadedCheckpoint:
             f"model       {self.config if self.config is not None else type(self.model).__name__}"
             f"  ({sum(p.numel() for p in self.model.parameters())} parameters)",
             f"task        {self.task}",
+            f"source      {self.model_source}",
         ]
         if self.mapping:
             zeros = sum(v.startswith("zeros") for v in self.mapping.values())
@@ -92,6 +101,7 @@ class LoadedCheckpoint:
             "task": self.task.to_dict(),
             "metadata": self.metadata,
             "mapping": dict(self.mapping),
+            "model_source": self.model_source,
         }
 
 
@@ -219,11 +229,78 @@ def _foreign(raw: RawCheckpoint, spec: CheckpointSpec | None, path: str, device:
             config = None
         model = raw.module.to(device).eval()
         return model, config, task, {"spec": spec.to_dict()}, "pickled-module", {}
+    guess = _guess_arch(raw.state_dict)
+    if guess is not None:  # the missing facts first, all of them, before any guess from the weights
+        check_rebuild_facts(spec, guess, path)
     config, mapped, provenance, ignored = infer_reference(raw.state_dict, spec, task)
+    check_rebuild_facts(spec, config, path)
     check_against_task(config, task)
     model = _build(config, mapped, path, device)
     meta = {"spec": spec.to_dict(), "ignored_modules": ignored}
     return model, config, task, meta, "foreign-state-dict", provenance
+
+
+def _guess_arch(state: Mapping[str, Any]) -> Any:
+    """A stand-in config with the ``arch`` the tensor names suggest (tf1 / rnn / gru), or None."""
+    from types import SimpleNamespace
+
+    if any(k.endswith("in_proj_weight") for k in state):
+        return SimpleNamespace(arch="tf1")
+    ih = [k for k in state if k.endswith("weight_ih_l0")]
+    hh = [k for k in state if k.endswith("weight_hh_l0")]
+    if ih and hh:
+        rows, hidden = state[ih[0]].shape[0], state[hh[0]].shape[-1]
+        return SimpleNamespace(arch="rnn" if rows == hidden else "gru")
+    return None
+
+
+def check_rebuild_facts(spec: CheckpointSpec, config: Any, path: str) -> None:
+    """Refuse to rebuild a model from tensor names unless the spec gives every fact the weights cannot tell.
+
+    Raises
+    ------
+    CheckpointError
+        Listing the missing spec keys (:data:`~ccbounds.checkpoint._spec.REBUILD_FACTS`), or a fact the
+        reference models cannot express (a readout elsewhere than the last position, scaled embeddings).
+    """
+    from ccbounds.checkpoint._spec import REBUILD_FACTS
+
+    family = "rnn" if config.arch == "rnn" else "transformer" if config.arch.startswith("tf") else "recurrent"
+    given = spec.to_dict()
+    missing = [k for k in REBUILD_FACTS[family] if k not in given]
+    if missing:
+        explain = "; ".join(f"{k}: {REBUILD_FACTS[family][k]}" for k in missing)
+        raise CheckpointError(
+            f"checkpoint {path!r} is a bare state_dict of a {config.arch} model: a model rebuilt from its tensor names "
+            f"needs the facts the weights cannot tell, and the spec lacks {missing} ({explain}); add them to the "
+            "spec, or pass --model MODULE:CALLABLE to audit your own model's forward")
+    if given["readout_position"] != "last":
+        raise CheckpointError(
+            f"the spec says readout_position {given['readout_position']!r}, but a model rebuilt from tensor names "
+            "reads the last position; pass --model MODULE:CALLABLE to audit your own model's forward")
+    if family == "transformer" and float(given["embedding_scale"]) != 1.0:
+        raise CheckpointError(
+            f"the spec says embedding_scale {given['embedding_scale']!r}, but a model rebuilt from tensor names adds "
+            "unscaled embeddings and positions; pass --model MODULE:CALLABLE to audit your own model's forward")
+
+
+def _with_code(raw: RawCheckpoint, meta_raw: Any, spec: CheckpointSpec | None, where: str, model_ref: str,
+               model_kwargs: Any, device: str) -> tuple:
+    from ccbounds.checkpoint._usercode import build_user_model
+
+    if raw.state_dict is None:
+        raise CheckpointError(f"checkpoint {where!r} holds no state_dict to load into --model {model_ref}")
+    if meta_raw is not None:
+        _, task = _from_metadata(_parse_metadata(meta_raw, where), where)
+    elif spec is None:
+        raise CheckpointError(f"checkpoint {where!r} does not say which task it was trained on; pass --spec FILE "
+                              'naming it, e.g. {"task": "index-lookup", "n": 16}')
+    else:
+        task = spec.build_task()
+    model = build_user_model(model_ref, model_kwargs, dict(raw.state_dict), where, device)
+    meta = {"spec": spec.to_dict() if spec is not None else None, "model": model_ref,
+            "model_kwargs": model_kwargs if isinstance(model_kwargs, dict) else model_kwargs or {}}
+    return model, task, meta
 
 
 def load_checkpoint(
@@ -232,6 +309,8 @@ def load_checkpoint(
     spec: Mapping[str, Any] | str | Path | None = None,
     trust_pickle: bool = False,
     device: str = "cpu",
+    model: str | None = None,
+    model_kwargs: Any = None,
 ) -> LoadedCheckpoint:
     """Load a checkpoint (untrusted input) into a reference model in eval mode.
 
@@ -249,6 +328,11 @@ def load_checkpoint(
         Allow unpickling Python objects (a whole module) if the safe load fails. Runs the file's code.
     device : str
         Where to put the model.
+    model : str, optional
+        ``"MODULE:CALLABLE"``: build the model with the user's own code (imported from the working
+        directory) and load the state_dict into it, strictly and safely; the audit then runs its real forward.
+    model_kwargs : dict or JSON text, optional
+        Keyword arguments of that callable.
 
     Returns
     -------
@@ -273,6 +357,10 @@ def load_checkpoint(
     parsed = None if spec is None else parse_spec(spec)
     if raw.state_dict is not None:
         _check_finite(raw.state_dict, f"checkpoint {where!r}")
+    if model is not None:
+        built, task, meta = _with_code(raw, raw.metadata, parsed, where, model, model_kwargs, device)
+        return LoadedCheckpoint(built, None, task, meta, where, "state-dict-with-code", sha256_file(path),
+                                raw.container, {}, f"your code: {model}")
     if raw.metadata is not None:
         meta = _parse_metadata(raw.metadata, where)
         config, task = _from_metadata(meta, where)
@@ -282,11 +370,13 @@ def load_checkpoint(
                 "drop the spec (ccbounds checkpoints carry their task) or fix it"
             )
         check_against_task(config, task)
-        model = _build(config, dict(raw.state_dict), where, device)
+        built = _build(config, dict(raw.state_dict), where, device)
         fmt, mapping = "ccbounds", {}
     else:
-        model, config, task, meta, fmt, mapping = _foreign(raw, parsed, where, device)
-    return LoadedCheckpoint(model, config, task, meta, where, fmt, sha256_file(path), raw.container, mapping)
+        built, config, task, meta, fmt, mapping = _foreign(raw, parsed, where, device)
+    source = {"ccbounds": "ccbounds checkpoint (its architecture from its metadata)", "foreign-state-dict": REBUILT,
+              "pickled-module": "pickled module (the file's own code)"}[fmt]
+    return LoadedCheckpoint(built, config, task, meta, where, fmt, sha256_file(path), raw.container, mapping, source)
 
 
 def save_checkpoint(model: Any, path: str | Path, *, task: Any, train_info: Mapping[str, Any] | None = None) -> Path:

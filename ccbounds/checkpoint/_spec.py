@@ -14,6 +14,16 @@ A spec is a dict, or a path to a small JSON or TOML file holding one. Keys:
   ``"embedding"``, ``"position_embedding"``, ``"readout"``;
 * ``"answer_tokens"``: for a causal LM (a Hugging Face ``save_pretrained`` directory), the vocabulary id
   of each answer in answer order, read at the last position.
+* token layout (optional): ``"bos"`` / ``"eos"`` (a public token before / after the sequence),
+  ``"data_offset"`` / ``"index_offset"`` (whole blocks of ids moved: data ids 5, 6, ...; index ids from 10);
+* ``"readout_position"`` (``"last"``, or where else the head reads) and ``"embedding_scale"`` (the factor
+  on token embeddings before positions are added).
+
+A bare state_dict is rebuilt into a reference model only when the spec gives every fact of
+:data:`REBUILD_FACTS` for its family (token ids, readout position; plain RNNs: the nonlinearity;
+Transformers: heads, norm placement, position kind, embedding scale); otherwise the load is refused with the
+missing keys. Such a model is labelled "rebuilt from tensor names": pass the model's own code
+(``--model MODULE:CALLABLE``) to audit its real forward.
 
 Examples
 --------
@@ -32,7 +42,7 @@ from typing import Any
 
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS"]
+__all__ = ["CheckpointSpec", "parse_spec", "MODEL_KEYS", "REBUILD_FACTS", "LAYOUT_KEYS"]
 
 #: spec keys about the model (everything else except "task" and "n" is a task option)
 MODEL_KEYS = (
@@ -46,7 +56,28 @@ MODEL_KEYS = (
     "position_embedding",
     "readout",
     "answer_tokens",
+    "readout_position",
+    "embedding_scale",
 )
+
+#: token-layout keys (reductions.gadgets.layouts): public frame tokens and whole blocks of ids moved by an offset
+LAYOUT_KEYS = ("bos", "eos", "data_offset", "index_offset")
+
+#: facts a model rebuilt from tensor names needs from the spec, per family, and what each says
+REBUILD_FACTS: dict[str, dict[str, str]] = {
+    "recurrent": {
+        "tokens": "the token ids, with bos/eos/data_offset/index_offset if used ({} = theory §5's default layout)",
+        "readout_position": '"last" when the head reads the last position',
+    },
+}
+REBUILD_FACTS["rnn"] = {**REBUILD_FACTS["recurrent"], "nonlinearity": '"tanh" or "relu"'}
+REBUILD_FACTS["transformer"] = {
+    **REBUILD_FACTS["recurrent"],
+    "heads": "the number of attention heads",
+    "norm_first": "true for pre-norm blocks",
+    "positions": '"learned" or "sinusoidal"',
+    "embedding_scale": "the factor on token embeddings before positions are added (1 if none)",
+}
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "arch": (str,),
@@ -59,6 +90,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "position_embedding": (str,),
     "readout": (str,),
     "answer_tokens": (list,),
+    "readout_position": (str, int),
+    "embedding_scale": (int, float),
 }
 _CHOICES = {"positions": ("learned", "sinusoidal"), "nonlinearity": ("tanh", "relu")}
 
@@ -80,17 +113,30 @@ class CheckpointSpec:
     position_embedding: str | None = None
     readout: str | None = None
     answer_tokens: list[int] | None = None
+    readout_position: str | int | None = None
+    embedding_scale: float | None = None
+    layout: dict[str, int] = field(default_factory=dict)
     source: str = "dict"
 
     def build_task(self) -> Any:
         """The task object, ``get_task(task, n, **task_options)`` (bad names or options raise there)."""
         from ccbounds.tasks import get_task
+        from ccbounds.tasks.framed import FramedTask, offset_tokens
 
-        return get_task(self.task, self.n, **self.task_options)
+        opts = dict(self.task_options)
+        offsets = {k: self.layout[k] for k in ("data_offset", "index_offset") if k in self.layout}
+        if offsets:
+            moved = offset_tokens(self.task, self.n, int(opts.get("q", 2)), **offsets)
+            opts["tokens"] = {**moved, **dict(opts.get("tokens") or {})}
+        task = get_task(self.task, self.n, **opts)
+        bos, eos = self.layout.get("bos"), self.layout.get("eos")
+        if bos is None and eos is None:
+            return task
+        return FramedTask(task, () if bos is None else (bos,), () if eos is None else (eos,))
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data (the form :func:`parse_spec` reads)."""
-        out: dict[str, Any] = {"task": self.task, "n": self.n, **self.task_options}
+        out: dict[str, Any] = {"task": self.task, "n": self.n, **self.task_options, **self.layout}
         for key in MODEL_KEYS:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -198,4 +244,32 @@ def parse_spec(spec: Mapping[str, Any] | str | Path, *, source: str | None = Non
         if key in ("heads", "max_len") and value <= 0:
             raise InvalidInputError(f"spec {source}: {key!r} must be a positive integer, got {value!r}")
         model[key] = value
-    return CheckpointSpec(task=task, n=n, task_options=data, source=source, **model)
+    layout = {}
+    for key in LAYOUT_KEYS:
+        if key in data:
+            value = data.pop(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInputError(f"spec {source}: {key!r} must be a token id (an integer >= 0), got {value!r}")
+            layout[key] = value
+    _check_unknown(task, data, source)
+    return CheckpointSpec(task=task, n=n, task_options=data, source=source, layout=layout, **model)
+
+
+def _check_unknown(task: str, options: Mapping[str, Any], source: str) -> None:
+    """One clear error for a key that is neither a model fact, a layout key nor an option of the task."""
+    import dataclasses
+    import difflib
+
+    from ccbounds.tasks import TASKS
+
+    cls = TASKS.get(task)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        return  # an unknown task name is reported by get_task, with the valid names
+    fields = {f.name for f in dataclasses.fields(cls) if f.init} - {"n"}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        valid = sorted({"task", "n", *fields, *MODEL_KEYS, *LAYOUT_KEYS})
+        near = difflib.get_close_matches(unknown[0], valid, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise InvalidInputError(f"spec {source}: unknown key(s) {unknown}{hint}; valid keys for the task {task}: "
+                                f"{', '.join(valid)}")

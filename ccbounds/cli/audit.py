@@ -41,8 +41,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if target and not Path(target).resolve().parent.is_dir():
             raise InvalidInputError(f"{option} {target!r}: its folder does not exist; pass a path in an existing "
                                     f"folder")
+    if (args.model or args.model_kwargs) and not args.checkpoint:
+        raise InvalidInputError("--model MODULE:CALLABLE loads a CHECKPOINT into your code; pass the checkpoint too")
+    if args.model_kwargs and not args.model:
+        raise InvalidInputError("--model-kwargs needs --model MODULE:CALLABLE")
     report, loaded = audit_checkpoint(args.checkpoint, example=example, spec=args.spec,
                                       trust_pickle=args.trust_pickle, device=args.device,
+                                      model=args.model, model_kwargs=args.model_kwargs,
                                       precisions=parse_precisions(args.precisions), samples=args.samples,
                                       seed=args.seed, witnesses=args.witnesses, progress=progress_bar("auditing"))
     print(loaded.describe())
@@ -83,6 +88,10 @@ def add_command(sub: Any) -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow unpickling Python objects from the file (ONLY for files you trust)")
+    p.add_argument("--model", metavar="MODULE:CALLABLE",
+                   help="build the model with your code (importable from the working directory) and load the "
+                   "state_dict into it: the audit runs your real forward")
+    p.add_argument("--model-kwargs", metavar="JSON", help="keyword arguments of --model, as a JSON object")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.add_argument("--plot", metavar="PATH", help="save accuracy and bits against precision as an image")
     p.set_defaults(func=cmd_audit)

@@ -307,7 +307,9 @@ def get_gadget(problem: Any, task_name: str | None = None, **task_kw: Any) -> Ga
     task_name : str, optional
         A task of :func:`list_gadgets` for this problem; default: the class's default gadget.
     **task_kw
-        Passed to the task (e.g. ``tokens=``, ``gamma=``) or, for x SEP y END, ``end=``.
+        Passed to the task (e.g. ``tokens=``, ``gamma=``) or, for x SEP y END, ``end=``; and the layout
+        parameters of :mod:`reductions.gadgets.layouts`: ``data_offset=``, ``index_offset=`` (whole blocks of
+        ids moved), ``bos=``, ``eos=`` (public tokens before and after the sequence).
 
     Raises
     ------
@@ -326,7 +328,15 @@ def get_gadget(problem: Any, task_name: str | None = None, **task_kw: Any) -> Ga
     if task_name not in mine:
         raise UnknownNameError(f"no gadget {cls.__name__} -> {task_name!r}; "
                                f"valid tasks for {cls.__name__}: {list(mine)}")
-    return mine[task_name].build(problem, **task_kw)
+    from reductions.gadgets.layouts import framed, offset_tokens
+
+    bos, eos = task_kw.pop("bos", None), task_kw.pop("eos", None)
+    offsets = {k: task_kw.pop(k) for k in ("data_offset", "index_offset") if k in task_kw}
+    if offsets:
+        inner = "disj" if task_name in ("disj", "dyck") and cls.__name__ == "INDEX" else task_name
+        moved = offset_tokens(inner, problem.n, getattr(problem, "q", 2), **offsets)
+        task_kw["tokens"] = {**moved, **dict(task_kw.get("tokens") or {})}
+    return framed(mine[task_name].build(problem, **task_kw), bos=bos, eos=eos)
 
 
 def list_gadgets() -> list[dict[str, Any]]:
