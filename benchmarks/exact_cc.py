@@ -1,68 +1,121 @@
-"""Benchmark: exact D by SAT (ccbounds.bounds.exact_D) against the brute-force search.
+"""Benchmark: exact D on the hard suite of ``benchmarks/hard_instances.py``, today's search against the old one.
 
-Run ``python benchmarks/exact_cc.py``. Prints one table: instance, D, our time with the cheap bounds
-(the default), our time with SAT alone (``use_cheap_bounds=False``: every depth below D refuted by
-the solver), the brute-force time, and the ratio brute / ours. Targets: 8x8 instances under 1 s and
->= 10x faster than brute force; 16x16 under 60 s (brute force there is skipped: it enumerates
-(3^16)(2^16) + (2^16)(3^16) ~ 5.6e12 rectangle splits).
+Run ``python benchmarks/exact_cc.py`` (``--old-cap S`` caps the old search, default 60 s; ``--limit S``
+the new one, default 60 s; ``--per-family K`` takes K of each family instead of the quotas). Prints
+one row per instance: its
+shape and distinct rows x columns, the best cheap lower bound (rounded up), D, the new search's
+seconds, the old search's seconds (``>cap`` when it did not finish within the cap), the ratio old /
+new, the certificate that closed the lower side, and the result of the independent checks: the
+witness tree run on every cell, and the DRUP proof checked by ``ccbounds.bounds.check_rup_proof``
+(after all timings, two proofs at a time, so the checks do not slow the timed searches;
+``--max-check-lines N`` leaves longer proofs unchecked and lists them).
+
+"New" is ``exact_D`` as it is (cheap bounds, greedy tree, the tree CNF with the fooling set's
+leaf-counting constraints); "old" is ``exact_D(..., encoding="plain")``, the same pipeline with the
+plain tree CNF: the search before issue 11. Both use glucose 4. Times are from one run on a shared
+machine: ratios, not absolute speeds, are the point.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import statistics
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 
-from ccbounds.bounds import brute_force_D, exact_D
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hard_instances import suite
+
+from ccbounds.bounds import exact_D
+from ccbounds.bounds._matrix import distinct_classes
 from ccbounds.errors import SolverLimitError
-from ccbounds.problems import DISJ, EQ, GT, IP, Problem
 
 
-def timed(fn, *args, **kw):
+def _timed(fn, *args, **kw):
     t0 = time.perf_counter()
-    out = fn(*args, **kw)
+    try:
+        out = fn(*args, **kw)
+    except SolverLimitError as e:
+        out = e
     return out, time.perf_counter() - t0
 
 
-def main() -> None:
-    rng = np.random.default_rng(2024)
-    instances = [EQ(3), DISJ(3), GT(3), IP(3)]
-    for k, density in enumerate([0.5, 0.5, 0.5, 0.3, 0.7]):
-        M = (rng.random((8, 8)) < density).astype(np.int8)
-        instances.append(Problem.from_matrix(M, name=f"rand8_{k}(p={density})"))
-    instances += [EQ(4), DISJ(4), GT(4), IP(4)]
-    head = (f"{'instance':<18}{'D':>3}  {'ours (s)':>9}  {'SAT only (s)':>12}  {'brute (s)':>10}  {'ratio':>7}  "
-            "lower certificate")
-    exact_D(EQ(1))  # warm-up: imports (networkx, pysat) are not part of the timings
+def _check_proof(proof) -> tuple[bool, float]:
+    t0 = time.perf_counter()
+    return proof.check(), time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--old-cap", type=float, default=60.0, help="seconds for the old search (default 60)")
+    ap.add_argument("--limit", type=float, default=60.0, help="seconds for the new search (default 60)")
+    ap.add_argument("--per-family", type=int, default=None,
+                    help="instances per family (default: hard_instances.QUOTAS)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-check-lines", type=int, default=None,
+                    help="check only proofs of at most this many lines (default: all; the pure-Python "
+                    "checker does roughly 100-400 lines per second on these proofs)")
+    args = ap.parse_args(argv)
+
+    items = suite(seed=args.seed, per_family=args.per_family)
+    exact_D(np.eye(2, dtype=int))  # warm-up: imports (networkx, pysat) are not part of the timings
+    head = (f"{'instance':<27}{'shape':>6}{'distinct':>9}{'cheap':>6}{'D':>3}{'new s':>7}{'old s':>7}"
+            f"{'old/new':>8}  certificate")
     print(head)
-    print("-" * len(head))
-    for P in instances:
-        res, t_ours = timed(exact_D, P)
-        sat, t_sat = timed(exact_D, P, use_cheap_bounds=False)
-        assert sat.value == res.value
-        M = P.matrix()
-        if max(M.shape) <= 8:
-            bf, t_bf = timed(brute_force_D, M)
-            assert bf.value == res.value
-            bf_txt, ratio = f"{t_bf:10.3f}", f"{t_bf / t_ours:6.0f}x"
-        else:
-            bf_txt, ratio = f"{'skipped':>10}", f"{'-':>7}"
-        cert = res.lower.method if res.proof is None else f"UNSAT d={res.value - 1} ({res.proof_length} lines)"
-        cert += f"; SAT-only proof {sat.proof_length} lines"
-        print(f"{P.name:<18}{res.value:>3}  {t_ours:9.3f}  {t_sat:12.3f}  {bf_txt}  {ratio}  {cert}")
-    print("\nbrute force skipped on 16x16: it would visit up to 2^32 (row set, column set) pairs.")
-    # IP_4: what limits it. The cheap bounds settle it (leaf-rank: rank 15 + rank 16 = 31 > 2^4 leaves);
-    # without them SAT must refute depth 4; with a 5-row/column larger IP it needs depth 5 refuted.
-    try:
-        r5, t5 = timed(exact_D, IP(5), time_limit=60, use_cheap_bounds=False)
-        ip5 = f"IP_5 (32x32) SAT only: D = {r5.value} in {t5:.1f} s"
-    except SolverLimitError:
-        ip5 = "IP_5 (32x32) SAT only: not finished in 60 s"
-    r5c, t5c = timed(exact_D, IP(5))
-    print(f"IP_4: settled by leaf-rank (rank(M) + rank(J-M) = 15 + 16 = 31 > 16 leaves) before any SAT call; "
-          f"with SAT alone the cost is refuting depth 4 (the CNF grows as 2^d * rows * cols). "
-          f"{ip5}; with cheap bounds: D = {r5c.value} in {t5c:.2f} s.")
+    print("-" * 100)
+    rows, proofs = [], []
+    for name, M in items:
+        new, t_new = _timed(exact_D, M, time_limit=args.limit)
+        old, t_old = _timed(exact_D, M, time_limit=args.old_cap, encoding="plain")
+        dist = f"{len(distinct_classes(M, 0))}x{len(distinct_classes(M, 1))}"
+        shape = f"{M.shape[0]}x{M.shape[1]}"
+        if isinstance(new, SolverLimitError):
+            print(f"{name:<27}{shape:>6}{dist:>9}{'':>6}{'?':>3}{'>' + format(args.limit, 'g'):>7}  {new.interval}")
+            rows.append((name, None, t_new, t_old, False, None))
+            continue
+        cheap = max(math.ceil(b.value - 1e-9) for b in new.cheap_bounds)
+        tree_ok = all(new.tree.output(i, j) == M[i, j] for i in range(M.shape[0]) for j in range(M.shape[1]))
+        old_ok = not isinstance(old, SolverLimitError)
+        if old_ok and old.value != new.value:
+            raise SystemExit(f"{name}: the old search says D = {old.value}, the new one {new.value}")
+        old_txt = f"{t_old:7.2f}" if old_ok else f"{'>' + format(args.old_cap, 'g'):>7}"
+        cert = new.lower.method if new.proof is None else f"UNSAT d={new.value - 1}, {new.proof_length} lines"
+        print(f"{name:<27}{shape:>6}{dist:>9}{cheap:>6}{new.value:>3}{t_new:7.2f}{old_txt}"
+              f"{t_old / t_new:7.1f}x  {cert}; tree {'ok' if tree_ok else 'WRONG'}", flush=True)
+        rows.append((name, new.value, t_new, t_old, old_ok and tree_ok, cheap))
+        if new.proof is not None:
+            proofs.append((name, new.proof))
+
+    skipped = [n for n, p in proofs if args.max_check_lines is not None and p.length > args.max_check_lines]
+    proofs = [(n, p) for n, p in proofs if n not in skipped]
+    print(f"\nchecking {len(proofs)} DRUP proofs with ccbounds.bounds.check_rup_proof (2 processes)"
+          + (f"; NOT checked ({len(skipped)}, over {args.max_check_lines} lines): {', '.join(skipped)}" if skipped
+             else "") + " ...", flush=True)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(2) as pool:
+        checks = list(pool.map(_check_proof, [p for _, p in proofs]))
+    bad = [n for (n, _), (ok, _) in zip(proofs, checks) if not ok]
+    print(f"proofs checked: {len(proofs) - len(bad)} of {len(proofs)} valid in {time.perf_counter() - t0:.0f} s "
+          f"wall (longest {max((s for _, s in checks), default=0):.0f} s)" + (f"; INVALID: {bad}" if bad else ""))
+
+    decided = [r for r in rows if r[1] is not None]
+    times = [r[2] for r in decided]
+    gap = [r for r in decided if r[5] is not None and r[5] < r[1]]
+    ratios = [r[3] / r[2] for r in decided]
+    capped = sum(1 for r in decided if r[3] >= args.old_cap)
+    print(f"\n{len(decided)} of {len(rows)} instances decided within {args.limit:g} s; cheap lower bound < D on "
+          f"{len(gap)}; new search: median {statistics.median(times):.2f} s, max {max(times):.2f} s")
+    print(f"old search (capped at {args.old_cap:g} s, {capped} hit the cap): median ratio old/new "
+          f"{statistics.median(ratios):.1f}x, total {sum(r[3] for r in decided):.0f} s vs "
+          f"{sum(times):.0f} s (a lower bound on the ratio where capped)")
+    return 0 if len(decided) == len(rows) and not bad else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

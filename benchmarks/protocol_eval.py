@@ -57,7 +57,7 @@ def bench(args: argparse.Namespace, arch: str) -> None:
 
     with torch.inference_mode():
         t0 = time.perf_counter()
-        msgs = torch.cat([proto.alice_messages(xs[s:s + 256]) for s in range(0, len(xs), 256)])
+        msgs = proto.messages(xs, batch=256)
         t_alice = time.perf_counter() - t0
         grid = proto.answer_grid(msgs, ys, batch=args.batch)
         t_proto = time.perf_counter() - t0

@@ -87,7 +87,7 @@ _LAZY = {
     "LoadedCheckpoint": "ccbounds.checkpoint",
     # reductions, budgets, audits
     "reduce": "ccbounds.reduction",
-    "InducedProtocol": "ccbounds.reduction",
+    "InducedProtocol": "ccbounds.protocols.induced",
     "budget": "ccbounds.budgets",
     "audit": "ccbounds.auditing",
     "audit_checkpoint": "ccbounds.auditing",

@@ -180,7 +180,7 @@ class BudgetReport:
         return fit_text(title, width) + "\n" + "\n".join("  " + line for line in body.splitlines())
 
 
-def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision: int = 32, problem: Any = "index",
+def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision: int | str = 32, problem: Any = "index",
            n: int, eps: float = 0.0) -> BudgetReport:
     """The bit budget of ``arch`` at ``width`` and ``precision`` bits per scalar for ``problem`` of size n.
 
@@ -191,8 +191,9 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         Hidden size (recurrent) or d_model (Transformer).
     heads, layers : int
         Attention heads (tf1: d_v = width/heads); recurrent layers.
-    precision : int
-        b, bits per scalar (1..64).
+    precision : int or str
+        b, bits per scalar, as :func:`ccbounds.quantize.parse_precision` reads it: 1..32 (32 = fp32) or a
+        float format such as "fp16" or "bf16".
     problem : str or Problem
         "index", "eq", "disj" (or a Problem instance).
     n : int
@@ -206,13 +207,14 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         message bits, the required bits (a :class:`~ccbounds.bound.Bound`), the verdict, the largest n
         this model size can handle, and the smallest width for this n.
     """
+    from ccbounds.quantize.precision import parse_precision
+
     a = get_architecture(arch)
     arch = a.name
-    for name, v in (("width", width), ("heads", heads), ("layers", layers), ("precision", precision), ("n", n)):
+    for name, v in (("width", width), ("heads", heads), ("layers", layers), ("n", n)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
-    if precision > 64:
-        raise InvalidInputError(f"precision is bits per scalar, at most 64; got {precision}")
+    precision = parse_precision(precision).bits
     if a.scalars is not None and not a.recurrent and width % heads:
         raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")
     if not a.recurrent and layers != 1:

@@ -89,13 +89,10 @@ def check_reduction(model: Any, problem: Any, *, task: Any = None, gadget: Any =
 
     # 1. protocol = model
     xs, ys, exhaustive = _pairs(problem, exhaustive_limit, samples, seed)
-    import torch
-
-    with torch.no_grad():
-        msgs = p.alice_messages(xs)
+    msgs = p.messages(xs)
     grid = p.answer_grid(msgs, ys)
     pairs = [(x, y) for x in xs for y in ys]
-    ref = p.model_answers(pairs).reshape(len(xs), len(ys))
+    ref = p.model_grid(xs, ys)  # the real model, through its adapter, on every full sequence
     wrong = np.argwhere(grid != ref)
     single = [(x, y) for x, y in pairs[:: max(1, len(pairs) // 16)]]
     single_ok = all(p.run(x, y).output == r for (x, y), r in zip(single, p.model_answers(single)))

@@ -18,11 +18,12 @@ refuses (no gadget here puts the output position on Alice's side).
 Examples
 --------
 >>> import torch
+>>> from ccbounds import reduce
 >>> from ccbounds.models import TransformerConfig, build_model
 >>> from ccbounds.problems import DISJ
 >>> torch.manual_seed(0) and None
 >>> tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=8, d_model=8, heads=2))
->>> p = ccbounds_reduce(tf, DISJ(3))
+>>> p = reduce(tf, DISJ(3))
 >>> p.scalars, p.query_values
 (10, (3,))
 >>> pairs = DISJ(3).sample(30, seed=2)
@@ -38,11 +39,10 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol
-from ccbounds.reduction import reduce as ccbounds_reduce
+from ccbounds.protocols.induced import InducedProtocol
 from reductions.registry import Reduction
 
-__all__ = ["PartialSoftmaxProtocol", "ATTENTION_REDUCTION", "final_token_values", "ccbounds_reduce"]
+__all__ = ["PartialSoftmaxProtocol", "ATTENTION_REDUCTION", "final_token_values"]
 
 #: enumerate Bob's inputs to find the values of the final token when there are at most this many
 MAX_ENUMERATE = 1 << 16

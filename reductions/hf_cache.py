@@ -22,7 +22,7 @@ import numpy as np
 
 from ccbounds.adapters.hf import check_same
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol
+from ccbounds.protocols.induced import InducedProtocol
 from reductions.registry import Reduction
 
 __all__ = ["HF_CACHE_REDUCTION", "VALIDATION_ROWS", "HFCacheProtocol", "validate_cut"]
@@ -59,18 +59,6 @@ class HFCacheProtocol(InducedProtocol):
 
     def describe_message(self) -> str:
         return self.adapter.describe_state()
-
-    def model_answers(self, pairs: Sequence[tuple[Any, Any]], batch: int = 8192) -> np.ndarray:
-        """The model's own answers on the full sequences, through ``adapter.forward``."""
-        import torch
-
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(pairs), batch):
-                toks = np.stack([self.gadget.encode(x, y) for x, y in pairs[s:s + batch]])
-                t = torch.as_tensor(toks, dtype=torch.long, device=self.device)
-                out.append(self._answers_from_logits(self.adapter.forward(t)))
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 def validate_cut(p: HFCacheProtocol, *, seed: int = 0, rows: int = VALIDATION_ROWS) -> float:

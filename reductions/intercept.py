@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
-from ccbounds.reduction import InducedProtocol
+from ccbounds.protocols.induced import InducedProtocol
 from reductions.registry import Reduction
 
 __all__ = [
@@ -103,7 +103,8 @@ def _validation_pairs(problem: Any, seed: int) -> list[tuple[Any, Any]]:
 def _sequences(gadget: Any, pairs: Sequence[tuple[Any, Any]], device: Any) -> Any:
     import torch
 
-    return torch.as_tensor(np.stack([gadget.encode(x, y) for x, y in pairs]), dtype=torch.long, device=device)
+    seq = gadget.sequences([x for x, _ in pairs], [y for _, y in pairs])  # (len(pairs), T)
+    return torch.as_tensor(seq, dtype=torch.long, device=device)
 
 
 class _Intercepted(InducedProtocol):

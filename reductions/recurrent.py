@@ -8,11 +8,12 @@ S·b >= D^{A->B}(f).
 Examples
 --------
 >>> import torch
+>>> from ccbounds import reduce
 >>> from ccbounds.models import RecurrentConfig, build_model
 >>> from ccbounds.problems import EQ
 >>> torch.manual_seed(0) and None
 >>> gru = build_model(RecurrentConfig("gru", vocab_size=4, num_classes=2, width=5))
->>> p = ccbounds_reduce(gru, EQ(3))
+>>> p = reduce(gru, EQ(3))
 >>> p.scalars, p.describe_message()
 (5, 'the GRU state at the cut: h (1 layer x 5)')
 >>> pairs = EQ(3).sample(20, seed=1)
@@ -26,12 +27,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ccbounds.errors import InvalidInputError
-from ccbounds.reduction import InducedProtocol
-from ccbounds.reduction import reduce as ccbounds_reduce
+from ccbounds.protocols.induced import InducedProtocol
 from reductions.intercept import PrefixCut, prefix_tokens, split_point
 from reductions.registry import Reduction
 
-__all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "ccbounds_reduce", "measured_state_size"]
+__all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "measured_state_size"]
 
 
 def measured_state_size(adapter: Any) -> int:

@@ -4,8 +4,19 @@ busy 2-core CI machine would trip at random."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("ccbounds", derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("ccbounds")
+
+
+@pytest.fixture
+def hard_9x9() -> np.ndarray:
+    """The union of 4 rectangles (benchmarks/hard_instances.py, family "or") with duplicate rows and
+    columns merged: 9 x 9, cheap lower bounds 4, D = 5 (refuting depth 4 takes glucose about a second)."""
+    rows = ("000000000", "101000000", "100011111", "101011111", "101010101", "101111011", "101100011",
+            "001100011", "101011010")
+    return np.array([[int(c) for c in row] for row in rows], dtype=np.int8)

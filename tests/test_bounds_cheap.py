@@ -146,9 +146,16 @@ def test_fooling_time_limit():
 @pytest.mark.parametrize("bad", [[], [[]], [1, 0], [[0, 1], [1]], [[0, 2]], [[0.5, 1]], [[np.nan, 1]],
                                  [["a", "b"]], np.zeros((2, 2, 2))])
 def test_invalid_matrices_rejected(bad):
-    for fn in (rank_real, rank_gf2, log_rank, one_way, largest_fooling_set):
+    integer_outputs = isinstance(bad, list) and bad == [[0, 2]]  # a function with 3 values: one-way applies
+    for fn in (rank_real, rank_gf2, log_rank, largest_fooling_set) + (() if integer_outputs else (one_way,)):
         with pytest.raises(InvalidInputError):
             fn(bad)
+
+
+def test_one_way_of_integer_outputs():
+    assert one_way([[0, 2]]).value == 0 and one_way([[0, 2]], "B->A").value == 1
+    with pytest.raises(InvalidInputError, match="0..127"):
+        one_way([[0, 200]])
 
 
 def test_too_large():

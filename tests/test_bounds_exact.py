@@ -6,10 +6,24 @@ import itertools
 
 import numpy as np
 import pytest
+from pysat.solvers import Solver
 
-from ccbounds.bounds import brute_force_D, check_rup_proof, exact_D, protocol_tree_clauses
-from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError, UnknownNameError
-from ccbounds.problems import DISJ, EQ, GT, IP, Problem
+from ccbounds.bounds import (
+    brute_force_D,
+    check_rup_proof,
+    exact_D,
+    is_fooling_set,
+    largest_fooling_set,
+    protocol_tree_clauses,
+)
+from ccbounds.bounds.exact import ExactLimitError
+from ccbounds.errors import (
+    InvalidInputError,
+    SolverLimitError,
+    TooLargeError,
+    UnknownNameError,
+)
+from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, Problem
 from ccbounds.protocols import verify
 
 
@@ -103,8 +117,6 @@ def test_cheap_bound_certificate_names_the_bound():
 
 def test_tree_clauses_models_are_trees():
     # depth 1 for AND on one bit each is UNSAT, depth 2 SAT: count via the solver
-    from pysat.solvers import Solver
-
     M = np.array([[0, 0], [0, 1]], dtype=np.int8)
     for d, want in [(1, False), (2, True)]:
         cl, _ = protocol_tree_clauses(M, d)
@@ -118,11 +130,37 @@ def test_solver_names_and_errors():
     with pytest.raises(UnknownNameError, match="glucose4"):
         exact_D(M, solver="nosuchsolver")
     with pytest.raises(InvalidInputError):
-        exact_D([[0, 2]])
+        exact_D([[0, 0.5]])
+    with pytest.raises(InvalidInputError):
+        exact_D([[0, -1]])
     with pytest.raises(TooLargeError):
         exact_D(np.eye(65, dtype=int))
     with pytest.raises(InvalidInputError):
         exact_D(M, time_limit=0)
+    with pytest.raises(InvalidInputError, match="encoding"):
+        exact_D(M, encoding="nosuch")
+
+
+def test_interrupted_search_keeps_both_certificates(monkeypatch):
+    import ccbounds.bounds.exact as ex
+
+    real = ex.run_sat
+
+    def limited(clauses, solver, deadline, proof=True, what=""):
+        if "depth 3" in what:  # depths 0..2 are refuted, then the time runs out
+            raise SolverLimitError(f"{what} ran out of time")
+        return real(clauses, solver, deadline, proof, what)
+
+    monkeypatch.setattr(ex, "run_sat", limited)
+    with pytest.raises(ExactLimitError) as info:
+        exact_D(EQ(3), use_cheap_bounds=False)
+    assert isinstance(info.value, SolverLimitError) and "known so far" in str(info.value)
+    iv = info.value.interval
+    assert (iv.lower.value, iv.lower.method, iv.upper.value) == (3, "sat", 4)
+    assert iv.proof is iv.lower.witness and iv.proof.check()
+    assert iv.proof.claim.startswith("no protocol tree of depth 2")
+    assert verify(iv.tree, EQ(3)).ok and iv.tree.cost == 4
+    assert "3 <= D(EQ_3) <= 4" in str(iv) and iv.to_dict()["lower"]["value_bits"] == 3
 
 
 def test_time_limit_raises_solver_limit():
@@ -135,3 +173,45 @@ def test_time_limit_raises_solver_limit():
 def test_from_matrix_problem_name():
     P = Problem.from_matrix([[1, 0], [0, 1]], name="tiny")
     assert exact_D(P).problem == "tiny"
+
+
+@pytest.mark.slow
+def test_exact_equals_brute_force_on_200_random_5_and_6():
+    rng = np.random.default_rng(11)
+    gaps = 0
+    for k in range(200):
+        shape = [(5, 5), (5, 6), (6, 5), (6, 6)][k % 4]
+        M = (rng.random(shape) < rng.uniform(0.25, 0.75)).astype(np.int8)
+        want = brute_force_D(M).value
+        got = exact_D(M)
+        assert got.value == want, M
+        _tree_ok(M, got)
+        if got.proof is not None:  # the lower side came from SAT: the proof and its fooling set check
+            gaps += 1
+            assert got.proof.check() and is_fooling_set(got.fooling, got.reduced)
+    assert gaps > 0  # some instances needed a refutation
+
+
+def test_q_ary_exact_equals_brute_force():
+    rng = np.random.default_rng(3)
+    for k in range(60):
+        shape = [(2, 3), (3, 3), (4, 3), (3, 4)][k % 4]
+        M = rng.integers(0, 3 + k % 2, size=shape)
+        want = brute_force_D(M)
+        got = exact_D(M)
+        assert got.value == want.value == want.witness.cost, M
+        _tree_ok(M, got)
+    res = exact_D(INDEX(2, q=3))
+    assert res.value == brute_force_D(INDEX(2, q=3)).value == 3 and verify(res.tree, INDEX(2, q=3)).ok
+
+
+def test_fooling_and_plain_encodings_agree():
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        M = rng.integers(0, 2, size=(5, 5))
+        fb = largest_fooling_set(M).witness.cells
+        for d in range(4):
+            plain, _ = protocol_tree_clauses(M, d)
+            strong, _ = protocol_tree_clauses(M, d, fb)
+            with Solver(bootstrap_with=plain) as a, Solver(bootstrap_with=strong) as b:
+                assert a.solve() == b.solve(), (M, d)

@@ -47,7 +47,7 @@ def test_report_bounds_sandwich_exact_D(M):
     # one-way and nondeterministic complexities sit below/around D as theory says
     n1 = rep.best_lower("N1").value
     ab = rep.best_lower("D1way(A->B)").value
-    assert n1 <= D and D <= ab + 1
+    assert n1 <= D <= ab + 1
     for b in rep.bounds:
         w = b.witness
         if b.method in ("log-rank", "log-rank GF(2)"):

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
-from ccbounds.bounds import BoundsReport, bounds_report
+from ccbounds.bounds import (
+    BoundsReport,
+    bounds_report,
+    brute_force_D,
+    cover_number,
+    one_way,
+)
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems import EQ, INDEX
+from ccbounds.protocols import verify
 
 
 def test_report_of_problem_includes_known_and_exact():
@@ -51,5 +59,51 @@ def test_problem_too_large_for_matrix_still_reports_known():
 
 
 def test_bad_input():
-    with pytest.raises(InvalidInputError):
-        bounds_report([[0, 3]])
+    for bad in ([[0, 0.5]], [[0, -1]], [[0, 300]]):
+        with pytest.raises(InvalidInputError):
+            bounds_report(bad)
+
+
+def test_q_ary_index_is_reported_with_exact_D():
+    P = INDEX(2, q=3)
+    rep = bounds_report(P, exact=True)
+    assert rep.exact is not None and rep.exact.value == brute_force_D(P).value == 3
+    assert verify(rep.exact.tree, P).ok
+    ab = rep.best_lower("D1way(A->B)")
+    assert ab.value == 4 == one_way(P).value  # ceil(log2 9): 9 distinct rows
+    assert rep.best_upper("D").value == 3  # Bob names i (1 bit), Alice answers x_i in 2 bits
+    assert any("0/1 matrices" in why for _, why in rep.skipped)
+    assert [b for b in rep.bounds if b.method == "known"] == P.known_bounds()
+
+
+def _evaluate(expression: str, M: np.ndarray) -> int:
+    """The one-way upper bound's expression, evaluated on M independently of the library."""
+    rows, cols = len({r.tobytes() for r in M}), len({c.tobytes() for c in M.T})
+    text = expression.replace("#distinct rows", str(rows)).replace("#distinct columns", str(cols))
+    return eval(text.replace("ceil(log2 ", "math.ceil(math.log2("). replace(")", "))", 1))
+
+
+def test_one_way_upper_bound_expression_evaluates_to_its_value():
+    for P in (INDEX(4), EQ(2), INDEX(2, q=3)):
+        up = next(b for b in bounds_report(P).bounds if b.method == "protocol")
+        assert _evaluate(up.expression, P.matrix()) == up.value, (P.name, up.expression)
+    up = next(b for b in bounds_report(INDEX(4)).bounds if b.method == "protocol")
+    assert up.value == 3 and "columns" in up.expression and "Bob" in up.source
+
+
+def test_nondeterministic_complexity_is_log2_of_the_cover_number():
+    M = [[1, 1, 0], [0, 1, 1], [1, 0, 1]]  # C^1 = 3
+    b = cover_number(M, 1)
+    assert b.witness.number == 3 and b.value == pytest.approx(math.log2(3))
+    assert b.expression == "log2 C^1" and "[KN] §2.1" in b.source and "ceil(log2 C^1) = 2" in b.note
+
+
+def test_interrupted_exact_search_reports_the_interval(hard_9x9):
+    M = hard_9x9
+    rep = bounds_report(M, exact=True, time_limit=0.2)
+    assert rep.exact is None and rep.interval is not None
+    lo, up = rep.interval.lower, rep.interval.upper
+    assert lo.is_lower and up.is_upper and lo.value <= 5 <= up.value and lo in rep.bounds and up in rep.bounds
+    assert all(up.witness.output(i, j) == M[i, j] for i in range(9) for j in range(9))
+    assert lo.witness is not None and (lo.witness.check() if lo.method == "sat" else lo.method != "trivial")
+    assert "exact D not decided" in str(rep) and rep.to_dict()["interval"]["upper"]["value_bits"] == up.value

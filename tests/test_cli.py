@@ -61,7 +61,7 @@ def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], ar
 
 
 @pytest.mark.parametrize("content,needle", [
-    ("0,1\n1,2\n", "0 or 1"),
+    ("0,1\n1,0.5\n", "integers"),
     ("0,1\n1\n", "different lengths"),
     ("a,b\n", "not a csv of numbers"),
     ("", "no rows"),
@@ -80,6 +80,25 @@ def test_bounds_of_a_matrix_file(capsys: pytest.CaptureFixture[str], tmp_path) -
     assert code == 0 and ">=" in out and "D(" in out and "[KN]" in out
     code, wide, _ = run(capsys, "bounds", "--matrix", str(f), "--exact", "--wide")
     assert code == 0 and "lower: fooling set" in wide  # witnesses only with --wide
+
+
+def test_bounds_q_ary_index(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "bounds", "index", "--n", "2", "--q", "3", "--exact")
+    assert code == 0 and "INDEX_2_q3" in out and "D1way(A->B)" in out and "0/1 matrices" in out
+
+
+def test_bounds_exact_time_limit_prints_the_interval(capsys: pytest.CaptureFixture[str], tmp_path, hard_9x9) -> None:
+    f = tmp_path / "hard.csv"
+    f.write_text("\n".join(",".join(map(str, row)) for row in hard_9x9.tolist()) + "\n")
+    path = tmp_path / "hard.json"
+    code, out, err = run(capsys, "bounds", "--matrix", str(f), "--exact", "--time-limit", "0.2", "--json", str(path))
+    assert code == 4 and "Traceback" not in err
+    assert "exact D not decided: 4 <= D(hard) <= 5 bits" in out  # leaf-rank 4; the one-way tree has depth 5
+    iv = json.loads(path.read_text())["interval"]
+    assert iv["lower"]["direction"] == "lower" and iv["upper"]["value_bits"] == 5
+    assert iv["upper"]["witness"] and iv["lower"]["witness"]
+    code, _, err = run(capsys, "bounds", "--matrix", str(f), "--exact", "--time-limit", "0")
+    assert code == 1 and "--time-limit" in err
 
 
 def test_bounds_eq3_exact(capsys: pytest.CaptureFixture[str], tmp_path) -> None:

@@ -341,3 +341,27 @@ def test_max_index_length_closed_forms_and_boundaries():
         max_index_length(10, [0.1, 0.2])
     with pytest.raises(InvalidInputError):
         max_index_length(10, 1.2)
+
+
+def test_entropy_cap_is_log2_of_the_smaller_of_samples_and_support():
+    from ccbounds.information import miller_madow_entropy, plugin_entropy
+
+    counts = [32] * 16  # K = 512 samples of a message that can take only 16 values
+    assert plugin_entropy(counts).cap_bits == 9.0
+    e = plugin_entropy(counts, log2_support=4.0)
+    assert e.cap_bits == 4.0 and e.value_bits == 4.0 and e.at_cap
+    assert miller_madow_entropy(counts, log2_support=4.0).value_bits == 4.0  # the correction cannot pass the cap
+    assert plugin_entropy([1] * 8, log2_support=20.0).cap_bits == 3.0
+
+
+def test_audit_entropy_cap_counts_alice_inputs():
+    import torch
+
+    import ccbounds
+    from ccbounds.models import RecurrentConfig, build_model
+
+    torch.manual_seed(0)
+    model = build_model(RecurrentConfig("gru", vocab_size=6, num_classes=2, width=4))
+    report = ccbounds.audit(model, ccbounds.INDEX(4), precisions=(2, 32), samples=256, seed=0, witnesses=0)
+    assert all(r.entropy_cap_bits == 4.0 for r in report.rows)  # |X| = 2^4 < K = 256
+    assert all(r.entropy_bits <= 4.0 for r in report.rows)

@@ -241,7 +241,8 @@ def test_plot_error_vs_bound():
     assert [r.error_bound for r in res] == [0.5, 0.25, 0.125] and all(r.ok for r in res)
     ax = plotting.plot_error_vs_bound(res)
     _labelled(ax, "bits", "probability")
-    assert ax.get_yscale() == "log" and "all verified" in ax.get_title()
+    assert ax.get_yscale() == "log" and "holds exactly (all coin values run)" in ax.get_title()
+    assert "$2^{-k}$" in [t.get_text() for t in ax.get_legend().get_texts()][0]
     x, y = ax.lines[0].get_data()
     assert list(x) == [1, 2, 3] and list(y) == [0.5, 0.25, 0.125]
     assert verify(eq_hash_protocol(4, 2), EQ(4), samples=8, coin_samples=40, seed=3, balanced=False) == res[1]

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from ccbounds.auditing.checkpoints import audit_checkpoint, problem_for_task
 from ccbounds.auditing.report import EXIT_VIOLATION, VERDICTS, AuditReport, AuditRow, row_verdict
-from ccbounds.auditing.runner import audit, parse_precisions
+from ccbounds.auditing.runner import audit
 from ccbounds.auditing.sampling import QueryPlan
 from ccbounds.auditing.witnesses import CollisionWitness
+from ccbounds.quantize.precision import parse_precisions
 
 __all__ = ["audit", "audit_checkpoint", "problem_for_task", "AuditReport", "AuditRow", "CollisionWitness", "QueryPlan",
            "row_verdict",

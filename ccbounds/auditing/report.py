@@ -145,11 +145,11 @@ class AuditReport:
     calibration: str
     device: str
     lower_bound: Any
-    rows: tuple[AuditRow, ...]
     model_accuracy: float
     protocol_mismatches: int
     mismatch_examples: tuple[dict, ...]
     smallest_faithful_precision: str | None
+    rows: tuple[AuditRow, ...]
     witnesses: tuple[CollisionWitness, ...]
     collisions_examined: int
     witness_note: str
@@ -169,9 +169,11 @@ class AuditReport:
         return tuple(r for r in self.rows if r.verdict == "violation")
 
     def row(self, precision: Any) -> AuditRow:
-        """The row of a precision label ("fixed4", "fp16", "fp32") or an int b (32 means fp32)."""
-        key = ("fp32" if precision in (32, "32") else f"fixed{precision}" if isinstance(precision, int)
-               else str(precision))
+        """The row of a precision as :func:`~ccbounds.quantize.parse_precision` reads it ("fixed4", 4, "fp16",
+        32)."""
+        from ccbounds.quantize.precision import parse_precision
+
+        key = parse_precision(precision).label
         for r in self.rows:
             if r.precision == key:
                 return r
@@ -181,22 +183,18 @@ class AuditReport:
                                 f"{', '.join(r.precision for r in self.rows)}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: everything in the report, the bound as its own dict."""
-        return {
-            "model": self.model, "architecture": self.architecture, "scalars": self.scalars,
-            "message": self.message, "reduction": self.reduction, "lemma": self.lemma, "problem": self.problem,
-            "task": self.task, "gadget": self.gadget, "mu": self.mu, "query_labels": list(self.query_labels),
-            "samples": self.samples, "seed": self.seed, "confidence": self.confidence,
-            "calibration": self.calibration, "device": self.device,
-            "lower_bound": self.lower_bound.to_dict(), "lower_bound_text": str(self.lower_bound),
-            "model_accuracy": self.model_accuracy, "protocol_mismatches": self.protocol_mismatches,
-            "mismatch_examples": [dict(m) for m in self.mismatch_examples],
-            "smallest_faithful_precision": self.smallest_faithful_precision,
-            "exit_status": self.exit_status, "rows": [r.to_dict() for r in self.rows],
-            "witnesses": [w.to_dict() for w in self.witnesses], "collisions_examined": self.collisions_examined,
-            "witness_note": self.witness_note, "notes": list(self.notes), "model_source": self.model_source,
-            "verdict_legend": dict(VERDICTS),
-        }
+        """Plain data for JSON (:func:`dataclasses.asdict` of every field), plus the bound as its own dict and
+        text, the exit status, each witness's ``fails`` / ``confirmed`` and the verdict legend."""
+        out: dict[str, Any] = {}
+        for k, v in asdict(self).items():
+            if k == "rows":
+                out["exit_status"] = self.exit_status
+            out[k] = v
+            if k == "lower_bound":
+                out[k], out["lower_bound_text"] = self.lower_bound.to_dict(), str(self.lower_bound)
+        out["witnesses"] = [w.to_dict() for w in self.witnesses]
+        out["verdict_legend"] = dict(VERDICTS)
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         """Deterministic JSON of :meth:`to_dict` (same seed, same bytes)."""

@@ -1,4 +1,4 @@
-"""From an audit's streamed counts to its rows, witnesses and report (SPEC §6).
+"""From an audit's measurements to its rows, witnesses and report (SPEC §6).
 
 Per precision: accuracy, the Fano certificate (INDEX, DISJ, IP), the Miller-Madow entropy of the message
 hashes, the verdict of :func:`~ccbounds.auditing.report.row_verdict` and the predicted limit on n
@@ -7,18 +7,16 @@ hashes, the verdict of :func:`~ccbounds.auditing.report.row_verdict` and the pre
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from typing import Any
 
-import numpy as np
-
 from ccbounds.auditing.report import AuditReport, AuditRow, row_verdict
-from ccbounds.auditing.witnesses import collision_pairs, find_witnesses
+from ccbounds.auditing.witnesses import find_witnesses
 
-__all__ = ["summarize", "FAITHFUL_POINTS"]
+__all__ = ["build_report", "FAITHFUL_POINTS"]
 
 #: "faithful" = accuracy within this many percentage points of the model's own
 FAITHFUL_POINTS = 1.0
-
 
 def _scheme_text(pr: Any, scheme: Any) -> str:
     if pr.fixed:
@@ -28,38 +26,31 @@ def _scheme_text(pr: Any, scheme: Any) -> str:
     return f"{pr.label} (round to nearest even)"
 
 
-def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors: dict, hashes: dict,
-              x_hash: np.ndarray, K: int, seed: int, dev: Any, confidence: float, n_cal: int,
-              model_accuracy: float, mismatches: int, examples: list, n_wit: int) -> AuditReport:
-    """Assemble the :class:`AuditReport` (called by :func:`ccbounds.audit`)."""
-    from ccbounds.information import fano_certificate, miller_madow_entropy
-
+def build_report(state: Any) -> AuditReport:
+    """The :class:`AuditReport` of a finished audit (:class:`~ccbounds.auditing.runner.AuditState`)."""
+    p, plan, st = state.protocol, state.plan, state.settings
     bound = p.lower_bound(0.0)
-    width = len(plan.labels)
+    width, K = len(plan.labels), st.samples
+    model_accuracy = state.model.result()
+    mism = state.mismatches.result()
+    names = {f.name for f in fields(AuditRow)}
     rows, candidates = [], []
-    for pr in precs:
-        err = errors[pr.label]
+    for ps in state.precisions:
+        pr, results = ps.precision, ps.results()
+        measured = {k: v for r in results.values() for k, v in asdict(r).items() if k in names}
         bits = p.scalars * pr.bits
-        acc = float((K * width - int(err.sum())) / (K * width))  # computed as model_accuracy is
-        cert = fano_certificate(err, K, q=plan.q, confidence=confidence) if plan.certified else None
-        counts = np.unique(hashes[pr.label], return_counts=True)[1]
-        ent = miller_madow_entropy(counts)
-        pairs, groups = collision_pairs(hashes[pr.label], x_hash, limit=max(4 * n_wit, 8))
+        pairs = list(results["Collisions"].pairs)
         if pairs:
-            candidates.append((bits, pr.label, schemes[pr.label], pairs))
-        mm = mismatches if pr.label == "fp32" else 0
-        L = cert.L_certified if cert else None
-        verdict, reason = row_verdict(bits, float(bound.value), L, mm)
-        n_eps, n_exact = p.largest_n(pr.bits, 1.0 - acc), p.largest_n(pr.bits)
+            candidates.append((bits, pr.label, ps.scheme, pairs))
+        mm = mism.mismatches if pr.label == "fp32" else 0
+        verdict, reason = row_verdict(bits, float(bound.value), measured["L_certified"], mm)
+        n_eps, n_exact = p.largest_n(pr.bits, 1.0 - measured["accuracy"]), p.largest_n(pr.bits)
         rows.append(AuditRow(
-            precision=pr.label, scheme=_scheme_text(pr, schemes[pr.label]), bits_per_scalar=pr.bits,
-            message_bits=bits, accuracy=acc, per_query_accuracy=tuple(float((K - int(e)) / K) for e in err),
-            errors=tuple(int(e) for e in err), trials=K, L_certified=L,
-            L_plugin=cert.L_plugin if cert else None, entropy_bits=ent.value_bits, entropy_cap_bits=ent.cap_bits,
-            distinct_messages=ent.distinct, colliding_messages=groups, lower_bound_bits=float(bound.value),
-            largest_n=n_eps, largest_n_exact=n_exact, verdict=verdict, reason=reason,
-            mismatches=mismatches if pr.label == "fp32" else None))
+            precision=pr.label, scheme=_scheme_text(pr, ps.scheme), bits_per_scalar=pr.bits, message_bits=bits,
+            lower_bound_bits=float(bound.value), largest_n=n_eps, largest_n_exact=n_exact, verdict=verdict,
+            reason=reason, mismatches=mism.mismatches if pr.label == "fp32" else None, **measured))
     candidates.sort(key=lambda c: -c[0])  # the highest precision with collisions first
+    n_wit = st.witnesses
     found, examined = find_witnesses(p, plan, [(lab, sch, prs) for _, lab, sch, prs in candidates], n_wit,
                                      max_examined=max(20, 10 * n_wit)) if n_wit else ([], 0)
     if not candidates:
@@ -72,17 +63,19 @@ def summarize(p: Any, model: Any, plan: Any, precs: list, schemes: dict, errors:
     notes.append("fixed-point ranges are part of the protocol agreed in advance (calibrated per coordinate, "
                  "minmax, on Alice messages from a separate seed stream), not sent")
     if plan.certified:
-        notes.append(f"each row's certificate holds with confidence {confidence:g} on its own (Clopper-Pearson, "
+        notes.append(f"each row's certificate holds with confidence {st.confidence:g} on its own (Clopper-Pearson, "
                      f"union bound over the {width} coordinates); a violation on any of the {len(rows)} rows is a "
-                     f"false alarm with probability at most {len(rows)} x {1 - confidence:.2g}")
+                     f"false alarm with probability at most {len(rows)} x {1 - st.confidence:.2g}")
+    module = p.module
     return AuditReport(
-        model=getattr(p.adapter, "description", type(model).__name__),
-        architecture=str(getattr(model, "arch", None) or type(model).__name__), scalars=p.scalars,
+        model=getattr(p.adapter, "description", type(module).__name__),
+        architecture=str(getattr(module, "arch", None) or type(module).__name__), scalars=p.scalars,
         message=p.describe_message(), reduction=p.name, lemma=p.lemma, problem=p.problem.name,
         task=p.task.name, gadget=p.gadget.name, mu=plan.description, query_labels=plan.labels, samples=K,
-        seed=seed, confidence=confidence,
-        calibration=f"per-coordinate minmax over {n_cal} calibration messages (seed stream {seed}/1)",
-        device=str(dev), lower_bound=bound, rows=tuple(rows), model_accuracy=float(model_accuracy),
-        protocol_mismatches=int(mismatches), mismatch_examples=tuple(examples),
+        seed=st.seed, confidence=st.confidence,
+        calibration=(f"per-coordinate minmax over {st.calibration_samples} calibration messages "
+                     f"(seed stream {st.seed}/1)"),
+        device=str(state.device), lower_bound=bound, rows=tuple(rows), model_accuracy=float(model_accuracy),
+        protocol_mismatches=int(mism.mismatches), mismatch_examples=mism.examples,
         smallest_faithful_precision=faithful, witnesses=tuple(found), collisions_examined=examined,
         witness_note=note, notes=tuple(notes))

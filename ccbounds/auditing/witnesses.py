@@ -98,7 +98,7 @@ def collision_pairs(msg_hash: np.ndarray, x_hash: np.ndarray, limit: int) -> tup
     new_x = np.r_[True, xh[1:] != xh[:-1]]
     group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(mh)), 0))
     hits = np.flatnonzero(~new_group & new_x)  # a further distinct input in a group
-    groups = int(len(np.unique(group_start[hits]))) if len(hits) else 0
+    groups = len(np.unique(group_start[hits])) if len(hits) else 0
     return [(int(order[group_start[h]]), int(order[h])) for h in hits[:limit]], groups
 
 
@@ -141,8 +141,7 @@ def find_witnesses(p: Any, plan: Any, candidates: list[tuple[Any, Any, list[tupl
             if x == xp:
                 continue
             examined += 1
-            with torch.no_grad():
-                msgs = p.alice_messages([x, xp]).detach().cpu().numpy().astype(np.float64)
+            msgs = p.messages([x, xp]).cpu().numpy().astype(np.float64)
             codes = scheme.encode(msgs)
             y = _distinguishing_query(plan, x, xp)
             if not np.array_equal(codes[0], codes[1]) or y is None:
@@ -150,7 +149,7 @@ def find_witnesses(p: Any, plan: Any, candidates: list[tuple[Any, Any, list[tupl
             deq = torch.as_tensor(scheme.decode(codes[:1]).astype(np.float32), device=p.device)
             proto = int(p.bob_answers(deq, [y])[0])
             model = p.model_answers([(x, y), (xp, y)])
-            toks = tuple(tuple(np.asarray(p.gadget.encode(a, y)).tolist()) for a in (x, xp))
+            toks = tuple(tuple(row) for row in p.gadget.sequences([x, xp], [y, y]).tolist())
             w = CollisionWitness(label, scheme.bits_per_scalar * p.scalars, tuple(x), tuple(xp), y, toks,
                                  (int(p.problem.f(x, y)), int(p.problem.f(xp, y))),
                                  (int(model[0]), int(model[1])), proto, p.problem.family)

@@ -2,7 +2,8 @@
 
 Cheap bounds: :func:`log_rank` (over R and GF(2)), :func:`leaf_rank_bound`, :func:`one_way`,
 :func:`largest_fooling_set`. Exact ones (small matrices, SAT): :func:`partition_number`,
-:func:`cover_number`, :func:`exact_D`. Independent brute-force oracles: :func:`brute_force_D` and
+:func:`cover_number`, :func:`exact_D` (past its time limit: :class:`ExactLimitError` with the
+certified :class:`DInterval`). Independent brute-force oracles: :func:`brute_force_D` and
 friends. Every witness has a checker: :func:`check_rank_certificate`, :func:`check_row_classes`,
 :func:`is_fooling_set`, :func:`check_rectangles`, :func:`check_rup_proof`, and
 :func:`ccbounds.protocols.ProtocolTree.output` for trees. :func:`bounds_report` collects them all.
@@ -22,21 +23,60 @@ from ccbounds.bounds.bruteforce import (
     monochromatic_rectangles,
 )
 from ccbounds.bounds.drup import UnsatProof, check_rup_proof
-from ccbounds.bounds.exact import ExactResult, exact_D, protocol_tree_clauses
+from ccbounds.bounds.exact import (
+    DInterval,
+    ExactLimitError,
+    ExactResult,
+    exact_D,
+    protocol_tree_clauses,
+)
 from ccbounds.bounds.fooling import FoolingSet, is_fooling_set, largest_fooling_set
 from ccbounds.bounds.oneway import RowClasses, check_row_classes, one_way
-from ccbounds.bounds.rank import RankCertificate, check_rank_certificate, leaf_rank_bound, log_rank, rank_gf2, rank_real
-from ccbounds.bounds.rectangles import RectangleSolution, check_rectangles, cover_number, partition_number
+from ccbounds.bounds.rank import (
+    RankCertificate,
+    check_rank_certificate,
+    leaf_rank_bound,
+    log_rank,
+    rank_gf2,
+    rank_real,
+)
+from ccbounds.bounds.rectangles import (
+    RectangleSolution,
+    check_rectangles,
+    cover_number,
+    partition_number,
+)
 from ccbounds.bounds.report import BoundsReport, bounds_report
 
 __all__ = [
-    "BoundsReport", "bounds_report",
-    "ExactResult", "exact_D", "protocol_tree_clauses",
-    "RankCertificate", "rank_real", "rank_gf2", "log_rank", "leaf_rank_bound", "check_rank_certificate",
-    "RowClasses", "one_way", "check_row_classes",
-    "FoolingSet", "largest_fooling_set", "is_fooling_set",
-    "RectangleSolution", "partition_number", "cover_number", "check_rectangles",
-    "UnsatProof", "check_rup_proof",
-    "brute_force_D", "brute_force_partition", "brute_force_cover", "brute_force_fooling",
+    "BoundsReport",
+    "DInterval",
+    "ExactLimitError",
+    "ExactResult",
+    "FoolingSet",
+    "RankCertificate",
+    "RectangleSolution",
+    "RowClasses",
+    "UnsatProof",
+    "bounds_report",
+    "brute_force_D",
+    "brute_force_cover",
+    "brute_force_fooling",
+    "brute_force_partition",
+    "check_rank_certificate",
+    "check_rectangles",
+    "check_row_classes",
+    "check_rup_proof",
+    "cover_number",
+    "exact_D",
+    "is_fooling_set",
+    "largest_fooling_set",
+    "leaf_rank_bound",
+    "log_rank",
     "monochromatic_rectangles",
+    "one_way",
+    "partition_number",
+    "protocol_tree_clauses",
+    "rank_gf2",
+    "rank_real",
 ]

@@ -22,17 +22,22 @@ import numpy as np
 from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
 
 __all__ = [
-    "as_matrix",
-    "problem_name",
-    "distinct_classes",
-    "resolve_solver",
-    "Deadline",
     "MAX_SIDE",
+    "MAX_VALUE",
+    "Deadline",
+    "as_matrix",
+    "distinct_classes",
+    "is_binary",
+    "problem_name",
+    "resolve_solver",
 ]
 
 #: largest number of rows or columns any bound accepts (the cheap bounds); exact methods document
 #: their own, smaller limits
 MAX_SIDE = 4096
+
+#: largest output value of a non-boolean matrix (``binary=False``); entries are stored as int8
+MAX_VALUE = 127
 
 
 def problem_name(x: Any, M: np.ndarray) -> str:
@@ -44,8 +49,8 @@ def problem_name(x: Any, M: np.ndarray) -> str:
 
 
 def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
-              what: str = "this bound") -> tuple[np.ndarray, str]:
-    """Validate ``x`` as a 0/1 communication matrix; return it as int8 plus its problem name.
+              what: str = "this bound", binary: bool = True) -> tuple[np.ndarray, str]:
+    """Validate ``x`` as a communication matrix; return it as int8 plus its problem name.
 
     Parameters
     ----------
@@ -55,6 +60,10 @@ def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
         Size limits of the calling method; larger inputs raise :class:`TooLargeError`.
     what : str
         The calling method, named in the error messages.
+    binary : bool
+        True: entries must be 0/1 (the matrix bounds). False: any integers in 0..127, the outputs of
+        a function with more than two values (q-ary INDEX); for the methods defined for those
+        (one-way complexity, exact D).
 
     Returns
     -------
@@ -64,7 +73,8 @@ def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
     Raises
     ------
     InvalidInputError
-        Empty, 1-D, ragged, non-numeric, NaN or non-0/1 input.
+        Empty, 1-D, ragged, non-numeric, NaN or non-0/1 input (non-integral or outside 0..127
+        when ``binary`` is false).
     TooLargeError
         More rows or columns than ``max_rows`` / ``max_cols``.
 
@@ -90,15 +100,31 @@ def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
                                 "np.asarray(M, dtype=int)")
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise InvalidInputError("the matrix contains NaN; every entry must be 0 or 1")
-    if not np.isin(arr, (0, 1)).all():
-        bad = arr[~np.isin(arr, (0, 1))].flat[0]
-        raise InvalidInputError(f"matrix entries must be 0 or 1, found {bad.item()}; binarize the matrix first")
+    allowed = np.isin(arr, (0, 1)) if binary else (arr == np.round(arr)) & (arr >= 0) & (arr <= MAX_VALUE)
+    if not allowed.all():
+        bad = arr[~allowed].flat[0]
+        if binary:
+            raise InvalidInputError(f"{what} needs a 0/1 matrix, found the entry {bad.item()}; binarize the matrix "
+                                    "first (one-way complexity and exact D also take integer outputs 0..127)")
+        raise InvalidInputError(f"matrix entries must be integers in 0..{MAX_VALUE} (function outputs), "
+                                f"found {bad.item()}")
     r, c = arr.shape
     if r > max_rows or c > max_cols:
         raise TooLargeError(f"{what} accepts at most {max_rows} rows and {max_cols} columns, got {r}x{c}; "
                             "use a smaller instance (or the cheap bounds only)")
     M = np.ascontiguousarray(arr.astype(np.int8))
     return M, problem_name(x, M)
+
+
+def is_binary(M: np.ndarray) -> bool:
+    """True iff every entry of ``M`` is 0 or 1.
+
+    Examples
+    --------
+    >>> is_binary(np.array([[0, 1]])), is_binary(np.array([[0, 2]]))
+    (True, False)
+    """
+    return bool(np.isin(M, (0, 1)).all())
 
 
 def distinct_classes(M: np.ndarray, axis: int = 0) -> tuple[tuple[int, ...], ...]:

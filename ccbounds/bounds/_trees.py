@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["oneway_spec", "greedy_spec", "depth", "expand_spec", "ALICE", "BOB"]
+__all__ = ["ALICE", "BOB", "depth", "expand_spec", "greedy_spec", "oneway_spec"]
 
 ALICE, BOB = "Alice", "Bob"
 
@@ -35,18 +35,21 @@ def _colour(M: np.ndarray, rows: list[int], cols: list[int]) -> int | None:
     return v if (sub == v).all() else None
 
 
-def _halves(owner: str, items: list[int], leaf: Any) -> Any:
-    """A balanced binary tree in which ``owner`` names which of ``items`` holds; ``leaf(item)`` below."""
-    if len(items) == 1:
-        return leaf(items[0])
-    h = 1 << (math.ceil(math.log2(len(items))) - 1)
-    return (owner, items[h:], _halves(owner, items[:h], leaf), _halves(owner, items[h:], leaf))
+def _announce(owner: str, groups: list[list[int]], leaf: Any, first: int = 0) -> Any:
+    """A balanced tree in which ``owner`` names which of ``groups`` (lists of their row or column
+    indices) holds; ``leaf(k)`` below the k-th group (``first`` offsets k)."""
+    if len(groups) == 1:
+        return leaf(first)
+    h = 1 << (math.ceil(math.log2(len(groups))) - 1)
+    ones = sorted(i for g in groups[h:] for i in g)
+    return (owner, ones, _announce(owner, groups[:h], leaf, first), _announce(owner, groups[h:], leaf, first + h))
 
 
 def oneway_spec(M: np.ndarray, axis: int = 0) -> Any:
     """The protocol 'Alice (axis 0) / Bob (axis 1) names the class of her row, the other answers'.
 
-    Depth ``ceil(log2 #classes) + 1`` (no answer bit where a class is constant).
+    Depth ``ceil(log2 #classes)`` plus the answer: ``ceil(log2 #values)`` bits for a class whose
+    row takes that many values (none where it is constant; one for a 0/1 matrix).
     """
     A = M if axis == 0 else M.T
     owner, other = (ALICE, BOB) if axis == 0 else (BOB, ALICE)
@@ -56,21 +59,12 @@ def oneway_spec(M: np.ndarray, axis: int = 0) -> Any:
     classes = sorted(groups.values())
 
     def answer(k: int) -> Any:
-        members = classes[k]
-        row = A[members[0]]
-        if (row == row[0]).all():
-            return int(row[0])
-        ones = [j for j in range(A.shape[1]) if row[j]]
-        return (other, ones, 0, 1)
+        row = A[classes[k][0]]
+        values = sorted(set(row.tolist()))
+        return _announce(other, [[j for j in range(A.shape[1]) if row[j] == v] for v in values],
+                         lambda t: int(values[t]))
 
-    spec = _halves(owner, list(range(len(classes))), answer)
-
-    def members(s: Any) -> Any:  # class indices -> row indices at the owner's nodes
-        if isinstance(s, tuple) and s[0] == owner:
-            return (owner, [i for k in s[1] for i in classes[k]], members(s[2]), members(s[3]))
-        return s
-
-    return members(spec)
+    return _announce(owner, classes, answer)
 
 
 def _estimate(M: np.ndarray, rows: list[int], cols: list[int]) -> int:

@@ -25,12 +25,12 @@ from ccbounds.bounds._matrix import Deadline, as_matrix
 from ccbounds.errors import InvalidInputError, SolverLimitError
 
 __all__ = [
+    "MAX_BRUTE_SIDE",
     "brute_force_D",
-    "brute_force_partition",
     "brute_force_cover",
     "brute_force_fooling",
+    "brute_force_partition",
     "monochromatic_rectangles",
-    "MAX_BRUTE_SIDE",
 ]
 
 #: brute-force D enumerates subsets of rows and columns: at most this many of each
@@ -53,7 +53,8 @@ def brute_force_D(x: Any, time_limit: float | None = None) -> Bound:
     Parameters
     ----------
     x : array_like or Problem
-        A 0/1 matrix with at most :data:`MAX_BRUTE_SIDE` rows and columns.
+        A matrix with at most :data:`MAX_BRUTE_SIDE` rows and columns: 0/1, or integer outputs
+        0..127 (a leaf then outputs the value of its monochromatic rectangle).
     time_limit : float or None
         Seconds; ``None`` for no limit.
 
@@ -80,24 +81,23 @@ def brute_force_D(x: Any, time_limit: float | None = None) -> Bound:
     """
     from ccbounds.protocols import ALICE, BOB, ProtocolTree
 
-    M, name = as_matrix(x, max_rows=MAX_BRUTE_SIDE, max_cols=MAX_BRUTE_SIDE, what="brute-force D")
+    M, name = as_matrix(x, max_rows=MAX_BRUTE_SIDE, max_cols=MAX_BRUTE_SIDE, what="brute-force D", binary=False)
     deadline = Deadline(time_limit)
     R, C = M.shape
-    row_ones = [sum(1 << j for j in range(C) if M[i, j]) for i in range(R)]
+    # per output value v: the columns where row i holds v (a 0/1 matrix has two values)
+    row_has = {int(v): [sum(1 << j for j in range(C) if M[i, j] == v) for i in range(R)] for v in np.unique(M)}
     memo: dict[tuple[int, int], tuple[int, Any]] = {}
     counter = [0]
 
     def colour(rows: int, cols: int) -> int | None:
-        """0/1 if the rectangle is monochromatic, else None."""
-        any1, all1 = 0, cols
+        """The value of a monochromatic rectangle, else None."""
+        first = rows & -rows
+        v = int(M[first.bit_length() - 1, (cols & -cols).bit_length() - 1])
+        masks = row_has[v]
         for i in _bits(rows):
-            any1 |= row_ones[i] & cols
-            all1 &= row_ones[i]
-        if any1 == 0:
-            return 0
-        if all1 == cols:
-            return 1
-        return None
+            if masks[i] & cols != cols:
+                return None
+        return v
 
     def solve(rows: int, cols: int) -> int:
         key = (rows, cols)
@@ -181,7 +181,7 @@ def _cells(rm: int, cm: int, C: int) -> int:
 
 def _min_cover(target: int, rects: list[int], exact: bool) -> int:
     """Fewest of ``rects`` (cell masks) covering ``target``; disjoint ones if ``exact``."""
-    best = [bin(target).count("1")]  # single cells always work
+    best = [target.bit_count()]  # single cells always work
 
     def go(covered: int, used: int) -> None:
         if used >= best[0]:
@@ -259,7 +259,7 @@ def brute_force_fooling(x: Any, kind: str = "combined") -> int:
                 bad[a] |= 1 << b
     best = 0
     for S in range(1 << n):
-        k = bin(S).count("1")
+        k = S.bit_count()
         if k > best and all(not (bad[a] & S) for a in _bits(S)):
             best = k
     return best

@@ -1,19 +1,30 @@
-"""Exact deterministic communication complexity D(f) of a small matrix by SAT (SPEC §3).
+"""Exact deterministic communication complexity D(f) of a small matrix by SAT (SPEC §3, theory §8).
 
-Pipeline: deduplicate rows and columns (D is unchanged); cheap lower bounds (log-rank and
-leaf-rank over R and GF(2), the combined fooling set, any bounds the caller passes); cheap upper
-bounds (both one-way protocols plus one answer bit, a greedy tree); then for each depth d between
-them, ask a SAT solver for a protocol tree of depth d. The first satisfiable d is D; the tree decoded
-from its model is run on every cell; the UNSAT answer for d - 1 (with its DRUP proof) or the cheap
-lower bound that already reaches d is the certificate of optimality.
+Pipeline: deduplicate rows and columns; cheap lower bounds (log-rank and leaf-rank over R and GF(2),
+the combined fooling set, any bounds the caller passes); cheap upper bounds (both one-way protocols
+plus the answer, a greedy tree); then for each depth d between them, ask a SAT solver for a protocol
+tree of depth d (encoding: :mod:`ccbounds.bounds._encoding`, with the fooling set's leaf-counting
+constraints). The first satisfiable d is D; the tree decoded from its model is run on every cell;
+the UNSAT answer for d - 1 (with its DRUP proof) or the cheap lower bound that already reaches d is
+the certificate of optimality. Past ``time_limit`` the search stops with :class:`ExactLimitError`,
+a :class:`SolverLimitError` that carries the :class:`DInterval` known so far.
 
-Encoding of depth-d trees (IDPool keys; nodes in heap order, root 1, children 2v and 2v+1, leaves
-2**d .. 2**(d+1)-1): ``("alice", v)`` — Alice owns internal node v; ``("a", v, i)`` / ``("b", v, j)`` —
-row i / column j sends bit 1 at v; ``("r", v, i)`` / ``("c", v, j)`` — row i / column j reaches v;
-``("out", l)`` — leaf l outputs 1. Constraints: ``r[child_bit, i] <-> r[v, i] and (not alice[v] or
-a[v, i] == bit)`` and symmetrically for columns; ``r[l, i] and c[l, j] -> out[l] == M[i, j]``.
-Symmetry breaking: split bits of rows (columns) that do not reach v, or of the non-owner, are 0, and
-the first row (column) reaching v goes to child 0 (swapping the children of a node is a symmetry).
+Why deduplication keeps D: if rows i and i' of M are equal, M and M without row i' have the same D.
+Deleting a row cannot raise D (a protocol for M restricted to the other rows is a protocol for the
+smaller matrix). Conversely, from a protocol for the smaller matrix, let Alice holding i' act as if
+she held i: every leaf i reaches is a rectangle R x C with i in R, monochromatic on M; adding i' to
+R keeps it monochromatic because row i' equals row i, and the rectangles still partition M. The
+same holds for columns and for any output alphabet. So D(M) = D(M with one row per class).
+
+What is certified: ``upper`` — a ProtocolTree of depth D that outputs M[i, j] on every cell (checked
+on all cells here); ``lower`` — either a named cheap bound reaching D (each witness has its checker:
+rank certificates, a fooling set), or an :class:`UnsatProof` that the CNF "a protocol tree of depth
+D - 1 computes M" is unsatisfiable, checkable by :func:`check_rup_proof`; the CNF includes the
+leaf-counting constraints of the fooling set recorded in the claim, which hold for every tree once
+that set is a fooling set (:func:`is_fooling_set`).
+
+Matrices with more than two output values (q-ary INDEX) are supported: leaves output values, the
+cheap lower bounds are "non-constant" and ``ceil(log2 #values)`` (a tree has a leaf per value).
 
 Examples
 --------
@@ -34,17 +45,26 @@ import numpy as np
 
 from ccbounds.bound import Bound
 from ccbounds.bounds import _trees
-from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes, resolve_solver
+from ccbounds.bounds._encoding import decode_tree, protocol_tree_clauses
+from ccbounds.bounds._matrix import (
+    Deadline,
+    as_matrix,
+    distinct_classes,
+    is_binary,
+    resolve_solver,
+)
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
-from ccbounds.errors import TooLargeError
+from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
-__all__ = ["ExactResult", "exact_D", "protocol_tree_clauses", "MAX_EXACT_SIDE"]
+__all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D", "protocol_tree_clauses"]
 
 #: exact D takes matrices with at most this many distinct rows and columns
 MAX_EXACT_SIDE = 64
+
+_ENCODINGS = ("fooling", "plain")
 
 
 @dataclass(frozen=True)
@@ -53,7 +73,10 @@ class ExactResult:
 
     ``lower``/``upper`` are Bounds with value ``value``; ``tree`` a ProtocolTree of cost ``value``
     correct on every cell; ``proof`` the :class:`UnsatProof` for depth ``value - 1`` or ``None`` when a
-    cheap lower bound (``lower``) already reaches ``value``; ``timings`` seconds per stage.
+    cheap lower bound (``lower``) already reaches ``value``; ``fooling`` the cells (of the matrix with
+    duplicate rows and columns merged, ``reduced``) of the fooling set whose leaf-counting constraints
+    are part of the refuted CNF — the proof certifies D >= value given that they form a fooling set of
+    ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``); ``timings`` seconds per stage.
     """
 
     value: int
@@ -65,6 +88,8 @@ class ExactResult:
     cheap_bounds: tuple[Bound, ...] = field(repr=False)
     solver: str = ""
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    fooling: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+    reduced: Any = field(default=None, repr=False, compare=False)
 
     @property
     def proof_length(self) -> int | None:
@@ -88,69 +113,52 @@ class ExactResult:
         return f"D({self.problem}) = {self.value} bits  [lower: {why}; upper: protocol tree; {t:.3f} s]"
 
 
-def protocol_tree_clauses(M: np.ndarray, d: int) -> tuple[list[list[int]], Any]:
-    """CNF whose models are depth-``d`` protocol trees computing M (see module docstring); and its IDPool.
+@dataclass(frozen=True)
+class DInterval:
+    """What an interrupted exact search knows: ``lower.value <= D <= upper.value``, both certified.
+
+    ``lower`` is a lower bound on D (method ``"sat"`` with an :class:`UnsatProof` witness for the
+    deepest refuted depth, or the best cheap bound); ``upper`` an upper bound whose witness is a
+    ProtocolTree checked on every cell; ``reason`` why the search stopped.
 
     Examples
     --------
-    >>> from pysat.solvers import Solver
-    >>> cl, _ = protocol_tree_clauses(np.eye(2, dtype=np.int8), 1)
-    >>> with Solver(bootstrap_with=cl) as s:
-    ...     s.solve()
-    False
+    >>> try:  # no time for SAT: only the one-way tree and the trivial bound
+    ...     exact_D(np.eye(4, dtype=int), time_limit=1e-9, use_cheap_bounds=False)
+    ... except ExactLimitError as e:
+    ...     print(e.interval.lower.value, e.interval.upper.value, e.interval.reason)
+    0 3 time limit 1e-09 s hit while deciding depth 0
     """
-    from pysat.formula import IDPool
 
-    pool = IDPool()
-    R, C = M.shape
-    cl: list[list[int]] = []
-    r = lambda v, i: pool.id(("r", v, i))  # noqa: E731
-    c = lambda v, j: pool.id(("c", v, j))  # noqa: E731
-    cl += [[r(1, i)] for i in range(R)] + [[c(1, j)] for j in range(C)]
-    for v in range(1, 1 << d):
-        own = pool.id(("alice", v))
-        for side, n, sign, split, inn in (("a", R, 1, "a", r), ("b", C, -1, "b", c)):
-            mine = sign * own  # literal "this side owns v"
-            for i in range(n):
-                s = pool.id((split, v, i))
-                cl += [[mine, -s], [inn(v, i), -s]]  # don't-care split bits are 0
-                if i == 0:
-                    cl.append([-inn(v, 0), -s])  # the first member goes to child 0
-                else:
-                    seen = pool.id(("seen", side, v, i))  # some member before i reaches v
-                    prev = pool.id(("seen", side, v, i - 1)) if i > 1 else None
-                    cl.append([-seen, inn(v, i - 1)] + ([prev] if prev else []))
-                    cl.append([-inn(v, i), seen, -s])
-                for bit in (0, 1):
-                    u, lit = 2 * v + bit, (s if bit else -s)
-                    cl += [[-inn(u, i), inn(v, i)], [-inn(u, i), -mine, lit],
-                           [-inn(v, i), mine, inn(u, i)], [-inn(v, i), -lit, inn(u, i)]]
-    for leaf in range(1 << d, 1 << (d + 1)):
-        out = pool.id(("out", leaf))
-        for i in range(R):
-            for j in range(C):
-                cl.append([-r(leaf, i), -c(leaf, j), out if M[i, j] else -out])
-    return cl, pool
+    problem: str
+    lower: Bound
+    upper: Bound
+    reason: str
+
+    @property
+    def proof(self) -> UnsatProof | None:
+        return self.lower.witness if isinstance(self.lower.witness, UnsatProof) else None
+
+    @property
+    def tree(self) -> Any:
+        return self.upper.witness
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem": self.problem, "lower": self.lower.to_dict(), "upper": self.upper.to_dict(),
+                "reason": self.reason}
+
+    def __str__(self) -> str:
+        lo, hi = math.ceil(self.lower.value - 1e-9), int(self.upper.value)
+        return (f"{lo} <= D({self.problem}) <= {hi} bits  [lower: {self.lower.method}; "
+                f"upper: protocol tree of depth {hi}; {self.reason}]")
 
 
-def _decode(M: np.ndarray, d: int, model: Sequence[int], pool: Any) -> Any:
-    true = {v for v in model if v > 0}
+class ExactLimitError(SolverLimitError):
+    """The exact search hit its time limit; ``interval`` (a :class:`DInterval`) is what it proved."""
 
-    def rec(v: int, rows: list[int], cols: list[int]) -> Any:
-        sub = M[np.ix_(rows, cols)]
-        if v >= 1 << d or (sub == sub.flat[0]).all():
-            return int(sub.flat[0])
-        alice = pool.id(("alice", v)) in true
-        items, key = (rows, "a") if alice else (cols, "b")
-        ones = [i for i in items if pool.id((key, v, i)) in true]
-        zeros = [i for i in items if i not in set(ones)]
-        if not ones or not zeros:  # a silent node: skip it
-            return rec(2 * v + (1 if ones else 0), rows, cols)
-        if alice:
-            return (_trees.ALICE, ones, rec(2 * v, zeros, cols), rec(2 * v + 1, ones, cols))
-        return (_trees.BOB, ones, rec(2 * v, rows, zeros), rec(2 * v + 1, rows, ones))
-
-    return rec(1, list(range(M.shape[0])), list(range(M.shape[1])))
+    def __init__(self, message: str, interval: DInterval) -> None:
+        super().__init__(message)
+        self.interval = interval
 
 
 def _cheap_lower(M: np.ndarray, name: str, deadline: Deadline, extra: Sequence[Bound], hi: int) -> list[Bound]:
@@ -159,22 +167,58 @@ def _cheap_lower(M: np.ndarray, name: str, deadline: Deadline, extra: Sequence[B
     if not (M == M.flat[0]).all():
         out.append(Bound(1, "lower", "D", name, method="non-constant",
                          source="[KN] Def. 1.1 (a tree of depth 0 is one leaf)", note="M is not constant"))
-    out += [log_rank(M, "R"), log_rank(M, "GF2"), leaf_rank_bound(M, "R"), leaf_rank_bound(M, "GF2")]
-    if max(math.ceil(b.value - 1e-9) for b in out) < hi:
-        budget = 1.0 if deadline.remaining() is None else max(0.01, min(1.0, deadline.remaining() / 4))
-        out.append(largest_fooling_set(M, "combined", time_limit=budget, on_limit="best"))
+    if not is_binary(M):
+        k = len(np.unique(M))
+        out.append(Bound(math.ceil(math.log2(k)), "lower", "D", name, method="output-values",
+                         source="[KN] Def. 1.1 (every output value needs a leaf)",
+                         expression="ceil(log2 #output values)", note=f"{k} output values"))
+    else:
+        out += [log_rank(M, "R"), log_rank(M, "GF2"), leaf_rank_bound(M, "R"), leaf_rank_bound(M, "GF2")]
+        if max(math.ceil(b.value - 1e-9) for b in out) < hi:
+            budget = 1.0 if deadline.remaining() is None else max(0.01, min(1.0, deadline.remaining() / 4))
+            out.append(largest_fooling_set(M, "combined", time_limit=budget, on_limit="best"))
     return [Bound(b.value, b.direction, b.model, name, b.eps, b.method, b.witness, b.source,
                   b.expression, b.note) for b in out]
 
 
+def _checked_tree(x: Any, M0: np.ndarray, spec: Any, rcls: Any, ccls: Any, d: int, name: str,
+                  label: str = "optimal protocol") -> Any:
+    """The ProtocolTree of ``spec`` (on class indices), run on every cell of M0."""
+    from ccbounds.protocols import ProtocolTree
+
+    tree = ProtocolTree.from_splits(_trees.expand_spec(spec, rcls, ccls), name=f"{label} for {name}")
+    wrong = [(i, j) for i in range(M0.shape[0]) for j in range(M0.shape[1]) if tree.output(i, j) != M0[i, j]]
+    if wrong or tree.cost != d:
+        raise RuntimeError(f"internal error: decoded tree has cost {tree.cost} (expected {d}) and errs on "
+                           f"{wrong[:3]}; please report this matrix")
+    if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
+        tree = tree.over_inputs(x)
+    return tree
+
+
+def _upper_bound(tree: Any, name: str, how: str, cells: int) -> Bound:
+    return Bound(tree.cost, "upper", "D", name, method="protocol", witness=tree,
+                 source="[KN] Def. 1.1 (a protocol tree of depth d)",
+                 note=f"tree from {how}; checked on all {cells} inputs")
+
+
+def _sat_lower(proof: UnsatProof, d: int, name: str, solver: str) -> Bound:
+    return Bound(d, "lower", "D", name, method="sat", witness=proof,
+                 source="[KN] Def. 1.1 (no tree of depth D-1: UNSAT)",
+                 note=f"{proof.length} DRUP proof lines" if proof.lemmas is not None
+                 else f"{solver} cannot log proofs: UNSAT answer only")
+
+
 def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
-            lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True) -> ExactResult:
+            lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True,
+            encoding: str = "fooling") -> ExactResult:
     """Exact deterministic communication complexity D(f), with a protocol tree and an UNSAT proof.
 
     Parameters
     ----------
     x : array_like or Problem
-        A 0/1 matrix with at most :data:`MAX_EXACT_SIDE` distinct rows and columns.
+        A matrix with at most :data:`MAX_EXACT_SIDE` distinct rows and columns: 0/1, or integer
+        outputs 0..127 (q-ary INDEX; leaves output values).
     time_limit : float or None
         Seconds for the whole computation (enforced inside the solver for interruptible solvers
         such as glucose; CaDiCaL/lingeling calls run to the end).
@@ -184,8 +228,13 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
     lower_bounds : sequence of Bound
         Extra lower bounds on D the caller already has (e.g. from :func:`partition_number`).
     use_cheap_bounds : bool
-        False skips the rank/fooling-set bounds and the greedy tree (SAT from depth 0 up to the
-        one-way protocol's depth): for benchmarking the SAT search itself.
+        False skips the rank/fooling-set bounds, the greedy tree and the fooling set's implied
+        constraints (the plain tree CNF from depth 0 up to the one-way protocol's depth): for
+        benchmarking and cross-checking the SAT search itself.
+    encoding : {"fooling", "plain"}
+        ``"fooling"`` adds the fooling set's leaf-counting constraints to the tree CNF (see
+        :mod:`ccbounds.bounds._encoding`); ``"plain"`` is the tree CNF alone (the search of
+        ccbounds <= 0.x, kept as the benchmark's baseline).
 
     Returns
     -------
@@ -193,21 +242,29 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
 
     Raises
     ------
-    InvalidInputError, TooLargeError, UnknownNameError, SolverLimitError
+    InvalidInputError, TooLargeError, UnknownNameError
+        Bad matrix, too many distinct rows/columns, unknown solver.
+    ExactLimitError
+        The time limit passed; its ``interval`` holds the certified bounds found so far (a
+        :class:`SolverLimitError`).
 
     Examples
     --------
     >>> r = exact_D([[0, 0, 1], [0, 1, 1], [1, 1, 1]])
     >>> r.value, r.proof is not None or r.lower.method
     (3, 'leaf-rank')
+    >>> exact_D([[0, 1], [2, 0]]).value  # three output values
+    2
 
     References
     ----------
-    [KN] Def. 1.1 and Lemma 1.28; SPEC §3 (exact D: tree plus UNSAT proof for D - 1).
+    [KN] Def. 1.1, Lemma 1.28, Prop. 1.14; SPEC §3 (exact D: tree plus UNSAT proof for D - 1).
     """
     t_all = time.perf_counter()
-    M0, name = as_matrix(x, what="exact D")
+    M0, name = as_matrix(x, what="exact D", binary=False)
     solver = resolve_solver(solver)
+    if encoding not in _ENCODINGS:
+        raise InvalidInputError(f"encoding must be one of {', '.join(_ENCODINGS)}, got {encoding!r}")
     deadline = Deadline(time_limit)
     timings: dict[str, float] = {}
     rcls, ccls = distinct_classes(M0, 0), distinct_classes(M0, 1)
@@ -224,7 +281,9 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
     t0 = time.perf_counter()
     cheap = _cheap_lower(M, name, deadline, lower_bounds, _trees.depth(up_spec)) if use_cheap_bounds else []
     timings["lower bounds"] = time.perf_counter() - t0
-    if use_cheap_bounds and max((math.ceil(b.value - 1e-9) for b in cheap), default=0) < _trees.depth(up_spec):
+    binary = is_binary(M)
+    best_cheap = max((math.ceil(b.value - 1e-9) for b in cheap), default=0)
+    if binary and use_cheap_bounds and best_cheap < _trees.depth(up_spec):
         t0 = time.perf_counter()
         greedy = _trees.greedy_spec(M)
         if _trees.depth(greedy) < _trees.depth(up_spec):
@@ -233,45 +292,48 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
 
     # the first bound reaching the best value (extra bounds first, then in order of cost)
     lo_bound = max(cheap, key=lambda b: math.ceil(b.value - 1e-9), default=None)
-    lo = math.ceil(lo_bound.value - 1e-9) if lo_bound is not None else 0
+    if lo_bound is None:
+        lo_bound = Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
+    lo = math.ceil(lo_bound.value - 1e-9)
+    fooling: tuple[tuple[int, int], ...] = ()
+    if encoding == "fooling" and binary and use_cheap_bounds:
+        fb = next((b for b in cheap if b.method == "fooling-set"), None)
+        if fb is None and lo < _trees.depth(up_spec):
+            fb = largest_fooling_set(M, "combined", time_limit=0.5, on_limit="best")
+        fooling = tuple(fb.witness.cells) if fb is not None else ()
     hi = _trees.depth(up_spec)
     proof: UnsatProof | None = None
     t0 = time.perf_counter()
     spec, d = up_spec, hi
+    claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
     for d in range(lo, hi):
-        cl, pool = protocol_tree_clauses(M, d)
-        out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
+        cl, pool = protocol_tree_clauses(M, d, fooling)
+        try:
+            out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
+        except SolverLimitError as e:
+            timings["sat"] = time.perf_counter() - t0
+            tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name, "best protocol found")
+            lower = _sat_lower(proof, d, name, solver) if proof is not None and d > lo else lo_bound
+            interval = DInterval(name, lower, _upper_bound(tree, name, up_how, M0.size),
+                                 f"time limit {time_limit} s hit while deciding depth {d}")
+            raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
         if out.sat:
-            spec, up_how = _decode(M, d, out.model, pool), "sat"
+            spec, up_how = decode_tree(M, d, out.model, pool), "sat"
             break
-        proof = UnsatProof(f"no protocol tree of depth {d} computes {name}", solver,
+        proof = UnsatProof(f"no protocol tree of depth {d} computes {name}{claim_tail}", solver,
                            tuple(tuple(c) for c in cl), out.proof)
     else:
         d = hi
     timings["sat"] = time.perf_counter() - t0
 
-    from ccbounds.protocols import ProtocolTree
-
     t0 = time.perf_counter()
-    tree = ProtocolTree.from_splits(_trees.expand_spec(spec, rcls, ccls), name=f"optimal protocol for {name}")
-    wrong = [(i, j) for i in range(M0.shape[0]) for j in range(M0.shape[1]) if tree.output(i, j) != M0[i, j]]
-    if wrong or tree.cost != d:
-        raise RuntimeError(f"internal error: decoded tree has cost {tree.cost} (expected {d}) and errs on "
-                           f"{wrong[:3]}; please report this matrix")
+    tree = _checked_tree(x, M0, spec, rcls, ccls, d, name)
     timings["verify"] = time.perf_counter() - t0
-    if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
-        tree = tree.over_inputs(x)
-
-    upper = Bound(d, "upper", "D", name, method="protocol", witness=tree,
-                  source="[KN] Def. 1.1 (a protocol tree of depth d)",
-                  note=f"tree from {up_how}; checked on all {M0.size} inputs")
+    upper = _upper_bound(tree, name, up_how, M0.size)
     if proof is not None and proof.claim.startswith(f"no protocol tree of depth {d - 1} "):
-        lower = Bound(d, "lower", "D", name, method="sat", witness=proof,
-                      source="[KN] Def. 1.1 (no tree of depth D-1: UNSAT)",
-                      note=f"{proof.length} DRUP proof lines" if proof.lemmas is not None
-                      else f"{solver} cannot log proofs: UNSAT answer only")
+        lower = _sat_lower(proof, d, name, solver)
     else:
         proof = None
-        lower = lo_bound if lo_bound is not None and lo >= d else Bound(
-            0, "lower", "D", name, method="trivial", source="D >= 0")
-    return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings)
+        lower = lo_bound if lo >= d else Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
+    return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings,
+                       fooling if proof is not None else (), M)

@@ -30,7 +30,7 @@ from ccbounds.bound import Bound
 from ccbounds.bounds._matrix import Deadline, as_matrix
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
-__all__ = ["FoolingSet", "largest_fooling_set", "is_fooling_set", "fooling_leaves", "MAX_FOOLING_CELLS"]
+__all__ = ["MAX_FOOLING_CELLS", "FoolingSet", "fooling_leaves", "is_fooling_set", "largest_fooling_set"]
 
 #: the clique search considers at most this many candidate cells
 MAX_FOOLING_CELLS = 4096

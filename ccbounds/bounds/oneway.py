@@ -3,7 +3,8 @@
 In a one-way protocol A->B Bob's answer depends only on Alice's message and y, so two rows that
 receive the same message must be equal; conversely Alice can send the index of her row's class.
 Hence ``D^{A->B}(f) = ceil(log2 #distinct rows)`` and ``D^{B->A}(f) = ceil(log2 #distinct columns)``
-([KN] Ch. 4; 1 distinct row gives 0 bits: Bob knows the answer alone).
+([KN] Ch. 4; 1 distinct row gives 0 bits: Bob knows the answer alone). The argument never uses that
+the outputs are bits, so matrices of any integer outputs (q-ary INDEX) are accepted.
 
 Examples
 --------
@@ -21,7 +22,7 @@ from ccbounds.bound import Bound
 from ccbounds.bounds._matrix import as_matrix, distinct_classes
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["RowClasses", "one_way", "check_row_classes"]
+__all__ = ["RowClasses", "check_row_classes", "one_way"]
 
 _DIRECTIONS = {"A->B": 0, "B->A": 1}
 
@@ -68,6 +69,8 @@ def one_way(x: Any, direction: str = "A->B") -> Bound:
     --------
     >>> one_way([[0, 1, 0], [1, 0, 0]], "B->A").value  # 3 distinct columns
     2
+    >>> one_way([[0, 1, 2], [0, 2, 1]]).value  # outputs 0..2: 2 distinct rows
+    1
 
     References
     ----------
@@ -75,7 +78,7 @@ def one_way(x: Any, direction: str = "A->B") -> Bound:
     """
     if direction not in _DIRECTIONS:
         raise InvalidInputError(f"direction must be 'A->B' or 'B->A', got {direction!r}")
-    M, name = as_matrix(x, what="one-way complexity")
+    M, name = as_matrix(x, what="one-way complexity", binary=False)
     axis = _DIRECTIONS[direction]
     cls = RowClasses(axis, distinct_classes(M, axis))
     what = "rows" if axis == 0 else "columns"
@@ -97,7 +100,7 @@ def check_row_classes(x: Any, witness: RowClasses) -> bool:
     >>> check_row_classes([[0, 1], [0, 1]], RowClasses(0, ((0,), (1,))))
     False
     """
-    M, _ = as_matrix(x, what="one-way complexity")
+    M, _ = as_matrix(x, what="one-way complexity", binary=False)
     if witness.axis not in (0, 1):
         return False
     A = M if witness.axis == 0 else M.T

@@ -30,13 +30,13 @@ from ccbounds.bounds._matrix import as_matrix
 from ccbounds.errors import InvalidInputError
 
 __all__ = [
-    "RankCertificate",
-    "rank_real",
-    "rank_gf2",
-    "log_rank",
-    "leaf_rank_bound",
-    "check_rank_certificate",
     "MAX_RANK_SIDE",
+    "RankCertificate",
+    "check_rank_certificate",
+    "leaf_rank_bound",
+    "log_rank",
+    "rank_gf2",
+    "rank_real",
 ]
 
 #: exact real rank is Bareiss elimination on Python integers: about 2 s at 256 x 256

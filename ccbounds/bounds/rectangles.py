@@ -4,8 +4,10 @@
   tree partition M into monochromatic rectangles, so ``D(f) >= ceil(log2 C^D)``. Note (SPEC §3,
   [AUY]): only ``D = O(log² C^D)`` holds — ``log2 C^D + 1`` is *not* an upper bound on D and is never
   reported as one.
-- cover numbers C^1, C^0: fewest 1- (0-) rectangles covering the 1- (0-) cells;
-  ``N^1(f) = ceil(log2 C^1)`` and ``N^0(f) = ceil(log2 C^0)`` exactly.
+- cover numbers C^1, C^0: fewest 1- (0-) rectangles covering the 1- (0-) cells; the
+  nondeterministic complexities as [KN] §2.1 define them, ``N^1(f) = log2 C^1(f)`` and
+  ``N^0(f) = log2 C^0(f)`` (no ceiling; a nondeterministic protocol that names one of the C^1
+  rectangles sends ``ceil(log2 C^1)`` bits, recorded in the note).
 
 Method: a greedy solution gives the upper bound; fooling sets (and for partitions
 ``rank(M) + rank(J - M)``) give the lower bound; then SAT asks for k = upper - 1, upper - 2, ...
@@ -42,7 +44,7 @@ from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import rank_real
 from ccbounds.errors import InvalidInputError
 
-__all__ = ["RectangleSolution", "partition_number", "cover_number", "check_rectangles", "MAX_RECT_SIDE"]
+__all__ = ["MAX_RECT_SIDE", "RectangleSolution", "check_rectangles", "cover_number", "partition_number"]
 
 #: the SAT encodings take at most this many rows and columns
 MAX_RECT_SIDE = 32
@@ -266,7 +268,7 @@ def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None 
 
 def cover_number(x: Any, value: int = 1, solver: str = "glucose4", time_limit: float | None = None,
                  use_cheap_bounds: bool = True) -> Bound:
-    """The cover number C^value and the exact nondeterministic complexity ``N^value = ceil(log2 C^value)``.
+    """The cover number C^value and the nondeterministic complexity ``N^value = log2 C^value`` ([KN] §2.1).
 
     Parameters
     ----------
@@ -280,23 +282,29 @@ def cover_number(x: Any, value: int = 1, solver: str = "glucose4", time_limit: f
     Returns
     -------
     Bound
-        ``direction="exact"``, ``model="N1"`` / ``"N0"``, ``method="cover-number"``, witness a
+        ``direction="exact"``, ``model="N1"`` / ``"N0"``, ``method="cover-number"``, value
+        ``log2 C^value`` (a float, as [KN] §2.1 defines N^1 and N^0, without rounding up), witness a
         :class:`RectangleSolution`. A matrix without ``value``-cells has C = 0 and N = 0.
 
     Examples
     --------
     >>> b = cover_number(np.eye(4, dtype=int), 0)  # the 0-cells of I_4: 4 rectangles suffice
     >>> b.witness.number, b.value
-    (4, 2)
+    (4, 2.0)
+    >>> cover_number([[1, 1, 0], [0, 1, 1], [1, 0, 1]], 1).value  # C^1 = 3: log2 3, not 2
+    1.584962500721156
 
     References
     ----------
-    [KN] Def. 2.3 and Prop. 2.5 (N^1 = ceil(log2 C^1)); SPEC §3.
+    [KN] §2.1 (N^1(f) = log2 C^1(f), N^0(f) = log2 C^0(f)); theory §3.
     """
     if value not in (0, 1):
         raise InvalidInputError(f"value must be 0 or 1, got {value!r}")
     sol, name = _solve(x, f"cover{value}", solver, time_limit, use_cheap_bounds)
-    bits = math.ceil(math.log2(sol.number)) if sol.number > 0 else 0
+    bits = math.log2(sol.number) if sol.number > 0 else 0.0
+    sent = math.ceil(bits)
     return Bound(bits, "exact", f"N{value}", name, method="cover-number", witness=sol,
-                 source="[KN] §2.1 (nondeterminism = log cover number); SPEC §3",
-                 expression=f"ceil(log2 C^{value})", note=f"C^{value} = {sol.number}")
+                 source="[KN] §2.1 (N^1 = log2 C^1, N^0 = log2 C^0)",
+                 expression=f"log2 C^{value}",
+                 note=f"C^{value} = {sol.number}; a protocol naming one of the rectangles sends ceil(log2 C^{value}) "
+                 f"= {sent} bits")

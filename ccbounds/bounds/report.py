@@ -18,8 +18,8 @@ from typing import Any
 
 from ccbounds.bound import Bound
 from ccbounds.bounds import _trees
-from ccbounds.bounds._matrix import as_matrix
-from ccbounds.bounds.exact import ExactResult, exact_D
+from ccbounds.bounds._matrix import as_matrix, distinct_classes, is_binary
+from ccbounds.bounds.exact import DInterval, ExactLimitError, ExactResult, exact_D
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.oneway import one_way
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
@@ -53,12 +53,17 @@ def witness_summary(w: Any, width: int = 60) -> str:
 
 @dataclass(frozen=True)
 class BoundsReport:
-    """The bounds computed for one problem; ``skipped`` says which were not, and why."""
+    """The bounds computed for one problem; ``skipped`` says which were not, and why.
+
+    ``exact`` is the exact D when it was decided; ``interval`` the certified interval on D when the
+    exact search hit its time limit (its two bounds are also in ``bounds``).
+    """
 
     problem: str
     bounds: tuple[Bound, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     exact: ExactResult | None = None
+    interval: DInterval | None = None
 
     def best_lower(self, model: str = "D") -> Bound | None:
         """The largest lower bound (by its integer ceiling) on ``model``, or None."""
@@ -87,7 +92,8 @@ class BoundsReport:
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "bounds": [b.to_dict() for b in self.bounds],
                 "skipped": [{"method": m, "reason": r} for m, r in self.skipped],
-                "exact": self.exact.to_dict() if self.exact is not None else None}
+                "exact": self.exact.to_dict() if self.exact is not None else None,
+                "interval": self.interval.to_dict() if self.interval is not None else None}
 
     def _table(self) -> list[list[str]]:
         rel = {"lower": ">=", "upper": "<=", "exact": "="}
@@ -117,6 +123,8 @@ class BoundsReport:
             notes = [f"[{k + 1}] {src}" for k, src in enumerate(sources)]
             notes.append("(witnesses: --wide or --json; report.to_dict() in Python)")
         lines = [f"Bounds for {self.problem} (bits)", body] + notes
+        if self.interval is not None:
+            lines.append(f"exact D not decided: {self.interval}")
         lines += [f"skipped {m}: {r}" for m, r in self.skipped]
         return fit_text("\n".join(lines), width or (WIDE if wide else None))
 
@@ -148,7 +156,8 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
         Error parameter passed to the problem's known randomized bounds.
     time_limit : float
         Seconds per exact computation; fooling-set searches past it report the best set found
-        (marked not proven largest), SAT searches past it are listed under ``skipped``.
+        (marked not proven largest), rectangle numbers past it are listed under ``skipped``, and an
+        exact D past it gives the certified interval (``interval``; its bounds join ``bounds``).
     solver : str
         pysat solver name or alias for the exact computations.
 
@@ -165,17 +174,23 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
     --------
     >>> r = bounds_report([[1, 0], [0, 1]], exact=True)
     >>> r.exact.value, r.best_lower("N1").value
-    (2, 1)
+    (2, 1.0)
 
     References
     ----------
     SPEC §1, §3; [KN] Ch. 1-2.
+
+    Notes
+    -----
+    A matrix of more than two output values (q-ary INDEX) gets the one-way complexities, the one-way
+    protocol, the problem's known bounds and (``exact=True``) exact D; the rank, fooling-set and
+    rectangle bounds are defined here for 0/1 matrices and are listed under ``skipped``.
     """
     bounds: list[Bound] = []
     skipped: list[tuple[str, str]] = []
     known: list[Bound] = list(x.known_bounds(eps)) if hasattr(x, "known_bounds") else []
     try:
-        M, name = as_matrix(x, what="bounds_report")
+        M, name = as_matrix(x, what="bounds_report", binary=False)
     except TooLargeError as e:
         if not known:
             raise
@@ -188,13 +203,18 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
             skipped.append((method, str(e)))
             return None
 
-    for field in ("R", "GF2"):
-        bounds += [b for b in (attempt("log-rank", log_rank, x, field),
-                               attempt("leaf-rank", leaf_rank_bound, x, field)) if b is not None]
-    for kind in ("combined", "1", "0"):
-        b = attempt("fooling-set", largest_fooling_set, x, kind, time_limit=time_limit, on_limit="best")
-        if b is not None:
-            bounds.append(b)
+    binary = is_binary(M)
+    if binary:
+        for field in ("R", "GF2"):
+            bounds += [b for b in (attempt("log-rank", log_rank, x, field),
+                                   attempt("leaf-rank", leaf_rank_bound, x, field)) if b is not None]
+        for kind in ("combined", "1", "0"):
+            b = attempt("fooling-set", largest_fooling_set, x, kind, time_limit=time_limit, on_limit="best")
+            if b is not None:
+                bounds.append(b)
+    else:
+        skipped.append(("rank and fooling-set bounds", (f"defined here for 0/1 matrices; {name} has "
+                        f"{len(set(M.flat))} output values (the one-way and exact D bounds apply)")))
     ab, ba = one_way(x, "A->B"), one_way(x, "B->A")
     bounds += [ab, ba]
     from ccbounds.protocols import ProtocolTree
@@ -203,20 +223,35 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
     tree = ProtocolTree.from_splits(_trees.oneway_spec(M, axis), name=f"one-way protocol for {name}")
     if hasattr(x, "x_index"):  # a Problem: the witness reads its inputs, not matrix indices
         tree = tree.over_inputs(x)
+    sender, what = ("Alice", "rows") if axis == 0 else ("Bob", "columns")
+    named = (ab if axis == 0 else ba).value
+    answer = tree.cost - named  # bits of the receiver's answer on the longest path
     bounds.append(Bound(tree.cost, "upper", "D", name, method="protocol", witness=tree,
-                        source="SPEC §1 (one message naming the row class, then the answer bit)",
-                        expression="ceil(log2 #distinct rows) + 1"))
-    exact_res = None
+                        source=f"theory §1 ({sender} names the class of {'her row' if axis == 0 else 'his column'}, "
+                        "then the other answers)",
+                        expression=f"ceil(log2 #distinct {what})" + (f" + {answer}" if answer else ""),
+                        note=f"{len(distinct_classes(M, axis))} distinct {what}; the answer takes "
+                        f"{answer} bit(s)"))
+    exact_res = interval = None
     if exact:
-        for label, fn, args in (("partition number", partition_number, ()),
-                                ("cover number C^1", cover_number, (1,)),
-                                ("cover number C^0", cover_number, (0,))):
-            b = attempt(label, fn, x, *args, solver=solver, time_limit=time_limit)
-            if b is not None:
-                bounds.append(b)
+        if binary:
+            for label, fn, args in (("partition number", partition_number, ()),
+                                    ("cover number C^1", cover_number, (1,)),
+                                    ("cover number C^0", cover_number, (0,))):
+                b = attempt(label, fn, x, *args, solver=solver, time_limit=time_limit)
+                if b is not None:
+                    bounds.append(b)
+        else:
+            skipped.append(("partition and cover numbers", "defined here for 0/1 matrices"))
         extra = [b for b in bounds if b.method == "partition-number"]
-        exact_res = attempt("exact D", exact_D, x, time_limit=time_limit, solver=solver, lower_bounds=extra)
+        try:
+            exact_res = exact_D(x, time_limit=time_limit, solver=solver, lower_bounds=extra)
+        except ExactLimitError as e:
+            interval = e.interval
+            bounds += [interval.lower, interval.upper]
+        except TooLargeError as e:
+            skipped.append(("exact D", str(e)))
         if exact_res is not None:
             bounds.append(exact_res.bound)
     bounds += known
-    return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res)
+    return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res, interval)

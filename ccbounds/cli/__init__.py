@@ -2,7 +2,9 @@
 
 Tables go to stdout (fitting ``COLUMNS``, 100 without a terminal), progress to stderr (a tqdm bar,
 silent when stderr is not a terminal), ``--json PATH`` writes the full report. Errors a user can
-cause print one line (``error: ...``) and exit 1; ``ccbounds audit`` exits 3 on a violation. Heavy
+cause print one line (``error: ...``) and exit 1; ``ccbounds audit`` exits 3 on a violation;
+``ccbounds bounds --exact`` exits 4 when exact D was not decided within ``--time-limit`` (the report
+then shows the certified interval lower <= D <= upper). Heavy
 modules (torch, the SAT solvers, rich, tqdm) are imported inside the command that needs them, so
 ``ccbounds --help`` stays light. One module per group of subcommands: :mod:`~ccbounds.cli.core`
 (problems, bounds, budget, examples), :mod:`~ccbounds.cli.audit`, :mod:`~ccbounds.cli.configs`

@@ -13,13 +13,14 @@ __all__ = ["add_command", "parse_precisions"]
 
 
 def parse_precisions(text: str) -> list[Any]:
-    """``"1,2,fp16"`` -> ``[1, 2, "fp16"]`` (ints are bits per scalar, names are float formats)."""
+    """``"1,2,fp16"`` -> the :class:`~ccbounds.quantize.Precision` list of :func:`ccbounds.quantize.parse_precisions`
+    (ints 1..31 fixed point, 32 = fp32, names float formats: one meaning everywhere)."""
     from ccbounds.errors import InvalidInputError
+    from ccbounds.quantize import parse_precisions as parse
 
-    out: list[Any] = [int(tok) if tok.isdigit() else tok for tok in (t.strip() for t in text.split(",")) if tok]
-    if not out:
+    if not text.replace(",", "").strip():
         raise InvalidInputError("--precisions needs a comma-separated list such as 1,2,4,8,16,32 or fp16,bf16")
-    return out
+    return parse(text)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

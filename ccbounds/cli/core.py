@@ -10,7 +10,11 @@ from typing import Any
 
 from ccbounds.cli._common import EXIT_OK, emit, write_json
 
-__all__ = ["add_commands", "load_matrix_csv"]
+__all__ = ["add_commands", "load_matrix_csv", "EXIT_UNDECIDED"]
+
+#: ``ccbounds bounds --exact``: exact D not decided within ``--time-limit`` (the report shows the
+#: certified interval lower <= D <= upper)
+EXIT_UNDECIDED = 4
 
 
 def cmd_problems(args: argparse.Namespace) -> int:
@@ -73,10 +77,13 @@ def cmd_bounds(args: argparse.Namespace) -> int:
             raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
     print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
-    report = bounds_report(target, exact=args.exact)
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
+    report = bounds_report(target, exact=args.exact, **kw)
     print(report.table(wide=args.wide))
     write_json(args.json, report.to_dict())
-    return EXIT_OK
+    return EXIT_OK if report.interval is None else EXIT_UNDECIDED
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
@@ -113,6 +120,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--q", type=int, help="alphabet size (index only)")
     p.add_argument("--matrix", metavar="FILE.csv", help="a 0/1 matrix instead of a named problem")
     p.add_argument("--exact", action="store_true", help="also compute partition/cover numbers and exact D by SAT")
+    p.add_argument("--time-limit", type=float, metavar="S",
+                   help="seconds for each exact computation (default 10); exact D past it prints the certified "
+                   "interval lower <= D <= upper and exits 4")
     p.add_argument("--wide", action="store_true", help="sources and witnesses in columns (lines over 100 wide)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=cmd_bounds)
@@ -124,7 +134,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
     p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
-    p.add_argument("--precision", type=int, default=32, help="bits per scalar b (default 32)")
+    p.add_argument("--precision", default="32", help="bits per scalar b: 1..32 (32 = fp32) or fp16, bf16, ... "
+                   "(default 32)")
     p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
     p.add_argument("--n", type=int, required=True, help="input length n")
     p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")

@@ -265,21 +265,16 @@ class SeparationResults:
         return f"<pre>{self.config}\ncommand: {self.command}</pre>" + self.to_frame().to_html(index=False)
 
 
-def _mu_accuracy(model: Any, problem: Any, gadget: Any, k: int, seed: int, batch: int = 2048) -> float:
-    """The model's accuracy on mu (:class:`ccbounds.auditing.QueryPlan`): k Alice inputs x every query."""
-    import numpy as np
-    import torch
-
+def _mu_accuracy(model: Any, problem: Any, gadget: Any, k: int, seed: int) -> float:
+    """The real model's accuracy on mu (k Alice inputs x every query of the audit's :class:`QueryPlan`),
+    through its adapter, for a model no reduction applies to (the audit measures it for the others)."""
+    from ccbounds.adapters import get_adapter
     from ccbounds.auditing import QueryPlan
+    from ccbounds.protocols.reference import ModelOnGadget
 
     plan = QueryPlan.for_problem(problem, seed)
     rows = plan.alice_rows(0, k)
-    seqs = np.stack([gadget.encode(x, y) for x in plan.inputs(rows) for y in plan.fixed_queries])  # (k*Q, T)
-    preds = []
-    with torch.no_grad():
-        for s in range(0, len(seqs), batch):
-            preds.append(model(torch.from_numpy(seqs[s:s + batch])).argmax(dim=-1).numpy())  # (B,)
-    answers = np.array([gadget.answer_map(int(c)) for c in np.concatenate(preds)]).reshape(k, -1)
+    answers = ModelOnGadget(get_adapter(model), gadget).model_grid(plan.inputs(rows), list(plan.fixed_queries))
     return float((answers == plan.truth(rows)).mean())
 
 
@@ -296,15 +291,14 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
     result = train(tc)
     problem, gadget = problem_for_task(result.task)
     heads = tc.heads if arch.startswith("tf") else None
-    mu_acc = _mu_accuracy(result.model, problem, gadget, config.audit_samples, config.seed)
-    fields: dict[str, Any] = {"mu_accuracy": mu_acc, "reduction": None, "lemma": None, "scalars": None,
-                              "message_bits": None,
+    fields: dict[str, Any] = {"reduction": None, "lemma": None, "scalars": None, "message_bits": None,
                               "budget_bits": None, "largest_n": None, "protocol_accuracy": None,
                               "L_certified": None, "refused": None}
     try:
-        protocol = reduce(result.model, problem, gadget=gadget)
+        protocol = reduce(result.model, problem, gadget=gadget)  # the only reduction of this model
     except ReductionNotApplicable as e:
         fields["refused"] = str(e)
+        fields["mu_accuracy"] = _mu_accuracy(result.model, problem, gadget, config.audit_samples, config.seed)
     else:
         reports = {b: budget(arch, width=tc.width, heads=heads or 1, precision=b, problem=problem, n=n)
                    for b in config.precisions}
@@ -312,10 +306,11 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
                       message_bits={b: int(protocol.cost_bits(b)) for b in config.precisions},
                       budget_bits={b: reports[b].message_bits for b in config.precisions},
                       largest_n={b: reports[b].largest_n for b in config.precisions})
-        rep = audit(result.model, problem, gadget=gadget, precisions=config.precisions, samples=config.audit_samples,
-                    seed=config.seed, calibration_samples=config.audit_samples, witnesses=0)
+        rep = audit(protocol, precisions=config.precisions, samples=config.audit_samples, seed=config.seed,
+                    calibration_samples=config.audit_samples, witnesses=0)
         rows = {row.bits_per_scalar: row for row in rep.rows}
-        fields.update(protocol_accuracy={b: float(rows[b].accuracy) for b in config.precisions},
+        fields.update(mu_accuracy=rep.model_accuracy,  # the real model on mu, measured by the audit
+                      protocol_accuracy={b: float(rows[b].accuracy) for b in config.precisions},
                       L_certified={b: rows[b].L_certified for b in config.precisions})
     return SeparationRun(task=task, n=n, arch=arch, width=tc.width, heads=heads, seq_len=result.task.seq_len,
                          problem=problem.name, lower_bound=required_bits(problem), accuracy=float(result.accuracy),

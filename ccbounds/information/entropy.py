@@ -24,7 +24,11 @@ __all__ = ["EntropyEstimate", "plugin_entropy", "miller_madow_entropy", "message
 
 @dataclass(frozen=True)
 class EntropyEstimate:
-    """An estimate of H(M) in bits from K samples; it cannot exceed ``cap_bits`` = log2 K."""
+    """An estimate of H(M) in bits from K samples; it cannot exceed ``cap_bits``.
+
+    ``cap_bits`` = log2 min(K, support size): K samples show at most K distinct messages, and a message
+    that is a function of an input from a space of N values takes at most N (theory §6).
+    """
 
     value_bits: float
     cap_bits: float
@@ -34,7 +38,7 @@ class EntropyEstimate:
 
     @property
     def at_cap(self) -> bool:
-        """True if the estimate hit log2 K: then H(M) may be much larger than K samples can show."""
+        """True if the estimate hit its cap: at log2 K, H(M) may be larger than K samples can show."""
         return self.value_bits >= self.cap_bits
 
     def to_dict(self) -> dict[str, Any]:
@@ -43,12 +47,15 @@ class EntropyEstimate:
                 "K": self.K, "distinct": self.distinct, "at_cap": self.at_cap}
 
     def __str__(self) -> str:
-        tail = " (at the cap: more samples needed to see more)" if self.at_cap else ""
+        by_samples = self.cap_bits >= math.log2(self.K)
+        tail = ("" if not self.at_cap else " (at the cap: more samples needed to see more)" if by_samples
+                else " (at the cap: as many distinct messages as possible values)")
+        cap = "log2 K" if by_samples else "log2 |support|"
         return (f"H(M) ~ {self.value_bits:.4f} bits [{self.estimator}; K={self.K} samples, "
-                f"{self.distinct} distinct; cap log2 K = {self.cap_bits:.4f} bits]{tail}")
+                f"{self.distinct} distinct; cap {cap} = {self.cap_bits:.4f} bits]{tail}")
 
 
-def _entropy(counts: Any, estimator: str) -> EntropyEstimate:
+def _entropy(counts: Any, estimator: str, log2_support: float | None = None) -> EntropyEstimate:
     c = np.asarray(counts, dtype=float)
     if c.ndim != 1 or c.size == 0 or not np.all((c >= 0) & (c == np.floor(c)) & np.isfinite(c)):
         raise InvalidInputError("counts must be a non-empty 1-D sequence of non-negative integers")
@@ -59,17 +66,20 @@ def _entropy(counts: Any, estimator: str) -> EntropyEstimate:
     h = float(max(0.0, -(nz / K * np.log2(nz / K)).sum()))
     if estimator == "miller-madow":
         h += (nz.size - 1) / (2.0 * K * math.log(2))
-    cap = math.log2(K)
+    cap = math.log2(K) if log2_support is None else min(math.log2(K), float(log2_support))
     return EntropyEstimate(min(h, cap), cap, estimator, K, int(nz.size))
 
 
-def plugin_entropy(counts: Any) -> EntropyEstimate:
+def plugin_entropy(counts: Any, log2_support: float | None = None) -> EntropyEstimate:
     """Plug-in (maximum-likelihood) entropy of the empirical distribution, in bits, capped at log2 K.
 
     Parameters
     ----------
     counts : array_like of int
         How often each distinct message was seen (zeros allowed); K = sum(counts).
+    log2_support : float, optional
+        log2 of the number of values the message can take (e.g. log2 |X| when it is a function of x):
+        the cap becomes log2 min(K, support).
 
     Returns
     -------
@@ -79,11 +89,13 @@ def plugin_entropy(counts: Any) -> EntropyEstimate:
     --------
     >>> plugin_entropy([2, 1, 1]).value_bits
     1.5
+    >>> plugin_entropy([4] * 16, log2_support=4).cap_bits   # 64 samples of a message of 16 possible values
+    4.0
     """
-    return _entropy(counts, "plug-in")
+    return _entropy(counts, "plug-in", log2_support)
 
 
-def miller_madow_entropy(counts: Any) -> EntropyEstimate:
+def miller_madow_entropy(counts: Any, log2_support: float | None = None) -> EntropyEstimate:
     """Miller-Madow entropy: plug-in + (m - 1) / (2 K ln 2) bits, m = non-zero bins, capped at log2 K.
 
     The correction removes the first-order (downward) bias of the plug-in estimate (SPEC §6).
@@ -92,6 +104,8 @@ def miller_madow_entropy(counts: Any) -> EntropyEstimate:
     ----------
     counts : array_like of int
         How often each distinct message was seen; K = sum(counts).
+    log2_support : float, optional
+        As for :func:`plugin_entropy`.
 
     Returns
     -------
@@ -106,7 +120,7 @@ def miller_madow_entropy(counts: Any) -> EntropyEstimate:
     >>> e = miller_madow_entropy([2, 2]); round(e.value_bits - 1.0, 12) == round(1 / (8 * math.log(2)), 12)
     True
     """
-    return _entropy(counts, "miller-madow")
+    return _entropy(counts, "miller-madow", log2_support)
 
 
 def message_entropy(messages: Any, estimator: str = "miller-madow") -> EntropyEstimate:

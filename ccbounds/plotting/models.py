@@ -57,7 +57,7 @@ def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *
     ----------
     message : array_like or torch.Tensor
         One message of S scalars, shape (S,), or K messages, shape (K, S) — e.g.
-        ``protocol.alice_messages(xs)`` of :func:`ccbounds.reduce`.
+        ``protocol.messages(xs)`` of :func:`ccbounds.reduce`.
     ax : matplotlib.axes.Axes, optional
     title : str
         The first title line; a second line gives K, S and (with ``precision``) the message size S·b.

@@ -100,7 +100,7 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
     tol = np.array([r.tolerance for r in results])
     ax = new_axes(ax, (5.2, 4.0))
     order = np.argsort(k)
-    ax.plot(k[order], bound[order], color=COLOURS["black"], linewidth=2, label="proven bound 2^-k")
+    ax.plot(k[order], bound[order], color=COLOURS["black"], linewidth=2, label="proven bound $2^{-k}$")
     ax.plot(k[order], np.minimum(1.0, bound + tol)[order], color=COLOURS["black"], linestyle=":",
             label="bound + binomial-test tolerance")
     zero = []
@@ -115,7 +115,13 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
     ax.set_ylabel("error probability (per input pair)")
     r0 = results[0]
     head = f"{r0.protocol.split('(')[0]} on {r0.problem}: {r0.n_checked} pairs x {r0.n_runs // r0.n_checked} coin draws"
-    ok = "all verified" if all(r.ok for r in results) else "VERIFICATION FAILED for some k"
+    if all(r.ok for r in results):
+        exact = all(r.exact_coins for r in results)
+        conf = min(r.confidence for r in results)
+        ok = ("every claimed error holds exactly (all coin values run)" if exact else
+              f"no claimed error rejected at confidence {conf:g} (exact one-sided binomial tests)")
+    else:
+        ok = "REJECTED for k = " + ", ".join(str(int(kk)) for kk, r in zip(k, results) if not r.ok)
     ax.set_title(f"{head}\n{ok}" + (f"; zero errors: {', '.join(zero)}" if zero else ""), fontsize=9)
     ax.grid(True, which="major", color="0.88", linewidth=0.8)
     ax.legend(loc="lower left", fontsize=8, framealpha=0.9)

@@ -1,6 +1,11 @@
-"""Executable communication protocols: trees, one-way, randomized; a library of standard ones; verification."""
+"""Executable communication protocols: trees, one-way, randomized; a library of standard ones; verification.
+
+The induced protocol of a model (:class:`InducedProtocol`, theory §4) is the engine of the reductions;
+it imports torch only when it runs.
+"""
 
 from ccbounds.protocols.base import ALICE, BOB, Message, Protocol, Transcript
+from ccbounds.protocols.induced import InducedProtocol, ReductionCheck
 from ccbounds.protocols.library import (
     disj_trivial,
     eq_fingerprint_protocol,
@@ -27,4 +32,5 @@ __all__ = [
     "trivial_protocol", "index_protocol", "eq_hash_protocol", "eq_fingerprint_protocol", "disj_trivial",
     "primes_up_to", "max_distinct_prime_factors",
     "Verification", "verify", "rectangle_partition", "is_monochromatic_partition", "partition_defects",
+    "InducedProtocol", "ReductionCheck",
 ]

@@ -6,6 +6,8 @@
   coordinate) and :func:`calibrate_per_coordinate`;
 * :mod:`~ccbounds.quantize.floats` -- :class:`FloatFormat`: fp16, bf16, fp8e4m3, fp8e5m2, fp32, emulated
   bit-exactly with round-to-nearest-even;
+* :mod:`~ccbounds.quantize.precision` -- :func:`parse_precision`: what 8, 32, "fp16", "fixed4" mean
+  (one meaning everywhere: ints 1..31 are fixed point, 32 is fp32);
 * :mod:`~ccbounds.quantize.base` -- the :class:`Scheme` interface and :func:`pack_bits` /
   :func:`unpack_bits`, which turn codes into the exact transcript bits.
 
@@ -24,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccbounds.errors import InvalidInputError, UnknownNameError
 from ccbounds.quantize.base import Scheme, pack_bits, unpack_bits
 from ccbounds.quantize.fixed import CALIBRATION_RULES, FixedPoint, calibrate
 from ccbounds.quantize.floats import FLOAT_FORMATS, FloatFormat
+from ccbounds.quantize.precision import SCHEME_ALIASES, Precision, parse_precision, parse_precisions
 from ccbounds.quantize.vector import PerCoordinateFixedPoint, calibrate_per_coordinate
 
 __all__ = [
@@ -40,22 +42,13 @@ __all__ = [
     "FloatFormat",
     "FLOAT_FORMATS",
     "SCHEME_ALIASES",
+    "Precision",
+    "parse_precision",
+    "parse_precisions",
     "get_scheme",
     "pack_bits",
     "unpack_bits",
 ]
-
-#: other spellings accepted by :func:`get_scheme` (case-insensitive)
-SCHEME_ALIASES = {
-    "float16": "fp16",
-    "half": "fp16",
-    "bfloat16": "bf16",
-    "float8_e4m3fn": "fp8e4m3",
-    "e4m3": "fp8e4m3",
-    "float8_e5m2": "fp8e5m2",
-    "e5m2": "fp8e5m2",
-    "float32": "fp32",
-}
 
 
 def get_scheme(spec: Any, calibration: Any = None, **calibrate_kwargs: Any) -> Scheme:
@@ -64,10 +57,10 @@ def get_scheme(spec: Any, calibration: Any = None, **calibrate_kwargs: Any) -> S
     Parameters
     ----------
     spec : int, str or Scheme
-        An integer b in 1..32 (or its string, "8") for b-bit fixed point, which needs ``calibration``;
-        a float format "fp16", "bf16", "fp8e4m3", "fp8e5m2", "fp32" (or an alias of
-        :data:`SCHEME_ALIASES`); a :class:`Scheme` is returned as is. Note ``32`` is 32-bit fixed point,
-        ``"fp32"`` is float32.
+        A precision as :func:`parse_precision` reads it: an integer b in 1..31 (or its string, "8",
+        or "fixed8") for b-bit fixed point, which needs ``calibration``; 32 or a float format "fp32",
+        "fp16", "bf16", "fp8e4m3", "fp8e5m2" (or an alias of :data:`SCHEME_ALIASES`); a
+        :class:`Scheme` is returned as is.
     calibration : array_like, optional
         The calibration batch of messages for fixed point (see :func:`calibrate`).
     **calibrate_kwargs
@@ -91,18 +84,4 @@ def get_scheme(spec: Any, calibration: Any = None, **calibrate_kwargs: Any) -> S
     """
     if isinstance(spec, Scheme):
         return spec
-    if isinstance(spec, str) and spec.strip().isdigit():
-        spec = int(spec.strip())
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        if calibration is None:
-            raise InvalidInputError(
-                f"{spec}-bit fixed point needs a range: pass calibration=<a batch of messages>, "
-                f"or build FixedPoint({spec}, lo, hi)"
-            )
-        return calibrate(calibration, spec, **calibrate_kwargs)
-    if isinstance(spec, str):
-        name = SCHEME_ALIASES.get(spec.strip().lower(), spec.strip().lower())
-        if name in FLOAT_FORMATS:
-            return FloatFormat(name)
-    valid = ", ".join(FLOAT_FORMATS)
-    raise UnknownNameError(f"unknown precision {spec!r}; valid: an integer 1..32 (fixed point), {valid}")
+    return parse_precision(spec).scheme(calibration, **calibrate_kwargs)

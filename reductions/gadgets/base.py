@@ -42,6 +42,21 @@ def _identity(a: int) -> int:
     return a
 
 
+def _encode_all(encode: Callable[[Any], np.ndarray], items: list, width: int) -> np.ndarray:
+    """``encode`` of every item stacked ``(len(items), width, ...)``, each distinct (hashable) item once."""
+    cache: dict[Any, np.ndarray] = {}
+    rows = []
+    for item in items:
+        try:
+            row = cache.get(item)
+            if row is None:
+                row = cache[item] = np.asarray(encode(item))
+        except TypeError:  # an unhashable input: no cache
+            row = np.asarray(encode(item))
+        rows.append(row)
+    return np.stack(rows) if rows else np.zeros((0, width), dtype=np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class Gadget:
     """A problem-to-task gadget with the owner of every position (SPEC §5).
@@ -157,27 +172,77 @@ class Gadget:
         return self.public_positions, self.public_tokens
 
     def assemble(self, alice_tokens: Any, bob_tokens: Any) -> np.ndarray:
-        """The sequence built from the two parties' tokens and the public ones.
+        """The sequence built from the two parties' tokens and the public ones (one row of :meth:`assemble_batch`).
 
         Raises
         ------
         InvalidInputError
             If a part has the wrong number of positions.
         """
-        parts = ((self.alice_positions, alice_tokens), (self.bob_positions, bob_tokens),
-                 (self.public_positions, self.public_tokens))
-        arrays = [np.asarray(t) for _, t in parts]
-        for (pos, _), arr, who in zip(parts, arrays, ("Alice", "Bob", "public")):
-            if len(arr) != len(pos):
+        return self.assemble_batch(np.asarray(alice_tokens)[None], np.asarray(bob_tokens)[None])[0]
+
+    def assemble_batch(self, alice_tokens: Any, bob_tokens: Any) -> np.ndarray:
+        """Sequences ``(B, T, ...)`` from Alice's tokens ``(B, |A|, ...)``, Bob's ``(B, |B|, ...)`` and the public ones.
+
+        Raises
+        ------
+        InvalidInputError
+            If a part has the wrong number of positions or the batches differ in size.
+        """
+        parts = ((self.alice_positions, np.asarray(alice_tokens)), (self.bob_positions, np.asarray(bob_tokens)),
+                 (self.public_positions, np.asarray(self.public_tokens)[None]))
+        for (pos, arr), who in zip(parts, ("Alice", "Bob", "public")):
+            if arr.ndim < 2 or arr.shape[1] != len(pos):
+                got = arr.shape[1] if arr.ndim >= 2 else 0
                 raise InvalidInputError(
-                    f"gadget {self.name}: {who} has {len(pos)} positions but {len(arr)} tokens were given"
+                    f"gadget {self.name}: {who} has {len(pos)} positions but {got} tokens were given"
                 )
-        ref = next(a for a in arrays if a.size) if any(a.size for a in arrays) else arrays[0]
-        out = np.zeros((len(self.owners),) + ref.shape[1:], dtype=np.result_type(*arrays))
-        for (pos, _), arr in zip(parts, arrays):
+        B = parts[0][1].shape[0]
+        if parts[1][1].shape[0] != B:
+            raise InvalidInputError(f"gadget {self.name}: {B} rows of Alice's tokens but {parts[1][1].shape[0]} "
+                                    "of Bob's")
+        sized = [arr for _, arr in parts if arr.size]
+        tail = sized[0].shape[2:] if sized else ()
+        out = np.zeros((B, len(self.owners)) + tail, dtype=np.result_type(*(arr for _, arr in parts)))
+        for pos, arr in parts:
             if len(pos):
-                out[list(pos)] = arr
+                out[:, list(pos)] = arr
         return out
+
+    def sequences(self, xs: Any, ys: Any, *, grid: bool = False) -> np.ndarray:
+        """The full sequences of a batch, built from the parties' halves: the one batch encoder.
+
+        ``grid=False``: one sequence per pair ``(xs[k], ys[k])``; ``grid=True``: one per pair of
+        ``xs`` x ``ys``, x-major (``len(xs) * len(ys)`` rows). Each distinct input is encoded once. The
+        first row is compared with :meth:`encode` (the independent formula).
+
+        Raises
+        ------
+        InvalidInputError
+            ``grid=False`` with lists of different lengths, or halves that do not assemble to ``encode``
+            (run :func:`reductions.gadgets.check_gadget` on the gadget).
+
+        Examples
+        --------
+        >>> from reductions.gadgets import get_gadget
+        >>> from ccbounds.problems import INDEX
+        >>> get_gadget(INDEX(2)).sequences([(1, 0), (0, 1)], [0, 1], grid=True).tolist()
+        [[1, 0, 2], [1, 0, 3], [0, 1, 2], [0, 1, 3]]
+        """
+        xs, ys = list(xs), list(ys)
+        if not grid and len(xs) != len(ys):
+            raise InvalidInputError(f"gadget {self.name}: {len(xs)} Alice inputs but {len(ys)} Bob inputs; "
+                                    "pass one y per x, or grid=True for every pair")
+        alice = _encode_all(lambda x: self.encode_alice(x)[1], xs, len(self.alice_positions))  # (A, |A|, ...)
+        bob = _encode_all(lambda y: self.encode_bob(y)[1], ys, len(self.bob_positions))  # (Y, |B|, ...)
+        if grid:
+            alice = np.repeat(alice, len(ys), axis=0)
+            bob = np.tile(bob, (len(xs),) + (1,) * (bob.ndim - 1))
+        seq = self.assemble_batch(alice, bob)
+        if len(seq) and not np.array_equal(seq[0], self.encode(xs[0], ys[0])):
+            raise InvalidInputError(f"gadget {self.name}: assembling Alice's and Bob's halves does not give "
+                                    "encode(x, y); run reductions.gadgets.check_gadget on it")
+        return seq
 
     def answer_map(self, task_answer: int) -> int:
         """The problem's answer from the task's answer (identity unless the gadget complements)."""
