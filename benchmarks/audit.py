@@ -1,4 +1,4 @@
-"""Benchmark of ``ccbounds.audit`` (SPEC §6): memory against K, wall time, and the ratio to plain inference.
+"""Benchmark of ``ccbounds.audit`` (theory §6): memory against K, wall time, and the ratio to plain inference.
 
 Prints, from one run:
 

@@ -1,7 +1,7 @@
 """ccbounds: communication-complexity lower bounds for sequence models.
 
 communication problem --gadget--> sequence task --model--> one-way protocol --cost--> bits >= lower bound
---audit--> verdict. See SPEC.md for the mathematics and README.md for a tour.
+--audit--> verdict. See docs/theory.md for the mathematics and README.md for a tour.
 
 The top-level names are loaded lazily, so ``import ccbounds`` (and ``ccbounds --help``) never imports
 torch; only the model-facing modules do, when they are used.
@@ -25,7 +25,7 @@ _LAZY = {
     "ReductionNotApplicable": "ccbounds.errors",
     "CheckpointError": "ccbounds.errors",
     "UnsupportedArchitecture": "ccbounds.errors",
-    "Bound": "ccbounds.bound",
+    "Bound": "ccbounds.bound_record",
     # communication problems
     "Problem": "ccbounds.problems",
     "INDEX": "ccbounds.problems",
@@ -55,7 +55,7 @@ _LAZY = {
     "cover_number": "ccbounds.bounds",
     "brute_force_D": "ccbounds.bounds",
     "check_rup_proof": "ccbounds.bounds",
-    "required_bits": "ccbounds.requirements",
+    "required_bits": "ccbounds.required_bits",
     # information and quantization
     "fano_certificate": "ccbounds.information",
     "message_entropy": "ccbounds.information",

@@ -1,4 +1,4 @@
-"""Bit budgets without weights: how long an input an architecture can possibly handle (SPEC §4, §6).
+"""Bit budgets without weights: how long an input an architecture can possibly handle (theory §4, §6).
 
 For an architecture, width and precision, the one-way message of Lemma R / Lemma T has S scalars:
 
@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccbounds.architectures import ARCHITECTURES, get_architecture
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
-from ccbounds.requirements import required_bits
+from ccbounds.required_bits import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
 
@@ -170,7 +170,7 @@ class BudgetReport:
         ]
         if self.construction is not None:
             name, w = self.construction
-            rows.append(["construction", f"{name} (SPEC §7): width {w}, exact on {self.problem} given "
+            rows.append(["construction", f"{name} (theory §7): width {w}, exact on {self.problem} given "
                          "Theta(log n) bits per scalar (built and verified in float32 for small n)"])
         title = (f"{self.arch} ({shape}) at b = {self.bits_per_scalar} bits/scalar on {self.problem}"
                  + (f", error <= {self.eps}" if self.eps else ", exact"))
@@ -204,7 +204,7 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
     Returns
     -------
     BudgetReport
-        message bits, the required bits (a :class:`~ccbounds.bound.Bound`), the verdict, the largest n
+        message bits, the required bits (a :class:`~ccbounds.bound_record.Bound`), the verdict, the largest n
         this model size can handle, and the smallest width for this n.
     """
     from ccbounds.quantize.precision import parse_precision
@@ -233,7 +233,7 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
 
 
 def _construction(arch: str, problem: Any) -> tuple[str, int] | None:
-    """The SPEC §7 construction of this architecture family for this problem, with its width."""
+    """The theory §7 construction of this architecture family for this problem, with its width."""
     from ccbounds.models.constructions import construction_width
 
     if arch not in problem.constructions:

@@ -1,4 +1,4 @@
-"""``reduce(model, problem)``: a trained model becomes an executable one-way protocol (SPEC §4).
+"""``reduce(model, problem)``: a trained model becomes an executable one-way protocol (theory §4).
 
 Lemma R (recurrent models) and Lemma T (one softmax attention layer) say how. The result is an
 :class:`~ccbounds.protocols.induced.InducedProtocol` (the core's protocol engine, re-exported here),
@@ -17,7 +17,7 @@ Examples
 >>> p.scalars, p.cost_bits(32), p.cost_bits(4)
 (32, 1024, 128)
 >>> str(p.lower_bound())
-'D1way(A->B)(INDEX_4) = 4 bits  [known; SPEC §3 (q^n distinct rows)]'
+'D1way(A->B)(INDEX_4) = 4 bits  [known; theory §3 (q^n distinct rows)]'
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = ["InducedProtocol", "ReductionCheck", "reduce", "as_scheme", "DEFAULT_
 
 def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, validate: bool = True,
            seed: int = 0, device: Any = None, answer_tokens: Sequence[int] | None = None) -> InducedProtocol:
-    """Turn ``model`` into a one-way protocol for ``problem`` (SPEC §4, Lemma R / Lemma T).
+    """Turn ``model`` into a one-way protocol for ``problem`` (theory §4, Lemma R / Lemma T).
 
     Parameters
     ----------

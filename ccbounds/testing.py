@@ -9,7 +9,7 @@ For one (model, problem) it checks, and reports each check by name:
    single-run path ``protocol.run(x, y)``;
 2. ``message-bits``: the transcript of a run has exactly ``cost_bits(b)`` = S·b bits, at fp32 and at
    fixed-point precisions (quantized messages);
-3. ``bound-is-spec``: ``lower_bound()`` is D^{A->B}(f) (SPEC §1, §4) and, for small problems, equals
+3. ``bound-is-spec``: ``lower_bound()`` is D^{A->B}(f) (theory §1, §4) and, for small problems, equals
    ceil(log2 #distinct rows) of the problem's matrix computed here by brute force;
 4. ``gadget``: the gadget computes f (``check_gadget``).
 
@@ -116,7 +116,7 @@ def check_reduction(model: Any, problem: Any, *, task: Any = None, gadget: Any =
     checks["message-bits"] = bool(ok)
     details["message-bits"] = ", ".join(notes)
 
-    # 3. the bound is SPEC's D^{A->B}(f), and equals the brute-force count of distinct rows
+    # 3. the bound is the theory's D^{A->B}(f), and equals the brute-force count of distinct rows
     bound = p.lower_bound()
     ok = bound.model == "D1way(A->B)" and bound.is_lower
     note = f"{bound}"

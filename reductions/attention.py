@@ -1,4 +1,4 @@
-"""Lemma T: a one-layer softmax Transformer is a one-way protocol of partial softmax sums (SPEC §4).
+"""Lemma T: a one-layer softmax Transformer is a one-way protocol of partial softmax sums (theory §4).
 
 The output is read at the last position T. Head h attends with a query q_h that depends only on
 (s_T, T) and keys/values that depend only on (s_j, j). If the positions split into Alice's P_A and
@@ -7,7 +7,7 @@ LayerNorm, FFN, readout cost nothing).
 
 Convention used here (no extra scalar for stability): per head Alice sends the normalised partial
 average a_A = Σ_{j∈P_A} e^{s_j} v_j / Z_A (d_v scalars) and log Z_A = log Σ_{j∈P_A} e^{s_j}
-(1 scalar), where s_j = <q, k_j>. This is the pair (numerator, denominator) of SPEC §4 written in
+(1 scalar), where s_j = <q, k_j>. This is the pair (numerator, denominator) of theory §4 written in
 log-space: numerator = e^{log Z_A}·a_A, denominator = e^{log Z_A}, so the message is exactly
 H·(d_v + 1) scalars and Bob's merge (log-sum-exp) is exact and numerically stable.
 
@@ -84,7 +84,7 @@ def _query_is_vocabulary_fallback(gadget: Any) -> bool:
 class PartialSoftmaxProtocol(InducedProtocol):
     """Alice sends per head (and per possible query token) her normalised partial attention and log-mass."""
 
-    lemma = "Lemma T (SPEC §4)"
+    lemma = "Lemma T (theory §4)"
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
         self.query_values = final_token_values(gadget)
@@ -181,7 +181,7 @@ ATTENTION_REDUCTION = Reduction(
     applies=_applies,
     build=lambda model, adapter, gadget, device=None: PartialSoftmaxProtocol(model, adapter, gadget, device=device),
     lemma="Lemma T",
-    source="SPEC §4 Lemma T; [BHBK]; [SHT]",
+    source="theory §4 Lemma T; [BHBK]; [SHT]",
     inequality="Q*H*(d_v+1)*b >= D^{A->B}(f)   (Q = values of the query token: 1 if public)",
     description="Alice sends, per head, her partial softmax average and log-mass; Bob merges and finishes.",
 )

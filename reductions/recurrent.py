@@ -1,4 +1,4 @@
-"""Lemma R: a recurrent model is a one-way protocol whose message is its state at the cut (SPEC §4).
+"""Lemma R: a recurrent model is a one-way protocol whose message is its state at the cut (theory §4).
 
 If Alice's input fixes the prefix s_1..s_k and Bob's the rest, Alice runs the model over her prefix
 and sends h_k (all layers; for an LSTM both h and c); Bob continues from h_k and reads the answer.
@@ -65,7 +65,7 @@ def measured_state_size(adapter: Any) -> int:
 class RecurrentStateProtocol(PrefixCut, InducedProtocol):
     """Alice sends the model's state after her prefix; Bob runs the rest (Lemma R)."""
 
-    lemma = "Lemma R (SPEC §4)"
+    lemma = "Lemma R (theory §4)"
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
         self._S = measured_state_size(adapter)
@@ -106,7 +106,7 @@ RECURRENT_REDUCTION = Reduction(
     applies=_applies,
     build=lambda model, adapter, gadget, device=None: RecurrentStateProtocol(model, adapter, gadget, device=device),
     lemma="Lemma R",
-    source="SPEC §4 Lemma R; [BHBK]",
+    source="theory §4 Lemma R; [BHBK]",
     inequality="S*b >= D^{A->B}(f)   (S = state scalars at the cut, all layers; LSTM: h and c)",
     description="Alice runs the recurrent model over her prefix and sends its state; Bob continues.",
 )

@@ -5,7 +5,7 @@ a reduction for a new architecture without editing ccbounds::
 
     from reductions.registry import Reduction, register_reduction
     register_reduction(Reduction(name="my-ssm", applies=lambda adapter, gadget: ..., build=...,
-                                 lemma="Lemma R", source="SPEC §4"))
+                                 lemma="Lemma R", source="theory §4"))
 
 (usually together with an adapter registered by :func:`ccbounds.adapters.register_adapter`).
 

@@ -6,14 +6,14 @@ Usage::
 
 Figures (each deterministic: fixed seeds, single-threaded torch):
 
-- ``matrices.png``      the communication matrices of EQ_3, DISJ_3, GT_3, IP_3 and INDEX_3 (SPEC §1-§2);
-- ``protocol_tree.png`` the exact-D witness tree of GT_2 found by SAT, and its leaf rectangles (SPEC §3);
-- ``fooling_set.png``   the largest 1-fooling set of EQ_3 and the bound D(EQ_3) >= 4 it forces (SPEC §3);
-- ``error_vs_bound.png`` the random-parity EQ_8 protocol's measured error against 2^-k (SPEC §2);
+- ``matrices.png``      the communication matrices of EQ_3, DISJ_3, GT_3, IP_3 and INDEX_3 (theory §1-§2);
+- ``protocol_tree.png`` the exact-D witness tree of GT_2 found by SAT, and its leaf rectangles (theory §8);
+- ``fooling_set.png``   the largest 1-fooling set of EQ_3 and the bound D(EQ_3) >= 4 it forces (theory §3);
+- ``error_vs_bound.png`` the random-parity EQ_8 protocol's measured error against 2^-k (theory §2);
 - ``message.png``       Alice's messages in the induced protocols of the hand-set one-layer index-lookup
   Transformer with an 8-dimensional position code (Lemma T) and of a small LSTM trained for 300 steps
-  (Lemma R) on INDEX_4 (SPEC §4);
-- ``separation.png``    width needed vs n: LSTM/GRU/one-layer bounds against the [BHBK] constructions (SPEC §4, §7).
+  (Lemma R) on INDEX_4 (theory §4);
+- ``separation.png``    width needed vs n: LSTM/GRU/one-layer bounds against the [BHBK] constructions (theory §4, §7).
 """
 
 from __future__ import annotations
@@ -82,10 +82,12 @@ def fig_message() -> plt.Figure:
     lstm = train(TrainConfig("lstm", "index-lookup", n=4, width=8, steps=300, seed=0, eval_size=500))
     rnn = ccbounds.reduce(lstm.model, problem)
     fig, (a, b) = plt.subplots(1, 2, figsize=(14, 5.0), layout="constrained", width_ratios=[1.8, 1])
+    per_query = tf.scalars // 4
     plotting.plot_message(tf.alice_messages(xs), ax=a, inputs=xs, precision=32, vmax=1.0,
+                          segments=[(f"query i = {i}", per_query) for i in range(4)],
                           title="1-layer index-lookup construction (Lemma T): "
                                 "per query 18 values + 1 log-mass (≈ 7, saturated)")
-    plotting.plot_message(rnn.alice_messages(xs), ax=b, inputs=xs, precision=32,
+    plotting.plot_message(rnn.alice_messages(xs), ax=b, inputs=xs, precision=32, segments=[("h", 8), ("c", 8)],
                           title=f"LSTM width 8, 300 steps, accuracy {lstm.accuracy:.2f} (Lemma R: h, c)")
     fig.suptitle("Alice's messages for every x ∈ {0,1}^4 of INDEX_4 (one row per input)")
     return fig
@@ -94,6 +96,21 @@ def fig_message() -> plt.Figure:
 def fig_separation() -> plt.Figure:
     return plotting.separation_plot(precision=32)
 
+
+#: what to see in each figure (written under it, and in the README gallery)
+CAPTIONS = {
+    "matrices": "Each panel is one function: row = Alice's input, column = Bob's input, blue = 1. EQ is the "
+                "diagonal, GT the strict lower triangle, IP the 0/1 Hadamard pattern; INDEX has one column per index.",
+    "protocol_tree": "An optimal protocol for GT_2 found by SAT (depth = bits sent) and the monochromatic "
+                     "rectangles its leaves cut out of the matrix: at most 2^depth of them.",
+    "fooling_set": "Ringed cells: a largest 1-fooling set of EQ_3. No two can share a leaf, since their cross "
+                   "cells are 0; with one 0-leaf that forces 9 leaves, so D(EQ_3) >= 4 bits.",
+    "error_vs_bound": "The public-coin EQ_8 protocol: measured error against the proven 2^-k; the error halves "
+                      "with each extra parity bit, whatever n is.",
+    "message": "Alice's messages for all 16 inputs of INDEX_4. Left (Lemma T): one block per query value i; the "
+               "first columns of block i follow bit i of x. Right (Lemma R): the LSTM's h and c, centred at 0 "
+               "(orange positive, purple negative).",
+}
 
 FIGURES = {
     "matrices": fig_matrices,
@@ -116,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or FIGURES:
         t0 = time.perf_counter()
         fig = FIGURES[name]()
+        plotting.add_caption(fig, CAPTIONS.get(name) or fig.caption)
         path = out / f"{name}.png"
-        fig.savefig(path, dpi=DPI)
+        fig.savefig(path, dpi=DPI, bbox_inches="tight")
         plt.close(fig)
         print(f"wrote {path} ({path.stat().st_size // 1024} KB, {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return 0

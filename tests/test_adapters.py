@@ -1,4 +1,4 @@
-"""Tests of ccbounds.adapters: Lemma R / Lemma T decompositions reproduce the models they wrap (SPEC §4)."""
+"""Tests of ccbounds.adapters: Lemma R / Lemma T decompositions reproduce the models they wrap (theory §4)."""
 
 from __future__ import annotations
 

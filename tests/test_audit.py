@@ -1,4 +1,4 @@
-"""ccbounds.audit (SPEC §6): determinism, the reduction check, certificates, verdicts, witnesses, plots,
+"""ccbounds.audit (theory §6): determinism, the reduction check, certificates, verdicts, witnesses, plots,
 and the per-coordinate fixed-point quantizer."""
 
 from __future__ import annotations

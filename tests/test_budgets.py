@@ -1,4 +1,4 @@
-"""Bit budgets (SPEC §4, §6): message sizes per architecture, verdicts, largest n and smallest width
+"""Bit budgets (theory §4, §6): message sizes per architecture, verdicts, largest n and smallest width
 checked against a direct search over n and width."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hand-set constructions (SPEC §7): correct on every small input, on samples at large n, widths as stated."""
+"""Hand-set constructions (theory §7): correct on every small input, on samples at large n, widths as stated."""
 
 from __future__ import annotations
 

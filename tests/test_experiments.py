@@ -1,4 +1,4 @@
-"""Tests of ccbounds.experiments: the separation experiment in small (SPEC §4, §5)."""
+"""Tests of ccbounds.experiments: the separation experiment in small (theory §4, §5)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_
 
 
 def _closed_form_scalars(task: str, arch: str, width: int, heads: int | None, n: int) -> int | None:
-    """S written out from SPEC §4 independently of the library (None: Lemma R refused on Dyck)."""
+    """S written out from theory §4 independently of the library (None: Lemma R refused on Dyck)."""
     if arch == "lstm":
         return None if task == "dyck" else 2 * width
     if arch in ("gru", "rnn"):

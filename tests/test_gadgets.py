@@ -96,7 +96,7 @@ def test_sampled_check_n64(fam, task):
     assert r.ok and r.mode == "sampled" and r.num_inputs == 16
 
 
-# ---------------------------------------------------------------- the SPEC §5 layouts
+# ---------------------------------------------------------------- the theory §5 layouts
 
 
 def test_dyck_blocks_exact():
@@ -157,7 +157,7 @@ def test_positions_partition_and_prefix_cut(fam, task):
     assert (pa, pb, pp) == (a, b, p) and len(ta) == len(a) and len(tb) == len(b) and len(tp) == len(p)
     assert np.array_equal(g.assemble(ta, tb), g.encode(x, y))
     d = json.loads(json.dumps(g.to_dict()))
-    assert d["is_prefix_cut"] == g.is_prefix_cut and "SPEC §5" in d["source"]
+    assert d["is_prefix_cut"] == g.is_prefix_cut and "theory §5" in d["source"]
     assert g.name in str(g)
 
 

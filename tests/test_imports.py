@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 CORE = [
-    "ccbounds", "ccbounds.errors", "ccbounds.bound", "ccbounds.problems", "ccbounds.protocols", "ccbounds.bounds",
-    "ccbounds.information", "ccbounds.quantize", "ccbounds.requirements", "ccbounds.budgets", "ccbounds.tasks",
+    "ccbounds", "ccbounds.errors", "ccbounds.bound_record", "ccbounds.problems", "ccbounds.protocols",
+    "ccbounds.bounds",
+    "ccbounds.information", "ccbounds.quantize", "ccbounds.required_bits", "ccbounds.budgets", "ccbounds.tasks",
     "ccbounds.cli", "ccbounds.examples", "ccbounds.checkpoint", "ccbounds.adapters", "ccbounds.models",
     "ccbounds.models.constructions", "reductions", "reductions.gadgets",
 ]

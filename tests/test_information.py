@@ -1,4 +1,4 @@
-"""Tests of ccbounds.information against closed forms and exact enumeration (SPEC §6)."""
+"""Tests of ccbounds.information against closed forms and exact enumeration (theory §6)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError, UnknownNameError
 from ccbounds.information import (
     H2,

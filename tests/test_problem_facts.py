@@ -14,7 +14,7 @@ from ccbounds.auditing import QueryPlan
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import H2, max_index_length
 from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, PROBLEMS, Problem, get_problem
-from ccbounds.requirements import required_bits
+from ccbounds.required_bits import required_bits
 
 FAMILIES = [("index", {}), ("index", {"q": 3}), ("eq", {}), ("disj", {}), ("gt", {}), ("ip", {})]
 

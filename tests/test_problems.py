@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccbounds.bound import MODELS, Bound
+from ccbounds.bound_record import MODELS, Bound
 from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
 from ccbounds.problems import (
     DISJ,

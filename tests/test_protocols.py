@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccbounds.bound import MODELS
+from ccbounds.bound_record import MODELS
 from ccbounds.errors import InvalidInputError, TooLargeError
 from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, Problem
 from ccbounds.protocols import (

@@ -1,4 +1,4 @@
-"""Tests of ccbounds.quantize: fixed point, bit-exact float formats, transcripts (SPEC §6)."""
+"""Tests of ccbounds.quantize: fixed point, bit-exact float formats, transcripts (theory §9)."""
 
 from __future__ import annotations
 

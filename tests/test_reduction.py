@@ -1,5 +1,5 @@
 """reduce(model, problem): the conformance suite over every registered reduction, exact message
-sizes (SPEC §4), refusals, explain() and user-registered reductions."""
+sizes (theory §4), refusals, explain() and user-registered reductions."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ def _custom_index3() -> tuple:
 def test_custom_problem_has_a_one_way_bound_check_and_audit() -> None:
     from ccbounds import audit
     from ccbounds.problems import Problem
-    from ccbounds.requirements import required_bits
+    from ccbounds.required_bits import required_bits
 
     # independent count: 4 distinct rows (0,0,0), (0,1,1)... of this 4x3 matrix -> ceil(log2 4) = 2 bits
     M = [[0, 0, 0], [0, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0]]

@@ -267,7 +267,7 @@ def test_dyck_three_implementations_agree(types, depth, length):
 
 def test_dyck_dfa_size_and_counts():
     delta, states = dyck_dfa(2, 2)
-    assert len(states) == 7  # '', (, [, ((, ([, [(, [[  (+ reject = the 8 states of SPEC §7)
+    assert len(states) == 7  # '', (, [, ((, ([, [(, [[  (+ reject = the 8 states of theory §7)
     for m in range(1, 8):  # Catalan numbers: one type, unbounded depth
         assert BoundedDyck(1, depth=m, types=1, length=2 * m).count_members() == math.comb(2 * m, m) // (m + 1)
     assert BoundedDyck(1).count_members() == 8 and BoundedDyck(1, depth=1).count_members() == 2

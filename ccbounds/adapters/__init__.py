@@ -1,4 +1,4 @@
-"""Adapters: what a one-way reduction (SPEC §4) needs from a model, and nothing else.
+"""Adapters: what a one-way reduction (theory §4) needs from a model, and nothing else.
 
 * :class:`RecurrentAdapter` (Lemma R): ``initial_state``, ``advance``, ``readout``, ``state_tensors``,
   ``state_size``, ``flatten`` / ``unflatten``.

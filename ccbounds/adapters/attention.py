@@ -1,6 +1,6 @@
 """Built-in Lemma T adapter: one-layer softmax Transformer classifiers read at the last position.
 
-Layouts read (SPEC §4, Lemma T):
+Layouts read (theory §4, Lemma T):
 
 * ``nn.TransformerEncoderLayer`` (``norm_first`` True or False, alone or inside an
   ``nn.TransformerEncoder``): token ``nn.Embedding`` + positions (a learned ``nn.Embedding``, a
@@ -104,7 +104,7 @@ class Reading:
 
 
 class TransformerAdapter(AttentionAdapter):
-    """Lemma T adapter for a one-layer softmax Transformer (SPEC §4; [BHBK], [SHT]).
+    """Lemma T adapter for a one-layer softmax Transformer (theory §4; [BHBK], [SHT]).
 
     Queries, keys and values are the attention's own in-projections of ``pre(h_j)``, with
     ``h_j = scale·embed(s_j) + pos(j)``; ``finish`` applies ``out_proj`` then ``post(h_T, ·)`` and the head.

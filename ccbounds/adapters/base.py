@@ -1,6 +1,6 @@
 """What a reduction needs from a model: the adapter interfaces of Lemma R and Lemma T.
 
-An adapter wraps a torch model and exposes exactly the pieces a one-way reduction (SPEC §4) uses:
+An adapter wraps a torch model and exposes exactly the pieces a one-way reduction (theory §4) uses:
 
 * :class:`RecurrentAdapter` (Lemma R): a state carried across the cut, advanced token block by token
   block, and a readout that depends on the final state only.
@@ -89,7 +89,7 @@ class Adapter(ABC):
 
 
 class RecurrentAdapter(Adapter):
-    """Lemma R interface (SPEC §4): a state ``h_t = g(h_{t-1}, s_t)`` and a readout of the final state.
+    """Lemma R interface (theory §4): a state ``h_t = g(h_{t-1}, s_t)`` and a readout of the final state.
 
     ``State`` is a tuple of tensors, each with the batch dimension first. Subclasses implement
     :meth:`initial_state`, :meth:`advance`, :meth:`readout`, :meth:`state_tensors` and
@@ -118,7 +118,7 @@ class RecurrentAdapter(Adapter):
     @property
     @abstractmethod
     def state_size(self) -> int:
-        """S: the number of scalars per example in the state (what Alice sends, SPEC §4)."""
+        """S: the number of scalars per example in the state (what Alice sends, theory §4)."""
 
     def flatten(self, state: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The state as one ``(B, S)`` tensor (the order of :meth:`state_tensors`)."""
@@ -148,9 +148,9 @@ class RecurrentAdapter(Adapter):
 
 
 class AttentionAdapter(Adapter):
-    """Lemma T interface (SPEC §4): one softmax attention layer read at the last position T.
+    """Lemma T interface (theory §4): one softmax attention layer read at the last position T.
 
-    Conventions: ``T`` is the sequence length, i.e. the output is read at SPEC's (1-based) position
+    Conventions: ``T`` is the sequence length, i.e. the output is read at the theory's (1-based) position
     T, the 0-based index ``T - 1``; ``positions`` passed to :meth:`keys_values` are 0-based indices.
     Queries carry the ``1/sqrt(d_k)`` scaling, so attention weights are ``softmax_j <q, k_j>``.
 

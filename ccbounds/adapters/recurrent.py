@@ -82,7 +82,7 @@ def find_recurrent_layout(model: nn.Module) -> tuple[nn.Embedding, nn.RNNBase, n
 
 
 class TorchRecurrentAdapter(RecurrentAdapter):
-    """Lemma R adapter for Embedding → RNN/GRU/LSTM → Linear classifiers (SPEC §4).
+    """Lemma R adapter for Embedding → RNN/GRU/LSTM → Linear classifiers (theory §4).
 
     Parameters
     ----------
@@ -98,7 +98,7 @@ class TorchRecurrentAdapter(RecurrentAdapter):
 
     References
     ----------
-    SPEC §4, Lemma R.
+    theory §4, Lemma R.
     """
 
     def __init__(self, model: nn.Module) -> None:

@@ -4,7 +4,7 @@
 
 1. adapters registered with :func:`register_adapter` (latest first) — validated against the model's
    forward when ``validate`` is true;
-2. the refusals of SPEC §4 (:func:`check_applicable`): bidirectional RNNs, recurrent models that also
+2. the refusals of theory §4 (:func:`check_applicable`): bidirectional RNNs, recurrent models that also
    attend back over the prefix, and two or more attention layers raise
    :class:`~ccbounds.errors.ReductionNotApplicable`;
 3. the built-in adapters in :data:`ADAPTERS`.
@@ -253,7 +253,7 @@ def registered_adapters() -> tuple[AdapterEntry, ...]:
 
 
 def check_applicable(model: Any) -> None:
-    """Refuse the models SPEC §4 has no one-way reduction for.
+    """Refuse the models theory §4 has no one-way reduction for.
 
     Raises
     ------
@@ -296,7 +296,7 @@ def check_applicable(model: Any) -> None:
 
 
 def get_adapter(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
-    """The adapter (Lemma R or Lemma T, SPEC §4) that turns ``model`` into what a reduction needs.
+    """The adapter (Lemma R or Lemma T, theory §4) that turns ``model`` into what a reduction needs.
 
     Parameters
     ----------

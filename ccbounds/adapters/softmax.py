@@ -1,4 +1,4 @@
-"""Splitting one softmax attention between the players of Lemma T (SPEC §4).
+"""Splitting one softmax attention between the players of Lemma T (theory §4).
 
 A head attends with ``a = Σ_j e^{<q,k_j>} v_j / Σ_j e^{<q,k_j>}``. If the positions split into sets
 owned by Alice and Bob, each computes a partial numerator and denominator over their own positions
@@ -11,7 +11,7 @@ Max-shift convention
 By default ``m = max_{j∈P} <q,k_j>`` (so ``1 <= den <= |P|``); for an empty P, ``num = 0``,
 ``den = 0`` and ``m = −inf``. A caller may instead pass a fixed shift (e.g. a public constant,
 then it need not be sent). With the max-shift, Alice's message per head is ``d_v + 2`` scalars
-(num, den, shift); with a public shift it is ``d_v + 1`` (SPEC §4, Lemma T).
+(num, den, shift); with a public shift it is ``d_v + 1`` (theory §4, Lemma T).
 :func:`merge_partial_sums` rescales every part to the largest shift, so merging is exact
 (log-sum-exp style) whatever shifts the parts used.
 
@@ -107,7 +107,7 @@ def partial_sums(
 
     References
     ----------
-    SPEC §4, Lemma T; [BHBK], [SHT].
+    theory §4, Lemma T; [BHBK], [SHT].
 
     Examples
     --------

@@ -1,6 +1,6 @@
-"""Auditing a trained model against a communication lower bound (SPEC §6).
+"""Auditing a trained model against a communication lower bound (theory §6).
 
-:func:`audit` turns a model into its induced one-way protocol (SPEC §4), quantizes the message at
+:func:`audit` turns a model into its induced one-way protocol (theory §4), quantizes the message at
 several precisions, and reports per precision the accuracy, the certified information L, the message
 entropy, the comparison of S*b with D^{A->B}(f), and collision witnesses, in an :class:`AuditReport`.
 

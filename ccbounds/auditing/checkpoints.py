@@ -2,7 +2,7 @@
 
 A ccbounds checkpoint (or a foreign state_dict with a spec) names the task it was trained on and its
 token ids; :func:`problem_for_task` asks the task which communication problem it embeds
-(:meth:`~ccbounds.tasks.Task.problem`, SPEC §5) and builds the gadget with the model's own token ids.
+(:meth:`~ccbounds.tasks.Task.problem`, theory §5) and builds the gadget with the model's own token ids.
 
 For example index-lookup gives INDEX_n, eq EQ_n and disj DISJ_n (x SEP y END), dyck of depth 2 DISJ_n
 (interleaved blocks; one-layer Transformers only); :func:`reductions.gadgets.list_gadgets` lists them all.

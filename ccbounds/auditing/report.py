@@ -1,4 +1,4 @@
-"""The result of an audit: one :class:`AuditRow` per precision and the :class:`AuditReport` (SPEC §6).
+"""The result of an audit: one :class:`AuditRow` per precision and the :class:`AuditReport` (theory §6).
 
 Verdicts (:func:`row_verdict`), in this order:
 
@@ -43,14 +43,14 @@ VERDICTS = {
 
 def row_verdict(message_bits: float, lower_bound_bits: float, L_certified: float | None = None,
                 mismatches: int = 0) -> tuple[str, str]:
-    """The verdict of one precision and its reason (SPEC §6).
+    """The verdict of one precision and its reason (theory §6).
 
     Parameters
     ----------
     message_bits : float
         S*b, the exact message size.
     lower_bound_bits : float
-        D^{A->B}(f) in bits (:func:`ccbounds.requirements.required_bits` at eps = 0).
+        D^{A->B}(f) in bits (:func:`ccbounds.required_bits.required_bits` at eps = 0).
     L_certified : float, optional
         The certified lower bound on I(M; X) (None where no certificate applies).
     mismatches : int
@@ -120,7 +120,7 @@ def _num(v: Any, fmt: str = ".4f") -> str:
 
 @dataclass(frozen=True)
 class AuditReport:
-    """An audit of one model on one problem (SPEC §6); build it with :func:`ccbounds.audit`.
+    """An audit of one model on one problem (theory §6); build it with :func:`ccbounds.audit`.
 
     ``rows`` are ordered by bits per scalar. ``model_accuracy`` is the model's own accuracy on the full
     sequences of the audited inputs (it equals the fp32 row's accuracy unless the reduction is wrong).
@@ -267,7 +267,7 @@ class AuditReport:
         ]
         out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
         out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
-        out += ["Legend: largest n = the largest input length NOT ruled out at this precision (SPEC §6), at the "
+        out += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
                 "longer inputs are ruled out, "
                 "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "

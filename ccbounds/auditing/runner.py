@@ -1,4 +1,4 @@
-"""``audit(model, problem)``: quantize the induced protocol's messages and measure what they carry (SPEC §6).
+"""``audit(model, problem)``: quantize the induced protocol's messages and measure what they carry (theory §6).
 
 The audit streams over batches of Alice inputs, through the protocol engine only
 (:class:`~ccbounds.protocols.induced.InducedProtocol`): Alice's fp32 messages are computed once per batch
@@ -92,9 +92,9 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
           precisions: Sequence[Any] = (1, 2, 4, 8, 16, 32), samples: int = 4096, seed: int = 0,
           device: Any = None, confidence: float = 0.95, calibration_samples: int = 512, witnesses: int = 5,
           batch: int = 512, progress: Callable[[int, int], None] | None = None) -> AuditReport:
-    """Audit a model against the communication lower bound of ``problem`` at several precisions (SPEC §6).
+    """Audit a model against the communication lower bound of ``problem`` at several precisions (theory §6).
 
-    The model becomes a one-way protocol (``ccbounds.reduce``, SPEC §4). For each precision Alice's
+    The model becomes a one-way protocol (``ccbounds.reduce``, theory §4). For each precision Alice's
     message is quantized to b bits per scalar (an exact S*b-bit message), Bob continues from the
     de-quantized message, and the audit measures accuracy, the certified information L (Fano +
     Clopper-Pearson), the message entropy, collisions, and compares S*b with D^{A->B}(f).

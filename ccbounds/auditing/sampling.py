@@ -1,11 +1,11 @@
-"""The query distribution mu of an audit: which Alice inputs and which Bob queries are measured (SPEC §6).
+"""The query distribution mu of an audit: which Alice inputs and which Bob queries are measured (theory §6).
 
 * Alice: x_1..x_K i.i.d. uniform on X (for INDEX_n over q symbols: uniform on [q]^n), drawn from a seeded
   stream in fixed chunks of :data:`CHUNK` inputs, so x_k depends only on (seed, k), not on the batch size.
 * Bob, per x: the problem's own audit queries (:meth:`~ccbounds.problems.Problem.audit_queries`):
-  - INDEX_n: every index i = 0..n-1 (the Fano certificate of SPEC §6 needs each coordinate's error);
+  - INDEX_n: every index i = 0..n-1 (the Fano certificate of theory §6 needs each coordinate's error);
   - DISJ_n, IP_n: the INDEX embedding y = {i} (the indicator e_i) for every i, DISJ(x, {i}) = 1 - x_i,
-    IP(x, {i}) = x_i (SPEC §2), so the same certificate applies;
+    IP(x, {i}) = x_i (theory §2), so the same certificate applies;
   - EQ_n, GT_n: y = x and the n single-bit flips x XOR e_i (n + 1 queries, labelled "equal", "flip i");
   - any other problem: a seeded sample of at most :data:`OTHER_QUERIES` Bob inputs, the same for every x
     (no certificate).

@@ -1,4 +1,4 @@
-"""From an audit's measurements to its rows, witnesses and report (SPEC §6).
+"""From an audit's measurements to its rows, witnesses and report (theory §6).
 
 Per precision: accuracy, the Fano certificate (INDEX, DISJ, IP), the Miller-Madow entropy of the message
 hashes, the verdict of :func:`~ccbounds.auditing.report.row_verdict` and the predicted limit on n

@@ -1,4 +1,4 @@
-"""Collision witnesses: two inputs Alice cannot tell apart, turned into concrete failing sequences (SPEC §6).
+"""Collision witnesses: two inputs Alice cannot tell apart, turned into concrete failing sequences (theory §6).
 
 If the quantized messages of x != x' are equal, Bob answers (x, y) and (x', y) identically, so for a y
 with f(x, y) != f(x', y) one of the two answers is wrong; the problem names that y
@@ -109,7 +109,7 @@ def _distinguishing_query(plan: Any, x: tuple, xp: tuple) -> Any:
 
 def find_witnesses(p: Any, plan: Any, candidates: list[tuple[Any, Any, list[tuple[int, int]]]], want: int,
                    max_examined: int) -> tuple[list[CollisionWitness], int]:
-    """Turn colliding pairs into confirmed witnesses by running the real model (SPEC §6).
+    """Turn colliding pairs into confirmed witnesses by running the real model (theory §6).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Lower and upper bounds on the communication complexity of a matrix (SPEC §3).
+"""Lower and upper bounds on the communication complexity of a matrix (theory §3).
 
 Cheap bounds: :func:`log_rank` (over R and GF(2)), :func:`leaf_rank_bound`, :func:`one_way`,
 :func:`largest_fooling_set`. Exact ones (small matrices, SAT): :func:`partition_number`,

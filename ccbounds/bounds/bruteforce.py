@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import Deadline, as_matrix
 from ccbounds.errors import InvalidInputError, SolverLimitError
 

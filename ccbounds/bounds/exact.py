@@ -1,4 +1,4 @@
-"""Exact deterministic communication complexity D(f) of a small matrix by SAT (SPEC §3, theory §8).
+"""Exact deterministic communication complexity D(f) of a small matrix by SAT (theory §8, theory §8).
 
 Pipeline: deduplicate rows and columns; cheap lower bounds (log-rank and leaf-rank over R and GF(2),
 the combined fooling set, any bounds the caller passes); cheap upper bounds (both one-way protocols
@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._encoding import decode_tree, protocol_tree_clauses
 from ccbounds.bounds._matrix import (
@@ -258,7 +258,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
 
     References
     ----------
-    [KN] Def. 1.1, Lemma 1.28, Prop. 1.14; SPEC §3 (exact D: tree plus UNSAT proof for D - 1).
+    [KN] Def. 1.1, Lemma 1.28, Prop. 1.14; theory §8 (exact D: tree plus UNSAT proof for D - 1).
     """
     t_all = time.perf_counter()
     M0, name = as_matrix(x, what="exact D", binary=False)

@@ -1,4 +1,4 @@
-"""Fooling sets: 1-, 0- and combined fooling sets, exact by maximum clique (SPEC §3, [KN] Prop. 1.14).
+"""Fooling sets: 1-, 0- and combined fooling sets, exact by maximum clique (theory §3, [KN] Prop. 1.14).
 
 Two cells (x1, y1), (x2, y2) can share a monochromatic rectangle iff M[x1, y1] = M[x2, y2] =
 M[x1, y2] = M[x2, y1]. A fooling set is a set of cells no two of which can; each needs its own leaf,
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import Deadline, as_matrix
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
@@ -146,7 +146,7 @@ def largest_fooling_set(x: Any, kind: str = "combined", time_limit: float | None
     x : array_like or Problem
         The communication matrix.
     kind : {"combined", "1", "0"}
-        "1": cells with value 1 only; "0": value 0 only; "combined": both (SPEC §3: |S1| + |S0|).
+        "1": cells with value 1 only; "0": value 0 only; "combined": both (theory §3: |S1| + |S0|).
     time_limit : float or None
         Seconds for the exact clique search (``None``: unlimited).
     on_limit : {"raise", "best"}
@@ -209,7 +209,7 @@ def largest_fooling_set(x: Any, kind: str = "combined", time_limit: float | None
     leaves = fooling_leaves(M, chosen)
     note = f"|S| = {fs.size}, {leaves} leaves forced" + ("" if optimal else "; time limit hit: not proven largest")
     return Bound(math.ceil(math.log2(leaves)) if leaves > 0 else 0, "lower", "D", name,
-                 method="fooling-set", witness=fs, source="[KN] Prop. 1.14 (fooling sets); SPEC §3",
+                 method="fooling-set", witness=fs, source="[KN] Prop. 1.14 (fooling sets); theory §3",
                  expression="ceil(log2(|S1| + |S0|))", note=note)
 
 

@@ -1,4 +1,4 @@
-"""Exact deterministic one-way complexity from distinct rows and columns (SPEC §1, §3).
+"""Exact deterministic one-way complexity from distinct rows and columns (theory §1, §3).
 
 In a one-way protocol A->B Bob's answer depends only on Alice's message and y, so two rows that
 receive the same message must be equal; conversely Alice can send the index of her row's class.
@@ -9,7 +9,7 @@ the outputs are bits, so matrices of any integer outputs (q-ary INDEX) are accep
 Examples
 --------
 >>> str(one_way([[0, 1], [1, 0], [0, 1]]))
-'D1way(A->B)(matrix 3x2) = 1 bits  [distinct-rows; [KN] Ch. 4 (one-way protocols); SPEC §1 (log #distinct rows)]'
+'D1way(A->B)(matrix 3x2) = 1 bits  [distinct-rows; [KN] Ch. 4 (one-way protocols); theory §1 (log #distinct rows)]'
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import as_matrix, distinct_classes
 from ccbounds.errors import InvalidInputError
 
@@ -74,7 +74,7 @@ def one_way(x: Any, direction: str = "A->B") -> Bound:
 
     References
     ----------
-    [KN] Ch. 4 (one-way communication); SPEC §1 (D^{A->B} = ceil log2 #distinct rows).
+    [KN] Ch. 4 (one-way communication); theory §1 (D^{A->B} = ceil log2 #distinct rows).
     """
     if direction not in _DIRECTIONS:
         raise InvalidInputError(f"direction must be 'A->B' or 'B->A', got {direction!r}")
@@ -85,7 +85,7 @@ def one_way(x: Any, direction: str = "A->B") -> Bound:
     return Bound(
         math.ceil(math.log2(cls.count)), "exact", f"D1way({direction})", name,
         method="distinct-rows" if axis == 0 else "distinct-columns", witness=cls,
-        source=f"[KN] Ch. 4 (one-way protocols); SPEC §1 (log #distinct {what})",
+        source=f"[KN] Ch. 4 (one-way protocols); theory §1 (log #distinct {what})",
         expression=f"ceil(log2 #distinct {what})", note=f"{cls.count} distinct {what}",
     )
 

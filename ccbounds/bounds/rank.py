@@ -1,4 +1,4 @@
-"""Rank lower bounds: log-rank over the reals and over GF(2) (SPEC §3, [KN] Lemma 1.28).
+"""Rank lower bounds: log-rank over the reals and over GF(2) (theory §3, [KN] Lemma 1.28).
 
 Every 1-leaf of a protocol tree is a rank-1 0/1 rectangle and the 1-leaves partition the 1-entries,
 so M is a sum of (#1-leaves) rank-1 matrices, over the reals and over GF(2) alike:
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import as_matrix
 from ccbounds.errors import InvalidInputError
 
@@ -170,7 +170,7 @@ def _log2_or_zero(r: int) -> float:
 
 
 def log_rank(x: Any, field: str = "R") -> Bound:
-    """The log-rank lower bound ``D(f) >= log2 rank(M)`` over the reals or GF(2) (SPEC §3).
+    """The log-rank lower bound ``D(f) >= log2 rank(M)`` over the reals or GF(2) (theory §3).
 
     The value is ``log2 rank`` itself; since D is an integer, ``D >= ceil(log2 rank)`` (the note says so).
 

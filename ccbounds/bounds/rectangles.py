@@ -1,7 +1,7 @@
-"""Rectangle partition and cover numbers, exact by SAT (SPEC §3; [KN] Prop. 1.13, §2.1).
+"""Rectangle partition and cover numbers, exact by SAT (theory §3; [KN] Prop. 1.13, §2.1).
 
 - partition number C^D: fewest monochromatic rectangles partitioning M. The leaves of a protocol
-  tree partition M into monochromatic rectangles, so ``D(f) >= ceil(log2 C^D)``. Note (SPEC §3,
+  tree partition M into monochromatic rectangles, so ``D(f) >= ceil(log2 C^D)``. Note (theory §3,
   [AUY]): only ``D = O(log² C^D)`` holds — ``log2 C^D + 1`` is *not* an upper bound on D and is never
   reported as one.
 - cover numbers C^1, C^0: fewest 1- (0-) rectangles covering the 1- (0-) cells; the
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import Deadline, as_matrix, resolve_solver
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds.drup import UnsatProof
@@ -244,7 +244,7 @@ def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None 
     -------
     Bound
         ``model="D"``, ``direction="lower"``, ``method="partition-number"``; witness a
-        :class:`RectangleSolution` (``.number`` is C^D). Never an upper bound on D (SPEC §3).
+        :class:`RectangleSolution` (``.number`` is C^D). Never an upper bound on D (theory §3).
 
     Raises
     ------
@@ -261,7 +261,7 @@ def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None 
     """
     sol, name = _solve(x, "partition", solver, time_limit, use_cheap_bounds)
     return Bound(math.ceil(math.log2(sol.number)), "lower", "D", name, method="partition-number",
-                 witness=sol, source="[KN] Prop. 1.13 (leaves partition M); SPEC §3",
+                 witness=sol, source="[KN] Prop. 1.13 (leaves partition M); theory §3",
                  expression="ceil(log2 C^D)",
                  note=f"C^D = {sol.number}; log2 C^D + 1 is NOT an upper bound on D (only D = O(log^2 C^D), [AUY])")
 

@@ -1,4 +1,4 @@
-"""All matrix bounds of a problem in one table (SPEC §3).
+"""All matrix bounds of a problem in one table (theory §3).
 
 Examples
 --------
@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._matrix import as_matrix, distinct_classes, is_binary
 from ccbounds.bounds.exact import DInterval, ExactLimitError, ExactResult, exact_D
@@ -178,7 +178,7 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
 
     References
     ----------
-    SPEC §1, §3; [KN] Ch. 1-2.
+    theory §1, §3; [KN] Ch. 1-2.
 
     Notes
     -----

@@ -44,7 +44,7 @@ say. A worked example, ``lookup.toml`` (the same keys work as JSON)::
     norm_first = false         # pre-norm blocks? (not visible in the weights; PyTorch default false)
     readout = "classifier"     # only if two modules could be the readout (the error says so)
 
-    [tokens]                   # only if the model used other token ids than SPEC §5's defaults
+    [tokens]                   # only if the model used other token ids than theory §5's defaults
     I0 = 2
 
 then ``load_checkpoint("lookup.pt", spec="lookup.toml")``. The architecture and all sizes are read

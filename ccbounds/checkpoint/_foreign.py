@@ -1,6 +1,6 @@
 """Foreign state_dicts: infer the architecture from tensor names and shapes, rename onto the reference.
 
-Two families are read (SPEC §4: the ones Lemma R and Lemma T are about):
+Two families are read (theory §4: the ones Lemma R and Lemma T are about):
 
 * recurrent: ``Embedding -> nn.RNN | nn.GRU | nn.LSTM -> Linear``. The cell comes from the gate
   multiple ``weight_ih_l0.shape[0] / hidden`` (1, 3, 4), the hidden size from ``weight_hh_l0``, the
@@ -60,7 +60,7 @@ def _recurrent(sd: dict[str, Any], spec: CheckpointSpec | None, sizes: dict[str,
     if rev:
         raise CheckpointError(
             f"the checkpoint holds a bidirectional recurrent layer ({rev[0]}); its state at the cut depends on "
-            "tokens after the cut, so no one-way protocol (SPEC §4 Lemma R) exists; audit a unidirectional model"
+            "tokens after the cut, so no one-way protocol (theory §4 Lemma R) exists; audit a unidirectional model"
         )
     if any(m["kind"] == "weight_hr" for m in found.values()):
         raise CheckpointError(

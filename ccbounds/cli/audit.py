@@ -76,7 +76,7 @@ def add_command(sub: Any) -> None:
     """Register ``audit`` on the subparsers ``sub``."""
     p = sub.add_parser("audit", help="audit a checkpoint: message bits, accuracy, certified information, witnesses",
                        description="Reduce a trained model to its one-way protocol, quantize the message at each "
-                       "precision, and compare with the lower bound (SPEC §6). Exit 0: consistent; 3: violation; "
+                       "precision, and compare with the lower bound (theory §6). Exit 0: consistent; 3: violation; "
                        "1: error. With no CHECKPOINT, audits a bundled example.")
     p.add_argument("checkpoint", nargs="?", help="a .pt or .safetensors checkpoint (default: a bundled example)")
     p.add_argument("--example", metavar="NAME", help="audit a bundled example (see `ccbounds examples`)")

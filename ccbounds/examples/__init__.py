@@ -2,7 +2,7 @@
 
 Each file is a ccbounds checkpoint written by :func:`ccbounds.training.train_to_checkpoint`; its
 metadata holds the exact ``ccbounds train ...`` command that reproduces it (all of them are listed
-in ``scripts/make_examples.sh``). They illustrate the three verdicts of an audit (SPEC §4, §6):
+in ``scripts/make_examples.sh``). They illustrate the three verdicts of an audit (theory §4, §6):
 
 * ``lstm-index`` solves index lookup; its state (``S = 2·width`` scalars, h and c) is far wider than
   the ``n`` bits Lemma R asks for, so it is "not ruled out";
@@ -124,7 +124,7 @@ EXAMPLES: dict[str, ExampleInfo] = {
         _info(
             "tf2-eq", "pt", "tf2", "eq", 8, "eq", 32, 0.998,
             "two-layer Transformer, d_model 32, 2 heads, trained on equality (x SEP y END) with n = 8",
-            "the audit refuses to reduce it: no one-way reduction for two attention layers (SPEC §4)",
+            "the audit refuses to reduce it: no one-way reduction for two attention layers (theory §4)",
         ),
     )
 }

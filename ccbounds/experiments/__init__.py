@@ -1,4 +1,4 @@
-"""Reproducible experiments: the separation experiment of [BHBK] in small (SPEC §4, §5).
+"""Reproducible experiments: the separation experiment of [BHBK] in small (theory §4, §5).
 
 * :mod:`~ccbounds.experiments.config` -- :class:`SeparationConfig` and its command line
   (``ccbounds experiment separations ...``);

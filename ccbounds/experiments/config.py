@@ -31,7 +31,7 @@ from ccbounds.errors import InvalidInputError, UnknownNameError
 
 __all__ = ["SeparationConfig", "EXPERIMENT_TASKS", "EXPERIMENT_ARCHS", "experiment_options", "parse_command_line"]
 
-#: tasks the experiment trains on (each embeds a problem with a one-way lower bound, SPEC §5)
+#: tasks the experiment trains on (each embeds a problem with a one-way lower bound, theory §5)
 EXPERIMENT_TASKS = ("index-lookup", "dyck")
 #: architectures: the registered families a reduction applies to (Lemma R or Lemma T)
 EXPERIMENT_ARCHS = tuple(a.name for a in ARCHITECTURES.values() if a.lemma)
@@ -64,7 +64,7 @@ class SeparationConfig:
     Parameters
     ----------
     tasks : tuple of {"index-lookup", "dyck"}
-        index lookup embeds INDEX_n; Dyck-(2,2) of length 4n embeds DISJ_n (SPEC §5).
+        index lookup embeds INDEX_n; Dyck-(2,2) of length 4n embeds DISJ_n (theory §5).
     ns : tuple of int
         Sizes n of the embedded problem (the task's size parameter).
     archs : tuple of {"tf1", "rnn", "lstm", "gru"}

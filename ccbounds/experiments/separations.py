@@ -3,10 +3,10 @@
 For every (task, n, arch) of a :class:`~ccbounds.experiments.config.SeparationConfig`,
 :func:`run_separations` trains a reference model with :func:`ccbounds.training.train` (CPU,
 deterministic) and keeps its accuracy on a held-out balanced sample; it turns the trained model
-into its one-way protocol with :func:`ccbounds.reduce` (SPEC §4) and records the exact message size
+into its one-way protocol with :func:`ccbounds.reduce` (theory §4) and records the exact message size
 S·b at each precision b (``protocol.cost_bits(b)``, never recomputed by hand), the same number from
 :func:`ccbounds.budgets.budget` for comparison, and the one-way lower bound of the embedded problem
-(SPEC §2, §5):
+(theory §2, §5):
 
 ============  ========  ============  =====================================================
 task          embeds    length        reductions that apply
@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.experiments.config import SeparationConfig
 
@@ -70,7 +70,7 @@ class SeparationRun:
     problem : str
         The embedded communication problem, ``"INDEX_n"`` or ``"DISJ_n"``.
     lower_bound : Bound
-        D^{A->B}(problem) = n bits (SPEC §2): a model exact on every input needs S·b >= n.
+        D^{A->B}(problem) = n bits (theory §2): a model exact on every input needs S·b >= n.
     accuracy, eval_size, final_loss
         Held-out accuracy on a balanced sample of ``eval_size``; training loss (nats) at the end.
     reduction, lemma : str or None
@@ -88,7 +88,7 @@ class SeparationRun:
         Accuracy of the induced protocol with b-bit messages on the audit's query distribution mu
         (x uniform; Bob asks every index i, or y = {i} for DISJ), from :func:`ccbounds.audit`.
     L_certified : dict of int -> float or None, or None
-        The audit's certified lower bound on I(M; X) in bits at 95 % confidence (SPEC §6).
+        The audit's certified lower bound on I(M; X) in bits at 95 % confidence (theory §6).
     refused : str or None
         Why no reduction applies (the message of :class:`~ccbounds.errors.ReductionNotApplicable`).
     train_command : str
@@ -284,7 +284,7 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
     from ccbounds.budgets import budget
     from ccbounds.errors import ReductionNotApplicable
     from ccbounds.reduction import reduce
-    from ccbounds.requirements import required_bits
+    from ccbounds.required_bits import required_bits
     from ccbounds.training import train
 
     tc = config.train_config(task, n, arch)
@@ -320,7 +320,7 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
 
 def run_separations(config: SeparationConfig, progress: Callable[[int, int, SeparationRun], None] | None = None,
                     output: str | Path = "separations.json") -> SeparationResults:
-    """Train every (task, n, arch) of ``config``, reduce each model, and record bits and bounds (SPEC §4, §5).
+    """Train every (task, n, arch) of ``config``, reduce each model, and record bits and bounds (theory §4, §5).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Information-theoretic certificates for audits of trained models (SPEC §6). All values in bits.
+"""Information-theoretic certificates for audits of trained models (theory §6). All values in bits.
 
 * :mod:`~ccbounds.information.binary` -- :func:`H2`, :func:`H2_inv` (branch [0, 1/2]),
   :func:`entropy_q_fano` (H2(eps) + eps log2(q-1)), :func:`fano_term`, and :func:`max_index_length`, the

@@ -1,4 +1,4 @@
-"""Binary and q-ary entropy, the inverse of H2, and SPEC §6's predicted INDEX limit (bits throughout).
+"""Binary and q-ary entropy, the inverse of H2, and theory §6's predicted INDEX limit (bits throughout).
 
 Examples
 --------
@@ -139,7 +139,7 @@ def _check_q(q: Any) -> None:
 def fano_term(eps: Any, q: int = 2) -> Any:
     """Fano's per-coordinate information ``log2 q - H2(eps) - eps log2(q-1)``, eps capped at (q-1)/q.
 
-    The summand of SPEC §6's certificate: a lower bound on log2 q - H(X_i | M) when Bob guesses X_i
+    The summand of theory §6's certificate: a lower bound on log2 q - H(X_i | M) when Bob guesses X_i
     with error eps. It decreases on [0, (q-1)/q] from log2 q to exactly 0, and is 0 beyond the cap
     (an answer no better than chance certifies nothing). Rounding below 0 is clipped to 0.
 
@@ -167,7 +167,7 @@ def fano_term(eps: Any, q: int = 2) -> Any:
 
 
 def max_index_length(state_bits: float, eps: float, q: int = 2) -> int | None:
-    """SPEC §6's predicted limit: the largest n with n * (log2 q - H2(eps) - eps log2(q-1)) <= state_bits.
+    """theory §6's predicted limit: the largest n with n * (log2 q - H2(eps) - eps log2(q-1)) <= state_bits.
 
     A state of ``state_bits`` = S*b bits cannot solve INDEX_n (alphabet q, X uniform) with average error
     <= eps over the coordinates once n exceeds the returned value: I(M; X) >= sum_i fano_term(eps_i)

@@ -1,4 +1,4 @@
-"""Estimates of the message entropy H(M) from K samples, always capped at log2 K (SPEC §6).
+"""Estimates of the message entropy H(M) from K samples, always capped at log2 K (theory §6).
 
 Examples
 --------
@@ -98,7 +98,7 @@ def plugin_entropy(counts: Any, log2_support: float | None = None) -> EntropyEst
 def miller_madow_entropy(counts: Any, log2_support: float | None = None) -> EntropyEstimate:
     """Miller-Madow entropy: plug-in + (m - 1) / (2 K ln 2) bits, m = non-zero bins, capped at log2 K.
 
-    The correction removes the first-order (downward) bias of the plug-in estimate (SPEC §6).
+    The correction removes the first-order (downward) bias of the plug-in estimate (theory §6).
 
     Parameters
     ----------

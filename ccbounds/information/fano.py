@@ -1,4 +1,4 @@
-"""Upper confidence bounds on error rates and the Fano certificate on I(M; X) (SPEC §6).
+"""Upper confidence bounds on error rates and the Fano certificate on I(M; X) (theory §6).
 
 Examples
 --------
@@ -134,7 +134,7 @@ def hoeffding_upper(errors: int, trials: int, delta: float) -> float:
 
 @dataclass(frozen=True)
 class FanoCertificate:
-    """A certified lower bound on I(M; X) in bits, from per-coordinate error counts (SPEC §6).
+    """A certified lower bound on I(M; X) in bits, from per-coordinate error counts (theory §6).
 
     ``L_certified`` holds with probability >= ``confidence`` over the evaluation samples; ``L_plugin``
     is the same formula at the observed rates (an estimate, not a bound). ``eps_upper[i]`` is the upper
@@ -158,16 +158,16 @@ class FanoCertificate:
         return (1.0 - self.confidence) / self.n
 
     def violates(self, message_bits: float) -> bool:
-        """True if L_certified > message_bits: impossible, since I(M;X) <= H(M) <= S*b (SPEC §6)."""
+        """True if L_certified > message_bits: impossible, since I(M;X) <= H(M) <= S*b (theory §6)."""
         return self.L_certified > message_bits
 
     def to_bound(self, problem: str | None = None) -> Any:
-        """The certificate as a lower :class:`~ccbounds.bound.Bound` on the message size in bits."""
-        from ccbounds.bound import Bound
+        """The certificate as a lower :class:`~ccbounds.bound_record.Bound` on the message size in bits."""
+        from ccbounds.bound_record import Bound
 
         return Bound(
             self.L_certified, "lower", "message", problem or f"INDEX_{self.n} (q={self.q})",
-            method="fano-certificate", witness=self, source="SPEC §6; [KNR]",
+            method="fano-certificate", witness=self, source="theory §6; [KNR]",
             expression="sum_i (log2 q - H2(eps_i+) - eps_i+ log2(q-1))",
             note=f"I(M;X) >= L at confidence {self.confidence:g}, X uniform on [{self.q}]^{self.n}",
         )
@@ -201,7 +201,7 @@ class FanoCertificate:
 def fano_certificate(
     errors: Any, trials: Any, q: int = 2, confidence: float = 0.95, method: str = "clopper-pearson"
 ) -> FanoCertificate:
-    """Certify I(M; X) >= L from Bob's per-coordinate error counts (SPEC §6, Fano + subadditivity).
+    """Certify I(M; X) >= L from Bob's per-coordinate error counts (theory §6, Fano + subadditivity).
 
     With X uniform on [q]^n, the X_i independent, and eps_i Bob's error on coordinate i,
     I(M; X) = H(X) - H(X|M) >= sum_i (log2 q - H(X_i|M)) >= sum_i (log2 q - H2(eps_i) - eps_i log2(q-1)).

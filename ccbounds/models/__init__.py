@@ -3,8 +3,8 @@
 - configs (no torch): :class:`RecurrentConfig`, :class:`TransformerConfig`, :func:`config_from_dict`;
 - torch modules: :class:`RecurrentClassifier`, :class:`TransformerClassifier`, :func:`build_model`,
   :func:`count_parameters`, :func:`last_position_logits`;
-- nearly orthogonal codes (SPEC §7): :func:`code_dimension`, :func:`nearly_orthogonal_codes`;
-- constructions with weights set by hand (SPEC §7, [BHBK]): :func:`index_lookup_transformer`,
+- nearly orthogonal codes (theory §7): :func:`code_dimension`, :func:`nearly_orthogonal_codes`;
+- constructions with weights set by hand (theory §7, [BHBK]): :func:`index_lookup_transformer`,
   :func:`dyck_recognizer` (with :func:`dyck_dfa`), :func:`two_layer_set_transformer`,
   :func:`construction_width`, :data:`CONSTRUCTIONS`.
 

@@ -1,6 +1,6 @@
 """Nearly orthogonal codes: n unit vectors in k = O(log n) dimensions with small pairwise inner products.
 
-SPEC §7: k-dimensional random vectors with independent entries ±1/√k satisfy
+theory §7: k-dimensional random vectors with independent entries ±1/√k satisfy
 max_{i≠j} |<u_i, u_j>| ≤ γ with probability ≥ 1 − δ once k ≥ (2/γ²)·ln(2n²/δ). (Hoeffding: k·<u_i,u_j>
 is a sum of k independent ±1 terms, so P(|<u_i,u_j>| > γ) ≤ 2·exp(−kγ²/2); a union bound over the
 n(n−1)/2 pairs bounds the failure probability by n²·exp(−kγ²/2) ≤ δ/2.)
@@ -54,7 +54,7 @@ def code_dimension(n: int, gamma: float = 0.5, delta: float = 0.1) -> int:
     Returns
     -------
     int
-        The sufficient dimension k (SPEC §7).
+        The sufficient dimension k (theory §7).
 
     Raises
     ------
@@ -150,7 +150,7 @@ def nearly_orthogonal_codes(
 
     References
     ----------
-    SPEC §7 (nearly orthogonal codes); [BHBK].
+    theory §7 (nearly orthogonal codes); [BHBK].
 
     Examples
     --------
@@ -162,7 +162,7 @@ def nearly_orthogonal_codes(
     if k is None:
         k = code_dimension(n, gamma, delta)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise InvalidInputError(f"k must be a positive integer, got {k!r}; or pass k=None for the SPEC §7 dimension")
+        raise InvalidInputError(f"k must be a positive integer, got {k!r}; or pass k=None for the theory §7 dimension")
     if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
         raise InvalidInputError(f"max_tries must be a positive integer, got {max_tries!r}")
     best = math.inf
@@ -176,5 +176,5 @@ def nearly_orthogonal_codes(
         best = min(best, coh)
     raise SolverLimitError(
         f"no {n} codes in k={k} dimensions with max |<u_i,u_j>| <= {gamma:g} in {max_tries} tries "
-        f"(best {best:.4f}); raise k (SPEC §7 suggests {code_dimension(n, gamma, delta)}), gamma or max_tries"
+        f"(best {best:.4f}); raise k (theory §7 suggests {code_dimension(n, gamma, delta)}), gamma or max_tries"
     )

@@ -3,7 +3,7 @@
 A config is a frozen dataclass that fixes a model's architecture completely: :func:`build_model`
 (``ccbounds.models``) turns it into a torch module, checkpoints store its :meth:`to_dict`, and the
 budget and CLI code read it without importing torch. ``arch`` names the family the reductions of
-SPEC §4 dispatch on: ``"rnn"``, ``"gru"``, ``"lstm"`` (Lemma R) or ``f"tf{layers}"`` (Lemma T for
+theory §4 dispatch on: ``"rnn"``, ``"gru"``, ``"lstm"`` (Lemma R) or ``f"tf{layers}"`` (Lemma T for
 ``"tf1"``; two or more layers are refused).
 
 Examples
@@ -70,7 +70,7 @@ class RecurrentConfig:
     vocab_size, num_classes, width : int
         Token ids are ``0..vocab_size-1``; ``width`` is the hidden size of every layer.
     layers : int
-        Stacked recurrent layers (the state of SPEC §4 Lemma R is all of them).
+        Stacked recurrent layers (the state of theory §4 Lemma R is all of them).
     embed_dim : int or None
         Embedding size; ``None`` means ``width``.
     nonlinearity : {"tanh", "relu"}
@@ -121,7 +121,7 @@ class RecurrentConfig:
 
     @property
     def state_scalars(self) -> int:
-        """Scalars carried from one step to the next (SPEC §4 Lemma R): h of every layer, plus c for LSTM."""
+        """Scalars carried from one step to the next (theory §4 Lemma R): h of every layer, plus c for LSTM."""
         from ccbounds.architectures import get_architecture
 
         return get_architecture(self.cell).message_scalars(self.width, layers=self.layers)
@@ -157,7 +157,7 @@ class TransformerConfig:
     d_model, heads : int
         Width and number of heads (``d_model`` divisible by ``heads``; ``d_head = d_model // heads``).
     layers : int
-        ``nn.TransformerEncoderLayer`` blocks. SPEC §4 Lemma T covers ``layers == 1`` only.
+        ``nn.TransformerEncoderLayer`` blocks. theory §4 Lemma T covers ``layers == 1`` only.
     d_ff : int or None
         FFN hidden size; ``None`` means ``4 * d_model``.
     norm_first : bool
@@ -209,7 +209,7 @@ class TransformerConfig:
 
     @property
     def arch(self) -> str:
-        """``f"tf{layers}"``: ``"tf1"`` for the one-layer models of SPEC §4 Lemma T."""
+        """``f"tf{layers}"``: ``"tf1"`` for the one-layer models of theory §4 Lemma T."""
         return f"tf{self.layers}"
 
     @property

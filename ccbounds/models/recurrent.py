@@ -1,7 +1,7 @@
 """The reference recurrent classifier: embedding -> RNN / GRU / LSTM -> linear head at the last step.
 
 The module layout (``embed``, ``rnn``, ``head``) is the contract the recurrent adapter reads
-(SPEC §4 Lemma R: the state carried across a cut is the hidden state of every layer, and for an
+(theory §4 Lemma R: the state carried across a cut is the hidden state of every layer, and for an
 LSTM the cell state too).
 
 Examples
@@ -51,7 +51,7 @@ class RecurrentClassifier(nn.Module):
 
     References
     ----------
-    SPEC §4, Lemma R (the reduction these models are audited with).
+    theory §4, Lemma R (the reduction these models are audited with).
 
     Examples
     --------

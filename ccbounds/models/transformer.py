@@ -2,7 +2,7 @@
 
 The module layout (``embed``, ``pos`` or ``pos_table``, ``layers``, ``final_norm``, ``head``) is the
 contract the attention adapter reads. For ``layers == 1`` the output at the last position T is the
-function of SPEC §4 Lemma T: the query depends only on (s_T, T) and each key/value only on (s_j, j).
+function of theory §4 Lemma T: the query depends only on (s_T, T) and each key/value only on (s_j, j).
 :func:`last_position_logits` uses exactly that to evaluate the last position in O(T·d) per sequence
 (instead of the O(T²·d + T·d²) of a full forward pass), which is how long inputs are checked.
 
@@ -82,7 +82,7 @@ class TransformerClassifier(nn.Module):
 
     References
     ----------
-    SPEC §4, Lemma T; A. Vaswani et al., Attention is all you need, NeurIPS 2017.
+    theory §4, Lemma T; A. Vaswani et al., Attention is all you need, NeurIPS 2017.
 
     Examples
     --------
@@ -236,7 +236,7 @@ def last_position_logits(model: TransformerClassifier, tokens: torch.Tensor, chu
     The last block is evaluated for the single query at position T: a score is ``(W_k^T q) · X_j``
     and the attention output is ``W_v (sum_j p_j X_j)``, so no key or value is ever projected. For a
     one-layer post-norm model X_j = E[s_j] + P[j] and both sums split into a vocabulary part and a
-    position part (SPEC §4 Lemma T), so the cost is O((V + T)·d) per sequence. In deeper models the
+    position part (theory §4 Lemma T), so the cost is O((V + T)·d) per sequence. In deeper models the
     first block reads only (s_j, j) at position j, so its projections are tabulated once per
     (token, position) pair (cost O(T²·d) per sequence); middle blocks run in full. Equal to
     ``model(tokens)`` up to float rounding.
@@ -261,7 +261,7 @@ def last_position_logits(model: TransformerClassifier, tokens: torch.Tensor, chu
 
     References
     ----------
-    SPEC §4, Lemma T.
+    theory §4, Lemma T.
 
     Examples
     --------

@@ -8,7 +8,7 @@ imported inside the functions only. The communication-complexity plots (:func:`p
 :func:`plot_error_vs_bound`, :func:`plot_message`) never import torch.
 
 ========================  ===========================================================  =========
-function                  draws                                                        SPEC
+function                  draws                                                        theory
 ========================  ===========================================================  =========
 plot_matrix               the communication matrix, rows = Alice's inputs               §1
 plot_protocol_tree        a ProtocolTree top-down; height = bits sent                   §1

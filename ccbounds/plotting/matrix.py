@@ -1,4 +1,4 @@
-"""Pictures of communication matrices: the matrix, a protocol's leaf rectangles, a fooling set (SPEC §1, §3).
+"""Pictures of communication matrices: the matrix, a protocol's leaf rectangles, a fooling set (theory §1, §3).
 
 Rows are Alice's inputs and columns Bob's, in the documented orders of :mod:`ccbounds.problems`
 (bit strings in binary order), so row i of the picture is ``problem.alice_inputs()[i]``.
@@ -114,7 +114,7 @@ def _output_legend(ax: Any, values: list[int], title: str = "f(x, y)") -> None:
 
 def plot_matrix(problem_or_matrix: Any, ax: Any = None, *, labels: bool | str = "auto",
                 annotate: bool | str = "auto", title: str | None = None, legend: bool = True) -> Any:
-    """Draw the communication matrix M[x, y] = f(x, y) as a picture (SPEC §1).
+    """Draw the communication matrix M[x, y] = f(x, y) as a picture (theory §1).
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ def plot_matrix(problem_or_matrix: Any, ax: Any = None, *, labels: bool | str = 
 
     References
     ----------
-    [KN] §1.1 (the communication matrix); SPEC §1.
+    [KN] §1.1 (the communication matrix); theory §1.
     """
     from matplotlib.colors import to_rgb
 
@@ -212,7 +212,7 @@ def plot_rectangles(tree: Any, problem: Any, ax: Any = None, *, by: str = "auto"
 
     References
     ----------
-    [KN] Prop. 1.13 (the leaves of a protocol partition M into monochromatic rectangles); SPEC §3.
+    [KN] Prop. 1.13 (the leaves of a protocol partition M into monochromatic rectangles); theory §3.
     """
     from matplotlib.colors import to_rgb
     from matplotlib.patches import Patch
@@ -261,7 +261,7 @@ def plot_rectangles(tree: Any, problem: Any, ax: Any = None, *, by: str = "auto"
 
 def plot_fooling_set(problem: Any, fooling_set_result: Any, ax: Any = None, *, labels: bool | str = "auto",
                      annotate: bool | str = "auto", title: str | None = None) -> Any:
-    """The matrix with the cells of a fooling set ringed ([KN] Prop. 1.14, SPEC §3).
+    """The matrix with the cells of a fooling set ringed ([KN] Prop. 1.14, theory §3).
 
     Parameters
     ----------
@@ -296,7 +296,7 @@ def plot_fooling_set(problem: Any, fooling_set_result: Any, ax: Any = None, *, l
 
     References
     ----------
-    [KN] Prop. 1.14 and Ex. 1.20 (fooling sets); SPEC §3.
+    [KN] Prop. 1.14 and Ex. 1.20 (fooling sets); theory §3.
     """
     from ccbounds.bounds import FoolingSet, is_fooling_set
     from ccbounds.bounds.fooling import fooling_leaves

@@ -1,4 +1,4 @@
-"""Plots about models: an induced protocol's message, and the width separation of [BHBK] (SPEC §4, §7).
+"""Plots about models: an induced protocol's message, and the width separation of [BHBK] (theory §4, §7).
 
 Examples
 --------
@@ -96,7 +96,7 @@ def plot_message(message: Any, ax: Any = None, title: str = "Alice's message", *
 
     References
     ----------
-    SPEC §4 (Lemma R: the state; Lemma T: the partial softmax sums).
+    theory §4 (Lemma R: the state; Lemma T: the partial softmax sums).
     """
     arr = as_float_array(message)
     if arr.ndim == 1:
@@ -198,7 +198,7 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
     two-layer EQ Transformer, both O(log n) (see :func:`separation_data` for the formula used).
     Recurrent and one-layer-on-EQ bounds grow linearly in n; the constructions grow logarithmically,
     so on log-log axes the lines have slope 1 and the markers are nearly flat. On index lookup Lemma T
-    gives a one-layer Transformer no bound (Bob's query token takes n values, SPEC §4).
+    gives a one-layer Transformer no bound (Bob's query token takes n values, theory §4).
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
 
     References
     ----------
-    [BHBK] §3-§5 (lower bounds for RNNs and one-layer Transformers; O(log n) constructions); SPEC §4, §7.
+    [BHBK] §3-§5 (lower bounds for RNNs and one-layer Transformers; O(log n) constructions); theory §4, §7.
     """
     panels = list(panels)
     rows = separation_data(ns, precision, eps, panels)

@@ -1,4 +1,4 @@
-"""The randomized EQ protocol's measured error against its proven bound 2^-k (SPEC §2, [KN] §3).
+"""The randomized EQ protocol's measured error against its proven bound 2^-k (theory §2, [KN] §3).
 
 Examples
 --------
@@ -86,7 +86,7 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
 
     References
     ----------
-    [KN] §3.1 (random parities for EQ); SPEC §2 (R^pub_eps(EQ) <= ⌈log2(1/eps)⌉ + 1).
+    [KN] §3.1 (random parities for EQ); theory §2 (R^pub_eps(EQ) <= ⌈log2(1/eps)⌉ + 1).
     """
     if results is None:
         results = error_vs_bound_data(n, ks, samples, coin_samples, seed)

@@ -1,4 +1,4 @@
-"""Drawing a deterministic protocol tree, top-down ([KN] Def. 1.1, SPEC §1).
+"""Drawing a deterministic protocol tree, top-down ([KN] Def. 1.1, theory §1).
 
 Layout: the leaves sit left to right in depth-first order (child 0 before child 1), each internal
 node above the middle of its children, and the height is the depth — the number of bits sent so
@@ -103,7 +103,7 @@ def plot_protocol_tree(tree: Any, ax: Any = None, *, problem: Any = None, by: st
 
     References
     ----------
-    [KN] Def. 1.1 (protocol trees); SPEC §1.
+    [KN] Def. 1.1 (protocol trees); theory §1.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch

@@ -1,6 +1,6 @@
 """Communication problems: INDEX, EQ, DISJ, GT, IP, and problems given as a matrix or a function.
 
-SPEC §1-§2. Alice holds x ∈ X, Bob holds y ∈ Y, they compute f(x, y). A :class:`Problem` knows f, its
+theory §1-§2. Alice holds x ∈ X, Bob holds y ∈ Y, they compute f(x, y). A :class:`Problem` knows f, its
 input orders, its communication matrix for small sizes and its textbook bounds as :class:`Bound` records.
 
 Input orders (the rows and columns of :meth:`Problem.matrix`):

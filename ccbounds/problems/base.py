@@ -1,4 +1,4 @@
-"""The :class:`Problem` base class, the size limits and small shared helpers (SPEC §1).
+"""The :class:`Problem` base class, the size limits and small shared helpers (theory §1).
 
 Examples
 --------
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError, TooLargeError
 from ccbounds.problems.facts import ProblemFacts
 
@@ -87,7 +87,7 @@ def _check_eps(eps: float) -> float:
 
 
 class Problem(ProblemFacts, ABC):
-    """A two-party function f: X × Y → outputs (SPEC §1).
+    """A two-party function f: X × Y → outputs (theory §1).
 
     Users build problems with the subclasses (:class:`~ccbounds.problems.EQ`, ...), :meth:`from_matrix`
     or :meth:`from_function`. A subclass defines ``_f`` (f on canonical inputs), ``check_x`` / ``check_y``
@@ -306,7 +306,7 @@ class Problem(ProblemFacts, ABC):
         return np.array([[self._f(x, y) for y in ys] for x in xs], dtype=np.int8)
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """Textbook bounds (SPEC §2) as :class:`Bound` records with ``method="known"``.
+        """Textbook bounds (theory §2) as :class:`Bound` records with ``method="known"``.
 
         Parameters
         ----------

@@ -1,4 +1,4 @@
-"""Problems on pairs of n-bit strings: EQ, DISJ, GT, IP (SPEC §2).
+"""Problems on pairs of n-bit strings: EQ, DISJ, GT, IP (theory §2).
 
 Inputs are tuples of 0/1 of length n (strings like ``"0101"`` are accepted); the order of
 :meth:`~ccbounds.problems.Problem.alice_inputs` is that of ``itertools.product((0, 1), repeat=n)``:
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems.base import Problem, _check_eps, _check_int
 from ccbounds.problems.facts import (
@@ -110,9 +110,9 @@ class _BitProblem(Problem):
     def _trivial_bounds(self) -> list[Bound]:
         n = self.n
         return [
-            self._bound(n + 1, "upper", "D", "n+1", "SPEC §1 (Alice sends x, Bob answers)"),
-            self._bound(n, "exact", "D1way(A->B)", "n", "SPEC §3 (2^n distinct rows)"),
-            self._bound(n, "exact", "D1way(B->A)", "n", "SPEC §3 (2^n distinct columns)"),
+            self._bound(n + 1, "upper", "D", "n+1", "theory §1 (Alice sends x, Bob answers)"),
+            self._bound(n, "exact", "D1way(A->B)", "n", "theory §3 (2^n distinct rows)"),
+            self._bound(n, "exact", "D1way(B->A)", "n", "theory §3 (2^n distinct columns)"),
         ]
 
     def _first_difference(self, x: Any, x_prime: Any) -> int | None:
@@ -132,7 +132,7 @@ class _BitProblem(Problem):
 
 
 class EQ(_BitProblem):
-    """EQ_n(x, y) = [x = y] for x, y ∈ {0,1}^n (SPEC §2).
+    """EQ_n(x, y) = [x = y] for x, y ∈ {0,1}^n (theory §2).
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ class EQ(_BitProblem):
 
     References
     ----------
-    [KN] §1.3 (D), §3 (randomized); see :data:`ccbounds.bound.SOURCES`.
+    [KN] §1.3 (D), §3 (randomized); see :data:`ccbounds.bound_record.SOURCES`.
 
     Examples
     --------
@@ -178,21 +178,21 @@ class EQ(_BitProblem):
         return out
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """D = n+1 [KN], D1way = n, R_eps(pub) <= ⌈log2(1/eps)⌉+1, R_eps(priv) = Θ(log n) (SPEC §2).
+        """D = n+1 [KN], D1way = n, R_eps(pub) <= ⌈log2(1/eps)⌉+1, R_eps(priv) = Θ(log n) (theory §2).
 
         Examples
         --------
         >>> [str(b) for b in EQ(4).known_bounds(eps=0.25)][3]
-        'R_eps(pub)(EQ_4) (eps=0.25) <= 3 bits  [known; [KN] §3 (random parities); SPEC §2]'
+        'R_eps(pub)(EQ_4) (eps=0.25) <= 3 bits  [known; [KN] §3 (random parities); theory §2]'
         """
         eps = _check_eps(eps)
         out = [self._bound(self.n + 1, "exact", "D", "n+1", "[KN] §1.3 (fooling set {(x, x)})")]
         out += self._trivial_bounds()[1:]
         if eps > 0:
             out.append(self._bound(math.ceil(math.log2(1 / eps) - 1e-12) + 1, "upper", "R_eps(pub)",
-                                   "ceil(log2(1/eps))+1", "[KN] §3 (random parities); SPEC §2", eps=eps))
+                                   "ceil(log2(1/eps))+1", "[KN] §3 (random parities); theory §2", eps=eps))
             out.append(self._bound(None, "exact", "R_eps(priv)", "Theta(log n)",
-                                   "[KN] §3 (fingerprints; Newman); SPEC §2", eps=eps))
+                                   "[KN] §3 (fingerprints; Newman); theory §2", eps=eps))
         return out
 
     def distributional_bound(self, eps: float) -> Bound:
@@ -235,7 +235,7 @@ class DISJ(_BitProblem):
 
     References
     ----------
-    [KN] §1.3; [KS], [Raz] (randomized); see :data:`ccbounds.bound.SOURCES`.
+    [KN] §1.3; [KS], [Raz] (randomized); see :data:`ccbounds.bound_record.SOURCES`.
 
     Examples
     --------
@@ -261,7 +261,7 @@ class DISJ(_BitProblem):
         return [(tuple((r == 1).astype(int).tolist()), tuple((r == 2).astype(int).tolist())) for r in c]
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """D = n+1 [KN], D1way = n, R_eps = Θ(n) for eps < 1/2 [KS, Raz] (SPEC §2).
+        """D = n+1 [KN], D1way = n, R_eps = Θ(n) for eps < 1/2 [KS, Raz] (theory §2).
 
         Examples
         --------
@@ -305,7 +305,7 @@ class GT(_BitProblem):
 
     References
     ----------
-    [KN] §1.3 (fooling sets); see :data:`ccbounds.bound.SOURCES`.
+    [KN] §1.3 (fooling sets); see :data:`ccbounds.bound_record.SOURCES`.
 
     Examples
     --------
@@ -370,7 +370,7 @@ class IP(_BitProblem):
 
     References
     ----------
-    [KN] §3.5 (discrepancy); see :data:`ccbounds.bound.SOURCES`.
+    [KN] §3.5 (discrepancy); see :data:`ccbounds.bound_record.SOURCES`.
 
     Examples
     --------

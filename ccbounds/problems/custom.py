@@ -1,4 +1,4 @@
-"""Problems given by the user: as a matrix, or as a function on finite input lists (SPEC §3).
+"""Problems given by the user: as a matrix, or as a function on finite input lists (theory §3).
 
 Examples
 --------

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 
 __all__ = [
@@ -159,7 +159,7 @@ def index_embedding_bound(problem: Any, eps: float, q: int, mu: str) -> Bound:
     from ccbounds.information import fano_term
 
     return Bound(problem.n * float(fano_term(eps, q)), "lower", "D_mu_eps(A->B)", problem.name, eps=eps,
-                 method="known", source="[KNR]; SPEC §6 (Fano per coordinate)",
+                 method="known", source="[KNR]; theory §6 (Fano per coordinate)",
                  expression="n*(1-H2(eps))" if q == 2 else "n*(log2 q - H2(eps) - eps*log2(q-1))",
                  note=f"average error eps under mu: {mu}")
 
@@ -214,7 +214,7 @@ class ProblemFacts:
 
     #: Alice's input is a vector of n symbols in range(alphabet); None: an opaque input (a row index)
     alphabet: int | None = None
-    #: SPEC §7 constructions by architecture: arch -> (display name, key of ccbounds.models.CONSTRUCTIONS)
+    #: theory §7 constructions by architecture: arch -> (display name, key of ccbounds.models.CONSTRUCTIONS)
     constructions: ClassVar[dict[str, tuple[str, str]]] = {}
 
     @property

@@ -1,4 +1,4 @@
-"""INDEX_n over an alphabet of size q: Alice holds x ∈ {0..q-1}^n, Bob an index i (SPEC §2).
+"""INDEX_n over an alphabet of size q: Alice holds x ∈ {0..q-1}^n, Bob an index i (theory §2).
 
 Examples
 --------
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import fano_term
 from ccbounds.problems.base import (
@@ -129,10 +129,10 @@ class INDEX(Problem):
         return ((r // powers) % self.q).astype(np.int8)
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """SPEC §2: D <= ⌈log2 n⌉+⌈log2 q⌉, D1way(A->B) = ⌈n·log2 q⌉, D1way(B->A) = ⌈log2 n⌉, [KNR].
+        """theory §2: D <= ⌈log2 n⌉+⌈log2 q⌉, D1way(A->B) = ⌈n·log2 q⌉, D1way(B->A) = ⌈log2 n⌉, [KNR].
 
         For q = 2 these are ⌈log2 n⌉+1, n, ⌈log2 n⌉ and R1way_eps(A->B) >= (1 - H2(eps))·n [KNR]; for
-        q > 2 the [KNR] Fano argument gives n·(log2 q - H2(eps) - eps·log2(q-1)) (SPEC §6).
+        q > 2 the [KNR] Fano argument gives n·(log2 q - H2(eps) - eps·log2(q-1)) (theory §6).
 
         Examples
         --------
@@ -150,11 +150,11 @@ class INDEX(Problem):
         else:
             d_expr, one_expr = "ceil(log2 n)+ceil(log2 q)", "ceil(n*log2 q)"
             r_expr = "n*(log2 q - H2(eps) - eps*log2(q-1))"
-        r_val = n * float(fano_term(eps, q))  # the [KNR] / Fano value (SPEC §6)
+        r_val = n * float(fano_term(eps, q))  # the [KNR] / Fano value (theory §6)
         return [
-            self._bound(_ceil_log2(n) + lq, "upper", "D", d_expr, "SPEC §2 (Bob sends i, Alice answers x_i)"),
-            self._bound(rows, "exact", "D1way(A->B)", one_expr, "SPEC §3 (q^n distinct rows)"),
-            self._bound(_ceil_log2(n), "exact", "D1way(B->A)", "ceil(log2 n)", "SPEC §3 (n distinct columns)"),
+            self._bound(_ceil_log2(n) + lq, "upper", "D", d_expr, "theory §2 (Bob sends i, Alice answers x_i)"),
+            self._bound(rows, "exact", "D1way(A->B)", one_expr, "theory §3 (q^n distinct rows)"),
+            self._bound(_ceil_log2(n), "exact", "D1way(B->A)", "ceil(log2 n)", "theory §3 (n distinct columns)"),
             self._bound(r_val, "lower", "R1way_eps(A->B)", r_expr, "[KNR]", eps=eps),
         ]
 

@@ -1,6 +1,6 @@
 """The protocol interface every protocol in ccbounds implements, and its transcripts.
 
-SPEC §1: Alice holds x, Bob holds y; a protocol is a rule for who speaks and what they send.
+theory §1: Alice holds x, Bob holds y; a protocol is a rule for who speaks and what they send.
 Costs count bits sent. Inputs are whatever the problem enumerates (tuples of bits, ints, ...).
 
 Examples

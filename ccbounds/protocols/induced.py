@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.oneway import OneWayProtocol
 from ccbounds.protocols.reference import DEFAULT_BATCH, ModelOnGadget
-from ccbounds.requirements import required_bits
+from ccbounds.required_bits import required_bits
 
 __all__ = ["InducedProtocol", "ReductionCheck", "BobQueries", "as_scheme", "DEFAULT_BATCH"]
 
@@ -127,7 +127,7 @@ class BobQueries:
 
 
 class InducedProtocol(ModelOnGadget, OneWayProtocol):
-    """A one-way protocol A->B induced by a model through a gadget (SPEC §4).
+    """A one-way protocol A->B induced by a model through a gadget (theory §4).
 
     Subclasses define :attr:`scalars`, the batched :meth:`alice_messages`,
     :meth:`bob_logits_from_tokens` and :meth:`describe_message` (and may override :meth:`bob_tokens`);
@@ -275,7 +275,7 @@ class InducedProtocol(ModelOnGadget, OneWayProtocol):
         return self.scalars * _bits_per_scalar(precision)
 
     def lower_bound(self, eps: float = 0.0) -> Bound:
-        """The bound SPEC §4 holds the message to: D^{A->B}(f) (eps = 0) or the distributional one."""
+        """The bound theory §4 holds the message to: D^{A->B}(f) (eps = 0) or the distributional one."""
         return required_bits(self.problem, eps)
 
     def check(self, precision: Any = 32, eps: float = 0.0) -> ReductionCheck:

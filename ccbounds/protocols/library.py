@@ -1,4 +1,4 @@
-"""Standard protocols: the upper bounds of SPEC §1-§2 as protocols that run.
+"""Standard protocols: the upper bounds of theory §1-§2 as protocols that run.
 
 - :func:`trivial_protocol`: Alice sends (the index of) x, Bob answers: D <= ⌈log2 |X|⌉ + 1.
 - :func:`index_protocol`: Bob sends i, Alice answers x_i: D(INDEX_n) <= ⌈log2 n⌉ + 1, D^{B→A} = ⌈log2 n⌉.
@@ -49,7 +49,7 @@ def _pos_int(v: Any, what: str) -> int:
 
 
 def trivial_protocol(problem: Problem, *, announce_output: bool = True) -> OneWayProtocol:
-    """Alice sends the index of x in ⌈log2 |X|⌉ bits; Bob decodes x and answers f(x, y) (SPEC §1).
+    """Alice sends the index of x in ⌈log2 |X|⌉ bits; Bob decodes x and answers f(x, y) (theory §1).
 
     Parameters
     ----------
@@ -79,7 +79,7 @@ def trivial_protocol(problem: Problem, *, announce_output: bool = True) -> OneWa
 
 
 def index_protocol(n: int, q: int = 2, *, announce_output: bool = True) -> OneWayProtocol:
-    """INDEX_n: Bob sends i in ⌈log2 n⌉ bits, Alice answers x_i (SPEC §2).
+    """INDEX_n: Bob sends i in ⌈log2 n⌉ bits, Alice answers x_i (theory §2).
 
     A one-way protocol in the direction B->A. With ``announce_output=True`` (default) Alice sends the
     answer in ⌈log2 q⌉ bits, so the cost is ⌈log2 n⌉ + ⌈log2 q⌉ (= ⌈log2 n⌉ + 1 for bits): the upper bound
@@ -102,7 +102,7 @@ def index_protocol(n: int, q: int = 2, *, announce_output: bool = True) -> OneWa
 
 
 def eq_hash_protocol(n: int, k: int) -> PublicCoinProtocol:
-    """EQ_n with public coins: k random parities (SPEC §2, R^{pub}_eps(EQ) <= ⌈log2(1/eps)⌉ + 1).
+    """EQ_n with public coins: k random parities (theory §2, R^{pub}_eps(EQ) <= ⌈log2(1/eps)⌉ + 1).
 
     The public coins are r_1..r_k uniform in {0,1}^n; Alice sends <r_t, x> mod 2 for t = 1..k; Bob
     announces 1 iff all k equal <r_t, y> mod 2. Cost k + 1. Error: 0 on x = y; on x != y each parity
@@ -181,7 +181,7 @@ class _FingerprintProtocol(PrivateCoinProtocol):
 
 
 def eq_fingerprint_protocol(n: int, eps: float = 1 / 3, N: int | None = None) -> PrivateCoinProtocol:
-    """EQ_n with private coins: a random prime fingerprint (SPEC §2, R^{priv}_eps(EQ) = Θ(log n)).
+    """EQ_n with private coins: a random prime fingerprint (theory §2, R^{priv}_eps(EQ) = Θ(log n)).
 
     Alice picks a prime p uniformly among the π(N) primes <= N and sends p and (x mod p), reading x as
     an n-bit number (MSB first), each in b = bit_length(N) bits; Bob announces 1 iff y mod p = x mod p.
@@ -234,7 +234,7 @@ def eq_fingerprint_protocol(n: int, eps: float = 1 / 3, N: int | None = None) ->
 
 
 def disj_trivial(n: int, *, announce_output: bool = True) -> OneWayProtocol:
-    """DISJ_n: Alice sends x (n bits), Bob announces [x ∩ y = ∅]: cost n + 1 = D(DISJ_n) (SPEC §2).
+    """DISJ_n: Alice sends x (n bits), Bob announces [x ∩ y = ∅]: cost n + 1 = D(DISJ_n) (theory §2).
 
     Examples
     --------

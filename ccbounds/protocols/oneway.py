@@ -1,8 +1,8 @@
-"""One-way protocols: one player sends one message, the other answers (SPEC §1, §4).
+"""One-way protocols: one player sends one message, the other answers (theory §1, §4).
 
 The sender computes a message from its own input; :meth:`OneWayProtocol.encode` writes it as a
 '0'/'1' string of at most ``message_bits`` bits; the receiver answers from the message and its own
-input. This is the protocol form of Lemma R and Lemma T (SPEC §4): the induced protocols of neural
+input. This is the protocol form of Lemma R and Lemma T (theory §4): the induced protocols of neural
 models subclass :class:`OneWayProtocol` and override :meth:`~OneWayProtocol.alice`,
 :meth:`~OneWayProtocol.bob` and :meth:`~OneWayProtocol.encode`.
 
@@ -62,7 +62,7 @@ class OneWayProtocol(Protocol):
         Who sends.
     announce_output : bool
         If True the receiver also sends its answer, in ``ceil(log2 len(outputs))`` bits, so the run is
-        a two-way protocol for the model ``D`` (SPEC §1: the last speaker's bits are the answer) and the
+        a two-way protocol for the model ``D`` (theory §1: the last speaker's bits are the answer) and the
         cost grows by those bits. If False (the default) the receiver just outputs (model ``D1way``).
     outputs : sequence
         The possible answers, used to encode an announced answer (default ``(0, 1)``).
@@ -81,7 +81,7 @@ class OneWayProtocol(Protocol):
 
     Examples
     --------
-    INDEX_4 by the B->A protocol: Bob sends i in 2 bits, Alice announces x_i (SPEC §2, D <= 3):
+    INDEX_4 by the B->A protocol: Bob sends i in 2 bits, Alice announces x_i (theory §2, D <= 3):
 
     >>> p = OneWayProtocol(lambda m, x: x[int(m, 2)], lambda i: format(i, "02b"), 2,
     ...                    direction="B->A", announce_output=True)

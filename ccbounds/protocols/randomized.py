@@ -1,4 +1,4 @@
-"""Randomized one-round protocols with public or private coins (SPEC §1: R_eps(pub), R_eps(priv)).
+"""Randomized one-round protocols with public or private coins (theory §1: R_eps(pub), R_eps(priv)).
 
 Alice sends one message computed from x and her coins; Bob answers from the message, y and his coins.
 All randomness comes from ``numpy.random.default_rng(seed)``: with public coins one shared draw that
@@ -7,7 +7,7 @@ Alice and one for Bob, each player seeing only its own. ``Transcript.coins`` rec
 
 A randomized protocol carries the error bound that its construction proves for *every* input
 (``error_bound``) and the argument as text (``error_note``); :meth:`RandomizedProtocol.as_bound`
-turns it into a :class:`~ccbounds.bound.Bound` (``R_eps(model)(problem) <= cost`` at ``eps = error_bound``).
+turns it into a :class:`~ccbounds.bound_record.Bound` (``R_eps(model)(problem) <= cost`` at ``eps = error_bound``).
 
 Examples
 --------
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.bound import Bound
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.base import ALICE, BOB, Message, Protocol, Transcript
 
@@ -51,7 +51,7 @@ class RandomizedProtocol(Protocol):
     name : str
     announce_output : bool
         If True (default) Bob sends his 0/1 answer as one more bit, so ``cost = message_bits + 1``: the
-        two-way models ``R_eps(pub)`` / ``R_eps(priv)`` (SPEC §1). If False the model is one-way and
+        two-way models ``R_eps(pub)`` / ``R_eps(priv)`` (theory §1). If False the model is one-way and
         ``cost = message_bits``.
     error_note : str
         The argument for ``error_bound`` (shown in :meth:`as_bound`).

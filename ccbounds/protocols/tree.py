@@ -1,4 +1,4 @@
-"""Deterministic protocol trees (SPEC §1, [KN] Def. 1.1).
+"""Deterministic protocol trees (theory §1, [KN] Def. 1.1).
 
 A protocol tree is a binary tree. Every internal node is owned by Alice or Bob and carries a message
 function of its owner's input only, returning the bit sent (0: go to child 0, 1: go to child 1).

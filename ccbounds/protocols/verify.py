@@ -6,7 +6,7 @@ protocol states its coin support and that is feasible) or ``coin_samples`` indep
 pair, and then tests the claim "error <= ``error_bound`` on every input" with exact one-sided binomial
 tests at a stated confidence (see :func:`verify`).
 
-:func:`rectangle_partition` and :func:`is_monochromatic_partition` check [KN] Prop. 1.13 (SPEC §3): the
+:func:`rectangle_partition` and :func:`is_monochromatic_partition` check [KN] Prop. 1.13 (theory §3): the
 leaves of a correct protocol tree partition the matrix into monochromatic rectangles.
 
 Examples

@@ -1,4 +1,4 @@
-"""Quantizing messages to b bits per scalar, so an induced protocol costs exactly S*b bits (SPEC §6).
+"""Quantizing messages to b bits per scalar, so an induced protocol costs exactly S*b bits (theory §9).
 
 * :mod:`~ccbounds.quantize.fixed` -- :class:`FixedPoint` (2^b uniform levels on a calibrated range,
   endpoints included) and :func:`calibrate`;

@@ -1,4 +1,4 @@
-"""The quantization-scheme interface, and packing integer codes into exact transcript bits (SPEC §6).
+"""The quantization-scheme interface, and packing integer codes into exact transcript bits (theory §9).
 
 A scheme maps each scalar of a message to one of 2^b codes (``encode``) and back (``decode``), so a
 message of S scalars costs exactly S*b bits: :func:`pack_bits` writes those bits as a '0'/'1' string
@@ -142,7 +142,7 @@ def unpack_bits(transcript: str | bytes, bits: int) -> np.ndarray:
 
 
 class Scheme(ABC):
-    """A way to store each scalar of a message in ``bits_per_scalar`` bits (SPEC §6).
+    """A way to store each scalar of a message in ``bits_per_scalar`` bits (theory §9).
 
     ``encode`` maps floats (numpy arrays, lists or torch tensors) to unsigned integer codes of the same
     shape, ``decode`` maps codes back to floats, ``quantize = decode . encode``; ``message_bits(S)`` is the

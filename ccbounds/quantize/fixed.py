@@ -1,4 +1,4 @@
-"""Fixed-point quantization: 2^b uniform levels on a calibrated range [lo, hi] (SPEC §6).
+"""Fixed-point quantization: 2^b uniform levels on a calibrated range [lo, hi] (theory §9).
 
 Convention: the levels include both endpoints, ``lo + k * step`` for k = 0 .. 2^b - 1 with
 ``step = (hi - lo) / (2^b - 1)``; a value is clipped to [lo, hi] and sent to its nearest level (ties to the

@@ -1,4 +1,4 @@
-"""Floating-point storage formats emulated exactly in numpy: fp16, bf16, fp8 (e4m3, e5m2), fp32 (SPEC §6).
+"""Floating-point storage formats emulated exactly in numpy: fp16, bf16, fp8 (e4m3, e5m2), fp32 (theory §9).
 
 Rounding is IEEE round-to-nearest-even, subnormals included, computed on float64 (exact for every
 float32 input): a value's quantum is 2^(e - m), e = max(floor(log2 |x|), 1 - bias), and

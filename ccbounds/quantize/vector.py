@@ -1,4 +1,4 @@
-"""Fixed point with one calibrated range per coordinate of the message (SPEC §6).
+"""Fixed point with one calibrated range per coordinate of the message (theory §9).
 
 A message of S scalars is quantized coordinate by coordinate: coordinate j uses 2^b uniform levels on its
 own range [lo_j, hi_j] (endpoints included, exactly the convention of :class:`~ccbounds.quantize.FixedPoint`),
@@ -27,7 +27,7 @@ __all__ = ["PerCoordinateFixedPoint", "calibrate_per_coordinate"]
 
 @dataclass(frozen=True, eq=False)
 class PerCoordinateFixedPoint(Scheme):
-    """Uniform b-bit fixed point with a range [lo_j, hi_j] for each of the S coordinates (SPEC §6).
+    """Uniform b-bit fixed point with a range [lo_j, hi_j] for each of the S coordinates (theory §9).
 
     Column j behaves exactly as ``FixedPoint(bits, lo[j], hi[j])``: values are clipped to the range and
     sent to the nearest of the 2^b levels ``lo_j + k * step_j``, ``step_j = (hi_j - lo_j) / (2^b - 1)``
@@ -141,7 +141,7 @@ class PerCoordinateFixedPoint(Scheme):
 
 
 def calibrate_per_coordinate(messages: Any, bits: int) -> PerCoordinateFixedPoint:
-    """Per-coordinate minmax ranges read off a calibration batch of K messages (SPEC §6).
+    """Per-coordinate minmax ranges read off a calibration batch of K messages (theory §9).
 
     Deterministic: lo_j = min_k m_kj, hi_j = max_k m_kj. Calibrate on messages drawn apart from the ones
     an audit measures; the ranges are then part of the protocol agreed in advance (not sent).

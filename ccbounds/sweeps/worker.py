@@ -141,7 +141,7 @@ def run_one(payload: dict[str, Any]) -> dict[str, Any]:
         import torch
 
         from ccbounds.auditing import problem_for_task
-        from ccbounds.requirements import required_bits
+        from ccbounds.required_bits import required_bits
         from ccbounds.training import TrainConfig, train
 
         torch.set_num_threads(int(payload.get("threads", 1)))

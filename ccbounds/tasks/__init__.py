@@ -1,4 +1,4 @@
-"""Sequence tasks a model is trained on (DESIGN step 2; SPEC §5), and their registry.
+"""Sequence tasks a model is trained on (DESIGN step 2; theory §5), and their registry.
 
 Each task fixes a token layout (overridable), a sequence length, labels computed directly from its
 definition, an exactly documented seeded sampler and, for tiny n, the list of all its sequences.

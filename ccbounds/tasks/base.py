@@ -2,7 +2,7 @@
 
 A task (DESIGN step 2) fixes a token layout, a sequence length and a label function computed
 *directly from the task's definition* (a stack machine for Dyck, parse-and-compare for EQ, ...),
-independently of any gadget; gadgets (``reductions.gadgets``) are checked against it (SPEC §5).
+independently of any gadget; gadgets (``reductions.gadgets``) are checked against it (theory §5).
 
 Balanced sampling (``sample(k, seed, balanced=True)``) is *stratified*: the k labels are a uniformly
 random permutation of a multiset that holds every class ``k // C`` times plus ``k % C`` further
@@ -99,7 +99,7 @@ def resolve_tokens(
     Parameters
     ----------
     defaults : mapping
-        Token name -> default id (SPEC §5 default layouts).
+        Token name -> default id (theory §5 default layouts).
     overrides : mapping or None
         Token name -> id for a model trained with another layout; names must be in ``defaults``.
     vocab_size : int or None
@@ -182,14 +182,14 @@ class Task(ABC):
     Subclasses are frozen dataclasses and set the class attribute ``name`` (the registry name of
     :func:`ccbounds.tasks.get_task`; defining the class registers it in :data:`TASKS`) and, when the task
     embeds a communication problem, :meth:`problem`. Sequences are numpy ``int64`` arrays of shape ``(seq_len,)``
-    (a batch: ``(k, seq_len)``); the answer is read at the last position (SPEC §5).
+    (a batch: ``(k, seq_len)``); the answer is read at the last position (theory §5).
 
     Attributes
     ----------
     name : str
         Registry name (``"eq"``, ``"dyck"``, ...).
     n : int
-        Size parameter (the communication problem's n in the gadgets of SPEC §5).
+        Size parameter (the communication problem's n in the gadgets of theory §5).
     vocab_size : int
         Token ids are in ``range(vocab_size)``.
     num_classes : int
@@ -241,7 +241,7 @@ class Task(ABC):
         return out
 
     def layout(self) -> dict[str, int]:
-        """Token name -> token id (SPEC §5 default layouts unless overridden)."""
+        """Token name -> token id (theory §5 default layouts unless overridden)."""
         return dict(self.tokens)  # type: ignore[attr-defined]
 
     def _ids(self, names: list[str]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Bounded Dyck languages Dyck-(types, depth): well-nested brackets of bounded depth, then END.
 
-Layout (SPEC §5): ``"(" ")" "[" "]" = 0 1 2 3`` and ``END = 4`` for two bracket types (in general
+Layout (theory §5): ``"(" ")" "[" "]" = 0 1 2 3`` and ``END = 4`` for two bracket types (in general
 type t opens with id 2t and closes with id 2t+1, END = 2·types); a sequence is ``length`` bracket
 tokens followed by END (sequence length ``length + 1``); the answer, read at END, is 1 iff the
 brackets are well nested, every closing bracket matches the type of the bracket it closes, and the
@@ -51,12 +51,12 @@ def _randbelow(rng: np.random.Generator, bound: int) -> int:
 
 @dataclass(frozen=True)
 class BoundedDyck(Task):
-    """Membership in Dyck-(types, depth) for bracket strings of a fixed length (SPEC §5, §7).
+    """Membership in Dyck-(types, depth) for bracket strings of a fixed length (theory §5, §7).
 
     Parameters
     ----------
     n : int
-        Size parameter; the default length is ``2 * depth * n`` (n gadget blocks of SPEC §5).
+        Size parameter; the default length is ``2 * depth * n`` (n gadget blocks of theory §5).
     depth : int
         Maximum nesting depth (>= 1).
     types : int

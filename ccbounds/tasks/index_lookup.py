@@ -1,6 +1,6 @@
 """Index lookup: n data symbols, then the index of the one to output (the task INDEX_n embeds in).
 
-Layout (SPEC §5): positions 0..n-1 hold data symbols ``D0..D{q-1}`` (ids 0..q-1 by default),
+Layout (theory §5): positions 0..n-1 hold data symbols ``D0..D{q-1}`` (ids 0..q-1 by default),
 position n holds the index token ``I{i}`` for the 0-based index i (id q+i by default); the answer
 is ``x_i`` in ``range(q)``. Vocabulary q+n, sequence length n+1.
 
@@ -30,7 +30,7 @@ __all__ = ["IndexLookup"]
 
 @dataclass(frozen=True)
 class IndexLookup(Task):
-    """The index-lookup task: ``x_0 .. x_{n-1} I_i`` -> ``x_i`` (SPEC §5, [BHBK]).
+    """The index-lookup task: ``x_0 .. x_{n-1} I_i`` -> ``x_i`` (theory §5, [BHBK]).
 
     Parameters
     ----------
@@ -125,7 +125,7 @@ class IndexLookup(Task):
         return np.concatenate([self.data_ids[xs], self.index_ids[[int(i)]]])
 
     def label(self, tokens: Any) -> int:
-        """``x_i``: parse the data symbols and the index token, then look up (SPEC §5).
+        """``x_i``: parse the data symbols and the index token, then look up (theory §5).
 
         Raises
         ------

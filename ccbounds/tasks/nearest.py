@@ -5,7 +5,7 @@ row j < n is ``[u_j | x_j | 0]`` (a unit vector u_j in R^dim, its label x_j in `
 is-query flag 0); row n is ``[v | 0 | 1]`` (the query v, flag 1). The answer is the label of
 ``argmax_j <u_j, v>`` (lowest j on ties): the nearest point by inner product, which for unit vectors
 is the Euclidean nearest point since ``|v - u|^2 = 2 - 2<u, v>``. This is the target of the gadget
-INDEX_n -> nearest neighbour of SPEC §5 (public nearly orthogonal codes, SPEC §7).
+INDEX_n -> nearest neighbour of theory §5 (public nearly orthogonal codes, theory §7).
 
 Examples
 --------
@@ -36,7 +36,7 @@ POINTS = ("codebook", "random")
 
 @dataclass(frozen=True)
 class NearestNeighbour(Task):
-    """Nearest-neighbour retrieval over n labelled unit vectors (SPEC §5; [BHBK]).
+    """Nearest-neighbour retrieval over n labelled unit vectors (theory §5; [BHBK]).
 
     Parameters
     ----------

@@ -1,10 +1,10 @@
-"""Tasks on two n-bit strings, ``x SEP y END`` with the answer read at END (SPEC §5): string equality,
+"""Tasks on two n-bit strings, ``x SEP y END`` with the answer read at END (theory §5): string equality,
 disjointness, greater-than, inner product mod 2.
 
 Layout: bits ``"0" = 0``, ``"1" = 1``, ``SEP = 2``, ``END = 3`` by default; positions 0..n-1 hold x,
 position n holds SEP, positions n+1..2n hold y, position 2n+1 holds END; sequence length 2n+2.
 String equality answers ``[x = y]``; disjointness answers ``[x ∩ y = ∅]`` reading x, y as the
-indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in SPEC §2); greater-than
+indicator vectors of subsets of ``range(n)`` (1 = disjoint, as ``DISJ`` in theory §2); greater-than
 answers ``[x > y]`` reading x, y as binary numbers, most significant bit first (``GT``); inner product
 answers ``Σ_i x_i y_i mod 2`` (``IP``).
 Each task names the problem it embeds (``problem_class``); the ``x SEP y END`` gadget finds it there.
@@ -147,7 +147,7 @@ class _PairTask(Task):
 
 @dataclass(frozen=True)
 class StringEquality(_PairTask):
-    """String equality ``x SEP y END`` -> ``[x = y]`` (SPEC §5; the task EQ_n embeds in).
+    """String equality ``x SEP y END`` -> ``[x = y]`` (theory §5; the task EQ_n embeds in).
 
     Parameters
     ----------
@@ -200,7 +200,7 @@ class StringEquality(_PairTask):
 
 @dataclass(frozen=True)
 class Disjointness(_PairTask):
-    """Disjointness ``x SEP y END`` -> ``[x ∩ y = ∅]`` (SPEC §5; the task DISJ_n embeds in).
+    """Disjointness ``x SEP y END`` -> ``[x ∩ y = ∅]`` (theory §5; the task DISJ_n embeds in).
 
     Parameters
     ----------

@@ -2,7 +2,7 @@
 
 It trains a :class:`~ccbounds.models.RecurrentClassifier` (``"rnn"``, ``"gru"``, ``"lstm"``) or a
 :class:`~ccbounds.models.TransformerClassifier` (``"tf1"``, ``"tf2"``) on a token task of
-:mod:`ccbounds.tasks` (SPEC §5) with Adam, cross entropy at the last position, gradient clipping
+:mod:`ccbounds.tasks` (theory §5) with Adam, cross entropy at the last position, gradient clipping
 and a warm-up + cosine (or linear, or constant) learning-rate schedule, on the CPU.
 
 Determinism: the same :class:`TrainConfig` gives the same weights, bit for bit, on the same

@@ -1,4 +1,4 @@
-"""Gadgets: communication problems embedded in sequence tasks, with position owners (SPEC §5).
+"""Gadgets: communication problems embedded in sequence tasks, with position owners (theory §5).
 
 - :class:`Gadget`: ``encode(x, y)``, owners per position, ``encode_alice`` / ``encode_bob``,
   ``answer_map``; built by :func:`get_gadget` from the registry :data:`GADGETS`.

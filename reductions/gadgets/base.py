@@ -2,13 +2,13 @@
 
 A :class:`Gadget` maps inputs (x, y) of a :class:`ccbounds.problems.Problem` to a sequence of a
 :class:`ccbounds.tasks.Task` so that ``f(x, y) = answer_map(task.label(encode(x, y)))`` and every
-position is fixed by x alone (Alice's), by y alone (Bob's) or by neither (public) — SPEC §5, the
-property Lemmas R and T of SPEC §4 rely on. A :class:`ProblemMap` is the same idea between two
+position is fixed by x alone (Alice's), by y alone (Bob's) or by neither (public) — theory §5, the
+property Lemmas R and T of theory §4 rely on. A :class:`ProblemMap` is the same idea between two
 problems (INDEX_n -> DISJ_n). Both are checked, by brute force or on samples, by
 :func:`reductions.gadgets.check_gadget`.
 
 Each gadget carries two independent implementations: ``encode`` writes the whole sequence from
-the SPEC §5 formula, while ``encode_alice`` / ``encode_bob`` produce only one party's tokens; the
+the theory §5 formula, while ``encode_alice`` / ``encode_bob`` produce only one party's tokens; the
 checker verifies that assembling the halves reproduces ``encode``.
 
 Examples
@@ -59,7 +59,7 @@ def _encode_all(encode: Callable[[Any], np.ndarray], items: list, width: int) ->
 
 @dataclass(frozen=True, eq=False)
 class Gadget:
-    """A problem-to-task gadget with the owner of every position (SPEC §5).
+    """A problem-to-task gadget with the owner of every position (theory §5).
 
     Parameters
     ----------
@@ -72,7 +72,7 @@ class Gadget:
     owners : tuple of str
         ``"Alice"``, ``"Bob"`` or ``"public"`` for each position (length ``task.seq_len``).
     encode_fn : callable
-        ``(x, y) -> sequence`` on canonical inputs: the whole sequence, from the SPEC formula.
+        ``(x, y) -> sequence`` on canonical inputs: the whole sequence, from the theory's formula.
     alice_fn : callable
         ``x -> tokens`` at :attr:`alice_positions` (in increasing position order).
     bob_fn : callable
@@ -82,10 +82,10 @@ class Gadget:
     answer_fn : callable, optional
         Task answer -> problem answer (default: identity).
     description, source : str
-        What it does, and where it is stated (SPEC section, paper).
+        What it does, and where it is stated (theory section, paper).
     final_token_values : tuple of int
         Every token id the last (output) position can hold, when the gadget states them (Q of
-        Lemma T, SPEC §4); empty if not stated. :func:`check_gadget` verifies it.
+        Lemma T, theory §4); empty if not stated. :func:`check_gadget` verifies it.
 
     Examples
     --------

@@ -1,4 +1,4 @@
-"""Checking gadgets and problem maps, exhaustively on small n or on seeded samples (SPEC §5).
+"""Checking gadgets and problem maps, exhaustively on small n or on seeded samples (theory §5).
 
 For a :class:`~reductions.gadgets.Gadget` and every checked input (x, y):
 

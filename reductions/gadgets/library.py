@@ -1,4 +1,4 @@
-"""The gadgets of SPEC §5 and their registry.
+"""The gadgets of theory §5 and their registry.
 
 ==========  ================  ====================================================  ===========
 problem     task              sequence (owners: A = Alice, B = Bob, . = public)      prefix cut
@@ -15,7 +15,7 @@ IP_n        ip *              x SEP y END                           (A^n B^{n+2}
 ==========  ================  ====================================================  ===========
 
 (* = the default task of the problem.) For EQ/DISJ/GT/IP -> x SEP y END, Bob owns SEP and END by
-default (``end="public"`` makes END public; SEP stays Bob's, as SPEC §5 states). For the Dyck
+default (``end="public"`` makes END public; SEP stays Bob's, as theory §5 states). For the Dyck
 gadgets END is public: it does not depend on either input.
 
 Examples
@@ -44,14 +44,14 @@ __all__ = [
     "index_to_disj", "GADGETS", "GadgetEntry", "register_gadget", "get_gadget", "list_gadgets", "DYCK_BLOCKS",
 ]
 
-SRC = "SPEC §5; [BHBK] (communication-complexity lower bounds)"
+SRC = "theory §5; [BHBK] (communication-complexity lower bounds)"
 
-#: the Dyck-(2,2) block of DISJ_n -> Dyck for each (x_i, y_i) (SPEC §5)
+#: the Dyck-(2,2) block of DISJ_n -> Dyck for each (x_i, y_i) (theory §5)
 DYCK_BLOCKS = {(0, 0): "(())", (1, 0): "[()]", (0, 1): "()()", (1, 1): "[)(]"}
 
 
 def index_lookup_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
-    """INDEX_n -> index lookup: Alice writes x, Bob the index token of i (SPEC §5).
+    """INDEX_n -> index lookup: Alice writes x, Bob the index token of i (theory §5).
 
     Examples
     --------
@@ -73,7 +73,7 @@ def index_lookup_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
 
 
 def pair_gadget(problem: Any, end: str = "Bob", **task_kw: Any) -> Gadget:
-    """A problem on two n-bit strings -> its ``x SEP y END`` task (SPEC §5): EQ -> string equality, ...
+    """A problem on two n-bit strings -> its ``x SEP y END`` task (theory §5): EQ -> string equality, ...
 
     The task is the registered ``x SEP y END`` task whose ``problem_class`` is the problem's class
     (:mod:`ccbounds.tasks.strings`). Alice owns x; Bob owns SEP, y and (with ``end="Bob"``, the
@@ -116,7 +116,7 @@ def pair_gadget(problem: Any, end: str = "Bob", **task_kw: Any) -> Gadget:
 
 
 def disj_dyck_gadget(problem: DISJ, **task_kw: Any) -> Gadget:
-    """DISJ_n -> Dyck-(2,2) of length 4n: block i is a_i b_i c_i d_i (SPEC §5).
+    """DISJ_n -> Dyck-(2,2) of length 4n: block i is a_i b_i c_i d_i (theory §5).
 
     ``(a_i, d_i) = ("(", ")")`` if x_i = 0 else ``("[", "]")`` (Alice); ``(b_i, c_i) = ("(", ")")``
     if y_i = 0 else ``(")", "(")`` (Bob); END is public. The blocks are :data:`DYCK_BLOCKS`; the
@@ -145,7 +145,7 @@ def disj_dyck_gadget(problem: DISJ, **task_kw: Any) -> Gadget:
 
 
 def eq_dyck_gadget(problem: EQ, **task_kw: Any) -> Gadget:
-    """EQ_n -> Dyck-(2,1) of length 2n: block i is a_i b_i (SPEC §5).
+    """EQ_n -> Dyck-(2,1) of length 2n: block i is a_i b_i (theory §5).
 
     ``a_i = "("`` if x_i = 0 else ``"["`` (Alice), ``b_i = ")"`` if y_i = 0 else ``"]"`` (Bob); the
     task is :class:`~ccbounds.tasks.BoundedDyck` with ``depth=1``; END is public; in Dyck iff x = y.
@@ -172,7 +172,7 @@ def eq_dyck_gadget(problem: EQ, **task_kw: Any) -> Gadget:
 
 
 def index_nn_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
-    """INDEX_n -> nearest neighbour: public codes u_j, Alice's labels x_j, Bob's query u_i (SPEC §5).
+    """INDEX_n -> nearest neighbour: public codes u_j, Alice's labels x_j, Bob's query u_i (theory §5).
 
     The codes are the task's public codebook (``|<u_i, u_j>| <= gamma < 1``), so the nearest point
     to the query ``u_i`` is u_i itself and the answer is x_i. Each point row holds Alice's label,
@@ -208,7 +208,7 @@ def index_nn_gadget(problem: INDEX, **task_kw: Any) -> Gadget:
 
 
 def index_to_disj(n: int) -> ProblemMap:
-    """INDEX_n -> DISJ_n one way: Bob with index i uses y = {i}; DISJ(x, {i}) = 1 - x_i (SPEC §2).
+    """INDEX_n -> DISJ_n one way: Bob with index i uses y = {i}; DISJ(x, {i}) = 1 - x_i (theory §2).
 
     Examples
     --------
@@ -221,7 +221,7 @@ def index_to_disj(n: int) -> ProblemMap:
         name=f"{src.name}->{dst.name}", source=src, target=dst,
         map_x=lambda x: tuple(x), map_y=lambda i: tuple(int(j == i) for j in range(n)),
         output_map=lambda v: 1 - v,
-        description="x as a set, y = {i}; answer 1 - DISJ(x, {i})", ref="SPEC §2 (INDEX embeds in DISJ one-way)",
+        description="x as a set, y = {i}; answer 1 - DISJ(x, {i})", ref="theory §2 (INDEX embeds in DISJ one-way)",
     )
 
 

@@ -1,4 +1,4 @@
-"""Models with weights set by hand (no training): the upper-bound constructions of SPEC §7 / [BHBK].
+"""Models with weights set by hand (no training): the upper-bound constructions of theory §7 / [BHBK].
 
 - :func:`index_lookup_transformer`: one layer, one head, width O(log n), solves INDEX_n on every input;
 - :func:`dyck_recognizer`: a ReLU RNN of width 21 (8 DFA states) that recognises Dyck-(2,2) exactly;
@@ -61,22 +61,22 @@ CONSTRUCTIONS: dict[str, Construction] = {
         Construction(
             "index_lookup", "INDEX_n (alphabet q) by one softmax head over nearly orthogonal position codes",
             "index_lookup_transformer(n, q)", "tf1", "q + 2*code_dimension(n+1) = O(log n)",
-            "[BHBK] one-layer index lookup of width O(log N); SPEC §7",
+            "[BHBK] one-layer index lookup of width O(log N); theory §7",
         ),
         Construction(
             "dyck", "Dyck-(2,2) membership by an exact ReLU RNN simulating the 8-state minimal DFA",
             "dyck_recognizer()", "rnn", "21 (independent of n)",
-            "[BHBK] bounded Dyck by constant-size RNNs; SPEC §7",
+            "[BHBK] bounded Dyck by constant-size RNNs; theory §7",
         ),
         Construction(
             "two_layer_eq", "EQ_n on x SEP y END: copy x_i to y_i, FFN flags x_i != y_i, average, threshold",
             "two_layer_set_transformer(n, 'eq')", "tf2", "4*code_dimension(n+1) + 18 = O(log n)",
-            "[BHBK] two-layer string equality of width O(log N); SPEC §7",
+            "[BHBK] two-layer string equality of width O(log N); theory §7",
         ),
         Construction(
             "two_layer_disj", "DISJ_n on x SEP y END: copy x_i to y_i, FFN flags x_i and y_i, average, threshold",
             "two_layer_set_transformer(n, 'disj')", "tf2", "4*code_dimension(n+1) + 18 = O(log n)",
-            "[BHBK] two-layer disjointness of width O(log N); SPEC §7",
+            "[BHBK] two-layer disjointness of width O(log N); theory §7",
         ),
     )
 }

@@ -1,7 +1,7 @@
-"""Bounded Dyck languages: the minimal DFA and an exact ReLU RNN built from it (SPEC §7, [BHBK]).
+"""Bounded Dyck languages: the minimal DFA and an exact ReLU RNN built from it (theory §7, [BHBK]).
 
 Dyck-(2, D): balanced strings over two bracket types "()" and "[]" whose nesting depth never exceeds
-D. Layout (SPEC §5): "(" ")" "[" "]" = 0 1 2 3, END = 4; the answer (1 = in the language) is read at
+D. Layout (theory §5): "(" ")" "[" "]" = 0 1 2 3, END = 4; the answer (1 = in the language) is read at
 END. The minimal DFA has one state per stack content of height ≤ D plus a reject state:
 2^{D+1} − 1 + 1 states, 8 for D = 2, so ⌈log2 8⌉ = 3 state bits suffice.
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = ["DyckDFA", "dyck_dfa", "dyck_recognizer", "dyck_width", "BRACKETS", "END"]
 
-#: the bracket symbols in token order (SPEC §5)
+#: the bracket symbols in token order (theory §5)
 BRACKETS = ("(", ")", "[", "]")
 #: the END token id
 END = 4
@@ -104,7 +104,7 @@ def dyck_dfa(depth: int = 2) -> DyckDFA:
 
     References
     ----------
-    SPEC §7 (the minimal DFA has 8 states); [BHBK] (constant-size RNNs recognise bounded Dyck).
+    theory §7 (the minimal DFA has 8 states); [BHBK] (constant-size RNNs recognise bounded Dyck).
 
     Examples
     --------
@@ -172,7 +172,7 @@ def dyck_recognizer(depth: int = 2) -> RecurrentClassifier:
     Parameters
     ----------
     depth : int
-        Maximal nesting depth D (SPEC uses D = 2).
+        Maximal nesting depth D (docs/theory.md uses D = 2).
 
     Returns
     -------
@@ -186,7 +186,7 @@ def dyck_recognizer(depth: int = 2) -> RecurrentClassifier:
 
     References
     ----------
-    SPEC §5 (layout), §7 (minimal DFA); [BHBK] (constant-size RNNs recognise bounded Dyck languages).
+    theory §5 (layout), §7 (minimal DFA); [BHBK] (constant-size RNNs recognise bounded Dyck languages).
 
     Examples
     --------
@@ -221,6 +221,6 @@ def dyck_recognizer(depth: int = 2) -> RecurrentClassifier:
         model.head.bias.copy_(torch.tensor([-0.5, 0.5]))
     model.construction = ConstructionInfo(
         "dyck", W, {"depth": depth, "dfa_states": len(dfa.states)},
-        "[BHBK] bounded Dyck by a constant-size RNN; SPEC §7",
+        "[BHBK] bounded Dyck by a constant-size RNN; theory §7",
     )
     return model.eval()

@@ -1,6 +1,6 @@
-"""A one-layer, one-head Transformer of width O(log n) that solves index lookup (SPEC §7, [BHBK]).
+"""A one-layer, one-head Transformer of width O(log n) that solves index lookup (theory §7, [BHBK]).
 
-Layout (SPEC §5): data symbols x_0..x_{n−1} ∈ {0..q−1} at positions 0..n−1, then the index token q+i
+Layout (theory §5): data symbols x_0..x_{n−1} ∈ {0..q−1} at positions 0..n−1, then the index token q+i
 at position n; the answer x_i is read at position n.
 
 Examples
@@ -33,7 +33,7 @@ __all__ = ["index_lookup_transformer", "index_lookup_lambda"]
 def index_lookup_lambda(n: int, eps: float, gamma: float) -> float:
     """The attention scale ``λ = ln(n·(1−ε)/ε) / (1−γ)`` that puts softmax mass ≥ 1−ε on the target.
 
-    n competitors: the n−1 other data positions and the query position itself (SPEC §7 writes n−1
+    n competitors: the n−1 other data positions and the query position itself (theory §7 writes n−1
     for a layout whose query position does not take part).
 
     Examples
@@ -105,7 +105,7 @@ def index_lookup_transformer(
 
     References
     ----------
-    SPEC §5 (layout), §7 (one-layer index lookup); [BHBK] (one-layer Transformers of width
+    theory §5 (layout), §7 (one-layer index lookup); [BHBK] (one-layer Transformers of width
     O(log N) perform index lookup).
 
     Examples
@@ -149,6 +149,6 @@ def index_lookup_transformer(
         "index_lookup", d,
         {"n": n, "q": q, "eps": eps, "lambda": lam, "k": k, "gamma": gamma,
          "gamma_realised": code.gamma_realised, "seed_used": code.seed_used},
-        "[BHBK] one-layer index lookup; SPEC §7",
+        "[BHBK] one-layer index lookup; theory §7",
     )
     return model.eval()

@@ -1,8 +1,8 @@
-"""A two-layer Transformer of width O(log n) for string equality and disjointness (SPEC §7, [BHBK]).
+"""A two-layer Transformer of width O(log n) for string equality and disjointness (theory §7, [BHBK]).
 
-Layout (SPEC §5): x_0..x_{n−1} SEP y_0..y_{n−1} END with bits 0/1, SEP = 2, END = 3 (length 2n+2);
+Layout (theory §5): x_0..x_{n−1} SEP y_0..y_{n−1} END with bits 0/1, SEP = 2, END = 3 (length 2n+2);
 the answer is read at END: class 1 = [x = y] (``"eq"``) or [x ∩ y = ∅] (``"disj"``). Two layers
-are essential: SPEC §4 Lemma T turns any one-layer model into a one-way protocol, and EQ_n, DISJ_n
+are essential: theory §4 Lemma T turns any one-layer model into a one-way protocol, and EQ_n, DISJ_n
 need n bits one-way, so the reductions refuse this model (``config.layers == 2``).
 
 Examples
@@ -80,11 +80,11 @@ def two_layer_set_transformer(
        LayerNorm factor (normalised so zc ∈ [√((3/m+ε_LN)/(4/m+ε_LN)), 1] when z = 1, 0 otherwise).
     2. Layer 2 attention: W_q = W_k = 0, so END averages uniformly: avg = (1/T)·Σ_j c_j·zc_j with
        c_j ∈ [√((3/m+ε_LN)/(5/m+ε_LN)), 1]. Hence avg = 0 if no position mismatches, and
-       avg ≥ z_min·c_min/T otherwise. The head thresholds at θ = z_min·c_min/(2T) (SPEC: 1/(2n)
+       avg ≥ z_min·c_min/T otherwise. The head thresholds at θ = z_min·c_min/(2T) (docs/theory.md: 1/(2n)
        up to constants); layer 2's FFN is 0 and there is no final norm.
 
     Precision: the END value separates 0 from ≥ 0.67/T with T = 2n+2, which takes
-    log2(2n) + O(1) bits (SPEC §7); float32 suffices far beyond n = 256.
+    log2(2n) + O(1) bits (theory §7); float32 suffices far beyond n = 256.
     Width: d_model = 2(2k + 9) = 4·code_dimension(n+1, γ, δ) + 18 = O(log n).
 
     Parameters
@@ -113,7 +113,7 @@ def two_layer_set_transformer(
 
     References
     ----------
-    SPEC §5 (layout), §7 (two-layer EQ/DISJ); [BHBK] (two-layer Transformers of width O(log N)
+    theory §5 (layout), §7 (two-layer EQ/DISJ); [BHBK] (two-layer Transformers of width O(log N)
     decide string equality and disjointness).
 
     Examples
@@ -200,6 +200,6 @@ def two_layer_set_transformer(
         f"two_layer_{problem}", d,
         {"n": n, "problem": problem, "eps": eps, "lambda": lam, "step_slope": K, "threshold": theta,
          "k": k, "gamma": gamma, "gamma_realised": g, "seed_used": code.seed_used},
-        "[BHBK] two-layer string equality / disjointness; SPEC §7",
+        "[BHBK] two-layer string equality / disjointness; theory §7",
     )
     return model.eval()

@@ -4,7 +4,7 @@ A :class:`Bound` is one inequality about one complexity measure of one problem, 
 ``D(EQ_3) >= 4``. It carries its direction, the model of communication it is about, how it was
 obtained (``method``), a checkable witness where there is one, and its source.
 
-Models of communication (SPEC §1) are named by the strings in :data:`MODELS`.
+Models of communication (theory §1) are named by the strings in :data:`MODELS`.
 
 Examples
 --------
@@ -28,7 +28,7 @@ __all__ = ["Bound", "MODELS", "DIRECTIONS", "SOURCES"]
 #: direction of an inequality; "exact" means the value is both a lower and an upper bound
 DIRECTIONS = ("lower", "upper", "exact")
 
-#: models of communication (SPEC §1); keys are what ``Bound.model`` holds
+#: models of communication (theory §1); keys are what ``Bound.model`` holds
 MODELS = {
     "D": "deterministic, two-way; the last speaker's bit may be the answer",
     "D1way(A->B)": "deterministic one-way: Alice sends one message, Bob outputs",
@@ -43,7 +43,7 @@ MODELS = {
     "message": "size of the one message of an induced one-way protocol",
 }
 
-#: the references of SPEC.md, by tag
+#: the references of docs/theory.md, by tag
 SOURCES = {
     "[KN]": "E. Kushilevitz and N. Nisan, Communication Complexity, Cambridge University Press, 1997",
     "[RY]": "A. Rao and A. Yehudayoff, Communication Complexity and Applications, Cambridge University Press, 2020",
