@@ -121,15 +121,21 @@ def plot_report(report: Any, ax: Any = None, panel: str | None = None, label: st
     return fig
 
 
+def _series(a: Any, xs: list[int], ys: list[float], below: list[int], colour: str, marker: str, label: str,
+            below_label: str) -> None:
+    """A line over every precision; filled markers, hollow where the message is below the bound."""
+    a.plot(xs, ys, "-", color=colour, lw=1.5, zorder=2)
+    filled = [i for i in xs if i not in below]
+    a.plot(filled, [ys[i] for i in filled], marker, color=colour, ms=7, label=label, zorder=3)
+    if below:
+        a.plot(below, [ys[i] for i in below], marker, mfc="white", mec=colour, mew=1.8, ms=8, label=below_label,
+               zorder=3)
+
+
 def _accuracy_panel(a: Any, report: Any, xs: list[int], below: list[int], bad: list[int], c: dict) -> None:
     rows = report.rows
     acc = [r.accuracy for r in rows]
-    a.plot(xs, acc, "-", color=c["blue"], lw=1.5, zorder=2)
-    filled = [i for i in xs if i not in below]
-    a.plot(filled, [acc[i] for i in filled], "o", color=c["blue"], ms=7, label="protocol accuracy on μ", zorder=3)
-    if below:
-        a.plot(below, [acc[i] for i in below], "o", mfc="white", mec=c["blue"], mew=1.8, ms=8,
-               label="… where S·b < lower bound", zorder=3)
+    _series(a, xs, acc, below, c["blue"], "o", "protocol accuracy on μ", "… where S·b < lower bound")
     a.axhline(report.model_accuracy, color=c["black"], ls="--", lw=1, label="model accuracy (full sequences)")
     if bad:
         a.plot(bad, [acc[i] for i in bad], "X", ms=11, color=c["vermillion"], label="violation", zorder=4)
@@ -142,12 +148,7 @@ def _accuracy_panel(a: Any, report: Any, xs: list[int], below: list[int], bad: l
 def _bits_panel(a: Any, report: Any, xs: list[int], below: list[int], c: dict) -> None:
     rows = report.rows
     bits = [r.message_bits for r in rows]
-    a.plot(xs, bits, "-", color=c["orange"], lw=1.5, zorder=2)
-    filled = [i for i in xs if i not in below]
-    a.plot(filled, [bits[i] for i in filled], "s", color=c["orange"], ms=7, label="message size S·b", zorder=3)
-    if below:
-        a.plot(below, [bits[i] for i in below], "s", mfc="white", mec=c["orange"], mew=1.8, ms=8,
-               label="… below the lower bound", zorder=3)
+    _series(a, xs, bits, below, c["orange"], "s", "message size S·b", "… below the lower bound")
     lb = report.lower_bound.value
     a.axhline(max(lb, 1e-9), color=c["black"], ls=":", lw=2, label=f"lower bound D^(A→B) = {lb:g} bits")
     certified = [(i, r.L_certified) for i, r in enumerate(rows) if r.L_certified is not None]
