@@ -17,6 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
+from ccbounds.auditing import audit_checkpoint  # noqa: E402
 from ccbounds.checkpoint import load_checkpoint, parse_spec, save_checkpoint  # noqa: E402
 from ccbounds.errors import CCBoundsError, CheckpointError, InvalidInputError  # noqa: E402
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model  # noqa: E402
@@ -289,6 +290,9 @@ def test_foreign_recurrent_refusals(tmp_path):
     assert "readout could be any of ['fc', 'aux']" in _one_line(err) and "'readout'" in str(err.value)
     ck = load_checkpoint(p, spec={**SPEC, "readout": "aux"})
     assert ck.mapping["head.weight"] == "aux.weight" and ck.metadata["ignored_modules"] == ["fc"]
+    assert "left out    fc: not in the rebuilt model" in ck.describe(width=200)
+    report, _ = audit_checkpoint(p, spec={**SPEC, "readout": "aux"}, samples=64, precisions=(32,), witnesses=0)
+    assert any("leaves out the checkpoint's module(s) fc" in n for n in report.notes)
     # an extra module that no part of the reference can hold
     extra = ForeignLSTM()
     extra.norm = nn.LayerNorm(6)

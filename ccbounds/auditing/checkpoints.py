@@ -78,4 +78,10 @@ def audit_checkpoint(path: str | Path | None = None, *, example: str | None = No
     import dataclasses
 
     report = audit(loaded.model, problem, gadget=gadget, device=device, **audit_kw)
-    return dataclasses.replace(report, model_source=loaded.model_source), loaded
+    notes = report.notes
+    left_out = loaded.metadata.get("ignored_modules") or []
+    if left_out:
+        notes += (f"the rebuilt model leaves out the checkpoint's module(s) {', '.join(left_out)} (the spec pinned "
+                  "their role to another module); if your forward uses them, this audit is not of your model: "
+                  "pass --model MODULE:CALLABLE",)
+    return dataclasses.replace(report, model_source=loaded.model_source, notes=notes), loaded

@@ -215,8 +215,8 @@ class AuditReport:
     # -- text -------------------------------------------------------------------------------------------
     _HEAD = ("precision", "b", "S*b", "accuracy", "L_cert", "L_plug", "H_MM", "cap", "distinct", "D1way",
              "n (eps)", "n (0)", "verdict")
-    _UNITS = ("S*b, L_cert, L_plug, H_MM (its cap log2 K) and D1way in bits; n (eps) / n (0): largest n not ruled "
-              "out at the measured error / with no error")
+    _UNITS = ("S*b, L_cert, L_plug, H_MM (cap log2 min(K, |X|)) and D1way in bits; n (eps) / n (0): largest n "
+              "not ruled out at the measured error / with no error")
 
     def _cells(self, r: AuditRow) -> tuple[str, ...]:
         return (r.precision, str(r.bits_per_scalar), str(r.message_bits), f"{r.accuracy:.4f}",
@@ -271,7 +271,7 @@ class AuditReport:
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
                 "longer inputs are ruled out, "
                 "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "
-                "with n). H_MM = Miller-Madow entropy estimate, capped at log2 K."]
+                "with n). H_MM = Miller-Madow entropy estimate, capped at log2 min(K, |X|)."]
         out += [f"  {v}: {m}" for v, m in VERDICTS.items()]
         out += [f"Note: {n}" for n in self.notes]
         out.append(f"exit status {self.exit_status}")

@@ -79,6 +79,10 @@ class LoadedCheckpoint:
             lines.append(
                 f"mapping     {len(self.mapping)} tensors renamed from foreign names ({zeros} missing biases set to 0)"
             )
+        left_out = self.metadata.get("ignored_modules") or []
+        if left_out:
+            lines.append(f"left out    {', '.join(left_out)}: not in the rebuilt model (if your forward uses them, "
+                         "it is not your model; pass --model MODULE:CALLABLE)")
         train = self.metadata.get("train") or {}
         if train:
             lines.append("trained     " + ", ".join(f"{k}={v}" for k, v in train.items() if k != "command"))
