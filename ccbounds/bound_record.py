@@ -129,6 +129,23 @@ class Bound:
         """The measure as written in the text, e.g. ``D(EQ_3)`` or ``R_eps(pub)(EQ_8), eps=0.1``."""
         return f"{self.model}({self.problem})"
 
+    @property
+    def eps_text(self) -> str:
+        """The error as people write it: a fraction where it is one (``1/3``), else a decimal (``0.1``).
+
+        >>> Bound(3, "upper", "R_eps(pub)", "EQ_2", eps=1 / 3).eps_text
+        '1/3'
+        >>> Bound(5, "upper", "R_eps(pub)", "EQ_8", eps=0.1).eps_text
+        '0.1'
+        """
+        if self.eps is None:
+            return ""
+        from fractions import Fraction
+
+        f = Fraction(self.eps).limit_denominator(64)
+        exact = abs(float(f) - self.eps) < 1e-12 and f.denominator > 1
+        return f"{f.numerator}/{f.denominator}" if exact and float(f) != round(self.eps, 3) else f"{self.eps:g}"
+
     def _value_text(self) -> str:
         if self.value is None:
             return self.expression
@@ -137,7 +154,7 @@ class Bound:
 
     def __str__(self) -> str:
         rel = {"lower": ">=", "upper": "<=", "exact": "="}[self.direction]
-        eps = f" (eps={self.eps:g})" if self.eps is not None else ""
+        eps = f" (eps={self.eps_text})" if self.eps is not None else ""
         tail = "; ".join(t for t in (self.method, self.source) if t)
         return f"{self.measure}{eps} {rel} {self._value_text()} bits  [{tail}]"
 

@@ -77,7 +77,7 @@ class BoundsReport:
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per bound, with the columns of :meth:`to_frame`."""
-        return [{"measure": b.measure + (f" (eps={b.eps:g})" if b.eps is not None else ""),
+        return [{"measure": b.measure + (f" (eps={b.eps_text})" if b.eps is not None else ""),
                  "direction": b.direction,
                  "value_bits": b.value if b.value is not None else b.expression,
                  "model": b.model, "method": b.method, "source": b.source,
