@@ -33,7 +33,7 @@ import numpy as np
 from ccbounds.errors import InvalidInputError
 from ccbounds.problems.facts import OTHER_QUERIES
 
-__all__ = ["QueryPlan", "CHUNK", "OTHER_QUERIES", "AUDITED", "CALIBRATION"]
+__all__ = ["QueryPlan", "model_accuracy_on_mu", "CHUNK", "OTHER_QUERIES", "AUDITED", "CALIBRATION"]
 
 #: Alice inputs are drawn in chunks of this many, each from its own seeded generator
 CHUNK = 256
@@ -134,3 +134,20 @@ def hash_rows(rows: np.ndarray) -> np.ndarray:
     raw = a.reshape(a.shape[0], -1).view(np.uint8).reshape(a.shape[0], -1)
     return np.array([int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little") for r in raw],
                     dtype=np.uint64)
+
+
+def model_accuracy_on_mu(model: Any, problem: Any, gadget: Any, samples: int, seed: int, device: Any = None) -> float:
+    """The real model's accuracy on mu: ``samples`` Alice inputs of :class:`QueryPlan` x every query of each.
+
+    The model runs on the gadget's full sequences through its adapter's ``forward`` (the protocol engine's
+    :class:`~ccbounds.protocols.reference.ModelOnGadget`), so it needs no reduction: for a reduced model the
+    audit measures the same number as ``AuditReport.model_accuracy``.
+    """
+    from ccbounds.adapters import get_adapter
+    from ccbounds.protocols.reference import ModelOnGadget
+
+    plan = QueryPlan.for_problem(problem, seed)
+    rows = plan.alice_rows(0, samples)
+    ref = ModelOnGadget(get_adapter(model), gadget, device=device)
+    answers = ref.model_grid(plan.inputs(rows), plan.queries(rows), per_row=True)
+    return float((answers == plan.truth(rows)).mean())

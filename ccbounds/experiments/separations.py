@@ -265,22 +265,10 @@ class SeparationResults:
         return f"<pre>{self.config}\ncommand: {self.command}</pre>" + self.to_frame().to_html(index=False)
 
 
-def _mu_accuracy(model: Any, problem: Any, gadget: Any, k: int, seed: int) -> float:
-    """The real model's accuracy on mu (k Alice inputs x every query of the audit's :class:`QueryPlan`),
-    through its adapter, for a model no reduction applies to (the audit measures it for the others)."""
-    from ccbounds.adapters import get_adapter
-    from ccbounds.auditing import QueryPlan
-    from ccbounds.protocols.reference import ModelOnGadget
-
-    plan = QueryPlan.for_problem(problem, seed)
-    rows = plan.alice_rows(0, k)
-    answers = ModelOnGadget(get_adapter(model), gadget).model_grid(plan.inputs(rows), list(plan.fixed_queries))
-    return float((answers == plan.truth(rows)).mean())
-
-
 def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> SeparationRun:
     """Train, reduce and budget one (task, n, arch)."""
     from ccbounds.auditing import audit, problem_for_task
+    from ccbounds.auditing.sampling import model_accuracy_on_mu
     from ccbounds.budgets import budget
     from ccbounds.errors import ReductionNotApplicable
     from ccbounds.reduction import reduce
@@ -298,7 +286,7 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
         protocol = reduce(result.model, problem, gadget=gadget)  # the only reduction of this model
     except ReductionNotApplicable as e:
         fields["refused"] = str(e)
-        fields["mu_accuracy"] = _mu_accuracy(result.model, problem, gadget, config.audit_samples, config.seed)
+        fields["mu_accuracy"] = model_accuracy_on_mu(result.model, problem, gadget, config.audit_samples, config.seed)
     else:
         reports = {b: budget(arch, width=tc.width, heads=heads or 1, precision=b, problem=problem, n=n)
                    for b in config.precisions}

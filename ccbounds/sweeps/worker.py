@@ -47,25 +47,6 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _mu_accuracy(model: Any, problem: Any, gadget: Any, k: int, seed: int, device: Any) -> float:
-    """The model's own accuracy on mu (:class:`ccbounds.auditing.QueryPlan`): k Alice inputs x every query."""
-    import numpy as np
-    import torch
-
-    from ccbounds.auditing import QueryPlan
-
-    plan = QueryPlan.for_problem(problem, seed)
-    rows = plan.alice_rows(0, k)
-    seqs = np.stack([gadget.encode(x, y) for x, y in zip(
-        [x for x in plan.inputs(rows) for _ in plan.labels], plan.queries(rows))])  # (k*Q, T)
-    preds = []
-    with torch.no_grad():
-        for s in range(0, len(seqs), 4096):
-            preds.append(model(torch.from_numpy(seqs[s:s + 4096]).to(device)).argmax(dim=-1).cpu().numpy())
-    answers = np.array([gadget.answer_map(int(c)) for c in np.concatenate(preds)]).reshape(k, -1)
-    return float((answers == plan.truth(rows)).mean())
-
-
 def _device(requested: str) -> str:
     """``"cuda"`` becomes one GPU per worker: ``cuda:(worker index mod #GPUs)``; anything else is kept."""
     if requested != "cuda":
@@ -92,6 +73,7 @@ def _device(requested: str) -> str:
 def _audit_fields(result: Any, problem: Any, gadget: Any, audit_cfg: dict[str, Any], dev: str,
                   log: list[str]) -> dict[str, Any]:
     from ccbounds.auditing import audit
+    from ccbounds.auditing.sampling import model_accuracy_on_mu
     from ccbounds.errors import ReductionNotApplicable
 
     fields: dict[str, Any] = {"reduction": None, "lemma": None, "scalars": None, "refused": None}
@@ -103,8 +85,8 @@ def _audit_fields(result: Any, problem: Any, gadget: Any, audit_cfg: dict[str, A
                     witnesses=0)
     except ReductionNotApplicable as e:
         fields["refused"] = str(e)
-        fields["accuracy_mu"] = _mu_accuracy(result.model, problem, gadget, audit_cfg["samples"],
-                                             audit_cfg["seed"], dev)
+        fields["accuracy_mu"] = model_accuracy_on_mu(result.model, problem, gadget, audit_cfg["samples"],
+                                                     audit_cfg["seed"], dev)
         fields["verdict"] = "refused"
         log.append(f"no one-way reduction: {e}")
         return {**fields, "per_precision": per}
