@@ -316,3 +316,16 @@ def test_shipped_results_are_complete_real_runs_of_their_config(name: str) -> No
     assert (df.train_time_s > 0).all() and df.versions.str.contains('"torch"').all()
     rep = sweep_report(shipped_results(name), None)
     assert not [p for p in rep.points if p.violation]  # nothing above the curve beyond sampling error
+
+
+def test_a_model_no_reduction_covers_is_recorded_as_refused_with_its_accuracy_on_mu(tmp_path: Path) -> None:
+    """tf2 (two attention layers): check_applicable refuses it, so the worker measures accuracy on mu through
+    the model's own forward; the run is ``ok`` with a ``refused`` reason, not an error."""
+    cfg = parse_sweep_config(TINY.replace('arch = "tf1"', 'arch = "tf2"').replace('arch = "lstm"\nwidth = [1, 2]',
+                                                                                 'arch = "lstm"\nwidth = 1'))
+    s = run_sweep(cfg, tmp_path, executor="inline")
+    df = ResultsStore(tmp_path).table()
+    tf2 = df[df.arch == "tf2"]
+    assert s.failed == 0 and len(tf2) == 2 and set(tf2.status) == {"ok"} and set(tf2.verdict) == {"refused"}
+    assert tf2.refused.str.contains("2 attention layers").all()
+    assert tf2.accuracy_mu.between(0, 1).all() and tf2.scalars.isna().all()

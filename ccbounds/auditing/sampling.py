@@ -139,15 +139,15 @@ def hash_rows(rows: np.ndarray) -> np.ndarray:
 def model_accuracy_on_mu(model: Any, problem: Any, gadget: Any, samples: int, seed: int, device: Any = None) -> float:
     """The real model's accuracy on mu: ``samples`` Alice inputs of :class:`QueryPlan` x every query of each.
 
-    The model runs on the gadget's full sequences through its adapter's ``forward`` (the protocol engine's
-    :class:`~ccbounds.protocols.reference.ModelOnGadget`), so it needs no reduction: for a reduced model the
-    audit measures the same number as ``AuditReport.model_accuracy``.
+    The model runs on the gadget's full sequences through its own forward (the protocol engine's
+    :class:`~ccbounds.protocols.reference.ModelOnGadget` over :class:`ForwardOnly`), so it needs no adapter
+    and no reduction — a two-layer Transformer, which no reduction covers, is measured the same way; for a
+    reduced model the audit measures the same number as ``AuditReport.model_accuracy``.
     """
-    from ccbounds.adapters import get_adapter
-    from ccbounds.protocols.reference import ModelOnGadget
+    from ccbounds.protocols.reference import ForwardOnly, ModelOnGadget
 
     plan = QueryPlan.for_problem(problem, seed)
     rows = plan.alice_rows(0, samples)
-    ref = ModelOnGadget(get_adapter(model), gadget, device=device)
+    ref = ModelOnGadget(ForwardOnly(model), gadget, device=device)
     answers = ref.model_grid(plan.inputs(rows), plan.queries(rows), per_row=True)
     return float((answers == plan.truth(rows)).mean())

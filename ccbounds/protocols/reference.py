@@ -26,10 +26,23 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_BATCH", "ModelOnGadget"]
+__all__ = ["DEFAULT_BATCH", "ForwardOnly", "ModelOnGadget"]
 
 #: how many (Alice input, Bob input) pairs are pushed through the model at once
 DEFAULT_BATCH = 8192
+
+
+class ForwardOnly:
+    """The model's own forward alone, for :class:`ModelOnGadget` where no adapter applies (e.g. two
+    attention layers): logits are the output itself or its ``logits`` field."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def forward(self, tokens: Any) -> Any:
+        from ccbounds.adapters.intercept_recurrent import logits_of
+
+        return logits_of(self.model(tokens))
 
 
 class ModelOnGadget:
