@@ -38,12 +38,14 @@ from numba import njit
 from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
-__all__ = ["P", "KIND_GF2", "KIND_MODP", "KIND_NODE", "KIND_SUB", "Refutation", "refute"]
+__all__ = ["P", "KIND_GF2", "KIND_MODP", "KIND_NODE", "KIND_SUB", "KIND_VALUES", "Refutation", "refute"]
 
 #: the prime of the second rank test (2^31 - 1; products of two residues fit in int64)
 P = 2147483647
 #: entry kinds: leaf count over GF(2), leaf count modulo P, a child node, a subsolver certificate
-KIND_GF2, KIND_MODP, KIND_NODE, KIND_SUB = 1, 2, 3, 4
+#: and the number of output values (the only cheap test when both rank tests are switched off)
+KIND_GF2, KIND_MODP, KIND_NODE, KIND_SUB, KIND_VALUES = 1, 2, 3, 4, 5
+_TESTS = {"gf2": KIND_GF2, "modp": KIND_MODP}
 #: largest number of distinct rows or columns (masks are int64; 2^31 splits are out of reach anyway)
 MAX_SIDE = 32
 _CHUNK = 1 << 14
@@ -167,16 +169,30 @@ def _modp_rank(bits, v, rows, other, p):
 
 
 @njit(cache=True)
-def _leaves(bits, rows, other, modp, p):
+def _leaves(bits, rows, other, test, p):
     t = 0
     for v in range(bits.shape[0]):
-        t += _modp_rank(bits, v, rows, other, p) if modp else _gf2_rank(bits, v, rows, other)
+        if test == 2:
+            t += _modp_rank(bits, v, rows, other, p)
+        elif test == 1:
+            t += _gf2_rank(bits, v, rows, other)
+        else:  # the number of values present
+            s = rows
+            while s:
+                i = 0
+                while not (s >> i) & 1:
+                    i += 1
+                s ^= np.int64(1) << i
+                if bits[v, i] & other:
+                    t += 1
+                    break
     return t
 
 
 @njit(cache=True)
-def _scan(bits, full, rest, other, k0, k1, thr, p, child, kind, value, l0, l1, part1):
-    """Splits k0 <= k < k1 of the side ``full``: part1 = the bits of k placed on ``rest``."""
+def _scan(bits, full, rest, other, k0, k1, thr, p, tests, child, kind, value, l0, l1, part1):
+    """Splits k0 <= k < k1 of the side ``full``: part1 = the bits of k placed on ``rest``; the cheap
+    tests (kinds) in the order given."""
     for t in range(k1 - k0):
         k = k0 + t
         s1 = 0
@@ -186,14 +202,14 @@ def _scan(bits, full, rest, other, k0, k1, thr, p, child, kind, value, l0, l1, p
         s0 = full ^ s1
         part1[t] = s1
         child[t] = -1
-        for modp in (False, True):
-            a = _leaves(bits, s1, other, modp, p)
+        for test in tests:
+            a = _leaves(bits, s1, other, test, p)
             if a > thr:
-                child[t], kind[t], value[t] = 1, 2 if modp else 1, a
+                child[t], kind[t], value[t] = 1, test, a
                 break
-            b = _leaves(bits, s0, other, modp, p)
+            b = _leaves(bits, s0, other, test, p)
             if b > thr:
-                child[t], kind[t], value[t] = 0, 2 if modp else 1, b
+                child[t], kind[t], value[t] = 0, test, b
                 break
             l0[t], l1[t] = b, a
 
@@ -206,8 +222,9 @@ def _positions(mask: int) -> list[int]:
 
 class _Search:
     def __init__(self, M: np.ndarray, deadline: Deadline, sub: Callable[[np.ndarray, int], Any] | None,
-                 sub_max_side: int, sub_max_depth: int) -> None:
+                 sub_max_side: int, sub_max_depth: int, tests: tuple[str, ...] = ("gf2", "modp")) -> None:
         self.M, self.deadline, self.sub = M, deadline, sub
+        self.tests = np.array([_TESTS[t] for t in tests] or [KIND_VALUES], dtype=np.int64)
         self.sub_max_side, self.sub_max_depth = sub_max_side, sub_max_depth
         vals = np.unique(M)
         # rbits[v, i]: columns where row i holds value v; cbits[v, j]: rows where column j holds v
@@ -246,7 +263,7 @@ class _Search:
             self.check_time()
             k1 = min(n + 1, k0 + _CHUNK)
             sl = [a[k0 - 1:k1 - 1] for a in out]
-            _scan(bits, full, rest, other, k0, k1, thr, P, *sl)
+            _scan(bits, full, rest, other, k0, k1, thr, P, self.tests, *sl)
             self.scanned += k1 - k0
         return tuple(out)
 
@@ -323,7 +340,8 @@ class _Search:
 
 
 def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.ndarray, int], Any] | None = None,
-           *, sub_max_side: int = 0, sub_max_depth: int = -1) -> Refutation | None:
+           *, sub_max_side: int = 0, sub_max_depth: int = -1,
+           tests: tuple[str, ...] = ("gf2", "modp")) -> Refutation | None:
     """Prove D(M) > d by split enumeration with leaf-rank pruning; None when D(M) <= d.
 
     Parameters
@@ -340,6 +358,10 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
         D(X) > e (with ``.matrix``, ``.depth`` and ``.check()``), or None when D(X) <= e. Called
         instead of the recursion for children with at most ``sub_max_side`` rows and columns, or
         with ``e <= sub_max_depth``.
+    tests : tuple of str
+        The cheap tests of a child, in order: ``"gf2"`` and ``"modp"`` (leaf counts with ranks over
+        GF(2) and modulo :data:`P`); with neither, only the number of output values is used (an
+        ablation: the recursion then does all the work).
 
     Returns
     -------
@@ -363,6 +385,8 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
     if max(M.shape) > 63:
         raise TooLargeError(f"the split search indexes rows and columns by 64-bit masks: at most 63 of each "
                             f"before merging duplicates, got {M.shape[0]}x{M.shape[1]}; merge duplicates first")
-    search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth)
+    if not set(tests) <= set(_TESTS):
+        raise InvalidInputError(f"unknown cheap tests {sorted(set(tests) - set(_TESTS))}; use 'gf2' and/or 'modp'")
+    search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth, tuple(tests))
     root = search.solve(rows, cols, int(d))
     return None if root < 0 else search.certificate(root, int(d))

@@ -1,0 +1,176 @@
+"""The split search refute(M, d) against brute-force D, and its independent certificate checker."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from ccbounds.bounds._lookahead import KIND_GF2, KIND_MODP, KIND_NODE, KIND_SUB, KIND_VALUES, refute
+from ccbounds.bounds._matrix import Deadline
+from ccbounds.bounds._refutation_check import check_refutation
+from ccbounds.bounds.bruteforce import brute_force_D
+from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
+
+
+def _agree(M: np.ndarray, sub=None, **kw) -> list:
+    """refute(M, d) is a checked certificate iff D(M) > d, for every d up to D(M)."""
+    D = brute_force_D(M).value
+    refs = []
+    for d in range(D + 1):
+        ref = refute(M, d, sub=sub, **kw)
+        assert (ref is not None) == (D > d), (M.tolist(), d, D)
+        if ref is not None:
+            assert check_refutation(M, ref), (M.tolist(), d)
+            refs.append(ref)
+    return refs
+
+
+@pytest.mark.parametrize("tests", [("gf2", "modp"), ()])
+def test_all_3x3(tests):
+    for bits in itertools.product((0, 1), repeat=9):
+        _agree(np.array(bits, dtype=np.int8).reshape(3, 3), tests=tests)
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (5, 4), (5, 5)])
+def test_random_against_brute_force(shape):
+    rng = np.random.default_rng([11, *shape])
+    for _ in range(200 if shape != (5, 5) else 120):
+        _agree(rng.integers(0, 2, size=shape).astype(np.int8))
+
+
+@pytest.mark.parametrize("tests", [("modp",), ()])
+def test_each_cheap_test_alone_and_none(tests):
+    """Only the mod-p ranks, or no rank test at all (the recursion and node entries do the work)."""
+    rng = np.random.default_rng([12, len(tests)])
+    kinds: set = set()
+    for shape in [(4, 4), (5, 4), (4, 5)] * 20:
+        for ref in _agree(rng.integers(0, 2, size=shape).astype(np.int8), tests=tests):
+            kinds.update(ref.kind.tolist())
+    assert kinds == ({KIND_MODP} if tests else {KIND_VALUES, KIND_NODE})
+
+
+def test_multivalued_against_brute_force():
+    rng = np.random.default_rng(5)
+    for _ in range(40):
+        M = rng.integers(0, 3, size=(4, 5)).astype(np.int8)
+        _agree(M)
+        _agree(M, tests=())
+
+
+@dataclasses.dataclass(frozen=True)
+class _BruteCert:
+    """A subsolver certificate: D(matrix) > depth, checked by brute force."""
+
+    matrix: np.ndarray
+    depth: int
+
+    def check(self) -> bool:
+        return brute_force_D(self.matrix).value > self.depth
+
+
+def _brute_sub(calls):
+    def sub(X, e):
+        calls.append((X.shape, e))
+        return _BruteCert(X, e) if brute_force_D(X).value > e else None
+    return sub
+
+
+def test_subsolver_hook():
+    rng = np.random.default_rng(3)
+    calls: list = []
+    for _ in range(40):
+        _agree(rng.integers(0, 2, size=(5, 5)).astype(np.int8), sub=_brute_sub(calls), sub_max_side=3)
+    assert calls
+    M, plain = _deep_refutation()  # needs recursion: with the hook, the children go to the subsolver
+    ref = refute(M, plain.depth, sub=_brute_sub(calls), sub_max_depth=5, tests=())
+    assert (ref.kind == KIND_SUB).any() and not (ref.kind == KIND_NODE).any()
+    assert check_refutation(M, ref)
+    # a subsolver certificate that does not check makes the whole certificate fail
+    rows, cols, cert = ref.subs[0]
+    lying = dataclasses.replace(ref, subs=((rows, cols, _BruteCert(cert.matrix, cert.depth + 9)),) + ref.subs[1:])
+    assert not check_refutation(M, lying)
+    # ... and so does one about another matrix
+    other = dataclasses.replace(ref, subs=((rows, cols, _BruteCert(1 - cert.matrix, cert.depth)),) + ref.subs[1:])
+    assert not check_refutation(M, other)
+
+
+def _deep_refutation(tests=()):
+    """A certificate with node entries (no rank test: the recursion has to work), seeded scan."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        M = rng.integers(0, 2, size=(5, 5)).astype(np.int8)
+        D = brute_force_D(M).value
+        ref = refute(M, D - 1, tests=tests)
+        if ref is not None and (ref.kind == KIND_NODE).any():
+            return M, ref
+    raise AssertionError("no 5x5 matrix needed a recursive refutation")
+
+
+def _with(ref, **arrays):
+    return dataclasses.replace(ref, **{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in arrays.items()})
+
+
+@pytest.mark.parametrize("tests", [(), ("gf2",), ("modp",)])
+def test_corrupted_certificates_rejected(tests):
+    M, ref = _deep_refutation()
+    if tests:  # the same matrix, refuted by the leaf counts alone
+        ref = refute(M, ref.depth, tests=tests)
+    assert check_refutation(M, ref)
+    # an entry removed (the node's offsets shift: the node then misses a split)
+    lo, hi = ref.offsets[ref.root], ref.offsets[ref.root + 1]
+    keep = np.ones(ref.n_entries, dtype=bool)
+    keep[lo] = False
+    offs = ref.offsets.copy()
+    offs[ref.root + 1:] -= 1
+    cut = {k: getattr(ref, k)[keep] for k in ("axis", "part1", "child", "kind", "value")}
+    assert not check_refutation(M, dataclasses.replace(ref, offsets=offs, **cut))
+    cheap = int(np.flatnonzero(ref.kind != KIND_NODE)[0])
+    changes = [
+        ("value", cheap, ref.value[cheap] + 1),      # a wrong leaf count
+        ("child", cheap, 1 - ref.child[cheap]),      # the other child named
+        ("kind", cheap, KIND_NODE),                  # a reason changed
+        ("part1", cheap, ref.part1[cheap] ^ 1 << 7),  # a split that is not one of the node's
+    ]
+    if not tests:
+        node = int(np.flatnonzero(ref.kind == KIND_NODE)[0])
+        changes += [("child", node, 1 - ref.child[node]),  # a node that is no sub-rectangle of that child
+                    ("kind", node, KIND_GF2), ("value", node, ref.root)]
+    for field, i, new in changes:
+        arr = getattr(ref, field).copy()
+        arr[i] = new
+        assert not check_refutation(M, _with(ref, **{field: arr})), (field, i)
+    deeper = ref.node_depth.copy()
+    deeper[ref.root] = ref.depth - 1
+    assert not check_refutation(M, _with(ref, node_depth=deeper))
+    assert not check_refutation(np.zeros_like(M), ref)  # (1 - M would be refuted by the same certificate)
+    assert not check_refutation(M[:4], ref)
+    assert not check_refutation(M, dataclasses.replace(ref, depth=ref.depth + 1))
+
+
+def test_gf2_too_weak_falls_back_to_mod_p():
+    # J - I on 3 inputs: rank 2 over GF(2), 3 over Q; its leaf count is 5 over GF(2), 6 modulo P
+    from ccbounds.bounds._lookahead import _leaves
+    from ccbounds.bounds._refutation_check import _leaf_counts
+
+    X = 1 - np.eye(3, dtype=np.int8)
+    bits = np.array([[int(sum(1 << j for j in np.flatnonzero(X[i] == v))) for i in range(3)] for v in (0, 1)])
+    assert _leaves(bits, 7, 7, KIND_GF2, 2147483647) == 5
+    assert _leaves(bits, 7, 7, KIND_MODP, 2147483647) == 6
+    full = np.ones((1, 3), dtype=bool)
+    assert _leaf_counts(X, full, full, 2).tolist() == [5]
+    assert _leaf_counts(X, full, full, 2147483647).tolist() == [6]
+
+
+def test_errors_and_deadline():
+    with pytest.raises(InvalidInputError):
+        refute(np.eye(2), -1)
+    with pytest.raises(InvalidInputError, match="cheap tests"):
+        refute(np.eye(2), 1, tests=("float",))
+    with pytest.raises(TooLargeError):
+        refute(np.random.default_rng(0).integers(0, 2, size=(40, 40)), 3)
+    M = np.random.default_rng(1).integers(0, 2, size=(20, 20))
+    with pytest.raises(SolverLimitError, match="time limit"):
+        refute(M, 4, Deadline(1e-9))
