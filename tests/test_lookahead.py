@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from ccbounds.bounds._lookahead import KIND_GF2, KIND_MODP, KIND_NODE, KIND_SUB, KIND_VALUES, refute
+from ccbounds.bounds._lookahead_tree import refute_or_tree
 from ccbounds.bounds._matrix import Deadline
 from ccbounds.bounds._refutation_check import check_refutation
 from ccbounds.bounds.bruteforce import brute_force_D
@@ -25,6 +26,9 @@ def _agree(M: np.ndarray, sub=None, **kw) -> list:
         if ref is not None:
             assert check_refutation(M, ref), (M.tolist(), d)
             refs.append(ref)
+    tree = refute_or_tree(M, D, sub=sub, **kw)  # at d = D: a protocol of depth D, correct on every cell
+    assert tree.cost == D
+    assert all(tree.output(i, j) == M[i, j] for i in range(M.shape[0]) for j in range(M.shape[1]))
     return refs
 
 
@@ -34,10 +38,10 @@ def test_all_3x3(tests):
         _agree(np.array(bits, dtype=np.int8).reshape(3, 3), tests=tests)
 
 
-@pytest.mark.parametrize("shape", [(4, 4), (5, 4), (5, 5)])
-def test_random_against_brute_force(shape):
+@pytest.mark.parametrize("shape, count", [((4, 4), 70), ((5, 4), 70), ((5, 5), 60)])
+def test_random_against_brute_force(shape, count):
     rng = np.random.default_rng([11, *shape])
-    for _ in range(200 if shape != (5, 5) else 120):
+    for _ in range(count):
         _agree(rng.integers(0, 2, size=shape).astype(np.int8))
 
 
@@ -120,7 +124,7 @@ def test_corrupted_certificates_rejected(tests):
         ref = refute(M, ref.depth, tests=tests)
     assert check_refutation(M, ref)
     # an entry removed (the node's offsets shift: the node then misses a split)
-    lo, hi = ref.offsets[ref.root], ref.offsets[ref.root + 1]
+    lo = ref.offsets[ref.root]
     keep = np.ones(ref.n_entries, dtype=bool)
     keep[lo] = False
     offs = ref.offsets.copy()
@@ -162,6 +166,17 @@ def test_gf2_too_weak_falls_back_to_mod_p():
     full = np.ones((1, 3), dtype=bool)
     assert _leaf_counts(X, full, full, 2).tolist() == [5]
     assert _leaf_counts(X, full, full, 2147483647).tolist() == [6]
+
+
+def test_tree_or_refutation_on_a_24x24_union_of_rectangles():
+    rng = np.random.default_rng([34, 7])  # the or6 generator of benchmarks/lookahead.py, seed 34: D = 5
+    M = np.zeros((24, 24), np.int8)
+    for _ in range(6):
+        p, q = rng.uniform(0.2, 0.45, size=2)
+        M |= np.outer(rng.random(24) < p, rng.random(24) < q).astype(np.int8)
+    tree = refute_or_tree(M, 5)
+    assert tree.cost == 5
+    assert all(tree.output(i, j) == M[i, j] for i in range(24) for j in range(24))
 
 
 def test_errors_and_deadline():

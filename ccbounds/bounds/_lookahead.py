@@ -341,7 +341,7 @@ class _Search:
 
 def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.ndarray, int], Any] | None = None,
            *, sub_max_side: int = 0, sub_max_depth: int = -1,
-           tests: tuple[str, ...] = ("gf2", "modp")) -> Refutation | None:
+           tests: tuple[str, ...] = ("gf2", "modp"), _searches: list | None = None) -> Refutation | None:
     """Prove D(M) > d by split enumeration with leaf-rank pruning; None when D(M) <= d.
 
     Parameters
@@ -388,5 +388,7 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
     if not set(tests) <= set(_TESTS):
         raise InvalidInputError(f"unknown cheap tests {sorted(set(tests) - set(_TESTS))}; use 'gf2' and/or 'modp'")
     search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth, tuple(tests))
+    if _searches is not None:  # for _lookahead_tree: the splits behind a None
+        _searches.append(search)
     root = search.solve(rows, cols, int(d))
     return None if root < 0 else search.certificate(root, int(d))

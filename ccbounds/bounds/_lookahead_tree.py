@@ -1,0 +1,75 @@
+"""Both answers of the split search: a refutation of depth d, or a protocol tree of depth <= d.
+
+When :func:`ccbounds.bounds._lookahead.refute` finds no refutation, the search has met, at the root
+and below, splits whose two children are not refutable; the memoised search keeps one such split per
+rectangle, and this module turns them into a :class:`~ccbounds.protocols.ProtocolTree` on the row and
+column indices of M (a rectangle's duplicate lines follow their representative), checked on every
+cell. So the upper side of D <= d is certified too, not only claimed by an exhaustive search.
+
+Examples
+--------
+>>> import numpy as np
+>>> t = refute_or_tree(np.eye(3, dtype=np.int8), 3)
+>>> t.cost
+3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ccbounds.bounds._lookahead import Refutation, _positions, _Search, refute
+from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes
+
+__all__ = ["refute_or_tree"]
+
+
+def _spec(S: _Search, rows: int, cols: int, e: int) -> Any:
+    """``from_splits`` spec of a depth-<= e protocol for the rectangle (any rows, columns of M)."""
+    r, c = _positions(rows), _positions(cols)
+    X = S.M[np.ix_(r, c)]
+    if np.unique(X).size == 1:
+        return int(X.flat[0])
+    cr, cc = S.canonical(rows, cols)
+    key = (cr, cc, e)
+    if key not in S.witness:  # judged by the subsolver: search it here (D <= e, so it is not refuted)
+        sub, S.sub = S.sub, None
+        found = S.solve(cr, cc, e)
+        S.sub = sub
+        if found >= 0 or key not in S.witness:
+            raise RuntimeError(f"internal error: a rectangle the subsolver called shallow needs depth > {e}; "
+                               "please report this matrix and subsolver")
+    axis, part1 = S.witness[key]
+    side, classes = (r, distinct_classes(X, 0)) if axis == 0 else (c, distinct_classes(X, 1))
+    ones = [side[i] for cls in classes if (part1 >> side[cls[0]]) & 1 for i in cls]
+    p1 = sum(1 << i for i in ones)
+    if axis == 0:
+        return ("Alice", ones, _spec(S, rows ^ p1, cols, e - 1), _spec(S, p1, cols, e - 1))
+    return ("Bob", ones, _spec(S, rows, cols ^ p1, e - 1), _spec(S, rows, p1, e - 1))
+
+
+def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,
+                   sub: Callable[[np.ndarray, int], Any] | None = None, **kw: Any) -> Refutation | Any:
+    """A :class:`Refutation` of depth d (D(M) > d), or a ProtocolTree of depth <= d for M.
+
+    Parameters are those of :func:`~ccbounds.bounds._lookahead.refute`. The tree's inputs are the row
+    and column indices of M; it is run on every cell before it is returned.
+    """
+    from ccbounds.protocols import ProtocolTree
+
+    A, name = as_matrix(M, what="the split search", binary=False)
+    found: list[_Search] = []
+    ref = refute(A, d, deadline, sub, _searches=found, **kw)
+    if ref is not None:
+        return ref
+    S = found[0]
+    tree = ProtocolTree.from_splits(_spec(S, (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d)),
+                                    name=f"protocol of depth <= {d} for {name} (split search)")
+    wrong = [(i, j) for i in range(A.shape[0]) for j in range(A.shape[1]) if tree.output(i, j) != A[i, j]]
+    if wrong or tree.cost > d:
+        raise RuntimeError(f"internal error: the split-search tree has cost {tree.cost} (at most {d} expected) "
+                           f"and errs on {wrong[:3]}; please report this matrix")
+    return tree
