@@ -44,11 +44,10 @@ from ccbounds.bounds._trees import ALICE, BOB, oneway_spec
 
 __all__ = ["find_tree", "spec_errors"]
 
-#: splits tried per node in the successive passes (the last pass tries every candidate)
-_WIDTHS = (4, 12, None)
-
-#: a side with at most this many classes has all of its splits enumerated (2^(n-1) - 1 of them)
-_EXHAUSTIVE_CLASSES = 7
+#: the successive passes: (splits tried per node or None for all candidates, the most classes a side
+#: may have for all of its 2^(n-1) - 1 splits to be candidates; a larger side gets the pattern splits).
+#: The last pass enumerates every split: a complete search (exponential, bounded by the deadline).
+_PASSES = ((4, 7), (12, 7), (None, 7), (None, 10), (None, 12), (None, 64))
 
 
 class _OutOfTime(Exception):
@@ -95,6 +94,7 @@ class _Search:
         self.tried: set[tuple[tuple[int, int], int]] = set()    # (key, depth) given up in this pass
         self.info: dict[tuple[int, int], tuple[int, float, int, int, int]] = {}
         self.width: int | None = None
+        self.exhaustive = 7
         self.nodes = 0
 
     # ---- sub-rectangles ------------------------------------------------------------------------
@@ -157,12 +157,14 @@ class _Search:
             items = _bits(full)
             parts: set[int] = set()
             low = full & -full
-            if len(items) <= _EXHAUSTIVE_CLASSES:
+            if len(items) <= self.exhaustive:
                 rest = full ^ low
                 sub = rest
                 while True:  # every part containing the lowest class except the whole side
                     if (sub | low) != full:
                         parts.add(sub | low)
+                        if len(parts) % 4096 == 0 and self.deadline.expired():
+                            raise _OutOfTime
                     if sub == 0:
                         break
                     sub = (sub - 1) & rest
@@ -179,7 +181,9 @@ class _Search:
                 for s in pool:
                     if 0 < s < full:
                         parts.add(s if s & low else full ^ s)
-            for p in parts:
+            for n, p in enumerate(parts):
+                if n % 256 == 255 and self.deadline.expired():
+                    raise _OutOfTime
                 if owner == ALICE:
                     k0, k1 = self.reduce(p, cols), self.reduce(full ^ p, cols)
                 else:
@@ -319,8 +323,7 @@ def find_tree(M: np.ndarray, d: int, deadline: Deadline | None = None, seed: int
     full = ((1 << M.shape[0]) - 1, (1 << M.shape[1]) - 1)
     root = search.reduce(*full)
     try:
-        for width in _WIDTHS:
-            search.width = width
+        for search.width, search.exhaustive in _PASSES:
             search.tried.clear()
             found = search.solve(root, d)
             if found is not None:
