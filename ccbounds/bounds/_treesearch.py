@@ -15,10 +15,12 @@ Pruning uses lower bounds on D of the sub-rectangle: ``ceil(log2 #values)`` and 
 ``ceil(log2 sum_v rank(S == v))`` over R and over GF(2) (every leaf of value v is a rank-1 block of the
 indicator of v; a tree of depth t has at most 2^t leaves; [KN] Lemma 1.28), exact values where one
 side has a single class, and the upper bound of the better one-way protocol. Candidate splits are all
-splits of the classes where there are few, else the splits "value at one column" (Alice) / "value at
-one row" (Bob) and the unions and intersections of two of them, ordered by the children's lower
-bounds, most balanced first; the harder child is searched first. Passes widen the number of
-candidates tried per node; ties are broken by the seed.
+splits of a side with few classes, else the splits "value at one column" (Alice) / "value at one row"
+(Bob) and the unions and intersections of two of them; those whose children pass the lower bound are
+ordered by the children's lower bounds, one-way upper bounds and leaf-rank totals (ties broken by the
+seed), and the harder child is searched first. Successive passes (:data:`_PASSES`) first try a few
+candidates per node, then all of them, then every split of sides with up to 10, 12 and finally any
+number of classes: the last pass is a complete search, bounded only by the deadline.
 
 Only what is found is certified: the returned spec is run on every cell before it is returned.
 ``None`` means "not found within the deadline", never "no such tree exists".
@@ -76,6 +78,18 @@ def _gf2_rank(vectors: list[int]) -> int:
     return len(basis)
 
 
+def _representatives(tables: list[list[int]], items: int, other: int) -> int:
+    """The lowest index of each class of ``items``: equal masks ``table[i] & other`` in every table."""
+    seen: set[tuple[int, ...]] = set()
+    reps = 0
+    for i in _bits(items):
+        p = tuple(t[i] & other for t in tables)
+        if p not in seen:
+            seen.add(p)
+            reps |= 1 << i
+    return reps
+
+
 class _Search:
     """Memoised depth-first search over sub-rectangles of ``M`` (see the module docstring)."""
 
@@ -100,23 +114,8 @@ class _Search:
     # ---- sub-rectangles ------------------------------------------------------------------------
     def reduce(self, rows: int, cols: int) -> tuple[int, int]:
         """The key of ``rows x cols``: the lowest row of each row class and column of each column class."""
-        tables = self.by_row[1:]
-        seen: set[Any] = set()
-        reps = 0
-        for i in _bits(rows):
-            p = tuple(t[i] & cols for t in tables)
-            if p not in seen:
-                seen.add(p)
-                reps |= 1 << i
-        tables = self.by_col[1:]
-        seen = set()
-        creps = 0
-        for j in _bits(cols):
-            p = tuple(t[j] & reps for t in tables)
-            if p not in seen:
-                seen.add(p)
-                creps |= 1 << j
-        return reps, creps
+        reps = _representatives(self.by_row[1:], rows, cols)
+        return reps, _representatives(self.by_col[1:], cols, reps)
 
     def facts(self, key: tuple[int, int]) -> tuple[int, float, int, int, int]:
         """``(lower bound on D, leaf-rank total, one-way upper bound, one-way axis, #values)`` of a key."""
