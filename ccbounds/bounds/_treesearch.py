@@ -19,8 +19,8 @@ splits of a side with few classes, else the splits "value at one column" (Alice)
 (Bob) and the unions and intersections of two of them; those whose children pass the lower bound are
 ordered by the children's lower bounds, one-way upper bounds and leaf-rank totals (ties broken by the
 seed), and the harder child is searched first. Successive passes (:data:`_PASSES`) first try a few
-candidates per node, then all of them, then every split of sides with up to 10, 12 and finally any
-number of classes: the last pass is a complete search, bounded only by the deadline.
+candidates per node, then all of them, then every split of sides with up to 10, 12 and 18 classes:
+with at most 18 distinct rows and columns the last pass is a complete search, bounded by the deadline.
 
 Only what is found is certified: the returned spec is run on every cell before it is returned.
 ``None`` means "not found within the deadline", never "no such tree exists".
@@ -48,8 +48,9 @@ __all__ = ["find_tree", "spec_errors"]
 
 #: the successive passes: (splits tried per node or None for all candidates, the most classes a side
 #: may have for all of its 2^(n-1) - 1 splits to be candidates; a larger side gets the pattern splits).
-#: The last pass enumerates every split: a complete search (exponential, bounded by the deadline).
-_PASSES = ((4, 7), (12, 7), (None, 7), (None, 10), (None, 12), (None, 64))
+#: The last pass enumerates every split of sides up to 18 classes (2^17 - 1 splits): on matrices with
+#: at most 18 distinct rows and columns it is a complete search (exponential, bounded by the deadline).
+_PASSES = ((4, 7), (12, 7), (None, 7), (None, 10), (None, 12), (None, 18))
 
 
 class _OutOfTime(Exception):
@@ -80,14 +81,30 @@ def _gf2_rank(vectors: list[int]) -> int:
 
 def _representatives(tables: list[list[int]], items: int, other: int) -> int:
     """The lowest index of each class of ``items``: equal masks ``table[i] & other`` in every table."""
-    seen: set[tuple[int, ...]] = set()
     reps = 0
+    if len(tables) == 1:  # a 0/1 matrix: the pattern is one mask
+        table, seen1 = tables[0], set()
+        for i in _bits(items):
+            p1 = table[i] & other
+            if p1 not in seen1:
+                seen1.add(p1)
+                reps |= 1 << i
+        return reps
+    seen: set[tuple[int, ...]] = set()
     for i in _bits(items):
         p = tuple(t[i] & other for t in tables)
         if p not in seen:
             seen.add(p)
             reps |= 1 << i
     return reps
+
+
+def _indicators(masks: list[int], n: int) -> np.ndarray:
+    """0/1 float rows: entry ``[k, i]`` is bit ``i`` of ``masks[k]`` (``i < n``)."""
+    if n <= 64:
+        bits = np.array(masks, dtype=np.uint64)[:, None] >> np.arange(n, dtype=np.uint64)
+        return (bits & np.uint64(1)).astype(np.float64)
+    return np.array([[(m >> i) & 1 for i in range(n)] for m in masks], dtype=np.float64)
 
 
 class _Search:
@@ -103,6 +120,7 @@ class _Search:
                        for v in self.values]
         self.by_col = [[sum(1 << i for i in np.flatnonzero(M[:, j] == v).tolist()) for j in range(M.shape[1])]
                        for v in self.values]
+        self.indicator = np.stack([(M == v).astype(np.float64) for v in self.values])  # (values, rows, cols)
         self.win: dict[tuple[int, int], tuple[int, Any]] = {}   # key -> (depth, how), least depth found
         self.lose: dict[tuple[int, int], int] = {}              # key -> greatest depth refuted exhaustively
         self.tried: set[tuple[tuple[int, int], int]] = set()    # (key, depth) given up in this pass
@@ -120,30 +138,47 @@ class _Search:
     def facts(self, key: tuple[int, int]) -> tuple[int, float, int, int, int]:
         """``(lower bound on D, leaf-rank total, one-way upper bound, one-way axis, #values)`` of a key."""
         got = self.info.get(key)
-        if got is not None:
-            return got
-        rows, cols = _bits(key[0]), _bits(key[1])
-        present = [k for k in range(len(self.values)) if any(self.by_row[k][i] & key[1] for i in rows)]
-        nv = len(present)
-        if len(rows) == 1 or len(cols) == 1:  # one side has a single class: the other names the value
-            d = math.ceil(math.log2(nv))
-            got = (d, float(nv), d, 0 if len(cols) == 1 else 1, nv)
-            self.info[key] = got
-            return got
-        sub = self.M[np.ix_(rows, cols)]
-        real = sum(int(np.linalg.matrix_rank((sub == self.values[k]).astype(np.float64))) for k in present)
-        gf2 = sum(_gf2_rank([self.by_row[k][i] & key[1] for i in rows]) for k in present)
-        total = max(real, gf2, nv, 3)  # two distinct rows and two distinct columns need 3 leaves
-        lb = max(2, math.ceil(math.log2(total) - 1e-9))
-        ubs = []
-        for axis, (items, other) in enumerate(((rows, key[1]), (cols, key[0]))):
-            table = self.by_row if axis == 0 else self.by_col
-            answer = max(sum(1 for k in present if table[k][i] & other) for i in items)
-            ubs.append((math.ceil(math.log2(len(items))) + math.ceil(math.log2(answer)), axis))
-        ub, axis = min(ubs)
-        got = (lb, float(total), ub, axis, nv)
-        self.info[key] = got
+        if got is None:
+            self.prepare([key])
+            got = self.info[key]
         return got
+
+    def prepare(self, keys: list[tuple[int, int]]) -> None:
+        """Fill :meth:`facts` for ``keys``; the real ranks of all of them in one batched SVD."""
+        todo: list[tuple[tuple[int, int], list[int], int, int, int]] = []
+        blocks: list[tuple[int, int, int]] = []  # (row mask, column mask, value index) to rank over R
+        for key in keys:
+            if key in self.info:
+                continue
+            rows, cols = _bits(key[0]), _bits(key[1])
+            present = [k for k in range(len(self.values)) if any(self.by_row[k][i] & key[1] for i in rows)]
+            nv = len(present)
+            if len(rows) == 1 or len(cols) == 1:  # one side has a single class: the other names the value
+                d = math.ceil(math.log2(nv))
+                self.info[key] = (d, float(nv), d, 0 if len(cols) == 1 else 1, nv)
+                continue
+            gf2 = sum(_gf2_rank([self.by_row[k][i] & key[1] for i in rows]) for k in present)
+            ubs = []
+            for axis, (items, other) in enumerate(((rows, key[1]), (cols, key[0]))):
+                table = self.by_row if axis == 0 else self.by_col
+                answer = max(sum(1 for k in present if table[k][i] & other) for i in items)
+                ubs.append((math.ceil(math.log2(len(items))) + math.ceil(math.log2(answer)), axis))
+            ub, axis = min(ubs)
+            todo.append((key, present, gf2, ub, axis))
+            blocks += [(key[0], key[1], k) for k in present]
+        if not todo:
+            return
+        r = _indicators([b[0] for b in blocks], self.M.shape[0])
+        c = _indicators([b[1] for b in blocks], self.M.shape[1])
+        A = self.indicator[[b[2] for b in blocks]] * r[:, :, None] * c[:, None, :]  # (blocks, rows, cols)
+        ranks = np.linalg.matrix_rank(A).tolist()
+        at = 0
+        for key, present, gf2, ub, axis in todo:
+            real = sum(ranks[at:at + len(present)])
+            at += len(present)
+            total = max(real, gf2, len(present), 3)  # two distinct rows and two distinct columns: 3 leaves
+            lb = max(2, math.ceil(math.log2(total) - 1e-9))
+            self.info[key] = (lb, float(total), ub, axis, len(present))
 
     # ---- candidate splits ----------------------------------------------------------------------
     def candidates(self, key: tuple[int, int], t: int) -> tuple[list[tuple[Any, ...]], bool]:
@@ -162,7 +197,7 @@ class _Search:
                 while True:  # every part containing the lowest class except the whole side
                     if (sub | low) != full:
                         parts.add(sub | low)
-                        if len(parts) % 4096 == 0 and self.deadline.expired():
+                        if len(parts) % 65536 == 0 and self.deadline.expired():
                             raise _OutOfTime
                     if sub == 0:
                         break
@@ -180,14 +215,19 @@ class _Search:
                 for s in pool:
                     if 0 < s < full:
                         parts.add(s if s & low else full ^ s)
-            for n, p in enumerate(parts):
-                if n % 256 == 255 and self.deadline.expired():
-                    raise _OutOfTime
+            children = []
+            for p in parts:
                 if owner == ALICE:
-                    k0, k1 = self.reduce(p, cols), self.reduce(full ^ p, cols)
+                    children.append((p, self.reduce(p, cols), self.reduce(full ^ p, cols)))
                 else:
-                    k0, k1 = self.reduce(rows, p), self.reduce(rows, full ^ p)
-                f0, f1 = self.facts(k0), self.facts(k1)
+                    children.append((p, self.reduce(rows, p), self.reduce(rows, full ^ p)))
+                if len(children) % 256 == 0:  # a batch of ranks, and time to look at the clock
+                    self.prepare([k for _, k0, k1 in children[-256:] for k in (k0, k1)])
+                    if self.deadline.expired():
+                        raise _OutOfTime
+            self.prepare([k for _, k0, k1 in children[len(children) - len(children) % 256:] for k in (k0, k1)])
+            for p, k0, k1 in children:
+                f0, f1 = self.info[k0], self.info[k1]
                 if max(f0[0], f1[0]) > t - 1 or self.lose.get(k0, -1) >= t - 1 or self.lose.get(k1, -1) >= t - 1:
                     continue
                 if f0[1] < f1[1]:  # the harder child first
