@@ -14,13 +14,16 @@ per such key:
 Pruning uses lower bounds on D of the sub-rectangle: ``ceil(log2 #values)`` and the leaf-rank bound
 ``ceil(log2 sum_v rank(S == v))`` over R and over GF(2) (every leaf of value v is a rank-1 block of the
 indicator of v; a tree of depth t has at most 2^t leaves; [KN] Lemma 1.28), exact values where one
-side has a single class, and the upper bound of the better one-way protocol. Candidate splits are all
-splits of a side with few classes, else the splits "value at one column" (Alice) / "value at one row"
-(Bob) and the unions and intersections of two of them; those whose children pass the lower bound are
-ordered by the children's lower bounds, one-way upper bounds and leaf-rank totals (ties broken by the
-seed), and the harder child is searched first. Successive passes (:data:`_PASSES`) first try a few
-candidates per node, then all of them, then every split of sides with up to 10, 12 and 18 classes:
-with at most 18 distinct rows and columns the last pass is a complete search, bounded by the deadline.
+side has a single class, and the upper bound of the better one-way protocol. Real ranks are numerical
+(batched SVDs); they only prune, so an error there could lose a tree, never return a wrong one.
+
+Candidate splits are all splits of a side with few classes, else the splits "value at one column"
+(Alice) / "value at one row" (Bob) and the unions and intersections of two of them; those whose
+children pass the lower bound are ordered by the children's lower bounds, one-way upper bounds and
+leaf-rank totals (ties broken by the seed), and the harder child is searched first. Successive passes
+(:data:`_PASSES`) first try a few candidates per node, then all of them, then every split of sides
+with up to 10, 12 and 18 classes: with at most 18 distinct rows and columns the last pass is a
+complete search, bounded by the deadline.
 
 Only what is found is certified: the returned spec is run on every cell before it is returned.
 ``None`` means "not found within the deadline", never "no such tree exists".
