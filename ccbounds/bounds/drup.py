@@ -8,7 +8,14 @@ propagation over formula + lemmas alone conflicts — glucose emits an empty pro
 propagation refutes outright). Deletions are applied (a smaller database propagates faster; deleting
 only weakens propagation, so every accepted step stays a RUP consequence), except that what units
 propagated stays assigned; a proof rejected that way is checked again with every clause kept, which
-is sound too: every kept clause is implied by the formula.
+is sound too: every kept clause is implied by the formula (theory §8).
+
+Two engines run this same check, both ccbounds' own code (no SAT solver is called): the compiled one
+of :mod:`ccbounds.bounds._drup_fast` (numba; ``engine="numba"``, and ``"auto"`` where numba can be
+imported) and the pure-Python :class:`_Propagator` below (``engine="python"``, and ``"auto"``'s
+fallback without numba). ``tests/test_bounds_drup.py`` runs them against each other and against a
+naive checker. On the proofs of ``benchmarks/exact_cc.py`` the numba engine checks about 2 * 10^4 -
+6 * 10^4 lines per second and the Python one about 10^3 (``benchmarks/drup_check.py``).
 
 Examples
 --------
