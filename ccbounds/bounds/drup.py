@@ -14,8 +14,9 @@ Two engines run this same check, both ccbounds' own code (no SAT solver is calle
 of :mod:`ccbounds.bounds._drup_fast` (numba; ``engine="numba"``, and ``"auto"`` where numba can be
 imported) and the pure-Python :class:`_Propagator` below (``engine="python"``, and ``"auto"``'s
 fallback without numba). ``tests/test_bounds_drup.py`` runs them against each other and against a
-naive checker. On the proofs of ``benchmarks/exact_cc.py`` the numba engine checks about 2 * 10^4 -
-6 * 10^4 lines per second and the Python one about 10^3 (``benchmarks/drup_check.py``).
+naive checker. On the proofs of ``benchmarks/exact_cc.py`` the numba engine checks 1.4 * 10^4 to
+7 * 10^4 lines per second and the Python one 400 to 2600, 20 to 40 times fewer
+(``benchmarks/drup_check.py``, one run on a shared machine).
 
 Examples
 --------
@@ -250,8 +251,8 @@ def check_rup_proof(clauses: Iterable[Sequence[int]], proof: Iterable[Any], engi
         True iff each added lemma follows from the formula and earlier lemmas by unit propagation
         and the empty clause is RUP at the end (deletions: see the module docstring). On the proofs
         of ``benchmarks/exact_cc.py`` (10^4 clauses, 10^4-10^5 lines; ``benchmarks/drup_check.py``)
-        the numba engine checks about 2 * 10^4 - 6 * 10^4 lines per second, the pure-Python one
-        about 10^3 (one shared machine; the first numba call in a fresh cache also compiles, ~10 s).
+        the numba engine checks 1.4 * 10^4 to 7 * 10^4 lines per second, the pure-Python one 400
+        to 2600 (one shared machine; the first numba call with an empty cache also compiles, ~10 s).
 
     Raises
     ------
