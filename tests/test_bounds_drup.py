@@ -16,7 +16,7 @@ from pysat.examples.genhard import PHP
 from pysat.solvers import Solver
 
 import ccbounds.bounds
-from ccbounds.bounds import check_rup_proof, exact_D, protocol_tree_clauses
+from ccbounds.bounds import _drup_fast, check_rup_proof, drup, exact_D, protocol_tree_clauses
 from ccbounds.bounds.drup import parse_proof
 from ccbounds.errors import CCBoundsError, UnknownNameError
 from ccbounds.problems import DISJ
@@ -77,11 +77,27 @@ def _naive_check(clauses, proof) -> bool:
     return _naive_rup(db, ())
 
 
+def _passes(clauses, proof) -> tuple[bool, bool]:
+    """The pass with the deletions applied, numba and Python (asserted equal), and the pass keeping all."""
+    try:
+        steps = parse_proof(proof)
+    except ValueError:
+        return False, False
+    cnf = [tuple(c) for c in clauses]
+    nvars = max([abs(l) for c in cnf for l in c] + [abs(l) for _, c in steps for l in c] + [0])
+    arrays = (*_drup_fast.formula_arrays(cnf), *_drup_fast.proof_arrays(proof))
+    with_del = _drup_fast.check_arrays(*arrays, deletions=True)
+    assert with_del == drup._check(cnf, steps, nvars, deletions=True), proof
+    return with_del, _drup_fast.check_arrays(*arrays, deletions=False)
+
+
 def _verdict(clauses, proof, naive: bool = False) -> bool:
     """Both engines' answer (asserted equal, and equal to the naive checker when ``naive``)."""
     fast = check_rup_proof(clauses, proof, engine="numba")
     slow = check_rup_proof(clauses, proof, engine="python")
     assert fast == slow, (fast, slow, proof)
+    with_del, keep_all = _passes(clauses, proof)
+    assert fast == (with_del or keep_all) and (keep_all or not with_del), proof  # deleting only weakens
     if naive:
         assert _naive_check(clauses, proof) == fast, proof
     return fast
@@ -222,3 +238,29 @@ def test_exact_result_proof_checks():
     res = exact_D(DISJ(2), use_cheap_bounds=False)
     assert res.proof is not None and res.proof_length > 0
     assert res.proof.check() and res.proof.check(engine="python")
+
+
+def test_engines_agree_on_random_proofs():
+    """Random formulas (with units, repeated literals, tautologies) and random proofs mixing lemmas
+    and deletions (of formula clauses, lemmas, absent clauses, literals permuted): three checkers agree."""
+    rng = np.random.default_rng(11)
+    accepted = 0
+    for _ in range(300):
+        n = int(rng.integers(3, 8))
+
+        def clause(k, n=n):
+            return [int(v) * int(s) for v, s in zip(rng.integers(1, n + 1, k), rng.choice([-1, 1], k))]
+
+        cl = [clause(int(rng.integers(1, 4))) for _ in range(int(rng.integers(4, 5 * n)))]
+        live, proof = [list(c) for c in cl], []
+        for _ in range(int(rng.integers(0, 12))):
+            if live and rng.random() < 0.3:
+                c = list(live.pop(int(rng.integers(0, len(live)))))
+                rng.shuffle(c)
+                proof.append("d " + " ".join(map(str, c + [0])))
+            else:
+                c = clause(int(rng.integers(0, 3)))
+                live.append(c)
+                proof.append(" ".join(map(str, c + [0])))
+        accepted += _verdict(cl, proof, naive=True)
+    assert 20 < accepted < 280

@@ -361,8 +361,11 @@ def _check(nvars, lits, start, size, n_formula, dele, target, deletions):
 
 
 def check_arrays(f_lits: np.ndarray, f_sizes: np.ndarray, p_lits: np.ndarray, p_offs: np.ndarray,
-                 dele: np.ndarray) -> bool:
+                 dele: np.ndarray, deletions: bool | None = None) -> bool:
     """Check a refutation given as arrays (:func:`formula_arrays`, :func:`proof_arrays`).
+
+    ``deletions`` None (default): with the deletions applied, and if that fails once more keeping
+    every clause; True or False: that one pass only (the tests compare each pass with the Python one).
 
     Examples
     --------
@@ -378,5 +381,5 @@ def check_arrays(f_lits: np.ndarray, f_sizes: np.ndarray, p_lits: np.ndarray, p_
     n_formula = len(f_sizes)
     dele = np.ascontiguousarray(dele, np.bool_)
     target = _deletion_targets(nvars, lits, start, size, n_formula, dele)
-    return bool(_check(nvars, lits.copy(), start, size.copy(), n_formula, dele, target, True)
-                or _check(nvars, lits, start, size.copy(), n_formula, dele, target, False))
+    passes = (True, False) if deletions is None else (bool(deletions),)
+    return any(_check(nvars, lits.copy(), start, size.copy(), n_formula, dele, target, d) for d in passes)
