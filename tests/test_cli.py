@@ -211,3 +211,60 @@ def test_every_table_fits_100_columns(capsys: pytest.CaptureFixture[str], monkey
         monkeypatch.setenv("COLUMNS", "60")  # the terminal's width is respected, not a fixed 100
         code, narrow, _ = run(capsys, *argv)
         assert code == 0 and max(len(line) for line in narrow.splitlines()) <= 60
+
+
+def _table_rows(out: str, rows: list[dict]) -> tuple[str, list[str], str]:
+    """The header line, one line per report row and the footnote's first line of the audit table in ``out``."""
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("precision "))
+    assert set(lines[at + 1]) == {"-"} and not lines[at - 1].strip()  # a header on one line, then the rule
+    return lines[at], lines[at + 2: at + 2 + len(rows)], lines[at + 2 + len(rows)]
+
+
+def _assert_cells_whole(out: str, data: dict) -> str:
+    """Every number of each JSON row appears whole on that row's one line (or, for a column left out
+    because it is the same in every row, in the footnote); returns the header line."""
+    header, lines, foot = _table_rows(out, data["rows"])
+    assert foot.startswith("S*b")  # no row continues on a second line
+    for r, line in zip(data["rows"], lines):
+        cells = line.split()
+        assert cells[0] == r["precision"] and line.endswith(r["verdict"]), line
+        want = {"b": str(r["bits_per_scalar"]), "S*b": str(r["message_bits"]), "accuracy": f"{r['accuracy']:.4f}",
+                "L_cert": f"{r['L_certified']:.2f}", "L_plug": f"{r['L_plugin']:.2f}",
+                "H_MM": f"{r['entropy_bits']:.2f}", "cap": f"{r['entropy_cap_bits']:.2f}",
+                "distinct": str(r["distinct_messages"]), "D1way": f"{r['lower_bound_bits']:g}",
+                "n (eps)": "-" if r["largest_n"] is None else str(r["largest_n"]),
+                "n (0)": "-" if r["largest_n_exact"] is None else str(r["largest_n_exact"])}
+        shown = [h for h in want if f" {h} " in f" {header} "]
+        assert {"b", "S*b", "accuracy", "L_cert", "H_MM", "n (eps)"} <= set(shown), header
+        assert cells[1: 1 + len(shown)] == [want[h] for h in shown], (line, shown)
+    for h, phrase in (("cap", "log2 min(K, |X|) = {} bits"), ("D1way", "D1way = {} bits")):
+        if f" {h} " not in f" {header} ":
+            assert phrase.format(want[h]) in " ".join(out.split()), h
+    return header
+
+
+def test_audit_table_at_80_columns_keeps_numbers_and_headers_whole(capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for example in ("lstm-index", "lstm-index-narrow"):
+        path = tmp_path / f"{example}.json"
+        code, out, _ = _audit(capsys, "--example", example, "--samples", "256", "--precisions", "1,4,16,32",
+                              "--json", str(path))
+        assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+        header = _assert_cells_whole(out, json.loads(path.read_text()))
+        assert "L_plug" not in header and "left out at width 80: L_plug" in " ".join(out.split())
+        code, wide, _ = _audit(capsys, "--example", example, "--samples", "256", "--precisions", "1,4,16,32",
+                               "--wide")
+        header = _assert_cells_whole(wide, json.loads(path.read_text()))
+        assert code == 0 and all(h in header for h in ("L_plug", "cap", "D1way", "n (0)")) and "left out" not in wide
+
+
+def test_audit_table_at_100_columns_shows_every_varying_column(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    path = tmp_path / "a.json"
+    code, out, _ = _audit(capsys, "--samples", "256", "--precisions", "1,4,16,32", "--json", str(path))
+    header = _assert_cells_whole(out, json.loads(path.read_text()))
+    assert code == 0 and all(h in header for h in ("L_plug", "distinct", "D1way", "n (0)")) and "left out" not in out

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ccbounds.cli._common import emit, progress_bar, write_text
+from ccbounds.cli._common import progress_bar, write_text
 
 __all__ = ["add_command", "parse_precisions"]
 
@@ -53,7 +53,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                                       seed=args.seed, witnesses=args.witnesses, progress=progress_bar("auditing"))
     print(loaded.describe())
     print()
-    emit(report.text())
+    print(report.text(wide=args.wide))
     if args.json:
         write_text(args.json, report.to_json() + "\n")
     if args.plot:
@@ -93,6 +93,8 @@ def add_command(sub: Any) -> None:
                    help="build the model with your code (importable from the working directory) and load the "
                    "state_dict into it: the audit runs your real forward")
     p.add_argument("--model-kwargs", metavar="JSON", help="keyword arguments of --model, as a JSON object")
+    p.add_argument("--wide", action="store_true",
+                   help="every column of the table, even where it is wider than the terminal")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.add_argument("--plot", metavar="PATH", help="save accuracy and bits against precision as an image")
     p.set_defaults(func=cmd_audit)
