@@ -142,6 +142,8 @@ def test_same_seed_gives_byte_identical_json_and_a_readable_report() -> None:
     text = str(a)
     assert "S*b, L_cert" in text and "in bits" in text and "not ruled out" in text and "does NOT prove" in text
     assert a.to_frame().shape[0] == 4 and "<table" in a._repr_html_() and "<th>verdict</th>" in a._repr_html_()
+    # the library's text does not talk about the CLI's exit status (``ccbounds audit`` prints that itself)
+    assert "exit status" not in text and "exit status" not in a._repr_html_() and "no violation" in a._repr_html_()
 
 
 def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:
@@ -220,7 +222,7 @@ def test_a_leak_around_the_cut_is_reported_as_a_violation(monkeypatch: pytest.Mo
     assert r.row(1).accuracy == 1.0 and r.row(1).L_certified > r.row(1).message_bits
     assert r.row(1).verdict == "violation" and "impossible" in r.row(1).reason
     assert r.row(32).verdict == "violation" and r.protocol_mismatches > 0  # the protocol is not the model
-    assert r.exit_status == 3 and "MISMATCH" in str(r)
+    assert r.exit_status == 3 and "MISMATCH" in str(r) and "violation at fixed1, fp32" in r._repr_html_()
 
 
 def test_too_narrow_model_is_below_bound_with_confirmed_witnesses() -> None:

@@ -121,6 +121,7 @@ def test_audit_default_example_is_consistent_and_reproducible(capsys: pytest.Cap
     code, out, err = _audit(capsys, "--samples", "128", "--precisions", "1,8,32", "--json", str(a))
     assert code == 0 and "lstm-index" in err and "fp32" in out and "consistent" in out
     assert "violation" not in [ln.split()[-1] for ln in out.splitlines() if ln.startswith(("fixed", "fp"))]
+    assert out.splitlines()[-1] == "exit status 0 (no violation)" and out.count("exit status") == 1
     code, _, _ = _audit(capsys, "--example", "lstm-index", "--samples", "128", "--precisions", "1,8,32",
                         "--json", str(b))
     assert code == 0 and a.read_bytes() == b.read_bytes()

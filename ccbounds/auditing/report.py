@@ -314,9 +314,15 @@ class AuditReport:
                 "with n). H_MM = Miller-Madow entropy estimate, capped at log2 min(K, |X|)."]
         after += [f"  {v}: {m}" for v, m in VERDICTS.items()]
         after += [f"Note: {n}" for n in self.notes]
-        after.append(f"exit status {self.exit_status}")
         prose = [fit_text("\n".join(part).replace("\n\n\n", "\n\n"), width) for part in (out, after)]
         return "\n\n".join((prose[0], self.table(width, wide), prose[1]))
+
+    def _violations_text(self) -> str:
+        """"no violation", or which rows are violations (and whether the fp32 protocol disagrees)."""
+        bad = [r.precision for r in self.violations]
+        if self.protocol_mismatches and "fp32" not in bad:
+            bad.append("fp32 (the protocol disagrees with the model)")
+        return f"violation at {', '.join(bad)}" if bad else "no violation"
 
     def _repr_html_(self) -> str:
         import pandas as pd
@@ -325,7 +331,7 @@ class AuditReport:
         legend = "".join(f"<li><b>{html.escape(v)}</b>: {html.escape(m)}</li>" for v, m in VERDICTS.items())
         return (f"<div><p><b>Audit of {html.escape(self.architecture)} on {html.escape(self.problem)}</b> "
                 f"({html.escape(self.reduction)}, {html.escape(self.lemma)}); S = {self.scalars} scalars; "
-                f"model accuracy {self.model_accuracy:.4f}; exit status {self.exit_status}</p>"
+                f"model accuracy {self.model_accuracy:.4f}; {self._violations_text()}</p>"
                 f"<p>mu: {html.escape(self.mu)}</p>{frame.to_html(index=False)}<ul>{legend}</ul></div>")
 
 

@@ -69,7 +69,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             raise InvalidInputError(f"cannot write the plot to {args.plot!r} ({e}); use a .png/.pdf/.svg path") from e
         print(f"wrote {args.plot}", file=sys.stderr)
-    return report.exit_status
+    status = report.exit_status
+    print(f"exit status {status}" + (" (a violation: see the rows above)" if status else " (no violation)"))
+    return status
 
 
 def add_command(sub: Any) -> None:
