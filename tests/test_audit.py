@@ -271,6 +271,26 @@ def test_one_layer_transformer_on_index_has_no_largest_n() -> None:
     assert p.message_grows_with_n and p.largest_n(32) is None
     t = ccbounds.audit(tf, INDEX(4), precisions=(2, 32), witnesses=0, **SMALL)
     assert all(r.largest_n is None and r.largest_n_exact is None for r in t.rows)
+    assert "'-' in n (eps) and n (0) at fixed2, fp32: no n is ruled out, since the message grows with n" in \
+        " ".join(str(t).split())
+
+
+def test_a_dash_for_n_at_the_measured_error_says_why() -> None:
+    # an untrained width-1 GRU answers no better than chance: at eps = 1 - accuracy >= 1/2 guessing does as well
+    # at every length, so n (eps) is '-' while n (0) is a number; the legend names the rows and the reason
+    r = ccbounds.audit(_rec("gru", 6, width=1), INDEX(4), precisions=(1, 32), witnesses=0, **SMALL)
+    assert all(row.accuracy <= 0.5 for row in r.rows)
+    for row in r.rows:
+        assert row.largest_n is None and row.largest_n_exact == max_index_length(row.message_bits, 0.0)
+        assert INDEX(4).distributional_bound(1 - row.accuracy).value == 0 and ">= 1/2" in row.largest_n_note
+    legend = " ".join(str(r).split())
+    assert (f"'-' in n (eps) at fixed1, fp32: no n is ruled out, since the measured error "
+            f"{1 - r.rows[0].accuracy:.4g} >= 1/2: guessing does as well at every n") in legend
+    assert "no limit from this argument (e.g." not in legend
+    solved = ccbounds.audit(_rec("gru", 6, width=1, seed=3), INDEX(4), precisions=(32,), witnesses=0, **SMALL)
+    row = solved.rows[0]
+    assert row.accuracy > 0.5 and row.largest_n is not None and row.largest_n_note == ""
+    assert "'-' in n" not in str(solved) and "'-' in n (eps) at fixed1, fp32" in r._repr_html_()
 
 
 def test_plot_has_labelled_axes() -> None:

@@ -106,6 +106,8 @@ class AuditRow:
     verdict: str
     reason: str
     mismatches: int | None = None
+    #: why ``largest_n`` is None (the '-' of column n (eps), theory §6.5); "" when it is a number
+    largest_n_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists for the per-query arrays)."""
@@ -309,13 +311,23 @@ class AuditReport:
         after += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
         after += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
-                "longer inputs are ruled out, "
-                "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "
-                "with n). H_MM = Miller-Madow entropy estimate, capped at log2 min(K, |X|)."]
+                "longer inputs are ruled out, shorter ones are not thereby solvable. H_MM = Miller-Madow entropy "
+                "estimate, capped at log2 min(K, |X|)."]
+        after += [f"  '-' in n (eps){' and n (0)' if exact else ''} at {', '.join(at)}: no n is ruled out, "
+                  f"since {why}" for (why, exact), at in self._dashes().items()]
         after += [f"  {v}: {m}" for v, m in VERDICTS.items()]
         after += [f"Note: {n}" for n in self.notes]
         prose = [fit_text("\n".join(part).replace("\n\n\n", "\n\n"), width) for part in (out, after)]
         return "\n\n".join((prose[0], self.table(width, wide), prose[1]))
+
+    def _dashes(self) -> dict[tuple[str, bool], list[str]]:
+        """The rows whose n (eps) is '-', grouped by why (and whether n (0) is '-' too)."""
+        out: dict[tuple[str, bool], list[str]] = {}
+        for r in self.rows:
+            if r.largest_n is None:
+                why = r.largest_n_note or "this argument gives no limit"
+                out.setdefault((why, r.largest_n_exact is None), []).append(r.precision)
+        return out
 
     def _violations_text(self) -> str:
         """"no violation", or which rows are violations (and whether the fp32 protocol disagrees)."""
@@ -329,6 +341,8 @@ class AuditReport:
 
         frame = pd.DataFrame([self._cells(r) for r in self.rows], columns=list(self._HEAD))
         legend = "".join(f"<li><b>{html.escape(v)}</b>: {html.escape(m)}</li>" for v, m in VERDICTS.items())
+        legend += "".join(f"<li>'-' in n (eps) at {html.escape(', '.join(at))}: no n is ruled out, since "
+                          f"{html.escape(why)}</li>" for (why, _), at in self._dashes().items())
         return (f"<div><p><b>Audit of {html.escape(self.architecture)} on {html.escape(self.problem)}</b> "
                 f"({html.escape(self.reduction)}, {html.escape(self.lemma)}); S = {self.scalars} scalars; "
                 f"model accuracy {self.model_accuracy:.4f}; {self._violations_text()}</p>"
