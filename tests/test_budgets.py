@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbounds.budgets import budget, message_scalars
-from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.errors import TWO_LAYER_REASON, InvalidInputError, UnknownNameError
 
 
 @pytest.mark.parametrize("arch,factor", [("rnn", 1), ("gru", 1), ("lstm", 2)])
@@ -24,6 +24,8 @@ def test_transformer_message_sizes_depend_on_the_query_token() -> None:
     assert budget("tf1", width=12, heads=3, precision=8, problem="index", n=5).scalars == 5 * 3 * (4 + 1)
     r = budget("tf2", width=12, heads=3, precision=8, problem="eq", n=5)
     assert r.scalars is None and r.verdict == "no bound" and "[BHBK]" in r.explanation
+    assert TWO_LAYER_REASON in r.explanation and "no one-way reduction" not in r.explanation  # theory §4.2
+    assert "no fixed size" in str(r) and "- scalars" not in str(r)
 
 
 def _fits(arch: str, width: int, heads: int, layers: int, b: int, problem: str, n: int) -> bool:
