@@ -125,8 +125,8 @@ class BudgetReport:
                     f"reach average error <= {self.eps:g} ({self.required.note}) on")
             return (f"S*b = {self.message_bits} bits < {self.required._value_text()} bits: no weights make this model "
                     f"{goal} {self.problem}")
-        return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits: not ruled out "
-                "(the bound does not say the model can learn it)")
+        return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits (the bound does not say "
+                "the model can learn it)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "width": self.width, "heads": self.heads, "layers": self.layers,

@@ -58,6 +58,7 @@ def test_errors_allowed_use_the_knr_bound() -> None:
     r = budget("gru", width=10, precision=1, problem="index", n=16, eps=0.1)
     assert math.isclose(r.required.value, 16 * (1 - (-(0.1 * math.log2(0.1)) - 0.9 * math.log2(0.9))))
     assert r.required.model == "D_mu_eps(A->B)" and r.verdict == "not ruled out"
+    assert str(r).count("not ruled out") == 1 and "verdict         not ruled out: S*b = " in str(r)
     assert budget("gru", width=10, precision=1, problem="eq", n=16, eps=0.1).largest_n is None
 
 
