@@ -60,17 +60,29 @@ def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], ar
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("0,1\n1,0.5\n", "integers"),
-    ("0,1\n1\n", "different lengths"),
-    ("a,b\n", "not a csv of numbers"),
+@pytest.mark.parametrize("content,needle", [  # rows and columns counted from 1, both
+    ("0,1\n1,0.5\n", "row 2, column 2 holds '0.5', not an integer"),
+    ("0,1\n1\n", "different lengths: row 2 has 1 entry, row 1 has 2"),
+    ("a,b\n", "row 1, column 1 holds 'a', not an integer"),
+    ("1,0\n0,1\n1,x\n", "row 3, column 2 holds 'x'"),
+    ("# a comment\n1,0\n\n0,1;1\n", "row 2 (line 4) has 3 entries"),
+    ("# a comment\n1,0\n0,nan\n", "row 2, column 2 (line 3) holds 'nan'"),
+    ("1,0,\n", "row 1, column 3 holds ''"),
     ("", "no rows"),
 ])
 def test_bad_matrix_files(capsys: pytest.CaptureFixture[str], tmp_path, content: str, needle: str) -> None:
     f = tmp_path / "m.csv"
     f.write_text(content)
     code, _, err = run(capsys, "bounds", "--matrix", str(f))
-    assert code == 1 and needle in err.lower() and "Traceback" not in err
+    assert code == 1 and needle in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+
+
+def test_matrix_file_with_comments_semicolons_and_blank_lines(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("# EQ_1\n1; 0  # x = 0\n\n 0 ,1.0\n")
+    from ccbounds.cli.core import load_matrix_csv
+
+    assert load_matrix_csv(str(f)).tolist() == [[1, 0], [0, 1]]
 
 
 def test_bounds_of_a_matrix_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
