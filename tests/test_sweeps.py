@@ -329,3 +329,42 @@ def test_a_model_no_reduction_covers_is_recorded_as_refused_with_its_accuracy_on
     assert s.failed == 0 and len(tf2) == 2 and set(tf2.status) == {"ok"} and set(tf2.verdict) == {"refused"}
     assert tf2.refused.str.contains("2 attention layers").all()
     assert tf2.accuracy_mu.between(0, 1).all() and tf2.scalars.isna().all()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+def test_pool_workers_end_when_the_sweep_is_killed(tmp_path: Path) -> None:
+    """SIGKILL to the sweep alone (not its process group): its local pool workers must not live on."""
+    config = _slow_config(tmp_path / "o.toml", runs=4, steps=3000)
+    proc = subprocess.Popen(_sweep_cmd(config, tmp_path / "res", "--workers", "2"), env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        workers: list[int] = []
+        while time.time() < deadline and len(workers) < 2:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            workers = [c for c in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+            time.sleep(0.2)
+        assert len(workers) == 2
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and any(Path(f"/proc/{w}").exists() for w in workers):
+        time.sleep(0.2)
+    alive = [w for w in workers if Path(f"/proc/{w}").exists()]
+    for w in alive:
+        os.kill(w, signal.SIGKILL)
+    assert not alive, "pool workers outlived the killed sweep"

@@ -1,4 +1,10 @@
-"""One SAT call with an optional time budget and DRUP proof logging (pysat).
+"""One SAT call with an optional time budget and DRUP proof logging (pysat), alone or as a portfolio.
+
+``solver="portfolio"`` (:data:`PORTFOLIO`) first runs glucose 4 in this process for
+:data:`PORTFOLIO_HEAD_START` seconds (small formulas end there, with no process start-up), then runs
+glucose 4 and CaDiCaL 1.9.5 in two child processes on the two cores and takes the first answer; the other
+is killed. Both log DRUP proofs, so the answer carries the winner's proof either way, and the time limit
+is enforced for both (a child is killed at the deadline; CaDiCaL cannot be interrupted in-process).
 
 Examples
 --------
@@ -13,11 +19,18 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ccbounds.bounds._matrix import Deadline
 from ccbounds.errors import SolverLimitError
 
-__all__ = ["SatOutcome", "run_sat"]
+__all__ = ["PORTFOLIO", "PORTFOLIO_HEAD_START", "SatOutcome", "run_sat"]
+
+#: the solvers ``solver="portfolio"`` races (pysat canonical names); each logs DRUP proofs
+PORTFOLIO = ("glucose4", "cadical195")
+
+#: seconds glucose 4 runs in-process before the portfolio's child processes start
+PORTFOLIO_HEAD_START = 0.5
 
 
 @dataclass(frozen=True)
@@ -28,26 +41,48 @@ class SatOutcome:
     model: tuple[int, ...] | None
     proof: tuple[str, ...] | None
     seconds: float
+    solver: str = ""
 
 
 def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bool = True,
             what: str = "the SAT search") -> SatOutcome:
-    """Solve ``clauses`` with pysat's ``solver`` (a canonical name), within ``deadline``.
+    """Solve ``clauses`` with pysat's ``solver`` (a canonical name, or ``"portfolio"``), within ``deadline``.
 
-    The time limit is enforced by ``interrupt()`` for solvers that support it; others run to the end.
-    Proof logging is requested when ``proof`` is true and silently dropped (``proof=None`` in the
-    outcome) for solvers that cannot log proofs.
+    The time limit is enforced by ``interrupt()`` for solvers that support it (others run to the end),
+    and by killing the child processes in the portfolio. Proof logging is requested when ``proof`` is
+    true and silently dropped (``proof=None`` in the outcome) for solvers that cannot log proofs.
 
     Raises
     ------
     SolverLimitError
         The deadline passed before the solver answered.
     """
+    if solver != "portfolio":
+        return _solve_here(clauses, solver, deadline, deadline.remaining(), proof, what)
+    t0 = time.perf_counter()
+    remaining = deadline.remaining()
+    head = PORTFOLIO_HEAD_START if remaining is None else min(PORTFOLIO_HEAD_START, max(remaining, 0.0))
+    try:
+        out = _solve_here(clauses, PORTFOLIO[0], deadline, head, proof, what)
+    except SolverLimitError:
+        if deadline.expired():
+            raise
+        out = _race(clauses, deadline, proof, what)
+    return SatOutcome(out.sat, out.model, out.proof, time.perf_counter() - t0, out.solver)
+
+
+def _limit_error(what: str, deadline: Deadline) -> SolverLimitError:
+    return SolverLimitError(f"{what} ran out of time (time_limit={deadline.seconds} s); raise time_limit")
+
+
+def _solve_here(clauses: list[list[int]], solver: str, deadline: Deadline, budget: float | None, proof: bool,
+                what: str) -> SatOutcome:
+    """One solver in this process, interrupted after ``budget`` seconds (None: no limit)."""
     from pysat.solvers import Solver
 
     t0 = time.perf_counter()
     if deadline.expired():
-        raise SolverLimitError(f"{what} ran out of time (time_limit={deadline.seconds} s); raise time_limit")
+        raise _limit_error(what, deadline)
     try:
         s = Solver(name=solver, bootstrap_with=clauses, with_proof=proof)
         logged = proof
@@ -55,15 +90,14 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
         s = Solver(name=solver, bootstrap_with=clauses)
         logged = False
     with s:
-        remaining = deadline.remaining()
-        if remaining is None:
+        if budget is None:
             res = s.solve()
         else:
             def stop() -> None:
                 with contextlib.suppress(NotImplementedError):  # pysat: CaDiCaL, lingeling cannot be interrupted
                     s.interrupt()
 
-            timer = threading.Timer(max(remaining, 0.0), stop)
+            timer = threading.Timer(max(budget, 0.0), stop)
             timer.start()
             try:
                 res = s.solve_limited(expect_interrupt=True)
@@ -73,7 +107,59 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
                 timer.cancel()
                 timer.join()
         if res is None:
-            raise SolverLimitError(f"{what} ran out of time (time_limit={deadline.seconds} s); raise time_limit")
+            raise _limit_error(what, deadline)
         model = tuple(s.get_model()) if res else None
         lines = tuple(s.get_proof() or ()) if (logged and not res) else None
-    return SatOutcome(bool(res), model, lines, time.perf_counter() - t0)
+    return SatOutcome(bool(res), model, lines, time.perf_counter() - t0, solver)
+
+
+def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> None:
+    """Portfolio member: solve to the end and send ``(sat, model, proof lines, error)``."""
+    try:
+        out = _solve_here(clauses, solver, Deadline(None), None, proof, "")
+        conn.send((out.sat, out.model, out.proof, None))
+    except BaseException as e:  # reported to the parent, which raises it
+        conn.send((None, None, None, f"{type(e).__name__}: {e}"))
+    finally:
+        conn.close()
+
+
+def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str) -> SatOutcome:
+    """The portfolio's race: every :data:`PORTFOLIO` solver in its own process; the first answer wins."""
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    t0 = time.perf_counter()
+    procs, conns = [], {}
+    try:
+        for name in PORTFOLIO:
+            parent, child = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_child, args=(child, clauses, name, proof), daemon=True)
+            p.start()
+            child.close()
+            procs.append(p)
+            conns[parent] = name
+        errors = []
+        while conns:
+            remaining = deadline.remaining()
+            if remaining is not None and remaining <= 0:
+                raise _limit_error(what, deadline)
+            ready = wait(list(conns), timeout=remaining)
+            for conn in ready:
+                name = conns.pop(conn)
+                try:
+                    sat, model, lines, err = conn.recv()
+                except EOFError:  # the child died without an answer
+                    sat, model, lines, err = None, None, None, "it exited without an answer"
+                if err is None:
+                    return SatOutcome(bool(sat), model, lines, time.perf_counter() - t0, name)
+                errors.append(f"{name}: {err}")
+        raise RuntimeError(f"{what}: every portfolio solver failed ({'; '.join(errors)})")
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+            p.join()
+        for conn in conns:
+            conn.close()

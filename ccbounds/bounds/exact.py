@@ -209,7 +209,7 @@ def _sat_lower(proof: UnsatProof, d: int, name: str, solver: str) -> Bound:
                  else f"{solver} cannot log proofs: UNSAT answer only")
 
 
-def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
+def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True,
             encoding: str = "fooling") -> ExactResult:
     """Exact deterministic communication complexity D(f), with a protocol tree and an UNSAT proof.
@@ -223,8 +223,10 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
         Seconds for the whole computation (enforced inside the solver for interruptible solvers
         such as glucose; CaDiCaL/lingeling calls run to the end).
     solver : str
-        A pysat solver name or alias (``"glucose4"``, ``"cadical195"``, ``"g4"``, ...). glucose and
-        CaDiCaL log DRUP proofs; for solvers that cannot, the UNSAT answer is recorded without one.
+        ``"portfolio"`` (glucose 4, then glucose 4 raced against CaDiCaL 1.9.5 on two processes, see
+        :mod:`ccbounds.bounds._sat`; the proof names the solver that won) or one pysat solver name or
+        alias (``"glucose4"``, ``"cadical195"``, ``"g4"``, ...). glucose and CaDiCaL log DRUP proofs; for
+        solvers that cannot, the UNSAT answer is recorded without one.
     lower_bounds : sequence of Bound
         Extra lower bounds on D the caller already has (e.g. from :func:`partition_number`).
     use_cheap_bounds : bool
@@ -320,7 +322,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "glucose4",
         if out.sat:
             spec, up_how = decode_tree(M, d, out.model, pool), "sat"
             break
-        proof = UnsatProof(f"no protocol tree of depth {d} computes {name}{claim_tail}", solver,
+        proof = UnsatProof(f"no protocol tree of depth {d} computes {name}{claim_tail}", out.solver or solver,
                            tuple(tuple(c) for c in cl), out.proof)
     else:
         d = hi

@@ -217,14 +217,14 @@ def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
         if outcome.sat:
             best = _decode(M, kind, k, outcome.model, pool)
         else:
-            proof = UnsatProof(f"no {kind} of {name} into {k} rectangles", solver,
+            proof = UnsatProof(f"no {kind} of {name} into {k} rectangles", outcome.solver or solver,
                                tuple(tuple(c) for c in cl), outcome.proof)
             break
     timings["sat"] = time.perf_counter() - t0
     return RectangleSolution(kind, len(best), tuple(best), proof, timings), name
 
 
-def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None = None,
+def partition_number(x: Any, solver: str = "portfolio", time_limit: float | None = None,
                      use_cheap_bounds: bool = True) -> Bound:
     """The monochromatic rectangle partition number C^D and the bound ``D >= ceil(log2 C^D)``.
 
@@ -266,7 +266,7 @@ def partition_number(x: Any, solver: str = "glucose4", time_limit: float | None 
                  note=f"C^D = {sol.number}; log2 C^D + 1 is NOT an upper bound on D (only D = O(log^2 C^D), [AUY])")
 
 
-def cover_number(x: Any, value: int = 1, solver: str = "glucose4", time_limit: float | None = None,
+def cover_number(x: Any, value: int = 1, solver: str = "portfolio", time_limit: float | None = None,
                  use_cheap_bounds: bool = True) -> Bound:
     """The cover number C^value and the nondeterministic complexity ``N^value = log2 C^value`` ([KN] §2.1).
 

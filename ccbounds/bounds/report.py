@@ -142,7 +142,7 @@ class BoundsReport:
 
 
 def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: float = 10.0,
-                  solver: str = "glucose4") -> BoundsReport:
+                  solver: str = "portfolio") -> BoundsReport:
     """Every matrix bound on ``x``: the cheap ones, the problem's known ones and, if asked, the exact ones.
 
     Parameters

@@ -84,11 +84,31 @@ def _error_result(payload: dict[str, Any], e: BaseException) -> dict[str, Any]:
     return {"row": row, "log": f"the worker failed: {msg}\n"}
 
 
+def _exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """Pool-worker initializer: a daemon thread ends this worker once the sweep that started it is gone.
+
+    A killed sweep (SIGKILL, SIGTERM, a closed terminal) runs no clean-up, and spawned pool workers hold
+    their own end of the task queue, so without this they would live on and keep training.
+    """
+    import os
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="ccbounds-parent-watch").start()
+
+
 def _local(payloads: list[dict[str, Any]], workers: int, scheduler: str | None) -> Iterator[dict[str, Any]]:
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_one, p): p for p in payloads}
         for f in as_completed(futures):
             try:
