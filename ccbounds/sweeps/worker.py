@@ -88,7 +88,7 @@ def _audit_fields(result: Any, problem: Any, gadget: Any, audit_cfg: dict[str, A
         fields["accuracy_mu"] = model_accuracy_on_mu(result.model, problem, gadget, audit_cfg["samples"],
                                                      audit_cfg["seed"], dev)
         fields["verdict"] = "refused"
-        log.append(f"no one-way reduction: {e}")
+        log.append(f"refused (no size bound applies): {e}")
         return {**fields, "per_precision": per}
     fields.update(reduction=rep.reduction, lemma=rep.lemma, scalars=int(rep.scalars),
                   accuracy_mu=float(rep.model_accuracy), protocol_mismatches=int(rep.protocol_mismatches),
