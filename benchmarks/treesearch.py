@@ -7,7 +7,8 @@ of its quotas; ``--or6 N`` the number of or6 instances, default 6). Instances: t
 ``hard_instances.suite()`` and the or6 family — the union (OR) of 6 random combinatorial rectangles
 in a 24 x 24 matrix, rows and columns of each rectangle kept with probability uniform(0.2, 0.45),
 drawn from ``numpy.random.default_rng([s, 7])`` for s = 0, 1, ... and kept when the cheap lower
-bound is below the cheap upper bound (as the saved examples ``tests/data/or6_24_*.npy``).
+bound is below the cheap upper bound: the examples of issue 11, saved as ``tests/data/or6_24_*.npy``
+(the suite's own ``or6`` family draws the same kind of matrix from its own stream).
 
 One row per instance: shape and distinct rows x columns, the cheap lower bound (rounded up), the
 greedy tree's depth, the depth of the tree ``find_tree`` found with the seconds of that call (asked
