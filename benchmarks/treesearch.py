@@ -1,7 +1,7 @@
 """Benchmark: the depth of the protocol tree found by ``find_tree`` against the greedy tree and D.
 
 Run ``python benchmarks/treesearch.py`` (``--limit S`` seconds per ``find_tree`` call, default 10;
-``--exact-limit S`` seconds for each ``exact_D`` call (the SAT search of today), default
+``--exact-limit S`` seconds for each ``exact_D`` call (as it is), default
 30, 0 to skip it; ``--per-family K`` instances per family of ``benchmarks/hard_instances.py`` instead
 of its quotas; ``--or6 N`` the number of or6 instances, default 6). Instances: the suite of
 ``hard_instances.suite()`` and the or6 family — the union (OR) of 6 random combinatorial rectangles
@@ -15,7 +15,7 @@ greedy tree's depth, the depth of the tree ``find_tree`` found with the seconds 
 for depth D where D is known; where D is unknown or not reached, asked for greedy - 1, greedy - 2, ...
 until it gives up; seconds ``nan``: no tree below greedy was found), D from ``exact_D`` within
 ``--exact-limit`` (``?`` when it ran out, unless the tree found reaches the cheap lower bound), and the
-seconds of ``exact_D`` (the SAT search as it is, ``>limit`` when it ran out).
+seconds of ``exact_D`` (as it is: cheap bounds, this tree search, then SAT; ``>limit`` when it ran out).
 Every tree is checked on every cell.
 Times are from one run on a shared machine.
 """
