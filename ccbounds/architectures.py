@@ -12,8 +12,9 @@ name       S (scalars Alice sends)         lemma
 rnn, gru   width·layers                    Lemma R: the state of every layer
 lstm       2·width·layers                  Lemma R: h and c of every layer
 tf1        Q·H·(d_v + 1), d_v = width/H    Lemma T; Q = values of the query token (theory §4)
-tf2        none                            no one-way reduction: two attention layers solve
-                                           EQ/DISJ in width O(log n) [BHBK]
+tf2        none                            no size bound: its one-way protocols grow with
+                                           Bob's positions; two layers solve EQ/DISJ in
+                                           width O(log n) [BHBK]
 mamba      2·width·(K−1 + N)·layers        Lemma R: HF MambaForCausalLM's cache, conv buffer
            (K = 4, N = 8: 22·width·layers) without its unread slot + SSM state (expand 2)
 =========  ==============================  ==================================================
@@ -51,7 +52,7 @@ class Architecture:
     description : str
         One line: the family and its message size.
     lemma : str or None
-        ``"Lemma R"``, ``"Lemma T"``, or None when no one-way reduction applies (refused).
+        ``"Lemma R"``, ``"Lemma T"``, or None when no reduction of theory §4 applies (refused).
     config : type
         The config dataclass (:class:`~ccbounds.models.RecurrentConfig`, ...).
     scalars : callable or None
@@ -167,7 +168,7 @@ for _entry in (
     _recurrent("gru", 3, 1, "GRU: Lemma R, S = width*layers"),
     _recurrent("lstm", 4, 2, "LSTM: Lemma R, S = 2*width*layers (h and c)"),
     _transformer(1, "one-layer softmax Transformer: Lemma T, S = Q*H*(width/H + 1)"),
-    _transformer(2, "two-layer Transformer: no one-way reduction (refused)"),
+    _transformer(2, "two-layer Transformer: no size bound of theory §4 applies (refused)"),
     _hf_mamba("Hugging Face Mamba (transformers): Lemma R through its cache, S = 22*width*layers"),
 ):
     register_architecture(_entry)

@@ -10,7 +10,8 @@ lstm       2·width·layers                   Lemma R: h and c of every layer
 tf1        Q·H·(d_v + 1), d_v = width/H     Lemma T; Q = values of the query token
                                             (index lookup: Bob's index token, Q = n;
                                             x SEP y END: the END token, Q = 1)
-tf2, ...   no reduction                     two attention layers solve EQ/DISJ in width
+tf2, ...   no size bound                    one-way protocols exist but grow with Bob's
+                                            positions; two layers solve EQ/DISJ in width
                                             O(log n) [BHBK]: no bound applies
 =========  ===============================  =============================================
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from ccbounds.architectures import ARCHITECTURES, get_architecture
 from ccbounds.bound_record import Bound
-from ccbounds.errors import InvalidInputError
+from ccbounds.errors import TWO_LAYER_REASON, InvalidInputError
 from ccbounds.required_bits import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
@@ -118,15 +119,14 @@ class BudgetReport:
     @property
     def explanation(self) -> str:
         if self.scalars is None:
-            return ("no one-way reduction applies to two attention layers; the 2-layer constructions of [BHBK] "
-                    "solve EQ/DISJ in width O(log n), so no width bound follows")
+            return f"{TWO_LAYER_REASON}, so no width bound follows"
         if self.verdict == "below bound":
             goal = ("exact on every input of" if self.eps == 0 else
                     f"reach average error <= {self.eps:g} ({self.required.note}) on")
             return (f"S*b = {self.message_bits} bits < {self.required._value_text()} bits: no weights make this model "
                     f"{goal} {self.problem}")
-        return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits: not ruled out "
-                "(the bound does not say the model can learn it)")
+        return (f"S*b = {self.message_bits} bits >= {self.required._value_text()} bits (the bound does not say "
+                "the model can learn it)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "width": self.width, "heads": self.heads, "layers": self.layers,
@@ -160,9 +160,11 @@ class BudgetReport:
         """The report as an indented key/value table fitting ``width`` columns (default: the terminal's)."""
         shape = f"width {self.width}" + (f", {self.heads} heads" if not get_architecture(self.arch).recurrent else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")
+        message = (f"S*b = {self.scalars} scalars x {self.bits_per_scalar} = {self.message_bits} bits"
+                   if self.scalars is not None else
+                   "no fixed size: a one-way message of two attention layers grows with Bob's positions")
         rows = [
-            ["message", f"S*b = {self.scalars if self.scalars is not None else '-'} scalars x "
-             f"{self.bits_per_scalar} = {self.message_bits if self.message_bits is not None else '-'} bits"],
+            ["message", message],
             ["required", str(self.required)],
             ["verdict", f"{self.verdict}: {self.explanation}"],
             ["largest n", str(self.largest_n) if self.largest_n is not None else "unbounded by this argument"],

@@ -24,7 +24,14 @@ __all__ = [
     "ReductionNotApplicable",
     "CheckpointError",
     "UnsupportedArchitecture",
+    "TWO_LAYER_REASON",
 ]
+
+#: why no bound of theory §4 applies to two or more attention layers (theory §4.2, "Why two layers escape")
+TWO_LAYER_REASON = ("Lemma T covers one attention layer; a model with two or more has one-way protocols too, but "
+                    "long ones (Alice's message grows with the number of Bob's positions), so no size bound of "
+                    "theory §4 applies; the 2-layer construction of [BHBK] (theory §7.4) solves EQ/DISJ in width "
+                    "O(log n)")
 
 
 class CCBoundsError(Exception):
@@ -53,7 +60,18 @@ class SolverLimitError(CCBoundsError):
 
 
 class ReductionNotApplicable(CCBoundsError):
-    """The model cannot be turned into a one-way protocol (two attention layers, bidirectional RNN, ...)."""
+    """No reduction of theory §4 applies to the model (two attention layers, bidirectional RNN, ...).
+
+    >>> print(ReductionNotApplicable.attention_layers("M has 2 attention layers"))  # doctest: +ELLIPSIS
+    M has 2 attention layers: Lemma T covers one attention layer; a model with two or more has one-way ...
+    """
+
+    @classmethod
+    def attention_layers(cls, subject: str) -> ReductionNotApplicable:
+        """The refusal of a model with two or more attention layers: ``subject``, then :data:`TWO_LAYER_REASON`
+        and what to do."""
+        return cls(f"{subject}: {TWO_LAYER_REASON}. No bound is reported for it; a one-layer Transformer or a "
+                   "recurrent model can be audited")
 
 
 class CheckpointError(CCBoundsError):

@@ -26,7 +26,13 @@ from ccbounds.adapters import (
     unregister_adapter,
     validate_adapter,
 )
-from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnknownNameError, UnsupportedArchitecture
+from ccbounds.errors import (
+    TWO_LAYER_REASON,
+    InvalidInputError,
+    ReductionNotApplicable,
+    UnknownNameError,
+    UnsupportedArchitecture,
+)
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model
 
 torch.set_num_threads(1)
@@ -322,14 +328,21 @@ def test_foreign_module_reading_first_position_rejected():
 def test_refusals_name_lemma_and_reason():
     with pytest.raises(ReductionNotApplicable, match="Lemma R.*bidirectional.*Bob's tokens"):
         get_adapter(seeded(UserRecurrent, "lstm", bidirectional=True))
-    with pytest.raises(ReductionNotApplicable, match=r"2 attention layers: Lemma T.*\[BHBK\].*O\(log N\)"):
+    # theory §4.2: two layers do have one-way protocols, only long ones, so no size bound applies
+    with pytest.raises(ReductionNotApplicable, match=r"2 attention layers: Lemma T covers one attention layer; .*"
+                       r"one-way protocols too, but long ones.*\[BHBK\] \(theory §7\.4\).*width O\(log n\)"):
         get_adapter(ref_tf(layers=2))
+    with pytest.raises(ReductionNotApplicable) as err:
+        build_attention_adapter(ref_tf(layers=2))
+    assert "has 2 attention layers: " + TWO_LAYER_REASON in str(err.value)
+    assert "no one-way reduction" not in str(err.value)
 
     class Declared(nn.Module):
         attention_layers = 2
 
-    with pytest.raises(ReductionNotApplicable, match="attention_layers=2.*Lemma T"):
+    with pytest.raises(ReductionNotApplicable, match="attention_layers=2.*Lemma T") as err:
         get_adapter(Declared())
+    assert TWO_LAYER_REASON in str(err.value)
 
     class RNNWithAttention(UserRecurrent):
         def __init__(self):

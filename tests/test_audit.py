@@ -142,6 +142,8 @@ def test_same_seed_gives_byte_identical_json_and_a_readable_report() -> None:
     text = str(a)
     assert "S*b, L_cert" in text and "in bits" in text and "not ruled out" in text and "does NOT prove" in text
     assert a.to_frame().shape[0] == 4 and "<table" in a._repr_html_() and "<th>verdict</th>" in a._repr_html_()
+    # the library's text does not talk about the CLI's exit status (``ccbounds audit`` prints that itself)
+    assert "exit status" not in text and "exit status" not in a._repr_html_() and "no violation" in a._repr_html_()
 
 
 def test_fp32_row_equals_the_model_on_the_same_inputs() -> None:
@@ -220,7 +222,7 @@ def test_a_leak_around_the_cut_is_reported_as_a_violation(monkeypatch: pytest.Mo
     assert r.row(1).accuracy == 1.0 and r.row(1).L_certified > r.row(1).message_bits
     assert r.row(1).verdict == "violation" and "impossible" in r.row(1).reason
     assert r.row(32).verdict == "violation" and r.protocol_mismatches > 0  # the protocol is not the model
-    assert r.exit_status == 3 and "MISMATCH" in str(r)
+    assert r.exit_status == 3 and "MISMATCH" in str(r) and "violation at fixed1, fp32" in r._repr_html_()
 
 
 def test_too_narrow_model_is_below_bound_with_confirmed_witnesses() -> None:
@@ -269,6 +271,26 @@ def test_one_layer_transformer_on_index_has_no_largest_n() -> None:
     assert p.message_grows_with_n and p.largest_n(32) is None
     t = ccbounds.audit(tf, INDEX(4), precisions=(2, 32), witnesses=0, **SMALL)
     assert all(r.largest_n is None and r.largest_n_exact is None for r in t.rows)
+    assert "'-' in n (eps) and n (0) at fixed2, fp32: no n is ruled out, since the message grows with n" in \
+        " ".join(str(t).split())
+
+
+def test_a_dash_for_n_at_the_measured_error_says_why() -> None:
+    # an untrained width-1 GRU answers no better than chance: at eps = 1 - accuracy >= 1/2 guessing does as well
+    # at every length, so n (eps) is '-' while n (0) is a number; the legend names the rows and the reason
+    r = ccbounds.audit(_rec("gru", 6, width=1), INDEX(4), precisions=(1, 32), witnesses=0, **SMALL)
+    assert all(row.accuracy <= 0.5 for row in r.rows)
+    for row in r.rows:
+        assert row.largest_n is None and row.largest_n_exact == max_index_length(row.message_bits, 0.0)
+        assert INDEX(4).distributional_bound(1 - row.accuracy).value == 0 and ">= 1/2" in row.largest_n_note
+    legend = " ".join(str(r).split())
+    assert (f"'-' in n (eps) at fixed1, fp32: no n is ruled out, since the measured error "
+            f"{1 - r.rows[0].accuracy:.4g} >= 1/2: guessing does as well at every n") in legend
+    assert "no limit from this argument (e.g." not in legend
+    solved = ccbounds.audit(_rec("gru", 6, width=1, seed=3), INDEX(4), precisions=(32,), witnesses=0, **SMALL)
+    row = solved.rows[0]
+    assert row.accuracy > 0.5 and row.largest_n is not None and row.largest_n_note == ""
+    assert "'-' in n" not in str(solved) and "'-' in n (eps) at fixed1, fp32" in r._repr_html_()
 
 
 def test_plot_has_labelled_axes() -> None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccbounds.budgets import budget, message_scalars
-from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.errors import TWO_LAYER_REASON, InvalidInputError, UnknownNameError
 
 
 @pytest.mark.parametrize("arch,factor", [("rnn", 1), ("gru", 1), ("lstm", 2)])
@@ -24,6 +24,8 @@ def test_transformer_message_sizes_depend_on_the_query_token() -> None:
     assert budget("tf1", width=12, heads=3, precision=8, problem="index", n=5).scalars == 5 * 3 * (4 + 1)
     r = budget("tf2", width=12, heads=3, precision=8, problem="eq", n=5)
     assert r.scalars is None and r.verdict == "no bound" and "[BHBK]" in r.explanation
+    assert TWO_LAYER_REASON in r.explanation and "no one-way reduction" not in r.explanation  # theory §4.2
+    assert "no fixed size" in str(r) and "- scalars" not in str(r)
 
 
 def _fits(arch: str, width: int, heads: int, layers: int, b: int, problem: str, n: int) -> bool:
@@ -56,6 +58,7 @@ def test_errors_allowed_use_the_knr_bound() -> None:
     r = budget("gru", width=10, precision=1, problem="index", n=16, eps=0.1)
     assert math.isclose(r.required.value, 16 * (1 - (-(0.1 * math.log2(0.1)) - 0.9 * math.log2(0.9))))
     assert r.required.model == "D_mu_eps(A->B)" and r.verdict == "not ruled out"
+    assert str(r).count("not ruled out") == 1 and "verdict         not ruled out: S*b = " in str(r)
     assert budget("gru", width=10, precision=1, problem="eq", n=16, eps=0.1).largest_n is None
 
 

@@ -60,17 +60,29 @@ def test_bad_input_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], ar
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("content,needle", [
-    ("0,1\n1,0.5\n", "integers"),
-    ("0,1\n1\n", "different lengths"),
-    ("a,b\n", "not a csv of numbers"),
+@pytest.mark.parametrize("content,needle", [  # rows and columns counted from 1, both
+    ("0,1\n1,0.5\n", "row 2, column 2 holds '0.5', not an integer"),
+    ("0,1\n1\n", "different lengths: row 2 has 1 entry, row 1 has 2"),
+    ("a,b\n", "row 1, column 1 holds 'a', not an integer"),
+    ("1,0\n0,1\n1,x\n", "row 3, column 2 holds 'x'"),
+    ("# a comment\n1,0\n\n0,1;1\n", "row 2 (line 4) has 3 entries"),
+    ("# a comment\n1,0\n0,nan\n", "row 2, column 2 (line 3) holds 'nan'"),
+    ("1,0,\n", "row 1, column 3 holds ''"),
     ("", "no rows"),
 ])
 def test_bad_matrix_files(capsys: pytest.CaptureFixture[str], tmp_path, content: str, needle: str) -> None:
     f = tmp_path / "m.csv"
     f.write_text(content)
     code, _, err = run(capsys, "bounds", "--matrix", str(f))
-    assert code == 1 and needle in err.lower() and "Traceback" not in err
+    assert code == 1 and needle in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+
+
+def test_matrix_file_with_comments_semicolons_and_blank_lines(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("# EQ_1\n1; 0  # x = 0\n\n 0 ,1.0\n")
+    from ccbounds.cli.core import load_matrix_csv
+
+    assert load_matrix_csv(str(f)).tolist() == [[1, 0], [0, 1]]
 
 
 def test_bounds_of_a_matrix_file(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
@@ -121,6 +133,7 @@ def test_audit_default_example_is_consistent_and_reproducible(capsys: pytest.Cap
     code, out, err = _audit(capsys, "--samples", "128", "--precisions", "1,8,32", "--json", str(a))
     assert code == 0 and "lstm-index" in err and "fp32" in out and "consistent" in out
     assert "violation" not in [ln.split()[-1] for ln in out.splitlines() if ln.startswith(("fixed", "fp"))]
+    assert out.splitlines()[-1] == "exit status 0 (no violation)" and out.count("exit status") == 1
     code, _, _ = _audit(capsys, "--example", "lstm-index", "--samples", "128", "--precisions", "1,8,32",
                         "--json", str(b))
     assert code == 0 and a.read_bytes() == b.read_bytes()
@@ -211,3 +224,60 @@ def test_every_table_fits_100_columns(capsys: pytest.CaptureFixture[str], monkey
         monkeypatch.setenv("COLUMNS", "60")  # the terminal's width is respected, not a fixed 100
         code, narrow, _ = run(capsys, *argv)
         assert code == 0 and max(len(line) for line in narrow.splitlines()) <= 60
+
+
+def _table_rows(out: str, rows: list[dict]) -> tuple[str, list[str], str]:
+    """The header line, one line per report row and the footnote's first line of the audit table in ``out``."""
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("precision "))
+    assert set(lines[at + 1]) == {"-"} and not lines[at - 1].strip()  # a header on one line, then the rule
+    return lines[at], lines[at + 2: at + 2 + len(rows)], lines[at + 2 + len(rows)]
+
+
+def _assert_cells_whole(out: str, data: dict) -> str:
+    """Every number of each JSON row appears whole on that row's one line (or, for a column left out
+    because it is the same in every row, in the footnote); returns the header line."""
+    header, lines, foot = _table_rows(out, data["rows"])
+    assert foot.startswith("S*b")  # no row continues on a second line
+    for r, line in zip(data["rows"], lines):
+        cells = line.split()
+        assert cells[0] == r["precision"] and line.endswith(r["verdict"]), line
+        want = {"b": str(r["bits_per_scalar"]), "S*b": str(r["message_bits"]), "accuracy": f"{r['accuracy']:.4f}",
+                "L_cert": f"{r['L_certified']:.2f}", "L_plug": f"{r['L_plugin']:.2f}",
+                "H_MM": f"{r['entropy_bits']:.2f}", "cap": f"{r['entropy_cap_bits']:.2f}",
+                "distinct": str(r["distinct_messages"]), "D1way": f"{r['lower_bound_bits']:g}",
+                "n (eps)": "-" if r["largest_n"] is None else str(r["largest_n"]),
+                "n (0)": "-" if r["largest_n_exact"] is None else str(r["largest_n_exact"])}
+        shown = [h for h in want if f" {h} " in f" {header} "]
+        assert {"b", "S*b", "accuracy", "L_cert", "H_MM", "n (eps)"} <= set(shown), header
+        assert cells[1: 1 + len(shown)] == [want[h] for h in shown], (line, shown)
+    for h, phrase in (("cap", "log2 min(K, |X|) = {} bits"), ("D1way", "D1way = {} bits")):
+        if f" {h} " not in f" {header} ":
+            assert phrase.format(want[h]) in " ".join(out.split()), h
+    return header
+
+
+def test_audit_table_at_80_columns_keeps_numbers_and_headers_whole(capsys: pytest.CaptureFixture[str],
+                                                                   monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for example in ("lstm-index", "lstm-index-narrow"):
+        path = tmp_path / f"{example}.json"
+        code, out, _ = _audit(capsys, "--example", example, "--samples", "256", "--precisions", "1,4,16,32",
+                              "--json", str(path))
+        assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+        header = _assert_cells_whole(out, json.loads(path.read_text()))
+        assert "L_plug" not in header and "left out at width 80: L_plug" in " ".join(out.split())
+        code, wide, _ = _audit(capsys, "--example", example, "--samples", "256", "--precisions", "1,4,16,32",
+                               "--wide")
+        header = _assert_cells_whole(wide, json.loads(path.read_text()))
+        assert code == 0 and all(h in header for h in ("L_plug", "cap", "D1way", "n (0)")) and "left out" not in wide
+
+
+def test_audit_table_at_100_columns_shows_every_varying_column(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    path = tmp_path / "a.json"
+    code, out, _ = _audit(capsys, "--samples", "256", "--precisions", "1,4,16,32", "--json", str(path))
+    header = _assert_cells_whole(out, json.loads(path.read_text()))
+    assert code == 0 and all(h in header for h in ("L_plug", "distinct", "D1way", "n (0)")) and "left out" not in out

@@ -3,6 +3,8 @@ sizes (theory §4), refusals, explain() and user-registered reductions."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -152,6 +154,20 @@ def test_explain_fills_in_the_numbers() -> None:
     text = p.explain(precision=8)
     assert "S = 12 scalars" in text and "S*b = 96 bits" in text and "INDEX_4" in text
     assert "Alice owns positions 0..3" in text
+
+
+@pytest.mark.parametrize("reduction", sorted(EXAMPLES))
+def test_explain_prose_has_no_stray_spaces(reduction: str) -> None:
+    for model, problem, task in EXAMPLES[reduction]:
+        p = reduce(model, problem, task=task)
+        for precision in (1, 8, "fp16", 32):
+            for eps in (0.0, 0.1):
+                text = p.explain(precision, eps)
+                for bad in (" .", " ,", "  "):
+                    assert bad not in text, (reduction, precision, eps, bad, text)
+                assert not re.search(r"\.\.(\s|$)", text), text  # no doubled full stop (0..3 is a range)
+                assert all(line.endswith(".") for line in text.splitlines()), text
+    assert "At b = 1 bit per scalar" in p.explain(1) and "At b = 8 bits per scalar" in p.explain(8)
 
 
 def test_refusals_say_why() -> None:

@@ -263,10 +263,7 @@ def attention_candidates(model: nn.Module) -> list[TransformerAdapter]:
     mods = list(model.modules())
     mhas = [m for m in mods if isinstance(m, nn.MultiheadAttention)]
     if len(mhas) >= 2:
-        raise ReductionNotApplicable(
-            f"{name} has {len(mhas)} attention layers; Lemma T is for one layer and there is no one-way reduction: "
-            "the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
-        )
+        raise ReductionNotApplicable.attention_layers(f"{name} has {len(mhas)} attention layers")
     if not mhas:
         raise UnsupportedArchitecture(f"{name}: no nn.MultiheadAttention found; supported: "
                                       f"{' | '.join(ATTENTION_LAYOUTS)}; {REGISTER_HINT}")

@@ -174,9 +174,7 @@ class AttentionInterceptor(TorchFunctionMode):
         if self.role == "count":
             return out
         if self.calls > 1:
-            raise ReductionNotApplicable(
-                "the forward computes attention more than once: Lemma T covers one attention layer and there is no "
-                "one-way reduction for more (the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width)")
+            raise ReductionNotApplicable.attention_layers("the forward computes attention more than once")
         if self.role == "probe":
             self.leaf = out.detach().requires_grad_(True)
             return self.leaf
@@ -242,10 +240,7 @@ class InterceptedAttentionAdapter(Adapter):
         calls = count_attention(model, probe)
         name = type(model).__name__
         if calls >= 2:
-            raise ReductionNotApplicable(
-                f"{name} computes attention {calls} times per forward: Lemma T covers one attention layer and there "
-                "is no one-way reduction for more (the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) "
-                "width)")
+            raise ReductionNotApplicable.attention_layers(f"{name} computes attention {calls} times per forward")
         if calls == 0:
             raise UnsupportedArchitecture(
                 f"{name}: no attention computation (nn.MultiheadAttention, nn.TransformerEncoderLayer or "

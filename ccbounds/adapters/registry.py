@@ -253,13 +253,13 @@ def registered_adapters() -> tuple[AdapterEntry, ...]:
 
 
 def check_applicable(model: Any) -> None:
-    """Refuse the models theory §4 has no one-way reduction for.
+    """Refuse the models to which no reduction of theory §4 applies.
 
     Raises
     ------
     ReductionNotApplicable
-        A module with ``attention_layers >= 2`` or two or more ``nn.MultiheadAttention`` (Lemma T is
-        for one layer; the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width), a
+        A module with ``attention_layers >= 2`` or two or more ``nn.MultiheadAttention``
+        (:data:`~ccbounds.errors.TWO_LAYER_REASON`), a
         bidirectional RNN (Lemma R: the state at the cut depends on Bob's tokens), or an RNN that also
         attends back over the prefix.
     """
@@ -268,10 +268,7 @@ def check_applicable(model: Any) -> None:
     for m in mods:
         layers = getattr(m, "attention_layers", None)
         if isinstance(layers, int) and layers >= 2:
-            raise ReductionNotApplicable(
-                f"{name} has attention_layers={layers}: Lemma T covers one attention layer and there is no one-way "
-                "reduction: the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
-            )
+            raise ReductionNotApplicable.attention_layers(f"{name} has attention_layers={layers}")
     if not _modules(model):
         return
     from torch import nn
@@ -279,10 +276,7 @@ def check_applicable(model: Any) -> None:
     n_att = sum(isinstance(m, nn.MultiheadAttention) for m in mods)
     rnns = [m for m in mods if isinstance(m, nn.RNNBase)]
     if n_att >= 2:
-        raise ReductionNotApplicable(
-            f"{name} has {n_att} attention layers: Lemma T covers one layer and there is no one-way reduction: "
-            "the 2-layer constructions of [BHBK] solve EQ/DISJ in O(log N) width"
-        )
+        raise ReductionNotApplicable.attention_layers(f"{name} has {n_att} attention layers")
     if any(r.bidirectional for r in rnns):
         raise ReductionNotApplicable(
             f"Lemma R does not apply to {name}: it has a bidirectional RNN, so the state at the cut depends on "

@@ -106,6 +106,8 @@ class AuditRow:
     verdict: str
     reason: str
     mismatches: int | None = None
+    #: why ``largest_n`` is None (the '-' of column n (eps), theory §6.5); "" when it is a number
+    largest_n_note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists for the per-query arrays)."""
@@ -215,8 +217,11 @@ class AuditReport:
     # -- text -------------------------------------------------------------------------------------------
     _HEAD = ("precision", "b", "S*b", "accuracy", "L_cert", "L_plug", "H_MM", "cap", "distinct", "D1way",
              "n (eps)", "n (0)", "verdict")
-    _UNITS = ("S*b, L_cert, L_plug, H_MM (cap log2 min(K, |X|)) and D1way in bits; n (eps) / n (0): largest n "
-              "not ruled out at the measured error / with no error")
+    #: columns in bits, named in the footnote under the table
+    _BITS = ("S*b", "L_cert", "L_plug", "H_MM", "cap", "D1way")
+    #: columns left out, in this order, while the table is wider than the terminal: first the two that are
+    #: the same in every row (their value moves into the footnote), then the estimate L_plug, n (0) and distinct
+    _NARROW = ("cap", "D1way", "L_plug", "n (0)", "distinct")
 
     def _cells(self, r: AuditRow) -> tuple[str, ...]:
         return (r.precision, str(r.bits_per_scalar), str(r.message_bits), f"{r.accuracy:.4f}",
@@ -224,19 +229,57 @@ class AuditReport:
                 f"{r.entropy_cap_bits:.2f}", str(r.distinct_messages), f"{r.lower_bound_bits:g}",
                 _num(r.largest_n), _num(r.largest_n_exact), r.verdict)
 
-    def table(self, width: int | None = None) -> str:
-        """The per-precision table (units in the headers), fitting ``width`` columns (default: the terminal's)."""
-        from ccbounds._text import fit_text, render_table
+    def table(self, width: int | None = None, wide: bool = False) -> str:
+        """The per-precision table and its footnote (units), fitting ``width`` columns (default: the terminal's).
 
-        body = render_table(self._HEAD, [self._cells(r) for r in self.rows], width=width, compact=True,
-                            no_wrap=(0, 3, 12), right=tuple(range(1, 12)))
-        return body + "\n" + fit_text(self._UNITS, width)
+        Every cell stays on one line. While the table is wider than ``width``, the columns of :attr:`_NARROW`
+        are left out in turn (the footnote names them, and gives the value of a column that is the same in
+        every row); ``wide=True`` keeps every column whatever the width. Only a table too wide even then
+        wraps its cells.
+        """
+        from ccbounds._text import WIDE, fit_text, render_table, terminal_width
+
+        w = terminal_width(width)
+        cells = [self._cells(r) for r in self.rows]
+
+        def render(keep: list[int], limit: int) -> str:
+            return render_table([self._HEAD[k] for k in keep], [[c[k] for k in keep] for c in cells], width=limit,
+                                compact=True, no_wrap=range(len(keep)) if limit == WIDE else (0, 3, len(keep) - 1),
+                                right=[i for i, k in enumerate(keep) if 0 < k < len(self._HEAD) - 1])
+
+        keep, dropped = list(range(len(self._HEAD))), []
+        body = render(keep, WIDE)
+        for name in () if wide else self._NARROW:
+            if max(map(len, body.splitlines())) <= w:
+                break
+            keep.remove(self._HEAD.index(name))
+            dropped.append(name)
+            body = render(keep, WIDE)
+        if not wide and max(map(len, body.splitlines())) > w:
+            body = render(keep, w)  # narrower than the narrowest table: cells wrap rather than being cut
+        shown = [self._HEAD[k] for k in keep]
+        notes = [f"{', '.join(h for h in self._BITS if h in shown)} in bits"
+                 + ("; H_MM is capped at log2 min(K, |X|)" if "cap" in shown else "")]
+        notes.append("n (eps) / n (0): largest n not ruled out at the measured error / with no error"
+                     if "n (0)" in shown else "n (eps): largest n not ruled out at the measured error")
+        same = {h: {c[self._HEAD.index(h)] for c in cells} for h in ("cap", "D1way")}
+        if "cap" in dropped and len(same["cap"]) == 1:
+            notes.append(f"H_MM is capped at log2 min(K, |X|) = {same['cap'].pop()} bits")
+        if "D1way" in dropped and len(same["D1way"]) == 1:
+            notes.append(f"D1way = {same['D1way'].pop()} bits in every row")
+        hidden = [h for h in dropped if not (h in same and len(same[h]) <= 1)]
+        if hidden:
+            notes.append(f"left out at width {w}: {', '.join(hidden)} (--wide, or text(wide=True), shows them)")
+        return body + "\n" + fit_text("; ".join(notes), width)
 
     def __str__(self) -> str:
         return self.text()
 
-    def text(self, width: int | None = None) -> str:
-        """The whole report as text: header, table, witnesses, legend; every line fits ``width`` columns."""
+    def text(self, width: int | None = None, wide: bool = False) -> str:
+        """The whole report as text: header, table, witnesses, legend; every line fits ``width`` columns.
+
+        ``wide=True``: the table keeps all its columns, on lines that may be longer (:meth:`table`).
+        """
         from ccbounds._text import fit_text
 
         pairs = self.samples * len(self.query_labels)
@@ -258,33 +301,51 @@ class AuditReport:
             f"K = {self.samples} Alice inputs x {len(self.query_labels)} queries, seed {self.seed}, "
             f"confidence {self.confidence:g}; fixed point: {self.calibration}",
             f"model accuracy on the full sequences: {self.model_accuracy:.4f}; {agree}",
-            "",
-            self.table(width),
-            "",
+        ]
+        after = [
             f"smallest faithful precision (accuracy within 1 point of the model): "
             f"{self.smallest_faithful_precision or 'none'}",
             f"collision witnesses: {len(self.witnesses)} confirmed ({self.witness_note})",
         ]
-        out += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
-        out += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
-        out += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
+        after += ["  " + line for w in self.witnesses[:2] for line in str(w).splitlines()]
+        after += [""] + [f"{r.precision}: {r.reason}" for r in self.rows if r.verdict == "violation"]
+        after += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
-                "longer inputs are ruled out, "
-                "shorter ones are not thereby solvable; '-' = no limit from this argument (e.g. the message grows "
-                "with n). H_MM = Miller-Madow entropy estimate, capped at log2 min(K, |X|)."]
-        out += [f"  {v}: {m}" for v, m in VERDICTS.items()]
-        out += [f"Note: {n}" for n in self.notes]
-        out.append(f"exit status {self.exit_status}")
-        return fit_text("\n".join(line for line in out).replace("\n\n\n", "\n\n"), width)
+                "longer inputs are ruled out, shorter ones are not thereby solvable. H_MM = Miller-Madow entropy "
+                "estimate, capped at log2 min(K, |X|)."]
+        after += [f"  '-' in n (eps){' and n (0)' if exact else ''} at {', '.join(at)}: no n is ruled out, "
+                  f"since {why}" for (why, exact), at in self._dashes().items()]
+        after += [f"  {v}: {m}" for v, m in VERDICTS.items()]
+        after += [f"Note: {n}" for n in self.notes]
+        prose = [fit_text("\n".join(part).replace("\n\n\n", "\n\n"), width) for part in (out, after)]
+        return "\n\n".join((prose[0], self.table(width, wide), prose[1]))
+
+    def _dashes(self) -> dict[tuple[str, bool], list[str]]:
+        """The rows whose n (eps) is '-', grouped by why (and whether n (0) is '-' too)."""
+        out: dict[tuple[str, bool], list[str]] = {}
+        for r in self.rows:
+            if r.largest_n is None:
+                why = r.largest_n_note or "this argument gives no limit"
+                out.setdefault((why, r.largest_n_exact is None), []).append(r.precision)
+        return out
+
+    def _violations_text(self) -> str:
+        """"no violation", or which rows are violations (and whether the fp32 protocol disagrees)."""
+        bad = [r.precision for r in self.violations]
+        if self.protocol_mismatches and "fp32" not in bad:
+            bad.append("fp32 (the protocol disagrees with the model)")
+        return f"violation at {', '.join(bad)}" if bad else "no violation"
 
     def _repr_html_(self) -> str:
         import pandas as pd
 
         frame = pd.DataFrame([self._cells(r) for r in self.rows], columns=list(self._HEAD))
         legend = "".join(f"<li><b>{html.escape(v)}</b>: {html.escape(m)}</li>" for v, m in VERDICTS.items())
+        legend += "".join(f"<li>'-' in n (eps) at {html.escape(', '.join(at))}: no n is ruled out, since "
+                          f"{html.escape(why)}</li>" for (why, _), at in self._dashes().items())
         return (f"<div><p><b>Audit of {html.escape(self.architecture)} on {html.escape(self.problem)}</b> "
                 f"({html.escape(self.reduction)}, {html.escape(self.lemma)}); S = {self.scalars} scalars; "
-                f"model accuracy {self.model_accuracy:.4f}; exit status {self.exit_status}</p>"
+                f"model accuracy {self.model_accuracy:.4f}; {self._violations_text()}</p>"
                 f"<p>mu: {html.escape(self.mu)}</p>{frame.to_html(index=False)}<ul>{legend}</ul></div>")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from ccbounds.auditing.report import AuditReport, AuditRow, row_verdict
 from ccbounds.auditing.witnesses import find_witnesses
 
-__all__ = ["build_report", "FAITHFUL_POINTS"]
+__all__ = ["build_report", "no_limit_reason", "FAITHFUL_POINTS"]
 
 #: "faithful" = accuracy within this many percentage points of the model's own
 FAITHFUL_POINTS = 1.0
@@ -24,6 +24,34 @@ def _scheme_text(pr: Any, scheme: Any) -> str:
     if pr.label == "fp32":
         return "the model's own float32 (exact fp32 bits)"
     return f"{pr.label} (round to nearest even)"
+
+
+def no_limit_reason(p: Any, eps: float) -> str:
+    """Why ``p.largest_n(b, eps)`` is None -- the '-' of a row's ``n (eps)`` -- in words (theory §6.5).
+
+    >>> from types import SimpleNamespace as NS
+    >>> from ccbounds.problems import EQ, INDEX
+    >>> no_limit_reason(NS(message_grows_with_n=False, problem=INDEX(8)), 0.55)
+    'the measured error 0.55 >= 1/2: guessing does as well at every n, so the bound n*(1-H2(eps)) is 0'
+    >>> no_limit_reason(NS(message_grows_with_n=False, problem=EQ(8)), 0.1)[:40]
+    'with errors the bound is 0 at every n (n'
+    """
+    prob = p.problem
+    if p.message_grows_with_n:
+        return "the message grows with n (Alice sends sums for every value of the query token)"
+    if prob.n is None:
+        return "the problem has no length n"
+    if eps > 0:
+        bound = prob.distributional_bound(min(eps, 1.0))
+        if bound is None:
+            return f"no lower bound with errors is stated for {type(prob).__name__}"
+        if bound.value <= 0 and "H2(eps)" in bound.expression:
+            q = int(getattr(prob, "q", 2))
+            return (f"the measured error {eps:.4g} >= {q - 1}/{q}: guessing does as well at every n, so the bound "
+                    f"{bound.expression} is 0")
+        if bound.value <= 0:
+            return f"with errors the bound is 0 at every n ({bound.note})"
+    return "the bound stays below S*b for every n"
 
 
 def build_report(state: Any) -> AuditReport:
@@ -44,11 +72,13 @@ def build_report(state: Any) -> AuditReport:
             candidates.append((bits, pr.label, ps.scheme, pairs))
         mm = mism.mismatches if pr.label == "fp32" else 0
         verdict, reason = row_verdict(bits, float(bound.value), measured["L_certified"], mm)
-        n_eps, n_exact = p.largest_n(pr.bits, 1.0 - measured["accuracy"]), p.largest_n(pr.bits)
+        eps = 1.0 - measured["accuracy"]
+        n_eps, n_exact = p.largest_n(pr.bits, eps), p.largest_n(pr.bits)
         rows.append(AuditRow(
             precision=pr.label, scheme=_scheme_text(pr, ps.scheme), bits_per_scalar=pr.bits, message_bits=bits,
             lower_bound_bits=float(bound.value), largest_n=n_eps, largest_n_exact=n_exact, verdict=verdict,
-            reason=reason, mismatches=mism.mismatches if pr.label == "fp32" else None, **measured))
+            largest_n_note="" if n_eps is not None else no_limit_reason(p, eps), reason=reason,
+            mismatches=mism.mismatches if pr.label == "fp32" else None, **measured))
     candidates.sort(key=lambda c: -c[0])  # the highest precision with collisions first
     n_wit = st.witnesses
     found, examined = find_witnesses(p, plan, [(lab, sch, prs) for _, lab, sch, prs in candidates], n_wit,

@@ -54,6 +54,7 @@ from ccbounds.bounds._matrix import (
     resolve_solver,
 )
 from ccbounds.bounds._sat import run_sat
+from ccbounds.bounds._treesearch import find_tree
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
@@ -65,6 +66,9 @@ __all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exa
 MAX_EXACT_SIDE = 64
 
 _ENCODINGS = ("fooling", "plain")
+
+#: seconds :func:`~ccbounds.bounds._treesearch.find_tree` gets per depth before SAT takes over
+TREE_SEARCH_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -234,9 +238,11 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         constraints (the plain tree CNF from depth 0 up to the one-way protocol's depth): for
         benchmarking and cross-checking the SAT search itself.
     encoding : {"fooling", "plain"}
-        ``"fooling"`` adds the fooling set's leaf-counting constraints to the tree CNF (see
-        :mod:`ccbounds.bounds._encoding`); ``"plain"`` is the tree CNF alone (the search of
-        ccbounds <= 0.x, kept as the benchmark's baseline).
+        ``"fooling"`` (default): the split search :func:`~ccbounds.bounds._treesearch.find_tree` looks
+        for a tree at each depth from the cheap lower bound up (:data:`TREE_SEARCH_SECONDS` each), then
+        SAT decides the depths left on the tree CNF with the fooling set's leaf-counting constraints
+        (:mod:`ccbounds.bounds._encoding`). ``"plain"``: the search of ccbounds before issue 11 — no
+        split search, the tree CNF alone — kept as the benchmark's baseline (with ``solver="glucose4"``).
 
     Returns
     -------
@@ -297,6 +303,16 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     if lo_bound is None:
         lo_bound = Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
     lo = math.ceil(lo_bound.value - 1e-9)
+    if encoding != "plain" and use_cheap_bounds and lo < _trees.depth(up_spec):
+        t0 = time.perf_counter()
+        for d_try in range(lo, _trees.depth(up_spec)):  # the shallowest tree the search finds quickly
+            rem = deadline.remaining()
+            budget = TREE_SEARCH_SECONDS if rem is None else min(TREE_SEARCH_SECONDS, max(0.01, rem / 4))
+            found = find_tree(M, d_try, Deadline(budget))
+            if found is not None:
+                up_how, up_spec = "tree search", found
+                break
+        timings["tree search"] = time.perf_counter() - t0
     fooling: tuple[tuple[int, int], ...] = ()
     if encoding == "fooling" and binary and use_cheap_bounds:
         fb = next((b for b in cheap if b.method == "fooling-set"), None)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ccbounds.cli._common import emit, progress_bar, write_text
+from ccbounds.cli._common import progress_bar, write_text
 
 __all__ = ["add_command", "parse_precisions"]
 
@@ -53,7 +53,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                                       seed=args.seed, witnesses=args.witnesses, progress=progress_bar("auditing"))
     print(loaded.describe())
     print()
-    emit(report.text())
+    print(report.text(wide=args.wide))
     if args.json:
         write_text(args.json, report.to_json() + "\n")
     if args.plot:
@@ -69,7 +69,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             raise InvalidInputError(f"cannot write the plot to {args.plot!r} ({e}); use a .png/.pdf/.svg path") from e
         print(f"wrote {args.plot}", file=sys.stderr)
-    return report.exit_status
+    status = report.exit_status
+    print(f"exit status {status}" + (" (a violation: see the rows above)" if status else " (no violation)"))
+    return status
 
 
 def add_command(sub: Any) -> None:
@@ -93,6 +95,8 @@ def add_command(sub: Any) -> None:
                    help="build the model with your code (importable from the working directory) and load the "
                    "state_dict into it: the audit runs your real forward")
     p.add_argument("--model-kwargs", metavar="JSON", help="keyword arguments of --model, as a JSON object")
+    p.add_argument("--wide", action="store_true",
+                   help="every column of the table, even where it is wider than the terminal")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.add_argument("--plot", metavar="PATH", help="save accuracy and bits against precision as an image")
     p.set_defaults(func=cmd_audit)

@@ -26,8 +26,13 @@ def cmd_problems(args: argparse.Namespace) -> int:
 
 
 def load_matrix_csv(path: str) -> Any:
-    """The matrix in a CSV file (commas or semicolons, ``#`` comments), read by :func:`numpy.loadtxt`."""
-    import warnings
+    """The matrix in a CSV file: one row per line, entries separated by commas or semicolons, ``#`` comments
+    and blank lines skipped.
+
+    Errors name the place 1-based: "row 3, column 2" (the third row of entries, its second entry), plus the
+    file's line where comments or blank lines make it differ.
+    """
+    import math
 
     import numpy as np
 
@@ -37,19 +42,31 @@ def load_matrix_csv(path: str) -> Any:
     if not p.is_file():
         raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
     how = "write one row per line, entries 0/1 separated by commas"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            lines = (line.replace(";", ",") for line in p.read_text().splitlines())
-            M = np.loadtxt(lines, delimiter=",", comments="#", ndmin=2, dtype=np.float64)
-    except ValueError as e:
-        if "number of columns" in str(e):
-            raise InvalidInputError(f"{path!r} has rows of different lengths; every row needs the same number "
-                                    "of entries") from None
-        raise InvalidInputError(f"{path!r} is not a CSV of numbers ({e}); {how}") from None
-    if M.size == 0:
+    rows: list[list[float]] = []
+    for line_no, line in enumerate(p.read_text().splitlines(), start=1):
+        body = line.split("#", 1)[0].replace(";", ",").strip()
+        if not body:
+            continue
+        row = len(rows) + 1
+        on_line = "" if line_no == row else f" (line {line_no})"
+        values = []
+        for col, field in enumerate((f.strip() for f in body.split(",")), start=1):
+            try:
+                v = float(field)
+            except ValueError:
+                v = math.nan
+            if not math.isfinite(v) or v != round(v):
+                raise InvalidInputError(f"{path!r}: row {row}, column {col}{on_line} holds {field!r}, not an "
+                                        f"integer; {how}")
+            values.append(v)
+        if rows and len(values) != len(rows[0]):
+            raise InvalidInputError(f"{path!r} has rows of different lengths: row {row}{on_line} has {len(values)} "
+                                    f"entr{'y' if len(values) == 1 else 'ies'}, row 1 has {len(rows[0])}; every row "
+                                    "needs the same number of entries")
+        rows.append(values)
+    if not rows:
         raise InvalidInputError(f"{path!r} holds no rows; {how}")
-    return M
+    return np.array(rows, dtype=np.float64)
 
 
 def cmd_bounds(args: argparse.Namespace) -> int:

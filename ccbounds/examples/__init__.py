@@ -124,7 +124,7 @@ EXAMPLES: dict[str, ExampleInfo] = {
         _info(
             "tf2-eq", "pt", "tf2", "eq", 8, "eq", 32, 0.998,
             "two-layer Transformer, d_model 32, 2 heads, trained on equality (x SEP y END) with n = 8",
-            "the audit refuses to reduce it: no one-way reduction for two attention layers (theory §4)",
+            "the audit refuses it: with two attention layers no size bound of theory §4 applies",
         ),
     )
 }

@@ -305,9 +305,9 @@ class InducedProtocol(ModelOnGadget, OneWayProtocol):
             f"'{g.name}': Alice owns positions {_ranges(g.alice_positions)}, Bob owns {_ranges(g.bob_positions)}"
             + (f", public {_ranges(g.public_positions)}" if g.public_positions else "") + ".",
             f"Alice's message: {self.describe_message()}, S = {self.scalars} scalars.",
-            f"At b = {b} bits per scalar the message has exactly S*b = {chk.message_bits} bits; Bob "
-            "finishes the computation and outputs exactly what the model outputs on the full sequence.",
-            f"Any one-way protocol for {self.problem.name} needs {chk.bound} .",
+            f"At b = {b} bit{'s' if b != 1 else ''} per scalar the message has exactly S*b = {chk.message_bits} "
+            "bits; Bob finishes the computation and outputs exactly what the model outputs on the full sequence.",
+            f"Any one-way protocol for {self.problem.name} needs {' '.join(str(chk.bound).split())}.",
             f"Hence: {chk.inequality}. {chk.verdict[0].upper()}{chk.verdict[1:]}.",
         ]
         n_max = self.largest_n(precision, eps)

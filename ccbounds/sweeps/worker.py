@@ -11,7 +11,7 @@ What a row holds (flat columns; ``record`` is the same as JSON, with everything 
 * accuracies: ``accuracy_task`` (held-out balanced sample of the task distribution) and ``accuracy_mu``
   (the model itself on the audit's distribution mu: x uniform, Bob asks every index; theory §6);
 * the reduction: ``problem``, ``lower_bound_bits`` (D^{A->B}, theory §2), ``reduction``, ``lemma``,
-  ``scalars`` (S), or ``refused`` (why no one-way reduction applies, theory §4);
+  ``scalars`` (S), or ``refused`` (why no reduction with a size bound applies, theory §4);
 * per precision label P (``fixed4``, ``fp32``, ...): ``bits_P`` (S·b), ``accuracy_P`` (the b-bit protocol
   on mu), ``L_cert_P`` (the certified information, theory §6) and ``verdict_P``;
 * ``verdict`` ("violation" if some precision is one, else "consistent"; "refused"; "error"),
@@ -88,7 +88,7 @@ def _audit_fields(result: Any, problem: Any, gadget: Any, audit_cfg: dict[str, A
         fields["accuracy_mu"] = model_accuracy_on_mu(result.model, problem, gadget, audit_cfg["samples"],
                                                      audit_cfg["seed"], dev)
         fields["verdict"] = "refused"
-        log.append(f"no one-way reduction: {e}")
+        log.append(f"refused (no size bound applies): {e}")
         return {**fields, "per_precision": per}
     fields.update(reduction=rep.reduction, lemma=rep.lemma, scalars=int(rep.scalars),
                   accuracy_mu=float(rep.model_accuracy), protocol_mismatches=int(rep.protocol_mismatches),
