@@ -51,7 +51,7 @@ MAX_SIDE = 32
 _CHUNK = 1 << 14
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: compare certificates by checking them, not by ==
 class Refutation:
     """A certificate that D(M) > ``depth``, as a list of nodes with one entry per split.
 
