@@ -20,3 +20,12 @@ def hard_9x9() -> np.ndarray:
     rows = ("000000000", "101000000", "100011111", "101011111", "101010101", "101111011", "101100011",
             "001100011", "101011010")
     return np.array([[int(c) for c in row] for row in rows], dtype=np.int8)
+
+
+@pytest.fixture
+def sat_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """exact_D without the exhaustive split search (theory §8.5), which decides ``hard_9x9`` in milliseconds:
+    for tests of what an interrupted SAT search reports."""
+    from ccbounds.bounds import exact
+
+    monkeypatch.setattr(exact, "SPLIT_MAX_SIDE", 0)

@@ -176,7 +176,14 @@ def test_from_matrix_problem_name():
 
 
 @pytest.mark.slow
-def test_exact_equals_brute_force_on_200_random_5_and_6():
+@pytest.mark.parametrize("path", ["split search", "sat"])
+def test_exact_equals_brute_force_on_200_random_5_and_6(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both lower-bound searches against brute force: the split search (theory §8.5) and, with it switched
+    off, SAT on the tree CNF with the fooling constraints; every certificate is checked."""
+    from ccbounds.bounds import exact as exact_mod
+
+    if path == "sat":
+        monkeypatch.setattr(exact_mod, "SPLIT_MAX_SIDE", 0)
     rng = np.random.default_rng(11)
     gaps = 0
     for k in range(200):
@@ -188,7 +195,10 @@ def test_exact_equals_brute_force_on_200_random_5_and_6():
         _tree_ok(M, got)
         if got.proof is not None:  # the lower side came from SAT: the proof and its fooling set check
             gaps += 1
-            assert got.proof.check() and is_fooling_set(got.fooling, got.reduced)
+            assert path == "sat" and got.proof.check() and is_fooling_set(got.fooling, got.reduced)
+        elif got.lower.method == "split-search":
+            gaps += 1
+            assert path == "split search" and got.lower.witness.check() and got.lower.witness.depth == want - 1
     assert gaps > 0  # some instances needed a refutation
 
 

@@ -62,7 +62,7 @@ def test_report_bounds_sandwich_exact_D(M):
             assert check_rectangles(M, w)
         elif b.method == "protocol":
             assert _tree_correct(M, w) and w.cost == b.value
-        elif b.method == "sat":
+        elif b.method == "exact-search":
             assert _tree_correct(M, w.tree) and w.tree.cost == D
 
 

@@ -24,7 +24,8 @@ def test_report_of_problem_includes_known_and_exact():
     rep = bounds_report(EQ(2), exact=True)
     assert isinstance(rep, BoundsReport) and rep.problem == "EQ_2"
     methods = {b.method for b in rep.bounds}
-    assert {"log-rank", "fooling-set", "distinct-rows", "partition-number", "cover-number", "sat", "known"} <= methods
+    assert {"log-rank", "fooling-set", "distinct-rows", "partition-number", "cover-number", "exact-search",
+            "known"} <= methods
     assert rep.exact.value == 3 and rep.best_lower("D").value <= 3 <= rep.best_upper("D").value
     assert not [b for b in rep.bounds if b.method == "partition-number" and b.is_upper]
     known = [b for b in rep.bounds if b.method == "known"]
@@ -98,7 +99,7 @@ def test_nondeterministic_complexity_is_log2_of_the_cover_number():
     assert b.expression == "log2 C^1" and "[KN] §2.1" in b.source and "ceil(log2 C^1) = 2" in b.note
 
 
-def test_interrupted_exact_search_reports_the_interval(hard_9x9):
+def test_interrupted_exact_search_reports_the_interval(hard_9x9, sat_only):
     M = hard_9x9
     rep = bounds_report(M, exact=True, time_limit=0.2)
     assert rep.exact is None and rep.interval is not None

@@ -99,7 +99,8 @@ def test_bounds_q_ary_index(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "INDEX_2_q3" in out and "D1way(A->B)" in out and "0/1 matrices" in out
 
 
-def test_bounds_exact_time_limit_prints_the_interval(capsys: pytest.CaptureFixture[str], tmp_path, hard_9x9) -> None:
+def test_bounds_exact_time_limit_prints_the_interval(capsys: pytest.CaptureFixture[str], tmp_path, hard_9x9,
+                                                    sat_only: None) -> None:
     f = tmp_path / "hard.csv"
     f.write_text("\n".join(",".join(map(str, row)) for row in hard_9x9.tolist()) + "\n")
     path = tmp_path / "hard.json"

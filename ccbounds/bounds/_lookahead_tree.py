@@ -17,6 +17,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from ccbounds.bounds._lookahead import Refutation, _positions, _Search, refute
 from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes
 
-__all__ = ["refute_or_tree"]
+__all__ = ["SplitRefutation", "refute_or_spec", "refute_or_tree"]
 
 
 def _spec(S: _Search, rows: int, cols: int, e: int) -> Any:
@@ -51,6 +52,55 @@ def _spec(S: _Search, rows: int, cols: int, e: int) -> Any:
     return ("Bob", ones, _spec(S, rows, cols ^ p1, e - 1), _spec(S, rows, p1, e - 1))
 
 
+@dataclass(frozen=True, eq=False)
+class SplitRefutation:
+    """The lower-bound certificate of exact D from the split search (theory §8.5): ``refutation`` proves
+    D(``matrix``) > ``depth`` for ``matrix``, the matrix with duplicate rows and columns merged.
+
+    :meth:`check` runs the independent checker
+    :func:`~ccbounds.bounds._refutation_check.check_refutation` on it.
+    """
+
+    matrix: np.ndarray = field(repr=False)
+    refutation: Refutation = field(repr=False)
+
+    @property
+    def depth(self) -> int:
+        return int(self.refutation.depth)
+
+    @property
+    def length(self) -> int:
+        """Entries of the certificate (one per split of each of its nodes)."""
+        return int(self.refutation.n_entries)
+
+    def check(self) -> bool:
+        from ccbounds.bounds._refutation_check import check_refutation
+
+        return bool(check_refutation(self.matrix, self.refutation))
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.refutation
+        return {"claim": f"no protocol tree of depth {self.depth}", "method": "split search",
+                "nodes": int(r.n_nodes), "entries": self.length, "bytes": int(r.nbytes)}
+
+    def __str__(self) -> str:
+        r = self.refutation
+        return (f"split-search refutation of depth {self.depth}: {r.n_nodes} nodes, {self.length} split entries "
+                f"(checked by check_refutation)")
+
+
+def refute_or_spec(M: Any, d: int, deadline: Deadline | None = None,
+                   sub: Callable[[np.ndarray, int], Any] | None = None, **kw: Any) -> Refutation | Any:
+    """A :class:`Refutation` of depth d (D(M) > d), or the split spec (:mod:`ccbounds.bounds._trees`
+    format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it."""
+    A, _ = as_matrix(M, what="the split search", binary=False)
+    found: list[_Search] = []
+    ref = refute(A, d, deadline, sub, _searches=found, **kw)
+    if ref is not None:
+        return ref
+    return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
+
+
 def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,
                    sub: Callable[[np.ndarray, int], Any] | None = None, **kw: Any) -> Refutation | Any:
     """A :class:`Refutation` of depth d (D(M) > d), or a ProtocolTree of depth <= d for M.
@@ -61,13 +111,10 @@ def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,
     from ccbounds.protocols import ProtocolTree
 
     A, name = as_matrix(M, what="the split search", binary=False)
-    found: list[_Search] = []
-    ref = refute(A, d, deadline, sub, _searches=found, **kw)
-    if ref is not None:
-        return ref
-    S = found[0]
-    tree = ProtocolTree.from_splits(_spec(S, (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d)),
-                                    name=f"protocol of depth <= {d} for {name} (split search)")
+    got = refute_or_spec(A, d, deadline, sub, **kw)
+    if isinstance(got, Refutation):
+        return got
+    tree = ProtocolTree.from_splits(got, name=f"protocol of depth <= {d} for {name} (split search)")
     wrong = [(i, j) for i in range(A.shape[0]) for j in range(A.shape[1]) if tree.output(i, j) != A[i, j]]
     if wrong or tree.cost > d:
         raise RuntimeError(f"internal error: the split-search tree has cost {tree.cost} (at most {d} expected) "

@@ -46,6 +46,9 @@ import numpy as np
 from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._encoding import decode_tree, protocol_tree_clauses
+from ccbounds.bounds._lookahead import MAX_SIDE as SPLIT_MAX_SIDE
+from ccbounds.bounds._lookahead import Refutation
+from ccbounds.bounds._lookahead_tree import SplitRefutation, refute_or_spec
 from ccbounds.bounds._matrix import (
     Deadline,
     as_matrix,
@@ -68,7 +71,10 @@ MAX_EXACT_SIDE = 64
 _ENCODINGS = ("fooling", "plain")
 
 #: seconds :func:`~ccbounds.bounds._treesearch.find_tree` gets per depth before SAT takes over
-TREE_SEARCH_SECONDS = 2.0
+TREE_SEARCH_SECONDS = 0.5
+
+#: share of the time left that the exhaustive split search (theory §8.5) gets per depth before SAT
+SPLIT_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,9 @@ class ExactResult:
     @property
     def bound(self) -> Bound:
         """``D(f) = value`` as one exact Bound (witness: this result)."""
-        return Bound(self.value, "exact", "D", self.problem, method="sat", witness=self,
-                     source="[KN] Def. 1.1 (protocol trees; SAT search)",
+        return Bound(self.value, "exact", "D", self.problem, method="exact-search", witness=self,
+                     source="[KN] Def. 1.1 (protocol trees); theory §8 (exact search: a tree and a lower-bound "
+                            "certificate)",
                      note=f"lower: {self.lower.method}; upper: protocol tree of depth {self.value}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,8 +128,9 @@ class ExactResult:
 class DInterval:
     """What an interrupted exact search knows: ``lower.value <= D <= upper.value``, both certified.
 
-    ``lower`` is a lower bound on D (method ``"sat"`` with an :class:`UnsatProof` witness for the
-    deepest refuted depth, or the best cheap bound); ``upper`` an upper bound whose witness is a
+    ``lower`` is a lower bound on D (method ``"sat"`` with an :class:`UnsatProof` witness, or
+    ``"split-search"`` with a :class:`SplitRefutation`, for the deepest refuted depth; or the best
+    cheap bound); ``upper`` an upper bound whose witness is a
     ProtocolTree checked on every cell; ``reason`` why the search stopped.
 
     Examples
@@ -213,6 +221,14 @@ def _sat_lower(proof: UnsatProof, d: int, name: str, solver: str) -> Bound:
                  else f"{solver} cannot log proofs: UNSAT answer only")
 
 
+def _split_lower(cert: SplitRefutation, d: int, name: str) -> Bound:
+    return Bound(d, "lower", "D", name, method="split-search", witness=cert,
+                 source="[KN] Def. 1.1 and Lemma 1.28 (every root split leaves a child that needs more leaves "
+                        "than its depth allows, or is refuted in turn; theory §8.5)",
+                 note=f"{cert.refutation.n_nodes} nodes, {cert.length} split entries; "
+                      "checked by check_refutation")
+
+
 def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True,
             encoding: str = "fooling") -> ExactResult:
@@ -238,11 +254,14 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         constraints (the plain tree CNF from depth 0 up to the one-way protocol's depth): for
         benchmarking and cross-checking the SAT search itself.
     encoding : {"fooling", "plain"}
-        ``"fooling"`` (default): the split search :func:`~ccbounds.bounds._treesearch.find_tree` looks
-        for a tree at each depth from the cheap lower bound up (:data:`TREE_SEARCH_SECONDS` each), then
-        SAT decides the depths left on the tree CNF with the fooling set's leaf-counting constraints
-        (:mod:`ccbounds.bounds._encoding`). ``"plain"``: the search of ccbounds before issue 11 — no
-        split search, the tree CNF alone — kept as the benchmark's baseline (with ``solver="glucose4"``).
+        ``"fooling"`` (default): the heuristic tree search :func:`~ccbounds.bounds._treesearch.find_tree`
+        looks for a tree at each depth from the cheap lower bound up (:data:`TREE_SEARCH_SECONDS` each);
+        then each depth left is decided by the exhaustive split search (theory §8.5: a tree, or a
+        refutation certificate checked by ``check_refutation``), given :data:`SPLIT_SHARE` of the time
+        left, and where that runs out by SAT on the tree CNF with the fooling set's leaf-counting
+        constraints (:mod:`ccbounds.bounds._encoding`). ``"plain"``: the search of ccbounds before issue
+        11 — no tree or split search, the tree CNF alone — kept as the benchmark's baseline (with
+        ``solver="glucose4"``).
 
     Returns
     -------
@@ -321,35 +340,54 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         fooling = tuple(fb.witness.cells) if fb is not None else ()
     hi = _trees.depth(up_spec)
     proof: UnsatProof | None = None
-    t0 = time.perf_counter()
+    refuted: Bound | None = None  # D >= refuted.value, certified for the deepest depth refuted so far
     spec, d = up_spec, hi
+    split = encoding != "plain" and use_cheap_bounds and max(M.shape) <= SPLIT_MAX_SIDE
+    timings["split search"] = timings["sat"] = 0.0
     claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
     for d in range(lo, hi):
+        got = None
+        if split:  # exhaustive: a refutation of depth d or a tree of depth d, unless time runs out
+            t0 = time.perf_counter()
+            rem = deadline.remaining()
+            try:
+                got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)))
+            except SolverLimitError:
+                got = None
+            timings["split search"] += time.perf_counter() - t0
+        if isinstance(got, Refutation):
+            refuted, proof = _split_lower(SplitRefutation(M, got), d + 1, name), None
+            continue
+        if got is not None:
+            spec, up_how = got, "split search"
+            break
+        t0 = time.perf_counter()
         cl, pool = protocol_tree_clauses(M, d, fooling)
         try:
             out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
         except SolverLimitError as e:
-            timings["sat"] = time.perf_counter() - t0
+            timings["sat"] += time.perf_counter() - t0
             tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name, "best protocol found")
-            lower = _sat_lower(proof, d, name, solver) if proof is not None and d > lo else lo_bound
-            interval = DInterval(name, lower, _upper_bound(tree, name, up_how, M0.size),
+            interval = DInterval(name, refuted if refuted is not None else lo_bound,
+                                 _upper_bound(tree, name, up_how, M0.size),
                                  f"time limit {time_limit} s hit while deciding depth {d}")
             raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
+        timings["sat"] += time.perf_counter() - t0
         if out.sat:
             spec, up_how = decode_tree(M, d, out.model, pool), "sat"
             break
         proof = UnsatProof(f"no protocol tree of depth {d} computes {name}{claim_tail}", out.solver or solver,
                            tuple(tuple(c) for c in cl), out.proof)
+        refuted = _sat_lower(proof, d + 1, name, solver)
     else:
         d = hi
-    timings["sat"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     tree = _checked_tree(x, M0, spec, rcls, ccls, d, name)
     timings["verify"] = time.perf_counter() - t0
     upper = _upper_bound(tree, name, up_how, M0.size)
-    if proof is not None and proof.claim.startswith(f"no protocol tree of depth {d - 1} "):
-        lower = _sat_lower(proof, d, name, solver)
+    if refuted is not None and refuted.value == d:
+        lower = refuted
     else:
         proof = None
         lower = lo_bound if lo >= d else Bound(0, "lower", "D", name, method="trivial", source="D >= 0")

@@ -93,7 +93,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
         if log2_entries > math.log2(MAX_MATRIX_ENTRIES) + 1e-9:
             raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
-    print(f"computing bounds for {target.name}{' (exact, SAT)' if args.exact else ''} ...", file=sys.stderr)
+    print(f"computing bounds for {target.name}{' (exact search)' if args.exact else ''} ...", file=sys.stderr)
     if args.time_limit is not None and not args.time_limit > 0:
         raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
