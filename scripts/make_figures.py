@@ -7,7 +7,7 @@ Usage::
 Figures (each deterministic: fixed seeds, single-threaded torch):
 
 - ``matrices.png``      the communication matrices of EQ_3, DISJ_3, GT_3, IP_3 and INDEX_3 (theory §1-§2);
-- ``protocol_tree.png`` the exact-D witness tree of GT_2 found by SAT, and its leaf rectangles (theory §8);
+- ``protocol_tree.png`` the exact-D witness tree of GT_2 (exact_D), and its leaf rectangles (theory §8);
 - ``fooling_set.png``   the largest 1-fooling set of EQ_3 and the bound D(EQ_3) >= 4 it forces (theory §3);
 - ``error_vs_bound.png`` the random-parity EQ_8 protocol's measured error against 2^-k (theory §2);
 - ``message.png``       Alice's messages in the induced protocols of the hand-set one-layer index-lookup
@@ -101,7 +101,7 @@ def fig_separation() -> plt.Figure:
 CAPTIONS = {
     "matrices": "Each panel is one function: row = Alice's input, column = Bob's input, blue = 1. EQ is the "
                 "diagonal, GT the strict lower triangle, IP the 0/1 Hadamard pattern; INDEX has one column per index.",
-    "protocol_tree": "An optimal protocol for GT_2 found by SAT (depth = bits sent) and the monochromatic "
+    "protocol_tree": "An optimal protocol for GT_2 found by exact_D (depth = bits sent) and the monochromatic "
                      "rectangles its leaves cut out of the matrix: at most 2^depth of them.",
     "fooling_set": "Ringed cells: a largest 1-fooling set of EQ_3. No two can share a leaf, since their cross "
                    "cells are 0; with one 0-leaf that forces 9 leaves, so D(EQ_3) >= 4 bits.",
