@@ -52,7 +52,7 @@ def fig_protocol_tree() -> plt.Figure:
     fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained", width_ratios=[1.35, 1])
     plotting.plot_protocol_tree(res.tree, ax=a, problem=problem)
     plotting.plot_rectangles(res.tree, problem, ax=b, title="its leaf rectangles")
-    fig.suptitle(f"{res}".split("  [")[0] + " (exact, by SAT): an optimal protocol tree and the rectangles it induces")
+    fig.suptitle(f"{res}".split("  [")[0] + " (exact): an optimal protocol tree and the rectangles it induces")
     return fig
 
 
