@@ -6,14 +6,15 @@ one row per instance: its
 shape and distinct rows x columns, the best cheap lower bound (rounded up), D, the new search's
 seconds, the old search's seconds (``>cap`` when it did not finish within the cap), the ratio old /
 new, the certificate that closed the lower side, and the result of the independent checks: the
-witness tree run on every cell, and the DRUP proof checked by ``ccbounds.bounds.check_rup_proof``
+witness tree run on every cell, the split-search refutation checked by ``check_refutation`` (theory §8.5) or
+the DRUP proof checked by ``ccbounds.bounds.check_rup_proof``
 with its numba engine (after all timings, so the checks do not slow the timed searches; every proof
 by default, and the total checking time is printed; ``--max-check-lines N`` leaves longer proofs
 unchecked and lists them).
 
-"New" is ``exact_D`` as it is (cheap bounds, greedy tree, the split search ``find_tree``, then the
-tree CNF with the fooling set's leaf-counting constraints solved by the glucose 4 / CaDiCaL portfolio
-on two processes); "old" is ``exact_D(..., encoding="plain", solver="glucose4")``: cheap bounds,
+"New" is ``exact_D`` as it is (cheap bounds, greedy tree, the tree search ``find_tree``, then for each
+depth left the exhaustive split search of theory §8.5, and only where that runs out of time the tree CNF
+with the fooling set's leaf-counting constraints on the glucose 4 / CaDiCaL portfolio); "old" is ``exact_D(..., encoding="plain", solver="glucose4")``: cheap bounds,
 greedy tree and the plain tree CNF on glucose 4, the search before issue 11. Times are from one run:
 ratios, not absolute speeds, are the point.
 """
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hard_instances import suite
 
 from ccbounds.bounds import check_rup_proof, exact_D
+from ccbounds.bounds._lookahead import refute
 from ccbounds.bounds._matrix import distinct_classes
 from ccbounds.errors import SolverLimitError
 
@@ -65,12 +67,13 @@ def main(argv: list[str] | None = None) -> int:
 
     items = suite(seed=args.seed, per_family=args.per_family)
     exact_D(np.eye(2, dtype=int))  # warm-up: imports (networkx, pysat) are not part of the timings
-    check_rup_proof([[1], [-1]], [], engine="numba")  # and neither is compiling the checker
+    check_rup_proof([[1], [-1]], [], engine="numba")  # and neither is compiling the checkers
+    refute(np.eye(3, dtype=np.int8), 2)  # and the split search's kernels
     head = (f"{'instance':<27}{'shape':>6}{'distinct':>9}{'cheap':>6}{'D':>3}{'new s':>7}{'old s':>7}"
             f"{'old/new':>8}  certificate")
     print(head)
     print("-" * 100)
-    rows, proofs = [], []
+    rows, proofs, splits = [], [], []
     for name, M in items:
         new, t_new = _timed(exact_D, M, time_limit=args.limit)
         old, t_old = _timed(exact_D, M, time_limit=args.old_cap, encoding="plain", solver="glucose4")
@@ -86,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         if old_ok and old.value != new.value:
             raise SystemExit(f"{name}: the old search says D = {old.value}, the new one {new.value}")
         old_txt = f"{t_old:7.2f}" if old_ok else f"{'>' + format(args.old_cap, 'g'):>7}"
-        cert = new.lower.method if new.proof is None else f"UNSAT d={new.value - 1}, {new.proof_length} lines"
+        if new.proof is not None:
+            cert = f"UNSAT d={new.value - 1}, {new.proof_length} lines"
+        elif new.lower.method == "split-search":
+            cert = f"split d={new.value - 1}, {new.lower.witness.length} entries"
+            splits.append((name, new.lower.witness))
+        else:
+            cert = new.lower.method
         print(f"{name:<27}{shape:>6}{dist:>9}{cheap:>6}{new.value:>3}{t_new:7.2f}{old_txt}"
               f"{t_old / t_new:7.1f}x  {cert}; tree {'ok' if tree_ok else 'WRONG'}", flush=True)
         rows.append((name, new.value, t_new, t_old, old_ok and tree_ok, cheap))
@@ -106,6 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"proofs checked: {len(proofs) - len(bad)} of {len(proofs)} valid; {lines} lines in {t_check:.1f} s "
           f"({lines / max(t_check, 1e-9):.0f} lines/s; longest {max((s for _, s in checks), default=0):.1f} s)"
           + (f"; INVALID: {bad}" if bad else ""))
+
+    print(f"checking {len(splits)} split-search refutations with check_refutation (independent of the search) ...",
+          flush=True)
+    t0 = time.perf_counter()
+    bad_split = [n for n, c in splits if not c.check()]
+    print(f"refutations checked: {len(splits) - len(bad_split)} of {len(splits)} valid; "
+          f"{sum(c.length for _, c in splits)} split entries in {time.perf_counter() - t0:.1f} s"
+          + (f"; INVALID: {bad_split}" if bad_split else ""))
+    bad += bad_split
 
     decided = [r for r in rows if r[1] is not None]
     times = [r[2] for r in decided]
