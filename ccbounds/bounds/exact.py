@@ -82,8 +82,9 @@ class ExactResult:
     """Exact D(f) with both certificates.
 
     ``lower``/``upper`` are Bounds with value ``value``; ``tree`` a ProtocolTree of cost ``value``
-    correct on every cell; ``proof`` the :class:`UnsatProof` for depth ``value - 1`` or ``None`` when a
-    cheap lower bound (``lower``) already reaches ``value``; ``fooling`` the cells (of the matrix with
+    correct on every cell; ``proof`` the :class:`UnsatProof` for depth ``value - 1`` when SAT refuted it,
+    else ``None``: then ``lower`` is a cheap bound reaching ``value`` or the split search's refutation
+    (method ``"split-search"``, witness a :class:`SplitRefutation` with ``.check()``); ``fooling`` the cells (of the matrix with
     duplicate rows and columns merged, ``reduced``) of the fooling set whose leaf-counting constraints
     are part of the refuted CNF — the proof certifies D >= value given that they form a fooling set of
     ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``); ``timings`` seconds per stage.
