@@ -14,9 +14,10 @@ unchecked and lists them).
 
 "New" is ``exact_D`` as it is (cheap bounds, greedy tree, the tree search ``find_tree``, then for each
 depth left the exhaustive split search of theory §8.5, and only where that runs out of time the tree CNF
-with the fooling set's leaf-counting constraints on the glucose 4 / CaDiCaL portfolio); "old" is ``exact_D(..., encoding="plain", solver="glucose4")``: cheap bounds,
-greedy tree and the plain tree CNF on glucose 4, the search before issue 11. Times are from one run:
-ratios, not absolute speeds, are the point.
+with the fooling set's leaf-counting constraints on the glucose 4 / CaDiCaL portfolio); "old" is
+``exact_D(..., encoding="plain", solver="glucose4")``: cheap bounds, greedy tree and the plain tree CNF
+on glucose 4, the search before issue 11. Times are from one run: ratios, not absolute speeds, are
+the point.
 """
 
 from __future__ import annotations

@@ -225,3 +225,12 @@ def test_fooling_and_plain_encodings_agree():
             strong, _ = protocol_tree_clauses(M, d, fb)
             with Solver(bootstrap_with=plain) as a, Solver(bootstrap_with=strong) as b:
                 assert a.solve() == b.solve(), (M, d)
+
+
+def test_a_lower_bound_above_a_checked_tree_is_refused():
+    """A caller's lower bound that a checked protocol tree contradicts is an error, not D >= 10 beside D = 3."""
+    from ccbounds.bound_record import Bound
+    from ccbounds.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="exceeds the depth 3"):
+        exact_D(np.eye(4, dtype=int), lower_bounds=[Bound(10, "lower", "D", "x", method="mine")])

@@ -24,7 +24,7 @@ def _agree(M: np.ndarray, sub=None, **kw) -> list:
         ref = refute(M, d, sub=sub, **kw)
         assert (ref is not None) == (D > d), (M.tolist(), d, D)
         if ref is not None:
-            assert check_refutation(M, ref), (M.tolist(), d)
+            assert check_refutation(M, ref, trust=(_BruteCert,)), (M.tolist(), d)
             refs.append(ref)
     tree = refute_or_tree(M, D, sub=sub, **kw)  # at d = D: a protocol of depth D, correct on every cell
     assert tree.cost == D
@@ -91,14 +91,15 @@ def test_subsolver_hook():
     M, plain = _deep_refutation()  # needs recursion: with the hook, the children go to the subsolver
     ref = refute(M, plain.depth, sub=_brute_sub(calls), sub_max_depth=5, tests=())
     assert (ref.kind == KIND_SUB).any() and not (ref.kind == KIND_NODE).any()
-    assert check_refutation(M, ref)
+    assert check_refutation(M, ref, trust=(_BruteCert,))
+    assert not check_refutation(M, ref)  # an untrusted certificate type is never taken on its word
     # a subsolver certificate that does not check makes the whole certificate fail
     rows, cols, cert = ref.subs[0]
     lying = dataclasses.replace(ref, subs=((rows, cols, _BruteCert(cert.matrix, cert.depth + 9)),) + ref.subs[1:])
-    assert not check_refutation(M, lying)
+    assert not check_refutation(M, lying, trust=(_BruteCert,))
     # ... and so does one about another matrix
     other = dataclasses.replace(ref, subs=((rows, cols, _BruteCert(1 - cert.matrix, cert.depth)),) + ref.subs[1:])
-    assert not check_refutation(M, other)
+    assert not check_refutation(M, other, trust=(_BruteCert,))
 
 
 def _deep_refutation(tests=()):
@@ -189,3 +190,28 @@ def test_errors_and_deadline():
     M = np.random.default_rng(1).integers(0, 2, size=(20, 20))
     with pytest.raises(SolverLimitError, match="time limit"):
         refute(M, 4, Deadline(1e-9))
+
+
+def test_forged_certificates_are_rejected():
+    """A node without splits (a single cell) proves nothing, nor does a negative depth, nor a subsolver
+    certificate of a type the checker does not know, however its check() answers."""
+    from ccbounds.bounds._lookahead import Refutation
+
+    I = lambda *a: np.array(a, dtype=np.int64)  # noqa: E731, E741
+    zero = np.zeros((3, 3), np.int8)
+    one_cell = Refutation((3, 3), 50, 0, I(1), I(1), I(50), I(0, 0), I(), I(), I(), I(), I())
+    assert not check_refutation(zero, one_cell)
+    assert not check_refutation(np.eye(3, dtype=np.int8), dataclasses.replace(one_cell, depth=-1, node_depth=I(-1)))
+
+    class Fake:
+        matrix, depth = np.ones((1, 1), np.int8), 10  # M[0, 0] of the identity below
+
+        def check(self) -> bool:
+            return True
+
+    # the whole matrix refuted at depth 11 by one subsolver entry per split, each a Fake
+    M = np.eye(2, dtype=np.int8)
+    fake = Refutation((2, 2), 11, 0, I(3), I(3), I(11), I(0, 2), I(0, 1), I(2, 2), I(0, 0), I(4, 4), I(0, 0),
+                      subs=((1, 1, Fake()),))  # each split's part without the last line holds cell (0, 0)
+    assert check_refutation(M, fake, trust=(Fake,))  # well formed: only trust decides
+    assert not check_refutation(M, fake)

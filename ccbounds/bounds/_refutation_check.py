@@ -114,13 +114,15 @@ def _subset(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
     return (np.asarray(a) & ~np.asarray(b)) == 0
 
 
-def _check_node(M: np.ndarray, ref: Any, k: int) -> bool:
+def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> bool:
     R, C = M.shape
     rows, cols, e = int(ref.node_rows[k]), int(ref.node_cols[k]), int(ref.node_depth[k])
     lo, hi = int(ref.offsets[k]), int(ref.offsets[k + 1])
+    sub = M[np.ix_(_members(rows, R), _members(cols, C))]
+    if e < 0 or sub.size == 0 or np.unique(sub).size < 2:  # a monochromatic rectangle has D = 0 <= e
+        return False
     if e == 0:
-        sub = M[np.ix_(_members(rows, R), _members(cols, C))]
-        return hi == lo and sub.size > 0 and np.unique(sub).size > 1
+        return hi == lo
     axis, part1 = np.asarray(ref.axis[lo:hi]), np.asarray(ref.part1[lo:hi], dtype=np.int64)
     child, kind, value = np.asarray(ref.child[lo:hi]), np.asarray(ref.kind[lo:hi]), np.asarray(ref.value[lo:hi])
     if not (np.isin(child, (0, 1)).all() and np.isin(kind, (1, 2, 3, 4, 5)).all()):
@@ -158,12 +160,22 @@ def _check_node(M: np.ndarray, ref: Any, k: int) -> bool:
         sr, sc, cert = ref.subs[int(t)]
         X = M[np.ix_(_members(sr, R), _members(sc, C))]
         if not (_subset(sr, cr) and _subset(sc, cc) and int(cert.depth) >= e - 1
-                and np.array_equal(np.asarray(cert.matrix), X) and cert.check()):
+                and np.array_equal(np.asarray(cert.matrix), X) and _sub_ok(cert, trust)):
             return False
     return True
 
 
-def check_refutation(M: Any, ref: Any) -> bool:
+def _sub_ok(cert: Any, trust: tuple[type, ...]) -> bool:
+    """A subsolver certificate is accepted only if it is a split refutation (checked here, recursively) or of
+    a type the caller named in ``trust`` (then its own ``check()`` decides): never on its word alone."""
+    from ccbounds.bounds._lookahead_tree import SplitRefutation
+
+    if type(cert) is SplitRefutation:
+        return check_refutation(cert.matrix, cert.refutation, trust)
+    return type(cert) in trust and bool(cert.check())
+
+
+def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
     """True iff ``ref`` (a :class:`~ccbounds.bounds._lookahead.Refutation`) proves D(M) > ref.depth.
 
     Parameters
@@ -171,6 +183,9 @@ def check_refutation(M: Any, ref: Any) -> bool:
     M : array_like
         The matrix the certificate claims to be about (integer outputs).
     ref : Refutation
+    trust : tuple of types
+        Subsolver certificate types whose own ``check()`` is accepted for ``ref.subs`` entries; by
+        default only split refutations, which are checked here (any other object is rejected).
 
     Returns
     -------
@@ -190,6 +205,6 @@ def check_refutation(M: Any, ref: Any) -> bool:
     if not (_subset(ref.node_rows, full_r).all() and _subset(ref.node_cols, full_c).all()
             and (ref.node_rows > 0).all() and (ref.node_cols > 0).all()):
         return False
-    if int(ref.node_depth[ref.root]) < ref.depth:
+    if int(ref.node_depth[ref.root]) < ref.depth or ref.depth < 0 or (np.asarray(ref.node_depth) < 0).any():
         return False
-    return all(_check_node(M, ref, k) for k in range(n))
+    return all(_check_node(M, ref, k, tuple(trust)) for k in range(n))

@@ -1,13 +1,14 @@
-"""Exact deterministic communication complexity D(f) of a small matrix by SAT (theory §8, theory §8).
+"""Exact deterministic communication complexity D(f) of a small matrix (theory §8).
 
 Pipeline: deduplicate rows and columns; cheap lower bounds (log-rank and leaf-rank over R and GF(2),
 the combined fooling set, any bounds the caller passes); cheap upper bounds (both one-way protocols
-plus the answer, a greedy tree); then for each depth d between them, ask a SAT solver for a protocol
-tree of depth d (encoding: :mod:`ccbounds.bounds._encoding`, with the fooling set's leaf-counting
-constraints). The first satisfiable d is D; the tree decoded from its model is run on every cell;
-the UNSAT answer for d - 1 (with its DRUP proof) or the cheap lower bound that already reaches d is
-the certificate of optimality. Past ``time_limit`` the search stops with :class:`ExactLimitError`,
-a :class:`SolverLimitError` that carries the :class:`DInterval` known so far.
+plus the answer, a greedy tree); the heuristic tree search :func:`~ccbounds.bounds._treesearch.find_tree`
+for shallower trees; then each depth d left between the bounds, from the bottom up, is decided by the
+exhaustive split search (theory §8.5: a tree of depth d, or a refutation certificate), and where that
+runs out of time by SAT on the tree CNF of :mod:`ccbounds.bounds._encoding` (with the fooling set's
+leaf-counting constraints; glucose 4 and CaDiCaL raced, :mod:`ccbounds.bounds._sat`). The first depth
+with a tree is D; the tree is run on every cell. Past ``time_limit`` the search stops with
+:class:`ExactLimitError`, a :class:`SolverLimitError` that carries the :class:`DInterval` known so far.
 
 Why deduplication keeps D: if rows i and i' of M are equal, M and M without row i' have the same D.
 Deleting a row cannot raise D (a protocol for M restricted to the other rows is a protocol for the
@@ -17,11 +18,13 @@ R keeps it monochromatic because row i' equals row i, and the rectangles still p
 same holds for columns and for any output alphabet. So D(M) = D(M with one row per class).
 
 What is certified: ``upper`` — a ProtocolTree of depth D that outputs M[i, j] on every cell (checked
-on all cells here); ``lower`` — either a named cheap bound reaching D (each witness has its checker:
-rank certificates, a fooling set), or an :class:`UnsatProof` that the CNF "a protocol tree of depth
-D - 1 computes M" is unsatisfiable, checkable by :func:`check_rup_proof`; the CNF includes the
-leaf-counting constraints of the fooling set recorded in the claim, which hold for every tree once
-that set is a fooling set (:func:`is_fooling_set`).
+on all cells here); ``lower`` — a named cheap bound reaching D (each witness has its checker: rank
+certificates, a fooling set; their indices refer to ``result.reduced``, the matrix with duplicates
+merged), a :class:`SplitRefutation` of depth D - 1 (its ``check()`` runs the independent
+``check_refutation``), or an :class:`UnsatProof` that the CNF "a protocol tree of depth D - 1 computes
+M" is unsatisfiable, checkable by :func:`check_rup_proof`; the CNF includes the leaf-counting
+constraints of the fooling set recorded in the claim, which hold for every tree once that set is a
+fooling set (:func:`is_fooling_set`). Nothing is checked for you beyond the tree: call the checks.
 
 Matrices with more than two output values (q-ary INDEX) are supported: leaves output values, the
 cheap lower bounds are "non-constant" and ``ceil(log2 #values)`` (a tree has a leaf per value).
@@ -84,10 +87,11 @@ class ExactResult:
     ``lower``/``upper`` are Bounds with value ``value``; ``tree`` a ProtocolTree of cost ``value``
     correct on every cell; ``proof`` the :class:`UnsatProof` for depth ``value - 1`` when SAT refuted it,
     else ``None``: then ``lower`` is a cheap bound reaching ``value`` or the split search's refutation
-    (method ``"split-search"``, witness a :class:`SplitRefutation` with ``.check()``); ``fooling`` the cells (of the matrix with
-    duplicate rows and columns merged, ``reduced``) of the fooling set whose leaf-counting constraints
-    are part of the refuted CNF — the proof certifies D >= value given that they form a fooling set of
-    ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``); ``timings`` seconds per stage.
+    (method ``"split-search"``, witness a :class:`SplitRefutation` with ``.check()``); ``fooling``
+    the cells (of the matrix with duplicate rows and columns merged, ``reduced``) of the fooling set
+    whose leaf-counting constraints are part of the refuted CNF — the proof certifies D >= value given
+    that they form a fooling set of ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``);
+    ``timings`` seconds per stage.
     """
 
     value: int
@@ -227,7 +231,7 @@ def _split_lower(cert: SplitRefutation, d: int, name: str) -> Bound:
                  source="[KN] Def. 1.1 and Lemma 1.28 (every root split leaves a child that needs more leaves "
                         "than its depth allows, or is refuted in turn; theory §8.5)",
                  note=f"{cert.refutation.n_nodes} nodes, {cert.length} split entries; "
-                      "checked by check_refutation")
+                      "its .check() runs the independent check_refutation")
 
 
 def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
@@ -323,6 +327,9 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     if lo_bound is None:
         lo_bound = Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
     lo = math.ceil(lo_bound.value - 1e-9)
+    if lo > _trees.depth(up_spec):
+        raise InvalidInputError(f"the lower bound {lo_bound} exceeds the depth {_trees.depth(up_spec)} of a protocol "
+                                f"tree for {name} ({up_how}, checked on every cell): drop it from lower_bounds")
     if encoding != "plain" and use_cheap_bounds and lo < _trees.depth(up_spec):
         t0 = time.perf_counter()
         for d_try in range(lo, _trees.depth(up_spec)):  # the shallowest tree the search finds quickly
