@@ -61,3 +61,12 @@ def test_exact_D_through_the_race_equals_one_solver(race_now: None) -> None:
         a = exact_D(M, solver="portfolio", use_cheap_bounds=False)
         b = exact_D(M, solver="glucose4", use_cheap_bounds=False)
         assert a.value == b.value and a.proof is not None and a.proof.check() and a.proof.solver in _sat.PORTFOLIO
+
+
+@pytest.mark.parametrize("name", ["cadical195", "glucose4"])
+def test_one_solver_stops_at_the_deadline_interruptible_or_not(name: str) -> None:
+    """CaDiCaL has no interrupt(): with a time limit it runs in a child process that is killed."""
+    with pytest.raises(SolverLimitError, match="ran out of time"):
+        _sat.run_sat(_php(12, 11), name, Deadline(1.0))
+    assert not mp.active_children()
+    assert not _sat.run_sat(_php(5, 4), name, Deadline(30.0)).sat  # and answers when there is time

@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -24,10 +23,14 @@ from typing import Any
 from ccbounds.bounds._matrix import Deadline
 from ccbounds.errors import SolverLimitError
 
-__all__ = ["PORTFOLIO", "PORTFOLIO_HEAD_START", "SatOutcome", "run_sat"]
+__all__ = ["PORTFOLIO", "PORTFOLIO_HEAD_START", "UNINTERRUPTIBLE", "SatOutcome", "run_sat"]
 
 #: the solvers ``solver="portfolio"`` races (pysat canonical names); each logs DRUP proofs
 PORTFOLIO = ("glucose4", "cadical195")
+
+#: pysat solvers (name prefixes) without ``interrupt()``: with a time limit they run in a child process
+#: that is killed at the deadline
+UNINTERRUPTIBLE = ("cadical", "lingeling")
 
 #: seconds glucose 4 runs in-process before the portfolio's child processes start
 PORTFOLIO_HEAD_START = 0.5
@@ -48,8 +51,9 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
             what: str = "the SAT search") -> SatOutcome:
     """Solve ``clauses`` with pysat's ``solver`` (a canonical name, or ``"portfolio"``), within ``deadline``.
 
-    The time limit is enforced by ``interrupt()`` for solvers that support it (others run to the end),
-    and by killing the child processes in the portfolio. Proof logging is requested when ``proof`` is
+    The time limit is enforced by ``interrupt()`` for solvers that support it, and by killing child
+    processes for the others (:data:`UNINTERRUPTIBLE`, run in a child when there is a limit) and in the
+    portfolio. Proof logging is requested when ``proof`` is
     true and silently dropped (``proof=None`` in the outcome) for solvers that cannot log proofs.
 
     Raises
@@ -58,6 +62,8 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
         The deadline passed before the solver answered.
     """
     if solver != "portfolio":
+        if deadline.seconds is not None and solver.startswith(UNINTERRUPTIBLE):
+            return _race(clauses, deadline, proof, what, (solver,))  # a child process, killed at the deadline
         return _solve_here(clauses, solver, deadline, deadline.remaining(), proof, what)
     t0 = time.perf_counter()
     remaining = deadline.remaining()
@@ -92,17 +98,11 @@ def _solve_here(clauses: list[list[int]], solver: str, deadline: Deadline, budge
     with s:
         if budget is None:
             res = s.solve()
-        else:
-            def stop() -> None:
-                with contextlib.suppress(NotImplementedError):  # pysat: CaDiCaL, lingeling cannot be interrupted
-                    s.interrupt()
-
-            timer = threading.Timer(max(budget, 0.0), stop)
+        else:  # only interruptible solvers get here with a budget (see run_sat)
+            timer = threading.Timer(max(budget, 0.0), s.interrupt)
             timer.start()
             try:
                 res = s.solve_limited(expect_interrupt=True)
-            except NotImplementedError:  # pysat: no interruptible solve for this solver; run to the end
-                res = s.solve()
             finally:
                 timer.cancel()
                 timer.join()
@@ -124,8 +124,9 @@ def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> Non
         conn.close()
 
 
-def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str) -> SatOutcome:
-    """The portfolio's race: every :data:`PORTFOLIO` solver in its own process; the first answer wins."""
+def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str,
+          members: tuple[str, ...] = PORTFOLIO) -> SatOutcome:
+    """Every solver of ``members`` in its own process, killed at the deadline; the first answer wins."""
     import multiprocessing as mp
     from multiprocessing.connection import wait
 
@@ -133,7 +134,7 @@ def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str) 
     t0 = time.perf_counter()
     procs, conns = [], {}
     try:
-        for name in PORTFOLIO:
+        for name in members:
             parent, child = ctx.Pipe(duplex=False)
             p = ctx.Process(target=_child, args=(child, clauses, name, proof), daemon=True)
             p.start()

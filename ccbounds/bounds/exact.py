@@ -246,7 +246,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         outputs 0..127 (q-ary INDEX; leaves output values).
     time_limit : float or None
         Seconds for the whole computation (enforced inside the solver for interruptible solvers
-        such as glucose; CaDiCaL/lingeling calls run to the end).
+        such as glucose; CaDiCaL and lingeling then run in a child process killed at the deadline).
     solver : str
         ``"portfolio"`` (glucose 4, then glucose 4 raced against CaDiCaL 1.9.5 on two processes, see
         :mod:`ccbounds.bounds._sat`; the proof names the solver that won) or one pysat solver name or
