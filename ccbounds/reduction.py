@@ -80,7 +80,17 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         gadget = get_gadget(problem, task)
     elif gadget.problem.name != problem.name:
         raise InvalidInputError(f"the gadget is for {gadget.problem.name}, not {problem.name}; pass a matching gadget")
-    adapter = get_adapter(model, validate=validate, seed=seed)
+    if device is None:
+        params = list(model.parameters()) if hasattr(model, "parameters") else []
+        device = params[0].device if params else "cpu"
+    else:
+        from ccbounds.devices import resolve_device
+
+        device = resolve_device(device)
+    try:
+        adapter = get_adapter(model, validate=validate, seed=seed)
+    except ReductionNotApplicable as first:  # no adapter reads it: compile the user's own forward
+        return _compiled(model, gadget, device, seed, validate, first)
     t = gadget.task
     from reductions.gadgets.layouts import vocabulary_note
 
@@ -91,13 +101,27 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         raise ReductionNotApplicable(
             f"the model accepts sequences of at most {adapter.max_len} tokens but {t.name} needs {t.seq_len}; "
             "reduce a smaller problem")
-    if device is None:
-        params = list(model.parameters()) if hasattr(model, "parameters") else []
-        device = params[0].device if params else "cpu"
-    else:
-        from ccbounds.devices import resolve_device
-
-        device = resolve_device(device)
-    protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    try:
+        protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    except ReductionNotApplicable as first:  # the built-in reading does not apply: compile the forward
+        return _compiled(model, gadget, device, seed, validate, first)
     protocol.vocabulary_note = vocab_note  # said in audit reports when the vocabularies differ
     return protocol
+
+
+def _compiled(model: Any, gadget: Any, device: Any, seed: int, validate: bool, first: Exception) -> InducedProtocol:
+    """The compiled reduction (theory §4.3), tried when no built-in reading applies; if it refuses too, its
+    reason is the one reported (with the built-in one after it)."""
+    from reductions.compiled import CompiledProtocol
+
+    try:
+        protocol = CompiledProtocol(model, gadget, device=device, seed=seed, validate=validate)
+    except ReductionNotApplicable as e:
+        raise type(e)(f"{e} (the built-in reductions: {_first_sentence(first)})") from None
+    protocol.vocabulary_note = ""
+    return protocol
+
+
+def _first_sentence(e: Exception) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -170,17 +170,22 @@ def test_explain_prose_has_no_stray_spaces(reduction: str) -> None:
     assert "At b = 1 bit per scalar" in p.explain(1) and "At b = 8 bits per scalar" in p.explain(8)
 
 
-def test_refusals_say_why() -> None:
-    check_refusal(_tf(4, 8, layers=2), EQ(3), must_mention="2-layer")
+def test_former_refusals_get_their_honest_message_or_say_why() -> None:
+    """Two attention layers and an RNN on an interleaved gadget are compiled (theory §4.3): the cheapest cut is a
+    copy of Alice's input, so the message grows with n and no length limit follows; what cannot be compiled is
+    refused with the reason."""
+    tf2 = reduce(_tf(4, 8, layers=2), EQ(3))
+    assert type(tf2).__name__ == "CompiledProtocol" and tf2.message_grows_with_n and tf2.largest_n(8) is None
+    assert tf2.scalars == 3 * 8  # Alice's 3 positions x d_model = 8: her embeddings (with positions)
+    assert "gives no bound" in tf2.explain()
+    dyck = reduce(_rec("lstm", 5), DISJ(2), task="dyck")  # Alice's positions interleave with Bob's
+    assert dyck.message_grows_with_n and dyck.largest_n(8) is None
     torch.manual_seed(0)
     bi = torch.nn.Module()
     bi.embed = torch.nn.Embedding(4, 4)
     bi.rnn = torch.nn.GRU(4, 4, batch_first=True, bidirectional=True)
     bi.head = torch.nn.Linear(8, 2)
     check_refusal(bi, EQ(3), must_mention="bidirectional")
-    # Lemma R needs a prefix cut: the Dyck gadget interleaves Alice's and Bob's positions
-    with pytest.raises(ReductionNotApplicable, match="prefix"):
-        reduce(_rec("lstm", 5), DISJ(2), task="dyck")
     check_refusal(torch.nn.Linear(3, 2), EQ(3), must_mention="supported")
 
 

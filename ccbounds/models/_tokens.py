@@ -30,10 +30,17 @@ def check_tokens(tokens: torch.Tensor, vocab_size: int, max_len: int | None = No
         raise InvalidInputError(
             f"sequence length {tokens.shape[1]} exceeds max_len={max_len}; build the model with a larger max_len"
         )
-    if tokens.numel():
+    if tokens.numel() and not _tracing(tokens):  # a traced program (theory §4.3) checks nothing about values
         lo, hi = int(tokens.min()), int(tokens.max())
         if lo < 0 or hi >= vocab_size:
             raise InvalidInputError(
                 f"token ids must lie in 0..{vocab_size - 1}, got ids in {lo}..{hi}; map your symbols to the model's "
                 f"vocabulary"
             )
+
+
+def _tracing(tokens: torch.Tensor) -> bool:
+    """True while the compiled reduction traces the model on fake tensors (they have no values to check)."""
+    from torch._subclasses.fake_tensor import is_fake
+
+    return bool(is_fake(tokens))

@@ -1,0 +1,474 @@
+"""The cheapest cut of a traced program between Alice's input and Bob's computation (theory §4.3, step 4).
+
+Every value of the program is split by the dependency analysis into its *Alice elements* (depending on
+her positions and public ones only), its *mixed elements* (depending on both parties) and the rest.
+A flow network is built: a source at Alice's tokens; for each value with Alice elements a node pair
+whose arc has the capacity of those elements in bits (elements × dtype bits; a complex element is two
+reals; the token ids themselves are never a candidate); Alice elements feed the Alice and mixed elements
+of the values that read them, mixed elements feed mixed elements, and the output's elements feed the
+sink. An op with a split rule (:mod:`reductions.compiled.rules`) instead routes its Alice inputs through
+a carry arc. A minimum cut (networkx) is the message. The cut is then *checked*: the dependency analysis
+is re-run on Bob's program (message elements and carries marked as the message, rules' Bob parts in
+place of the split ops); the cut is accepted only if Bob's output depends on none of Alice's positions.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> class Elman(nn.Module):
+...     def __init__(self):
+...         super().__init__()
+...         self.emb, self.W, self.U, self.out = nn.Embedding(6, 3), nn.Linear(3, 4), nn.Linear(4, 4), nn.Linear(4, 2)
+...     def forward(self, x):
+...         h = torch.zeros(x.shape[0], 4)
+...         for t in range(x.shape[1]):
+...             h = torch.tanh(self.W(self.emb(x[:, t])) + self.U(h))
+...         return self.out(h)
+>>> cut = find_cut(Elman().eval(), owners=("Alice",) * 4 + ("Bob",), tokens=[1, 0, 1, 1, 4])
+>>> cut.scalars, [p.shape for p in cut.parts]
+(4, [(4,)])
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccbounds.errors import ReductionNotApplicable
+
+__all__ = ["Cut", "CutPart", "find_cut", "EXEC_BATCH", "ANALYSIS_BATCH"]
+
+#: batch size of the program Alice and Bob run (inputs are processed in chunks of this size, padded)
+EXEC_BATCH = 256
+#: batch size of the program the dependency analysis runs (2, not 1: torch decomposes some ops differently
+#: for a batch of one, and the two programs must run the same ops)
+ANALYSIS_BATCH = 2
+
+
+@dataclass(eq=False)
+class CutPart:
+    """One tensor of the message: the Alice elements of a value (``kind="elements"``) or a split op's
+    carry (``kind="carry"``). ``shape`` is per example; ``scalars`` counts reals."""
+
+    kind: str
+    node: Any
+    shape: tuple
+    scalars: int
+    bits: int
+    dtype: Any
+    where: str
+    what: str
+    mask: Any = None  # elements: boolean mask over the B=1 value
+    split: Any = None  # carry: the Split
+    grows: bool = False  # the part is indexed by Alice's positions (a copy of her input, grows with n)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+@dataclass(eq=False)
+class Cut:
+    parts: list
+    analysis: Any
+    exec_program: Any
+    splits: dict = field(default_factory=dict)
+
+    @property
+    def scalars(self) -> int:
+        return sum(p.scalars for p in self.parts)
+
+    @property
+    def bits(self) -> int:
+        return sum(p.bits for p in self.parts)
+
+    @property
+    def grows_with_n(self) -> bool:
+        return any(p.grows for p in self.parts)
+
+
+def _user_frame(node: Any) -> str:
+    """'file:line: code' of the innermost frame of the user's code that made ``node``."""
+    st = node.meta.get("stack_trace") or ""
+    frames = []
+    lines = st.strip().splitlines()
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if s.startswith("File "):
+            code = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            frames.append((s, code))
+    user = [f for f in frames if "/torch/" not in f[0] and "/reductions/compiled/" not in f[0]]
+    if not user:
+        return ""
+    head, code = user[-1]
+    try:
+        path = head.split('"')[1]
+        lineno = head.split("line ")[1].split(",")[0]
+        func = head.split(" in ")[-1]
+    except IndexError:
+        return code
+    return f"{path.rsplit('/', 1)[-1]}:{lineno} in {func}: {code}"
+
+
+def _inputs(node: Any, tuple_nodes: set) -> list:
+    """The nodes ``node`` reads (through getitem of a multi-output op, that op's inputs)."""
+    import operator
+
+    import torch.fx as fx
+
+    out: list = []
+
+    def walk(a: Any) -> None:
+        if isinstance(a, fx.Node):
+            if a in tuple_nodes:
+                for b in _inputs(a, tuple_nodes):
+                    if b not in out:
+                        out.append(b)
+            elif a not in out:
+                out.append(a)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                walk(x)
+        elif isinstance(a, dict):
+            for x in a.values():
+                walk(x)
+
+    if node.target is operator.getitem:
+        walk(node.args[0])
+    else:
+        walk(node.args)
+        walk(node.kwargs)
+    return out
+
+
+class _Analysis:
+    """Values, dependency tensors and element classes of the B=1 program, with the batch axis of every
+    value (from the exec program)."""
+
+    def __init__(self, prog1: Any, progx: Any, owners: tuple, tokens: Any) -> None:
+        import torch
+
+        from reductions.compiled.positions import WORD_BITS, DependencyAnalysis
+
+        self.prog1, self.progx, self.owners = prog1, progx, owners
+        n1 = [n for n in prog1.graph.nodes]
+        nx_ = [n for n in progx.graph.nodes]
+        if len(n1) != len(nx_) or any(a.target != b.target for a, b in zip(n1, nx_)):
+            raise ReductionNotApplicable(
+                "the model's forward runs different ops for different batch sizes; the compiled reduction needs one "
+                "program for every batch size")
+        self.to_exec = dict(zip(n1, nx_))
+        self.dep = DependencyAnalysis(prog1, tokens)
+        self.values, self.deps = self.dep.values, self.dep.deps
+        W = self.dep.W
+        self.W = W
+
+        def mask(positions: list) -> Any:
+            m = torch.zeros(W, dtype=torch.long)
+            for p in positions:
+                m[p // WORD_BITS] |= 1 << (p % WORD_BITS)
+            return m
+
+        self.alice_word = mask([p for p, o in enumerate(owners) if o == "Alice"])
+        self.bob_word = mask([p for p, o in enumerate(owners) if o == "Bob"])
+        self.msg_bit = len(owners)
+        self.tuple_nodes = {n for n in n1 if isinstance(self.deps.get(n), list)}
+        self.alice_only: dict = {}
+        self.mixed: dict = {}
+        self.batch_dim: dict = {}
+        self.alice_side: dict = {}  # elements Alice can compute (no Bob position), public ones included
+        for n in n1:
+            d = self.deps.get(n)
+            if not isinstance(d, torch.Tensor):
+                continue
+            has_a = (d & self.alice_word).ne(0).any(-1)
+            has_b = (d & self.bob_word).ne(0).any(-1)
+            self.alice_side[n] = ~has_b
+            if bool((has_a & ~has_b).any()):
+                self.alice_only[n] = has_a & ~has_b
+            if bool((has_a & has_b).any()):
+                self.mixed[n] = has_a & has_b
+            v1 = n.meta.get("val")
+            vx = self.to_exec[n].meta.get("val")
+            if v1 is not None and vx is not None and v1.dim() == vx.dim():
+                diff = [i for i, (a, b) in enumerate(zip(v1.shape, vx.shape)) if a != b]
+                if len(diff) == 1 and v1.shape[diff[0]] == prog1.batch and vx.shape[diff[0]] == progx.batch:
+                    self.batch_dim[n] = diff[0]
+
+    def reads(self, u: Any, v: Any, source: str = "alice") -> tuple[bool, bool]:
+        """Whether the Alice (``source="alice"``) or mixed elements of ``u`` reach (the Alice elements, the mixed
+        elements) of ``v``: the rule of ``v``'s op re-run with only those elements of ``u`` marked."""
+        import torch
+
+        op = v.args[0] if v.target is operator.getitem else v
+        dep = self.dep
+        mark = self.message_word()
+        saved = {}
+        inputs = [a for a in _flat_nodes((op.args, op.kwargs))]
+        try:
+            for a in inputs:
+                saved[a] = dep.deps[a]
+                d = dep.deps[a]
+                if isinstance(d, torch.Tensor):
+                    z = torch.zeros_like(d)
+                    if a is u:
+                        z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
+                    dep.deps[a] = z
+                elif isinstance(d, list):
+                    dep.deps[a] = [torch.zeros_like(x) if isinstance(x, torch.Tensor) else x for x in d]
+            args = dep._val(op.args)
+            kwargs = {k: dep._val(x) for k, x in op.kwargs.items()}
+            out = dep._rule(op, args, kwargs, dep.values[op])
+        except Exception:  # noqa: BLE001 - unknown: assume it reads (sound)
+            return v in self.alice_only, v in self.mixed
+        finally:
+            for a, d in saved.items():
+                dep.deps[a] = d
+            if op in dep.fallbacks and dep.fallbacks.count(op) > 1:
+                dep.fallbacks.remove(op)
+        if v.target is operator.getitem:
+            out = out[v.args[1]] if isinstance(out, (list, tuple)) else None
+        if not isinstance(out, torch.Tensor):
+            return v in self.alice_only, v in self.mixed
+        hit = (out & mark).ne(0).any(-1)
+        to_a = v in self.alice_only and bool(hit[self.alice_only[v]].any())
+        to_m = v in self.mixed and bool(hit[self.mixed[v]].any())
+        return to_a, to_m
+
+    def message_word(self) -> Any:
+        import torch
+
+        from reductions.compiled.positions import WORD_BITS
+
+        m = torch.zeros(self.W, dtype=torch.long)
+        m[self.msg_bit // WORD_BITS] |= 1 << (self.msg_bit % WORD_BITS)
+        return m
+
+
+def _flat_nodes(a: Any) -> list:
+    import torch.fx as fx
+
+    if isinstance(a, fx.Node):
+        return [a]
+    if isinstance(a, (list, tuple)):
+        return [n for x in a for n in _flat_nodes(x)]
+    if isinstance(a, dict):
+        return [n for x in a.values() for n in _flat_nodes(x)]
+    return []
+
+
+def _dtype_bits(dtype: Any) -> tuple[int, int]:
+    """(reals per element, bits per real) of a dtype."""
+    import torch
+
+    if dtype.is_complex:
+        return 2, torch.finfo(dtype).bits
+    if dtype.is_floating_point:
+        return 1, torch.finfo(dtype).bits
+    return 1, (torch.iinfo(dtype).bits if dtype != torch.bool else 1)
+
+
+def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
+    """True if the part is a copy of Alice's input indexed by her positions: along some axis its Alice slices
+    depend on at least max(2, #Alice positions) different sets of her positions (per example)."""
+    need = max(2, n_alice)
+    for dim in range(mask.dim()):
+        if mask.shape[dim] < need:
+            continue
+        sets = set()
+        for i in range(mask.shape[dim]):
+            m = mask.select(dim, i)
+            if not bool(m.any()):
+                continue
+            d = (deps.select(dim, i)[m] & alice_word)
+            sets.add(tuple(d.reshape(-1, d.shape[-1]).unique(dim=0).flatten().tolist()))
+        if len(sets) >= need:
+            return True
+    return False
+
+
+def _build_network(an: Any, splits: dict) -> Any:
+    import networkx as nx
+
+    G = nx.DiGraph()
+    G.add_node("src")
+    G.add_node("sink")
+    nodes = [n for n in an.prog1.graph.nodes if n.op in ("call_function", "placeholder")]
+    tok = an.prog1.placeholders()[-1]
+    cand: dict = {}
+    n_alice = sum(o == "Alice" for o in an.owners)
+    pending = []
+    for n in nodes:
+        if n not in an.alice_only:
+            continue
+        if n is tok:
+            G.add_edge("src", ("A_out", n))
+            continue
+        val = an.values[n]
+        ok = (n in an.batch_dim and hasattr(val, "dtype") and (val.dtype.is_floating_point or val.dtype.is_complex))
+        if ok:
+            reals, bits = _dtype_bits(val.dtype)
+            bd = an.batch_dim[n]
+            m1 = an.alice_only[n].movedim(bd, 0)[0]
+            k = int(m1.sum())
+            grows = _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice)
+            cand[n] = (k * reals, k * reals * bits, grows)
+            pending.append((n, k * reals * bits, grows))
+        else:
+            G.add_edge(("A_in", n), ("A_out", n))
+    # a copy of Alice's input (it grows with n) is taken only where no other cut exists: its arcs cost more
+    # than every other arc together, so the minimum cut uses as few of them as it can, then the fewest bits
+    big = 1 + sum(c for _, c, g in pending if not g) + sum(sp.carry_scalars * 64 for sp in splits.values())
+    for n, c, g in pending:
+        G.add_edge(("A_in", n), ("A_out", n), capacity=c + (big * c if g else 0))
+    for n, sp in splits.items():
+        reals, bits = _dtype_bits(an.values[n].dtype)
+        G.add_edge(("C_in", n), ("C_out", n), capacity=sp.carry_scalars * bits // (2 if reals == 2 else 1))
+        G.add_edge(("C_out", n), ("M", n))
+    for v in nodes:
+        if v.op != "call_function" or v in an.tuple_nodes:
+            continue
+        sp = splits.get(v)
+        for u in _inputs(v, an.tuple_nodes):
+            if u in an.alice_only:
+                to_a, to_m = an.reads(u, v) if v.target is not operator.getitem or u in _flat_nodes(
+                    v.args[0].args) else (v in an.alice_only, v in an.mixed)
+                if to_a:
+                    G.add_edge(("A_out", u), ("A_in", v))
+                if sp is not None and u in sp.alice_inputs:
+                    G.add_edge(("A_out", u), ("C_in", v))
+                elif to_m:
+                    G.add_edge(("A_out", u), ("M", v))
+            if u in an.mixed and v in an.mixed and an.reads(u, v, "mixed")[1]:
+                G.add_edge(("M", u), ("M", v))
+    out = [n for n in an.prog1.graph.nodes if n.op == "output"][0].args[0]
+    while isinstance(out, (list, tuple)):
+        out = out[0]
+    if out in an.mixed:
+        G.add_edge(("M", out), "sink")
+    if out in an.alice_only:
+        G.add_edge(("A_out", out), "sink")
+    return G, cand, out
+
+
+def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None) -> Cut:
+    """The cheapest checked cut of ``model``'s traced forward for a sequence with these ``owners``.
+
+    ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it).
+
+    Raises
+    ------
+    ReductionNotApplicable
+        The forward cannot be compiled, or no checked cut exists (the message says why).
+    """
+    import networkx as nx
+    import torch
+
+    from reductions.compiled.rules import split_rules
+    from reductions.compiled.trace import trace_forward
+
+    T = len(owners)
+    if programs is None:
+        prog1 = trace_forward(model, T, ANALYSIS_BATCH)
+        progx = trace_forward(model, T, exec_batch)
+    else:
+        prog1, progx = programs
+    device = next(iter(prog1.params.values())).device if prog1.params else "cpu"
+    tok = torch.as_tensor([list(tokens)] * prog1.batch, dtype=torch.long, device=device)
+    try:
+        an = _Analysis(prog1, progx, tuple(owners), tok)
+    except ReductionNotApplicable:
+        raise
+    except Exception as e:  # noqa: BLE001 - the user's ops failed on a real sequence of the gadget
+        raise ReductionNotApplicable(
+            f"the model's forward fails on the gadget's sequences ({type(e).__name__}: {' '.join(str(e).split())[:200]}"
+            "); check that its vocabulary and maximum length cover the task") from None
+    splits: dict = {}
+    for n in an.prog1.graph.nodes:
+        if n.op != "call_function" or n not in an.mixed:
+            continue
+        for rule in split_rules():
+            sp = rule.match(n, an)
+            if sp is not None:
+                splits[n] = sp
+                break
+    G, cand, out = _build_network(an, splits)
+    value, (reach, _) = nx.minimum_cut(G, "src", "sink")
+    if not math.isfinite(value):
+        raise ReductionNotApplicable(
+            "no finite cut separates Alice's input from Bob's computation in the compiled program (a value both "
+            "parties need cannot be sent: it is not a floating-point tensor with a batch axis)")
+    parts = []
+    for u, v in G.edges:
+        if u in reach and v not in reach and "capacity" in G.edges[u, v]:
+            kind, node = u
+            if kind == "A_in":
+                val = an.values[node]
+                reals, bits = _dtype_bits(val.dtype)
+                mask = an.alice_only[node]
+                bd = an.batch_dim[node]
+                m1 = mask.movedim(bd, 0)[0]
+                k = int(m1.sum())
+                shape = tuple(m1.shape)
+                grows = cand[node][2]
+                parts.append(CutPart("elements", node, (k,) if k != math.prod(shape) else shape, k * reals,
+                                     k * reals * bits, val.dtype, _user_frame(node),
+                                     f"{k} of the {math.prod(shape)} elements of {node.name}", mask=mask,
+                                     grows=grows))
+            elif kind == "C_in":
+                sp = splits[node]
+                val = an.values[node]
+                reals, bits = _dtype_bits(val.dtype)
+                parts.append(CutPart("carry", node, sp.carry_shape, sp.carry_scalars,
+                                     sp.carry_scalars * (bits if reals == 1 else bits // 1), val.dtype,
+                                     _user_frame(node), sp.what, split=sp))
+    parts.sort(key=lambda p: list(an.prog1.graph.nodes).index(p.node))
+    cut = Cut(parts, an, progx, {p.node: p.split for p in parts if p.kind == "carry"})
+    check_cut(cut)
+    return cut
+
+
+def check_cut(cut: Cut) -> None:
+    """Re-run the dependency analysis on Bob's program (message elements and carries marked as the message,
+    split ops replaced by their Bob parts): Bob's output must depend on none of Alice's positions.
+
+    Raises
+    ------
+    ReductionNotApplicable
+        When it does (the cut is not a one-way protocol).
+    """
+    from reductions.compiled.positions import DependencyAnalysis
+
+    an = cut.analysis
+    msg = an.message_word()
+    overrides: dict = {}
+    for p in cut.parts:
+        if p.kind == "elements":
+            m = p.mask
+
+            def inject(d: Any, dep: Any = None, node: Any = None, m: Any = m) -> Any:
+                d = d.clone()
+                d[m] = msg
+                return d
+
+            overrides[p.node] = inject
+        else:
+            sp = p.split
+            overrides[p.node] = (lambda d, dep=None, node=None, sp=sp: sp.bob_deps(dep, d))
+    tok = an.values[an.prog1.placeholders()[-1]]
+    bob = DependencyAnalysis(an.prog1, tok, overrides={n: _bind(f) for n, f in overrides.items()},
+                             message_bit=an.msg_bit)
+    out = [n for n in an.prog1.graph.nodes if n.op == "output"][0].args[0]
+    while isinstance(out, (list, tuple)):
+        out = out[0]
+    leak = (bob.deps[out] & an.alice_word).ne(0)
+    if bool(leak.any()):
+        raise ReductionNotApplicable(
+            "the compiled cut does not separate the parties: Bob's output still depends on Alice's positions "
+            "(an op without a rule mixes positions in a way the cut cannot split); please report this model")
+
+
+def _bind(f: Any) -> Any:
+    return f

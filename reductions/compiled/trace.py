@@ -1,0 +1,157 @@
+"""Trace the user's own forward into a straight-line program of aten ops (theory §4.3, step 1).
+
+The forward is traced with ``torch.fx.experimental.proxy_tensor.make_fx`` on fake tensors, through
+``torch.func.functionalize`` (no in-place ops, no aliasing views) and ``torch.func.functional_call``
+(parameters and buffers become inputs of the program, so they are public constants), with oneDNN
+switched off so that ``nn.RNN``/``nn.GRU``/``nn.LSTM`` unroll into their per-step ops. Python loops are
+unrolled by tracing. What cannot be traced this way is refused, with the reason and what to do:
+data-dependent control flow or ``.item()`` (fake tensors have no values), ops with no fake
+implementation, and random ops (dropout in training mode): the protocol must be deterministic.
+
+Examples
+--------
+>>> import torch
+>>> from torch import nn
+>>> m = nn.Sequential(nn.Embedding(5, 3), nn.Flatten(), nn.Linear(12, 2)).eval()
+>>> prog = trace_forward(m, seq_len=4, batch=2)
+>>> prog.batch, prog.seq_len, prog.output_shape
+(2, 4, (2, 2))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from ccbounds.errors import ReductionNotApplicable
+
+__all__ = ["TracedProgram", "trace_forward", "RANDOM_OPS"]
+
+#: aten ops that draw random numbers: a program that runs one is not a deterministic protocol
+RANDOM_OPS = ("bernoulli", "native_dropout", "dropout", "rand", "randn", "randint", "randperm", "normal",
+              "uniform", "multinomial", "exponential", "geometric", "cauchy", "log_normal", "poisson")
+
+
+@dataclass(eq=False)
+class TracedProgram:
+    """One traced forward: ``graph_module(params, tokens)`` returns the logits tensor.
+
+    ``params`` is the dict of the model's parameters and buffers (by their module paths), in the order
+    the placeholders expect; ``tokens`` a LongTensor ``(batch, seq_len)``.
+    """
+
+    graph_module: Any
+    params: dict
+    batch: int
+    seq_len: int
+    output_shape: tuple
+
+    @property
+    def graph(self) -> Any:
+        return self.graph_module.graph
+
+    def placeholders(self) -> list:
+        return [n for n in self.graph.nodes if n.op == "placeholder"]
+
+
+def _logits(out: Any) -> Any:
+    """The logits a forward returned: a tensor, the ``logits`` field, or the first element of a tuple."""
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "logits"):
+        return out.logits
+    if isinstance(out, dict) and "logits" in out:
+        return out["logits"]
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    raise ReductionNotApplicable(
+        f"the model's forward returned {type(out).__name__}; the compiled reduction needs logits (B, C): a tensor, "
+        "an object with .logits, or a tuple whose first element is the logits")
+
+
+@contextlib.contextmanager
+def _quiet_torch_logs() -> Any:
+    """Silence torch's fake-tensor error log while tracing (a failed trace is reported as one refusal line)."""
+    import logging
+
+    log = logging.getLogger("torch._subclasses.fake_tensor")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None) -> TracedProgram:
+    """Trace ``model`` on a ``(batch, seq_len)`` token batch into a :class:`TracedProgram`.
+
+    Raises
+    ------
+    ReductionNotApplicable
+        The forward cannot be traced into a straight-line deterministic program (the message says
+        why and what to do), or it is in training mode with dropout.
+    """
+    import torch
+    from torch.func import functional_call
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    if getattr(model, "training", False) and any(isinstance(m, torch.nn.Dropout) and m.p > 0
+                                                 for m in model.modules()):
+        raise ReductionNotApplicable(
+            "the model is in training mode with dropout, so its forward is random and no deterministic protocol "
+            "reproduces it; call model.eval() first")
+    params = {**dict(model.named_parameters(remove_duplicate=False)), **dict(model.named_buffers())}
+    if any(p.is_meta for p in params.values()):
+        raise ReductionNotApplicable("the model's weights are on the meta device (not loaded); load them first")
+
+    def forward(p: dict, tokens: Any) -> Any:
+        return _logits(functional_call(model, p, (tokens,), strict=False))
+
+    device = next(iter(params.values())).device if params else "cpu"
+    tokens = torch.zeros((batch, seq_len), dtype=dtype or torch.long, device=device)
+    gm = None
+    first: Exception | None = None
+    # oneDNN off first (nn.RNN/GRU/LSTM unroll into per-step ops, so the state is a value of the program);
+    # if torch cannot trace that decomposition, with oneDNN on (the fused RNN op: its outputs then depend on
+    # all of its inputs' positions, a sound over-approximation)
+    for onednn in (False, True):
+        try:
+            with warnings.catch_warnings(), torch.no_grad(), _quiet_torch_logs():
+                warnings.simplefilter("ignore")  # oneDNN's TF32 note when its flags are set
+                with torch.backends.mkldnn.flags(enabled=onednn):
+                    gm = make_fx(forward, tracing_mode="fake", record_stack_traces=True)(params, tokens)
+            break
+        except ReductionNotApplicable:
+            raise
+        except Exception as e:  # noqa: BLE001 - torch raises many kinds here; each becomes one refusal line
+            first = first or e
+    if gm is None:
+        e = first
+        text = " ".join(str(e).split())[:300]
+        hint = ("the forward depends on token values in Python (an if/while on a tensor, .item(), .tolist(), "
+                "a data-dependent shape); write it with torch ops (torch.where, masking) so one program serves "
+                "every input") if any(w in text.lower() for w in ("data-dependent", "data dependent", "item",
+                                                                  "guard", "unbacked", "symbolic")) \
+            else "the forward could not be traced by torch.fx make_fx"
+        raise ReductionNotApplicable(f"cannot compile the model's forward: {hint} ({type(e).__name__}: {text})")
+    random_ops = sorted({str(n.target) for n in gm.graph.nodes if n.op == "call_function"
+                         and any(r in str(n.target).split(".")[1:2] for r in RANDOM_OPS)})
+    if random_ops:
+        raise ReductionNotApplicable(
+            f"the model's forward draws random numbers ({', '.join(random_ops)}), so no deterministic protocol "
+            "reproduces it; call model.eval() or remove the random op")
+    out = [n for n in gm.graph.nodes if n.op == "output"][0].args[0]
+    while isinstance(out, (list, tuple)) and len(out) == 1:
+        out = out[0]
+    val = out.meta.get("val") if hasattr(out, "meta") else None
+    if val is None or val.dim() != 2 or val.shape[0] != batch:
+        shape = tuple(val.shape) if val is not None else "?"
+        raise ReductionNotApplicable(
+            f"the model's forward returns logits of shape {shape} for a batch of {batch}; the compiled reduction "
+            "needs (batch, classes) logits read at the answer position")
+    return TracedProgram(gm, params, batch, seq_len, tuple(val.shape))

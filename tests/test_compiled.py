@@ -1,0 +1,208 @@
+"""The compiled reduction (theory §4.3): trace, dependency analysis, split rules, the cut and its check.
+
+Message sizes are counted here by hand from the models' sizes; protocols are compared with the models'
+own forwards on every input of small problems; the built-in readings (Lemma R adapters) serve as an
+independent oracle on ccbounds' own recurrent models.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ccbounds.errors import ReductionNotApplicable
+from ccbounds.models import RecurrentConfig, build_model
+from ccbounds.problems import EQ, INDEX
+from ccbounds.reduction import reduce
+from reductions.compiled import CompiledProtocol, SplitRule, compile_reduction, register_split_rule, split_rules
+from reductions.compiled.cut import check_cut
+from reductions.compiled.positions import DependencyAnalysis, bits_to_positions
+from reductions.compiled.trace import trace_forward
+
+torch.set_num_threads(1)
+
+
+def made(cls, *args, seed: int = 0, **kw):
+    torch.manual_seed(seed)
+    return cls(*args, **kw).eval()
+
+
+class CellLoop(nn.Module):
+    """nn.LSTMCell stepped in a Python loop."""
+
+    def __init__(self, V=6, d=3, H=4):
+        super().__init__()
+        self.emb, self.cell, self.head = nn.Embedding(V, d), nn.LSTMCell(d, H), nn.Linear(H, 2)
+        self.H = H
+
+    def forward(self, x):
+        h = c = torch.zeros(x.shape[0], self.H)
+        for t in range(x.shape[1]):
+            h, c = self.cell(self.emb(x[:, t]), (h, c))
+        return self.head(h)
+
+
+class LinearAttention(nn.Module):
+    """Causal linear attention written with cumsum (Katharopoulos et al. 2020), read at the last position."""
+
+    def __init__(self, V=6, d=3):
+        super().__init__()
+        self.emb = nn.Embedding(V, d)
+        self.q, self.k, self.v, self.head = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 2)
+
+    def forward(self, x):
+        h = self.emb(x)
+        q, k, v = F.elu(self.q(h)) + 1, F.elu(self.k(h)) + 1, self.v(h)
+        kv = torch.cumsum(k.unsqueeze(-1) * v.unsqueeze(-2), dim=1)  # (B, T, d, d)
+        z = torch.cumsum(k, dim=1)  # (B, T, d)
+        out = (q.unsqueeze(-2) @ kv).squeeze(-2) / (q * z).sum(-1, keepdim=True)
+        return self.head(out[:, -1])
+
+
+class MaxPooledRNN(nn.Module):
+    """Max over all positions of an Elman RNN's outputs."""
+
+    def __init__(self, V=6, H=3):
+        super().__init__()
+        self.emb, self.rnn, self.head = nn.Embedding(V, 3), nn.RNN(3, H, batch_first=True), nn.Linear(H, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(self.emb(x))[0].amax(dim=1))
+
+
+class BagOfWords(nn.Module):
+    """Sum of token embeddings through a matrix product with a ones row (a contraction over positions)."""
+
+    def __init__(self, V=6, d=2):
+        super().__init__()
+        self.emb, self.head = nn.Embedding(V, d), nn.Linear(d, 2)
+
+    def forward(self, x):
+        e = self.emb(x)  # (B, T, d)
+        ones = torch.ones(x.shape[0], 1, x.shape[1])
+        return self.head(torch.tanh(torch.bmm(ones, e)[:, 0]))
+
+
+class ItemBranch(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.head = nn.Embedding(6, 2), nn.Linear(2, 2)
+
+    def forward(self, x):
+        if x[0, 0].item() > 0:  # data-dependent Python control flow
+            return self.head(self.emb(x).sum(1))
+        return self.head(self.emb(x).mean(1))
+
+
+@pytest.mark.parametrize("build, problem, S", [
+    (lambda: made(CellLoop), INDEX(4), 4 + 4),              # h and c of the cell
+    (lambda: made(LinearAttention), INDEX(4), 3 * 3 + 3),    # running sums of k v^T and of k
+    (lambda: made(MaxPooledRNN), INDEX(4), 3 + 3),           # state and Alice's partial max
+    (lambda: made(BagOfWords), EQ(3), 2),                    # Alice's partial sum of embeddings
+], ids=["lstm-cell-loop", "linear-attention-cumsum", "max-pooled-rnn", "bag-of-words-bmm"])
+def test_compiled_protocol_equals_model_on_every_input(build, problem, S):
+    model = build()
+    p = compile_reduction(model, problem)
+    assert p.scalars == S
+    assert not p.message_grows_with_n
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert (p.answer_grid(p.messages(xs), ys) == p.model_grid(xs, ys)).all()
+    # the executable protocol: S float32 scalars, Bob's answer = the model's
+    t = p.run(xs[3], ys[1])
+    assert t.cost == S * 32 and t.output == p.model_answers([(xs[3], ys[1])])[0]
+
+
+def test_linear_attention_message_is_constant_in_n():
+    model = made(LinearAttention, V=20)
+    assert compile_reduction(model, INDEX(4)).scalars == compile_reduction(model, INDEX(12)).scalars == 12
+
+
+@pytest.mark.parametrize("cell, layers", [("lstm", 2), ("gru", 1), ("rnn", 3)])
+def test_same_message_size_and_answers_as_the_lemma_r_reading(cell, layers):
+    """The built-in Lemma R reading (adapters) is an independent oracle on ccbounds' own models."""
+    torch.manual_seed(1)
+    model = build_model(RecurrentConfig(cell, vocab_size=6, num_classes=2, width=3, layers=layers)).eval()
+    old = reduce(model, INDEX(4))
+    new = compile_reduction(model, INDEX(4))
+    assert type(old).__name__ != "CompiledProtocol"
+    assert new.scalars == old.scalars == (2 if cell == "lstm" else 1) * layers * 3
+    xs, ys = list(INDEX(4).alice_inputs()), list(INDEX(4).bob_inputs())
+    assert (new.answer_grid(new.messages(xs), ys) == old.answer_grid(old.messages(xs), ys)).all()
+
+
+def test_explain_names_the_users_source_line_and_the_rule():
+    p = compile_reduction(made(LinearAttention), INDEX(4))
+    text = p.describe_message()
+    assert "prefix-scan" in text and "test_compiled.py" in text and "torch.cumsum" in text
+    parts = p.to_dict()["parts"]
+    assert sum(q["scalars"] for q in parts) == p.scalars and {q["rule"] for q in parts} == {"prefix-scan"}
+
+
+def test_untraceable_and_random_forwards_are_refused_with_the_reason():
+    with pytest.raises(ReductionNotApplicable, match="depends on token values in Python"):
+        compile_reduction(made(ItemBranch), INDEX(3))
+    drop = nn.Sequential(nn.Embedding(6, 4), nn.Dropout(0.5), nn.Flatten(), nn.Linear(16, 2)).train()
+    with pytest.raises(ReductionNotApplicable, match=r"model\.eval\(\)"):
+        compile_reduction(drop, INDEX(3))
+
+
+def test_a_cut_missing_a_part_fails_the_check():
+    p = compile_reduction(made(LinearAttention), INDEX(4))
+    cut = p.cut
+    assert len(cut.parts) == 2
+    check_cut(cut)  # the real cut passes
+    cut.parts.pop()  # drop the running sum of k: Bob's output now depends on Alice's positions
+    with pytest.raises(ReductionNotApplicable, match="does not separate"):
+        check_cut(cut)
+
+
+def test_dependency_analysis_against_brute_force_perturbation():
+    """Every output element's dependency set contains every position whose token changes it (random probes)."""
+    model = made(MaxPooledRNN)
+    prog = trace_forward(model, 5, 2)
+    base = torch.tensor([[1, 0, 1, 1, 4]] * 2)
+    an = DependencyAnalysis(prog, base)
+    out = [n for n in prog.graph.nodes if n.op == "output"][0].args[0]
+    while isinstance(out, (list, tuple)):
+        out = out[0]
+    deps = an.deps[out]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        ref = model(base)
+        for j in range(5):
+            for _ in range(3):
+                x = base.clone()
+                x[:, j] = torch.randint(0, 6, (2,), generator=gen)
+                changed = ~torch.isclose(model(x), ref)
+                for b, c in changed.nonzero().tolist():
+                    assert j in bits_to_positions(deps[b, c])
+
+
+def test_a_user_split_rule_is_tried_first():
+    seen = []
+
+    def match(node, an):
+        seen.append(node.name)
+        return None
+
+    register_split_rule(SplitRule("spy", match))
+    try:
+        assert split_rules()[0].name == "spy"
+        compile_reduction(made(BagOfWords), EQ(3))
+        assert seen
+    finally:
+        from reductions.compiled import rules
+
+        rules._USER.clear()
+    assert split_rules()[0].name == "prefix-scan"
+
+
+def test_compiled_protocol_is_an_induced_protocol_for_the_audit():
+    from ccbounds import audit
+
+    p = compile_reduction(made(CellLoop), INDEX(4))
+    assert isinstance(p, CompiledProtocol)
+    report = audit(p, INDEX(4), precisions=(4, 32), samples=64, seed=0)
+    assert len(report.rows) == 2
