@@ -1,0 +1,382 @@
+"""Conformance of the compiled reduction (issue 16) on models written for the test from the papers.
+
+Two kinds of tests:
+
+* the models themselves (pass without any compiler): each is deterministic, traceable without graph breaks or
+  data-dependent control flow (a make_fx trace at one input reproduces the model at another), batch-consistent,
+  and equals an independent second form of the same map (the parallel and the recurrent form, a torch module
+  with copied weights, a closed-form sum);
+* the compiler's acceptance tests: for every case of ``tests/compiled_models.py``, ``reduce(model, problem)``
+  gives a protocol whose message has exactly the hand-counted S scalars, whose answers equal the model's on
+  every input at small n and on 512 sampled inputs at n = 16, and whose ``explain()`` names the message (and
+  says "no bound" where the cheapest cut grows with n).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.fx.experimental.proxy_tensor import make_fx
+
+from ccbounds.problems import DISJ, EQ, INDEX
+from tests.compiled_models import (
+    CASES,
+    GPT,
+    LRU,
+    S4D,
+    CausalSelfAttention,
+    DiagonalSSMReal,
+    Elman,
+    GRUCellLoop,
+    GRUPerToken,
+    LinearAttention,
+    LSTMCellLoop,
+    MinGRU,
+    MinLSTM,
+    RetNet,
+    RNNModule,
+    SelectiveScan,
+    build,
+    case,
+)
+
+torch.set_num_threads(1)
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch's note on oneDNN
+
+NAMES = [c.name for c in CASES]
+LARGE_N = 16
+REQUIRED = {  # the issue's list, each with at least one case
+    "cell loops": ["grucell-loop", "lstmcell-loop"],
+    "hand-written Elman RNN": ["elman-rnn"],
+    "minGRU both forms": ["mingru-sequential", "mingru-parallel-log-scan"],
+    "minLSTM both forms": ["minlstm-sequential", "minlstm-parallel-log-scan"],
+    "diagonal SSM real recurrent": ["diagonal-ssm-real-loop"],
+    "diagonal SSM complex convolutional": ["s4d-complex-fft-conv"],
+    "LRU": ["lru"],
+    "RetNet both forms": ["retnet-parallel", "retnet-recurrent"],
+    "linear attention": ["linear-attention-cumsum"],
+    "Mamba-like selective scan": ["mamba-selective-scan", "mamba-conv-selective-scan"],
+    "nanoGPT manual attention": ["nanogpt-attention"],
+    "RoPE": ["rope-attention"],
+    "ALiBi": ["alibi-attention"],
+    "grouped-query attention": ["grouped-query-attention"],
+    "softmax as exp/sum": ["softmax-as-exp-over-sum"],
+    "pooling over Bob's positions": ["attention-mean-over-last-two", "attention-mean-over-bob-positions"],
+    "nn.GRU once per token": ["gru-module-per-token"],
+    "2-layer nn.LSTM": ["lstm-2-layers"],
+    "bidirectional recurrence": ["bidirectional-gru"],
+    "two attention layers": ["two-attention-layers"],
+}
+
+
+def close(a, b, tol=1e-5):
+    return torch.allclose(a, b, atol=tol, rtol=tol)
+
+
+def tokens_for(problem_name: str, n: int, batch: int, seed: int) -> torch.Tensor:
+    """Random token ids of the gadget's length and range (INDEX: n + 1 ids < n + 2; EQ/DISJ: 2n + 2 ids < 4)."""
+    gen = torch.Generator().manual_seed(seed)
+    if problem_name == "INDEX":
+        return torch.randint(0, n + 2, (batch, n + 1), generator=gen)
+    return torch.randint(0, 4, (batch, 2 * n + 2), generator=gen)
+
+
+def family(c) -> str:
+    return type(c.problem(2)).__name__
+
+
+# ============================================================================ the suite's own bookkeeping
+def test_enough_cases_and_every_required_model():
+    assert len(CASES) >= 22 and len(set(NAMES)) == len(NAMES)
+    for what, names in REQUIRED.items():
+        for name in names:
+            assert name in NAMES, f"{what}: no case {name}"
+    for c in CASES:
+        assert c.why.strip() and c.expected_scalars(c.small_n) > 0
+        assert family(c) in {"INDEX", "EQ", "DISJ"}
+        grows = c.expected_scalars(2 * LARGE_N) > c.expected_scalars(LARGE_N)
+        assert grows == c.grows, f"{c.name}: the count's growth disagrees with grows={c.grows}"
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 16])
+def test_gadget_layout_is_the_one_the_counts_assume(n):
+    """The cost model's picture of the gadgets: who owns which position, and END's single value."""
+    from reductions.gadgets import get_gadget
+
+    assert get_gadget(INDEX(n)).owners == ("Alice",) * n + ("Bob",)
+    for problem in (EQ(n), DISJ(n)):
+        gadget = get_gadget(problem)
+        assert gadget.owners == ("Alice",) * n + ("Bob",) * (n + 2)
+        assert len(gadget.final_token_values) == 1  # END: the read-out row's token takes one value
+    assert len(get_gadget(INDEX(n)).final_token_values) == n  # the index token: n values
+
+
+# ============================================================================ the models are correct PyTorch
+@pytest.mark.parametrize("name", NAMES)
+def test_model_is_deterministic_batch_consistent_and_traceable(name):
+    c = case(name)
+    model = c.factory()
+    assert not model.training
+    a = tokens_for(family(c), c.small_n, 6, seed=1)
+    b = tokens_for(family(c), c.small_n, 6, seed=2)
+    with torch.no_grad():
+        out = model(a)
+        assert out.shape == (6, 2) and out.dtype == torch.float32 and torch.isfinite(out).all()
+        assert torch.equal(out, model(a))
+        rows = torch.cat([model(a[i:i + 1]) for i in range(6)])
+        assert close(out, rows)
+        traced = make_fx(model)(a)  # one straight-line program: loops unrolled, no graph break
+        assert close(traced(b), model(b))  # ... that is not specialised to the input it was traced at
+
+
+def copy_rnn(src_cell, dst, suffix="_l0"):
+    for part in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(dst, part + suffix).data.copy_(getattr(src_cell, part).data)
+
+
+def test_cell_loops_equal_torch_modules_with_the_same_weights():
+    x = tokens_for("INDEX", 6, 5, seed=3)
+    with torch.no_grad():
+        m = build(GRUCellLoop)
+        gru = nn.GRU(6, 5, batch_first=True)
+        copy_rnn(m.cell, gru)
+        assert close(m(x), m.head(gru(m.emb(x))[0][:, -1]))
+
+        m = build(LSTMCellLoop)
+        lstm = nn.LSTM(6, 4, batch_first=True)
+        copy_rnn(m.cell, lstm)
+        assert close(m(x), m.head(lstm(m.emb(x))[0][:, -1]))
+
+        m = build(Elman)
+        rnn = nn.RNN(6, 5, batch_first=True, nonlinearity="tanh")
+        rnn.weight_ih_l0.copy_(m.W.weight)
+        rnn.bias_ih_l0.copy_(m.W.bias)
+        rnn.weight_hh_l0.copy_(m.U.weight)
+        rnn.bias_hh_l0.zero_()
+        assert close(m(x), m.head(rnn(m.emb(x))[0][:, -1]))
+
+        m = build(GRUPerToken)
+        assert close(m(x), m.head(m.gru(m.emb(x))[0][:, -1]))
+
+
+@pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
+def test_min_rnn_log_space_scan_equals_the_sequential_form(cls):
+    seq, par = build(cls, mode="sequential"), build(cls, mode="parallel")
+    par.load_state_dict(seq.state_dict())
+    x = tokens_for("INDEX", 16, 8, seed=4)
+    with torch.no_grad():
+        assert close(seq(x), par(x))
+        assert not close(seq(x), build(cls, seed=1, mode="sequential")(x))  # the weights matter
+
+
+def test_diagonal_ssm_loop_equals_its_convolution():
+    m = build(DiagonalSSMReal)
+    x = tokens_for("INDEX", 8, 5, seed=5)
+    with torch.no_grad():
+        u = m.inp(m.emb(x))  # (B, T, P)
+        T = u.shape[1]
+        lam = torch.sigmoid(m.lam_logit)
+        K = torch.stack([(m.Cm * m.Bm * lam ** j).sum(-1) for j in range(T)])  # (T, P): lag j
+        y = sum(K[T - 1 - j] * u[:, j] for j in range(T)) + m.D * u[:, -1]
+        assert close(m(x), m.head(y))
+
+
+def test_s4d_fft_convolution_equals_the_recurrence_and_a_direct_convolution():
+    fft, rec = build(S4D, mode="fft"), build(S4D, mode="recurrent")
+    rec.load_state_dict(fft.state_dict())
+    x = tokens_for("DISJ", 6, 5, seed=6)
+    with torch.no_grad():
+        assert close(fft(x), rec(x))
+        u = fft.inp(fft.emb(x)).double()
+        T = u.shape[1]
+        dtA, C = (t.to(torch.complex128) for t in fft.discretised())
+        y = sum(2 * (C * torch.exp(dtA * (T - 1 - j))).sum(-1).real * u[:, j] for j in range(T))
+        assert close(fft(x), fft.head((y + fft.D.double() * u[:, -1]).float()))
+
+
+def test_lru_loop_equals_its_closed_form():
+    m = build(LRU)
+    x = tokens_for("INDEX", 8, 5, seed=7)
+    with torch.no_grad():
+        u = m.emb(x).to(torch.complex64)
+        lam = torch.exp(-torch.exp(m.nu_log) + 1j * torch.exp(m.theta_log))
+        assert torch.all(lam.abs() < 1)  # stable, as the paper's ring initialisation makes it
+        B = (m.B_re + 1j * m.B_im) * torch.exp(m.gamma_log)[:, None]
+        T = u.shape[1]
+        state = sum(lam ** (T - 1 - j) * (u[:, j] @ B.T) for j in range(T))
+        y = (state @ (m.C_re + 1j * m.C_im).T).real + m.D * u[:, -1].real
+        assert close(m(x), m.head(y))
+
+
+@pytest.mark.parametrize("K", [0, 2, 4])
+def test_selective_scan_loop_equals_its_closed_form(K):
+    m = build(SelectiveScan, K=K, N=3)
+    tokens = tokens_for("INDEX", 8, 5, seed=8)
+    with torch.no_grad():
+        x, z = m.in_proj(m.emb(tokens)).chunk(2, dim=-1)
+        if K:  # the causal conv1d as an explicit sum over the last K positions
+            w = m.conv.weight[:, 0]  # (D, K)
+            xp = F.pad(x, (0, 0, K - 1, 0))
+            x = F.silu(sum(w[:, i] * xp[:, i:i + x.shape[1]] for i in range(K)) + m.conv.bias)
+        dt, Bt, Ct = F.softplus(m.dt_proj(x)), m.B_proj(x), m.C_proj(x)
+        A = -torch.exp(m.A_log)
+        T = x.shape[1]
+        # h_T = sum_j exp(A * sum_{i=j+1}^{T-1} dt_i) dt_j x_j B_j, from a reversed cumulative sum of dt
+        after = torch.flip(torch.cumsum(torch.flip(dt, [1]), 1), [1]) - dt  # (B, T, D): sum_{i>j} dt_i
+        h = sum(torch.exp(after[:, j, :, None] * A) * (dt[:, j] * x[:, j])[:, :, None] * Bt[:, j, None, :]
+                for j in range(T))
+        y = (h * Ct[:, -1, None, :]).sum(-1) + m.Dskip * x[:, -1]
+        assert close(m(tokens), m.head(m.out_proj(y * F.silu(z[:, -1]))))
+
+
+@pytest.mark.parametrize("problem", ["DISJ", "INDEX"])
+def test_retnet_parallel_form_equals_the_recurrent_form(problem):
+    par, rec = build(RetNet, mode="parallel"), build(RetNet, mode="recurrent")
+    rec.load_state_dict(par.state_dict())
+    x = tokens_for(problem, 16, 6, seed=9)
+    with torch.no_grad():
+        assert close(par(x), rec(x))
+
+
+def test_linear_attention_cumsum_equals_the_quadratic_form():
+    m = build(LinearAttention)
+    tokens = tokens_for("INDEX", 8, 5, seed=10)
+    with torch.no_grad():
+        B, T = tokens.shape
+        x = m.tok(tokens) + m.pos(torch.arange(T))
+        q = F.elu(m.q(x).view(B, T, 2, 2)) + 1
+        k = F.elu(m.k(x).view(B, T, 2, 2)) + 1
+        v = m.v(x).view(B, T, 2, 2)
+        sim = torch.einsum("bihd,bjhd->bhij", q, k) * torch.tril(torch.ones(T, T))  # causal, unnormalised
+        out = torch.einsum("bhij,bjhd->bihd", sim / sim.sum(-1, keepdim=True), v).reshape(B, T, 4)
+        assert close(m(tokens), m.head((x + m.o(out))[:, -1]))
+
+
+def reference_attention(attn: CausalSelfAttention, h, bias=None, rope=False):
+    """F.scaled_dot_product_attention with the module's weights (key/value heads repeated for GQA)."""
+    B, T, _ = h.shape
+    H, KV, hd = attn.H, attn.KV, attn.hd
+    q, k, v = attn.c_attn(h).split([H * hd, KV * hd, KV * hd], dim=2)
+    q = q.view(B, T, H, hd).transpose(1, 2)
+    k = k.view(B, T, KV, hd).transpose(1, 2).repeat_interleave(H // KV, dim=1)
+    v = v.view(B, T, KV, hd).transpose(1, 2).repeat_interleave(H // KV, dim=1)
+    if rope:  # RoPE as complex multiplication: pair (2i, 2i+1) times exp(i pos theta_i)
+        theta = 10000.0 ** (-torch.arange(0, hd, 2).float() / hd)
+        rot = torch.polar(torch.ones(T, hd // 2), torch.arange(T).float()[:, None] * theta)
+
+        def rotate(t):
+            return torch.view_as_real(torch.view_as_complex(t.reshape(B, H, T, hd // 2, 2)) * rot).flatten(-2)
+
+        q, k = rotate(q), rotate(k)
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    if bias is not None:
+        mask = mask + bias
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return attn.c_proj(y.transpose(1, 2).reshape(B, T, H * hd))
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(pos="rope"), dict(pos="alibi"), dict(heads=4, hd=2, kv_heads=2),
+                                dict(softmax="exp/sum"), dict(heads=1, hd=2)], ids=str)
+def test_hand_written_attention_equals_sdpa(kw):
+    attn = build(CausalSelfAttention, **kw)
+    h = torch.randn(3, 11, 8, generator=torch.Generator().manual_seed(11))
+    bias = None
+    if kw.get("pos") == "alibi":
+        idx = torch.arange(11)
+        bias = attn.slopes[:, None, None] * (idx[None, :] - idx[:, None]).float()
+    with torch.no_grad():
+        assert close(attn(h), reference_attention(attn, h, bias=bias, rope=kw.get("pos") == "rope"))
+
+
+def test_gpt_with_softmax_as_exp_over_sum_equals_torch_softmax():
+    a, b = build(GPT, softmax="exp/sum"), build(GPT)
+    b.load_state_dict(a.state_dict())
+    x = tokens_for("EQ", 16, 6, seed=12)
+    with torch.no_grad():
+        assert close(a(x), b(x))
+
+
+def test_bidirectional_gru_backward_h_n_is_a_gru_over_the_reversed_sequence():
+    m = build(RNNModule, E=4, H=3, bidirectional=True, read="h_n")
+    rev = nn.GRU(4, 3, batch_first=True)
+    for part in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(rev, part + "_l0").data.copy_(getattr(m.rnn, part + "_l0_reverse").data)
+    x = tokens_for("INDEX", 6, 5, seed=13)
+    with torch.no_grad():
+        _, h_n = m.rnn(m.emb(x))
+        assert close(h_n[1], rev(torch.flip(m.emb(x), [1]))[1][0])
+
+
+def test_bidirectional_last_output_reads_alice_only_through_the_forward_state():
+    """The count of 'bidirectional-gru-last-output': output[:, -1]'s backward half ignores positions < T - 1."""
+    m = build(RNNModule, E=4, H=3, bidirectional=True, seed=1)
+    x = tokens_for("INDEX", 6, 5, seed=14)
+    y = x.clone()
+    y[:, :-1] = tokens_for("INDEX", 6, 5, seed=15)[:, :-1]  # other tokens everywhere but the last
+    with torch.no_grad():
+        ox, oy = m.rnn(m.emb(x))[0][:, -1], m.rnn(m.emb(y))[0][:, -1]
+        assert torch.equal(ox[:, 3:], oy[:, 3:]) and not close(ox[:, :3], oy[:, :3])
+
+
+# ============================================================================ the compiler's acceptance tests
+@functools.cache
+def compiled(name: str, n: int):
+    import ccbounds
+
+    c = case(name)
+    problem = c.problem(n)
+    return problem, ccbounds.reduce(c.factory(), problem)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_message_size_is_the_hand_count(name):
+    c = case(name)
+    for n in (c.small_n, c.small_n + 1):
+        _, p = compiled(name, n)
+        assert p.scalars == c.expected_scalars(n), (
+            f"{name} at n = {n}: compiled S = {p.scalars}, hand count {c.expected_scalars(n)} ({c.why})")
+        assert bool(p.message_grows_with_n) == c.grows, f"{name}: message_grows_with_n = {p.message_grows_with_n}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_protocol_equals_model_on_every_input_at_small_n(name):
+    c = case(name)
+    problem, p = compiled(name, c.small_n)
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    protocol = np.asarray(p.answer_grid(p.messages(xs), ys))
+    model = np.asarray(p.model_grid(xs, ys))
+    assert protocol.shape == model.shape == (len(xs), len(ys))
+    wrong = np.argwhere(protocol != model)
+    assert wrong.size == 0, f"{name}: protocol differs from the model at {len(wrong)} inputs, e.g. " \
+                            f"x = {xs[wrong[0][0]]}, y = {ys[wrong[0][1]]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_protocol_equals_model_on_512_inputs_at_n_16(name):
+    c = case(name)
+    problem, p = compiled(name, LARGE_N)
+    assert p.scalars == c.expected_scalars(LARGE_N)
+    pairs = problem.sample(512, seed=0)
+    expected = np.asarray(p.model_answers(pairs))
+    got = np.asarray(p.bob_answers(p.messages([x for x, _ in pairs]), [y for _, y in pairs]))
+    assert got.shape == expected.shape == (512,)
+    assert np.array_equal(got, expected), f"{name}: {int((got != expected).sum())} of 512 answers differ"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explain_names_the_message(name):
+    c = case(name)
+    _, p = compiled(name, c.small_n)
+    text = p.explain()
+    assert "message" in text.lower() and str(c.expected_scalars(c.small_n)) in text
+    if c.grows:
+        assert "no bound" in text.lower()
+    else:
+        assert "no bound" not in text.lower()
+
