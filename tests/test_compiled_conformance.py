@@ -15,6 +15,7 @@ Two kinds of tests:
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import pytest
@@ -380,3 +381,265 @@ def test_explain_names_the_message(name):
     else:
         assert "no bound" not in text.lower()
 
+
+
+# ============================================================================ the hand counts are achievable
+# For the cases whose count is not simply "the state", a protocol written by hand here (independently of the
+# compiler) sends exactly the counted scalars and lets Bob reproduce the model's logits: the count is an
+# achievable cut, not a guess. (That no cheaper cut exists is the argument in each case's ``why``.)
+END, SEP = 3, 2
+
+
+def gadget_tokens(family_name: str, n: int, batch: int, seed: int):
+    """Alice's tokens (B, n) and Bob's (B, 1) for INDEX, (B, n + 2) = SEP y END for EQ/DISJ."""
+    gen = torch.Generator().manual_seed(seed)
+    alice = torch.randint(0, 2, (batch, n), generator=gen)
+    if family_name == "INDEX":
+        return alice, 2 + torch.randint(0, n, (batch, 1), generator=gen)
+    y = torch.randint(0, 2, (batch, n), generator=gen)
+    return alice, torch.cat([torch.full((batch, 1), SEP), y, torch.full((batch, 1), END)], dim=1)
+
+
+def min_rnn_alice(m, alice):
+    """minGRU/minLSTM log-space scan: the cumsum row (a*) and the logcumsumexp row at Alice's last position."""
+    log_coeffs, log_values = min_rnn_logs(m, m.emb(alice))
+    log_values = torch.cat([log_g(m.h0).expand(alice.shape[0], 1, -1), log_values], dim=1)
+    a_star = F.pad(torch.cumsum(log_coeffs, dim=1), (0, 0, 1, 0))
+    lcse = torch.logcumsumexp(log_values - a_star, dim=1)
+    return torch.cat([a_star[:, -1], lcse[:, -1]], dim=-1)
+
+
+def min_rnn_logs(m, x):
+    if isinstance(m, MinGRU):
+        k, ph = m.lin_z(x), m.lin_h(x)
+        return -F.softplus(k), -F.softplus(-k) + log_g(ph)
+    diff = F.softplus(-m.lin_f(x)) - F.softplus(-m.lin_i(x))
+    return -F.softplus(diff), -F.softplus(-diff) + log_g(m.lin_h(x))
+
+
+def min_rnn_bob(m, msg, bob):
+    a_n, l_n = msg.chunk(2, dim=-1)
+    log_coeff, log_value = min_rnn_logs(m, m.emb(bob[:, 0]))
+    a_T = a_n + log_coeff
+    return m.head(torch.exp(a_T + torch.logaddexp(l_n, log_value - a_T)))
+
+
+def log_g(x):
+    return torch.where(x >= 0, (F.relu(x) + 0.5).log(), -F.softplus(-x))
+
+
+def linear_attention_alice(m, alice):
+    B, n = alice.shape
+    x = m.tok(alice) + m.pos(torch.arange(n))
+    k = F.elu(m.k(x).view(B, n, 2, 2)) + 1
+    v = m.v(x).view(B, n, 2, 2)
+    return torch.cat([torch.einsum("bthk,bthv->bhkv", k, v).flatten(1), k.sum(1).flatten(1)], dim=-1)
+
+
+def linear_attention_bob(m, msg, bob):
+    B = bob.shape[0]
+    S, z = msg[:, :8].view(B, 2, 2, 2), msg[:, 8:].view(B, 2, 2)
+    x = m.tok(bob[:, 0]) + m.pos(torch.tensor(m._hand_n))  # Bob's index token sits at position n
+    q, k = F.elu(m.q(x).view(B, 2, 2)) + 1, F.elu(m.k(x).view(B, 2, 2)) + 1
+    S, z = S + k[..., :, None] * m.v(x).view(B, 2, 1, 2), z + k
+    out = torch.einsum("bhk,bhkv->bhv", q, S) / (q * z).sum(-1, keepdim=True)
+    return m.head(x + m.o(out.reshape(B, 4)))
+
+
+def retnet_parallel_alice(m, alice):
+    B, n = alice.shape
+    T = 2 * n + 2
+    x = m.tok(alice) + m.pos(torch.arange(n))
+    k, v = m.k(x).view(B, n, 2, 2), m.v(x).view(B, n, 2, 2)
+    q_T = m.q(m.tok(torch.tensor(END)) + m.pos(torch.tensor(T - 1))).view(2, 2)  # public: END at T - 1
+    decay = m.gamma[None, :] ** (T - 1 - torch.arange(n)).float()[:, None]  # (n, H)
+    w = torch.einsum("hk,bmhk->bmh", q_T, k) * decay
+    return torch.einsum("bmh,bmhv->bhv", w, v).flatten(1)  # (B, H * dv)
+
+
+def retnet_parallel_bob(m, msg, bob):
+    B, L = bob.shape
+    n = L - 2
+    T = 2 * n + 2
+    pos = torch.arange(n, T)
+    x = m.tok(bob) + m.pos(pos)
+    q_T, k, v = m.q(x[:, -1]).view(B, 2, 2), m.k(x).view(B, L, 2, 2), m.v(x).view(B, L, 2, 2)
+    decay = m.gamma[None, :] ** (T - 1 - pos).float()[:, None]
+    w = torch.einsum("bhk,bmhk->bmh", q_T, k) * decay
+    last = msg.view(B, 2, 2) + torch.einsum("bmh,bmhv->bhv", w, v)
+    return m.head(x[:, -1] + m.o(last.reshape(B, 4)))
+
+
+def mamba_alice(m, alice):
+    """The scan's state after Alice's last token and the conv1d's carry (her last K - 1 = 1 input row)."""
+    x_pre, _ = m.in_proj(m.emb(alice)).chunk(2, dim=-1)
+    x = F.silu(F.conv1d(F.pad(x_pre.transpose(1, 2), (1, 0)), m.conv.weight, m.conv.bias,
+                        groups=x_pre.shape[-1]).transpose(1, 2))
+    dt, Bt = F.softplus(m.dt_proj(x)), m.B_proj(x)
+    A = -torch.exp(m.A_log)
+    h = torch.zeros(alice.shape[0], *A.shape)
+    for t in range(alice.shape[1]):
+        h = torch.exp(dt[:, t, :, None] * A) * h + (dt[:, t] * x[:, t])[:, :, None] * Bt[:, t, None, :]
+    return torch.cat([h.flatten(1), x_pre[:, -1]], dim=-1)
+
+
+def mamba_bob(m, msg, bob):
+    D, N = m.A_log.shape
+    h, x_prev = msg[:, :D * N].view(-1, D, N), msg[:, D * N:]
+    x_pre, z = m.in_proj(m.emb(bob[:, 0])).chunk(2, dim=-1)
+    w = m.conv.weight[:, 0]  # (D, K = 2): out_T = w0 x_{T-1} + w1 x_T + b
+    x = F.silu(w[:, 0] * x_prev + w[:, 1] * x_pre + m.conv.bias)
+    dt, Bt, Ct = F.softplus(m.dt_proj(x)), m.B_proj(x), m.C_proj(x)
+    h = torch.exp(dt[:, :, None] * -torch.exp(m.A_log)) * h + (dt * x)[:, :, None] * Bt[:, None, :]
+    y = (h * Ct[:, None, :]).sum(-1) + m.Dskip * x
+    return m.head(m.out_proj(y * F.silu(z)))
+
+
+def gru_alice(m, alice, also):
+    out, h = m.rnn(m.emb(alice))
+    extra = out.sum(1) if also == "sum" else out[:, 0]
+    return torch.cat([h[0], extra], dim=-1)
+
+
+def gru_bob(m, msg, bob, also):
+    H = msg.shape[1] // 2
+    out, _ = m.rnn(m.emb(bob), msg[:, :H][None].contiguous())
+    if also == "sum":
+        return m.head((msg[:, H:] + out[:, 0]) / (m._hand_n + 1))
+    return m.head(torch.cat([out[:, 0], msg[:, H:]], dim=-1))
+
+
+def bigru_last_alice(m, alice):
+    fwd = nn.GRU(4, 3, batch_first=True)
+    copy_direction(m.rnn, fwd, "")
+    return fwd(m.emb(alice))[1][0]  # the forward direction's state after Alice's last token (H = 3)
+
+
+def bigru_last_bob(m, msg, bob):
+    fwd, bwd = nn.GRU(4, 3, batch_first=True), nn.GRU(4, 3, batch_first=True)
+    copy_direction(m.rnn, fwd, "")
+    copy_direction(m.rnn, bwd, "_reverse")
+    e = m.emb(bob)
+    return m.head(torch.cat([fwd(e, msg[None].contiguous())[0][:, -1], bwd(e)[0][:, -1]], dim=-1))
+
+
+def copy_direction(bi, uni, suffix):
+    for part in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        getattr(uni, part + "_l0").data.copy_(getattr(bi, part + "_l0" + suffix).data)
+
+
+# --------------------------------------------------------------------------- Lemma T by hand for GPT(layers=1)
+def rope_at(t, pos, hd):
+    """RoPE as complex multiplication (independent of the model's pairwise form): t (B, L, H, hd)."""
+    theta = 10000.0 ** (-torch.arange(0, hd, 2).float() / hd)
+    rot = torch.polar(torch.ones(len(pos), hd // 2), pos.float()[:, None] * theta)  # (L, hd/2)
+    tc = torch.view_as_complex(t.reshape(*t.shape[:-1], hd // 2, 2).contiguous())
+    return torch.view_as_real(tc * rot[None, :, None, :]).flatten(-2)
+
+
+def qkv(m, tokens, pos):
+    """Queries, keys, values (B, L, H, hd) of ``tokens`` at absolute positions ``pos`` (L,)."""
+    blk, attn = m.blocks[0], m.blocks[0]["attn"]
+    H, KV, hd = attn.H, attn.KV, attn.hd
+    x = embed(m, tokens, pos)
+    q, k, v = attn.c_attn(blk["ln_1"](x)).split([H * hd, KV * hd, KV * hd], dim=-1)
+    q, k, v = q.unflatten(-1, (H, hd)), k.unflatten(-1, (KV, hd)), v.unflatten(-1, (KV, hd))
+    k, v = k.repeat_interleave(H // KV, dim=-2), v.repeat_interleave(H // KV, dim=-2)
+    if attn.pos == "rope":
+        q, k = rope_at(q, pos, hd), rope_at(k, pos, hd)
+    return x, q, k, v
+
+
+def embed(m, tokens, pos):
+    x = m.wte(tokens)
+    return x if m.wpe is None else x + m.wpe(pos)
+
+
+def partial_softmax(m, q, p, k, v, kpos):
+    """Per head: the normalised average a (B, H, hd) and log Z (B, H) of the query q (B, H, hd) at position p
+    over the keys at positions kpos (all <= p)."""
+    attn = m.blocks[0]["attn"]
+    s = torch.einsum("bhd,blhd->bhl", q, k) / math.sqrt(attn.hd)
+    if attn.pos == "alibi":
+        s = s + attn.slopes[:, None] * (kpos - p).float()[None, :]
+    return torch.einsum("bhl,blhd->bhd", torch.softmax(s, -1), v), torch.logsumexp(s, -1)
+
+
+def read_rows(family_name, n):
+    """(position, token values) of each read-out row; T - 1 is the last position."""
+    if family_name == "INDEX":
+        return [(n, list(range(2, n + 2)))]
+    return [(2 * n + 1, [END])]
+
+
+def lemma_t_alice(m, alice, rows):
+    B, n = alice.shape
+    _, _, k, v = qkv(m, alice, torch.arange(n))
+    parts = []
+    for p, values in rows:
+        for val in values:  # Alice runs once per value of the row's token
+            _, q, _, _ = qkv(m, torch.full((B, 1), val), torch.tensor([p]))
+            a, log_z = partial_softmax(m, q[:, 0], p, k, v, torch.arange(n))
+            parts += [a.flatten(1), log_z]
+    return torch.cat(parts, dim=-1)
+
+
+def lemma_t_bob(m, msg, bob, rows, n):
+    B, L = bob.shape
+    blk, attn = m.blocks[0], m.blocks[0]["attn"]
+    H, hd = attn.H, attn.hd
+    pos = torch.arange(n, n + L)
+    x, q, k, v = qkv(m, bob, pos)
+    outs, offset = [], 0
+    for p, values in rows:
+        j = p - n  # the row among Bob's positions
+        pieces = msg[:, offset:offset + len(values) * H * (hd + 1)].view(B, len(values), H * (hd + 1))
+        offset += len(values) * H * (hd + 1)
+        pick = torch.tensor([values.index(int(t)) for t in bob[:, j]])
+        mine = pieces[torch.arange(B), pick]
+        a_A, lz_A = mine[:, :H * hd].view(B, H, hd), mine[:, H * hd:]
+        a_B, lz_B = partial_softmax(m, q[:, j], p, k[:, :j + 1], v[:, :j + 1], pos[:j + 1])
+        lz = torch.logaddexp(lz_A, lz_B)
+        a = torch.exp(lz_A - lz)[..., None] * a_A + torch.exp(lz_B - lz)[..., None] * a_B
+        z = x[:, j] + attn.c_proj(a.reshape(B, H * hd))
+        outs.append(m.ln_f(z + blk["mlp"](blk["ln_2"](z))))
+    return m.head(torch.stack(outs, 1).mean(1))
+
+
+def lemma_t(rows_of):
+    return (lambda m, a: lemma_t_alice(m, a, rows_of(m, a.shape[1])),
+            lambda m, msg, b: lemma_t_bob(m, msg, b, rows_of(m, m._hand_n), m._hand_n))
+
+
+LAST_TWO = lambda m, n: [(2 * n, [0, 1]), (2 * n + 1, [END])]  # noqa: E731  (y_{n-1} and END)
+HAND = {
+    "mingru-parallel-log-scan": (min_rnn_alice, min_rnn_bob),
+    "minlstm-parallel-log-scan": (min_rnn_alice, min_rnn_bob),
+    "linear-attention-cumsum": (linear_attention_alice, linear_attention_bob),
+    "retnet-parallel": (retnet_parallel_alice, retnet_parallel_bob),
+    "mamba-conv-selective-scan": (mamba_alice, mamba_bob),
+    "gru-mean-over-all-positions": (lambda m, a: gru_alice(m, a, "sum"), lambda m, s, b: gru_bob(m, s, b, "sum")),
+    "gru-reads-first-and-last": (lambda m, a: gru_alice(m, a, "first"), lambda m, s, b: gru_bob(m, s, b, "first")),
+    "bidirectional-gru-last-output": (bigru_last_alice, bigru_last_bob),
+    "nanogpt-attention": lemma_t(lambda m, n: read_rows("EQ", n)),
+    "rope-attention": lemma_t(lambda m, n: read_rows("DISJ", n)),
+    "alibi-attention": lemma_t(lambda m, n: read_rows("EQ", n)),
+    "grouped-query-attention": lemma_t(lambda m, n: read_rows("DISJ", n)),
+    "softmax-as-exp-over-sum": lemma_t(lambda m, n: read_rows("EQ", n)),
+    "attention-mean-over-last-two": lemma_t(LAST_TWO),
+    "small-head-attention-index": lemma_t(lambda m, n: read_rows("INDEX", n)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND))
+def test_hand_protocol_sends_the_counted_scalars_and_reproduces_the_model(name):
+    c = case(name)
+    model = c.factory()
+    alice_fn, bob_fn = HAND[name]
+    for n in (c.small_n, LARGE_N):
+        alice, bob = gadget_tokens(family(c), n, 64, seed=n)
+        model._hand_n = n
+        with torch.no_grad():
+            msg = alice_fn(model, alice)
+            assert msg.shape == (64, c.expected_scalars(n)), f"{name}: sends {msg.shape[1]} scalars"
+            assert close(bob_fn(model, msg, bob), model(torch.cat([alice, bob], dim=1)), tol=1e-4)
