@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -45,10 +45,10 @@ MAX_LEN = 64  # positional tables: EQ(16) is 34 tokens long
 CLASSES = 2
 
 
-def build(cls, seed: int = 0, **kw) -> nn.Module:
-    """The model ``cls(**kw)`` built from ``seed``, in eval mode."""
+def build(model_class, seed: int = 0, **kw) -> nn.Module:
+    """The model ``model_class(**kw)`` built from ``seed``, in eval mode."""
     torch.manual_seed(seed)
-    return cls(**kw).eval()
+    return model_class(**kw).eval()
 
 
 # ============================================================================ recurrent models (loops and modules)
@@ -366,6 +366,22 @@ class RNNModule(nn.Module):
         return self.head(out[:, -1])
 
 
+class PackedLSTM(nn.Module):
+    """An LSTM over a packed sequence (pack_padded_sequence reads the lengths as Python numbers)."""
+
+    def __init__(self, V=VOCAB, E=6, H=4):
+        super().__init__()
+        self.emb, self.lstm = nn.Embedding(V, E), nn.LSTM(E, H, proj_size=2, batch_first=True)
+        self.head = nn.Linear(2, CLASSES)
+
+    def forward(self, tokens):
+        B, T = tokens.shape
+        lengths = torch.full((B,), T, dtype=torch.long)
+        packed = nn.utils.rnn.pack_padded_sequence(self.emb(tokens), lengths, batch_first=True)
+        out, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True)
+        return self.head(out[:, -1])
+
+
 # ============================================================================ linear-recurrent attention
 class RetNet(nn.Module):
     """Multi-scale retention (Sun et al. 2023), per head h decay gamma_h = 1 - 2^(-5-h), one layer.
@@ -440,10 +456,10 @@ class CausalSelfAttention(nn.Module):
     ``hd`` is the head width; the model width ``d`` need not equal heads * hd.
     """
 
-    def __init__(self, d=8, heads=2, hd=4, kv_heads=None, pos="none", softmax="torch"):
+    def __init__(self, d=8, heads=2, hd=4, kv_heads=None, pos="none", softmax="torch", causal=True):
         super().__init__()
         self.H, self.hd, self.KV = heads, hd, kv_heads or heads
-        self.pos, self.softmax = pos, softmax
+        self.pos, self.softmax, self.causal = pos, softmax, causal
         self.c_attn = nn.Linear(d, (self.H + 2 * self.KV) * hd)
         self.c_proj = nn.Linear(self.H * hd, d)
         self.register_buffer("bias", torch.tril(torch.ones(MAX_LEN, MAX_LEN)).view(1, 1, MAX_LEN, MAX_LEN))
@@ -474,7 +490,8 @@ class CausalSelfAttention(nn.Module):
         if self.pos == "alibi":
             idx = torch.arange(T, device=x.device)
             att = att + self.slopes[:, None, None] * (idx[None, :] - idx[:, None]).float()
-        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        if self.causal:
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
         if self.softmax == "exp/sum":
             att = torch.exp(att)
             att = att / att.sum(dim=-1, keepdim=True)
@@ -486,11 +503,14 @@ class CausalSelfAttention(nn.Module):
 
 class GPT(nn.Module):
     """nanoGPT-style blocks: token (+ learned position) embeddings, pre-LN blocks (attention + MLP), ln_f,
-    a classifier on the last position (``read="last"``), or on the mean over the last ``read`` positions."""
+    a classifier on the last position (``read="last"``), on position 0 (``read="first"``), on the mean over
+    the second half of the positions (``"second-half"``) or over the last ``read`` positions (an int).
+    ``cls=True`` prepends a [CLS] token (id V - 1) inside forward, BERT-style."""
 
-    def __init__(self, V=VOCAB, d=8, layers=1, learned_pos=True, read="last", **attn):
+    def __init__(self, V=VOCAB, d=8, layers=1, learned_pos=True, read="last", cls=False, **attn):
         super().__init__()
-        self.read = read
+        self.read, self.cls = read, cls
+        self.cls_id = V - 1
         self.wte = nn.Embedding(V, d)
         self.wpe = nn.Embedding(MAX_LEN, d) if learned_pos else None
         self.blocks = nn.ModuleList()
@@ -501,6 +521,8 @@ class GPT(nn.Module):
         self.ln_f, self.head = nn.LayerNorm(d), nn.Linear(d, CLASSES)
 
     def forward(self, tokens):
+        if self.cls:
+            tokens = torch.cat([torch.full_like(tokens[:, :1], self.cls_id), tokens], dim=1)
         T = tokens.shape[1]
         x = self.wte(tokens)
         if self.wpe is not None:
@@ -511,6 +533,8 @@ class GPT(nn.Module):
         x = self.ln_f(x)
         if self.read == "last":
             return self.head(x[:, -1])
+        if self.read == "first":
+            return self.head(x[:, 0])
         if self.read == "second-half":  # EQ/DISJ: positions T//2.. = y and END, all Bob's
             return self.head(x[:, T // 2:].mean(dim=1))
         return self.head(x[:, -int(self.read):].mean(dim=1))
@@ -522,7 +546,8 @@ class Case:
     """One conformance case: a model, a problem family and the message size counted by hand.
 
     ``expected_scalars(n)``: S at length parameter n; ``grows``: the cheapest cut grows with n (no bound);
-    ``small_n``: the n at which protocol = model is checked on every input.
+    ``small_n``: the n at which protocol = model is checked on every input; ``module``: where set, the module
+    path that ``explain()`` must name for the message.
     """
 
     name: str
@@ -532,7 +557,8 @@ class Case:
     why: str
     grows: bool = False
     small_n: int = 4
-    tags: tuple = field(default=())
+    module: str = ""  # where set: the module path explain() names for the message (named_modules() spelling)
+    make_fx_traceable: bool = True  # False: plain make_fx fails on it (the compiler must handle it otherwise)
 
 
 def _index(n):
@@ -550,9 +576,10 @@ def _disj(n):
 CASES: list[Case] = [
     # ---------------------------------------------------------------- recurrences: the state after Alice's last token
     Case("grucell-loop", lambda: build(GRUCellLoop), _index, lambda n: 5,
-         "h (H = 5) after Alice's last token: Bob runs the last cell step from it (her embeddings: 6n)."),
+         "h (H = 5) after Alice's last token: Bob runs the last cell step from it (her embeddings: 6n).",
+         module="cell"),
     Case("lstmcell-loop", lambda: build(LSTMCellLoop), _index, lambda n: 2 * 4,
-         "h and c (H = 4 each) after Alice's last token (her embeddings: 6n)."),
+         "h and c (H = 4 each) after Alice's last token (her embeddings: 6n).", module="cell"),
     Case("elman-rnn", lambda: build(Elman), _index, lambda n: 5,
          "h (H = 5) after Alice's last token; U h is the same size (either cut is 5 scalars)."),
     Case("mingru-sequential", lambda: build(MinGRU, mode="sequential"), _index, lambda n: 5,
@@ -589,14 +616,20 @@ CASES: list[Case] = [
          "rows (4n = 16 at n = 4)."),
     Case("gru-module-per-token", lambda: build(GRUPerToken), _index, lambda n: 2 * 4,
          "the hidden state of both layers (2 x H = 4) passed between the per-token nn.GRU calls, after Alice's "
-         "last token."),
+         "last token.", module="gru"),
     Case("lstm-2-layers", lambda: build(RNNModule, cell="lstm", E=8, H=4, num_layers=2), _index,
          lambda n: 2 * 2 * 4,
-         "h and c of both layers (2 layers x 2 x H = 4) after Alice's last token (her embeddings: 8n)."),
+         "h and c of both layers (2 layers x 2 x H = 4) after Alice's last token (her embeddings: 8n).", module="rnn"),
     Case("lstm-proj-size", lambda: build(RNNModule, cell="lstm", H=4, proj_size=2), _index, lambda n: 2 + 4,
-         "h (proj_size = 2) and c (H = 4) after Alice's last token."),
+         "h (proj_size = 2) and c (H = 4) after Alice's last token.", module="rnn"),
+    Case("lstm-packed-sequence-proj-size", lambda: build(PackedLSTM), _index, lambda n: 2 + 4,
+         "h (proj_size = 2) and c (H = 4) after Alice's last token; the sequence is packed with every length "
+         "= T, so packing changes nothing (plain make_fx cannot trace pack_padded_sequence, which reads the "
+         "lengths as Python numbers: the issue lists this model as one Lemma R applies to).",
+         module="lstm", make_fx_traceable=False),
     Case("gru-positions-added-first", lambda: build(RNNModule, positions=True), _index, lambda n: 4,
-         "h (H = 4) after Alice's last token: the position embeddings are public, so they change no cost."),
+         "h (H = 4) after Alice's last token: the position embeddings are public, so they change no cost.",
+         module="rnn"),
     Case("gru-mean-over-all-positions", lambda: build(RNNModule, read="mean"), _index, lambda n: 4 + 4,
          "the state h (H = 4) plus Alice's partial sum of the outputs over her positions (4): the mean reads "
          "every step, so the honest message is 2H = 8 (her embeddings cost 6n)."),
@@ -620,7 +653,7 @@ CASES: list[Case] = [
     # ---------------------------------------------------------------- one softmax attention layer (Lemma T)
     Case("nanogpt-attention", lambda: build(GPT), _eq, lambda n: 2 * (4 + 1),
          "Lemma T at the END row (one value): per head (H = 2) a_A (d_v = 4) and log Z_A: 10 (her embeddings: "
-         "8n)."),
+         "8n).", module="blocks.0.attn"),
     Case("nanogpt-attention-index", lambda: build(GPT, seed=1), _index, lambda n: 8 * n,
          "Bob's index token takes n values, so Lemma T costs n x 2 x (4 + 1) = 10n; her embeddings (d = 8 per "
          "position, tok + pos) cost 8n and win: S grows with n, no bound.", grows=True),
@@ -634,7 +667,7 @@ CASES: list[Case] = [
          "Lemma T at the END row: the ALiBi biases are public; per head (H = 2) a_A (4) and log Z_A: 10."),
     Case("grouped-query-attention", lambda: build(GPT, heads=4, hd=2, kv_heads=2), _disj, lambda n: 4 * (2 + 1),
          "Lemma T per QUERY head (4 query heads share 2 key/value heads; each has its own softmax): 4 x (d_v = 2 "
-         "+ 1) = 12, cheaper than her keys and values (8n) and embeddings (8n)."),
+         "+ 1) = 12, cheaper than her keys and values (8n) and embeddings (8n).", module="blocks.0.attn"),
     Case("softmax-as-exp-over-sum", lambda: build(GPT, softmax="exp/sum"), _eq, lambda n: 2 * (4 + 1),
          "the softmax written as exp(s) / exp(s).sum(-1) is still one softmax: per head (H = 2) Alice's partial "
          "sums (a_A, 4, and log Z_A, or equally sum e v and sum e): 10."),
@@ -644,12 +677,24 @@ CASES: list[Case] = [
     Case("attention-mean-over-bob-positions", lambda: build(GPT, d=4, read="second-half"), _eq, lambda n: 4 * n,
          "n + 1 read-out rows (y and END, queries with 2, ..., 2, 1 values): Lemma T costs (2n + 1) x 2 x 5; her "
          "keys and values 16n; her embeddings (d = 4) 4n win: S grows with n, no bound.", grows=True),
+    Case("cls-prepended-bidirectional-attention", lambda: build(GPT, cls=True, causal=False, read="first"), _eq,
+         lambda n: 2 * (4 + 1),
+         "[CLS] is prepended inside forward and read after one NON-causal attention layer: the read-out row is "
+         "the public [CLS] row (its query takes one value), so Lemma T: per head (H = 2) a_A (4) and log Z_A: 10; "
+         "Alice's rows attend to Bob's keys, but no one reads them."),
+    Case("attention-reads-alice-position", lambda: build(GPT, causal=False, read="first", seed=1), _eq,
+         lambda n: 8 + 2 * (4 + 1),
+         "the read-out row is Alice's position 0 (non-causal attention): Bob needs its residual stream x_0 "
+         "(d = 8; he derives the query q_0 from it) and Alice's partial softmax per head (H = 2 x (4 + 1) = 10): "
+         "18, cheaper than sending q_0 and x_0 separately (26) and than her embeddings (8n = 32 at n = 4)."),
     # ---------------------------------------------------------------- no small cut: Alice's embeddings
-    Case("bidirectional-gru", lambda: build(RNNModule, E=4, H=3, bidirectional=True, read="h_n"), _index,
+    Case("bidirectional-gru", lambda: build(RNNModule, E=4, H=5, bidirectional=True, read="h_n"), _index,
          lambda n: 4 * n,
          "h_n of both directions: the backward direction reads Bob's token before Alice's, so its final state "
-         "needs all her inputs; her embeddings (E = 4 per position, cheaper than her input projections 9n) "
-         "cost 4n and also cover the forward direction: S grows with n, no bound.", grows=True),
+         "needs all her inputs; her embeddings (E = 4 per position, cheaper than her input projections 15n) "
+         "cost 4n and also cover the forward direction: S grows with n, no bound. (H = 5 > E keeps this "
+         "below even a protocol that enumerates Bob's n index values for the backward state, 5n + 5.)",
+         grows=True),
     Case("bidirectional-gru-last-output", lambda: build(RNNModule, E=4, H=3, bidirectional=True, seed=1), _index,
          lambda n: 3,
          "reads output[:, -1] only: its backward half is the backward direction's first step, a function of "
@@ -668,3 +713,50 @@ def case(name: str) -> Case:
         if c.name == name:
             return c
     raise KeyError(name)
+
+
+# ============================================================================ refused: untraceable or nondeterministic
+class ReadsItem(nn.Module):
+    """Calls .item() in forward (a Python number out of a tensor: the trace cannot follow it)."""
+
+    def __init__(self, V=VOCAB, E=4, H=4):
+        super().__init__()
+        self.emb, self.gru, self.head = nn.Embedding(V, E), nn.GRU(E, H, batch_first=True), nn.Linear(H, CLASSES)
+
+    def forward(self, tokens):
+        out, _ = self.gru(self.emb(tokens) * (1.0 + 0.0 * tokens.float().mean().item()))
+        return self.head(out[:, -1])
+
+
+class BranchesOnData(nn.Module):
+    """A Python ``if`` on a tensor's value (data-dependent control flow)."""
+
+    def __init__(self, V=VOCAB, E=4, H=4):
+        super().__init__()
+        self.emb, self.gru, self.head = nn.Embedding(V, E), nn.GRU(E, H, batch_first=True), nn.Linear(H, CLASSES)
+
+    def forward(self, tokens):
+        x = self.emb(tokens)
+        if (tokens[:, 0] > 0).any():
+            x = x * 2
+        return self.head(self.gru(x)[0][:, -1])
+
+
+class DropoutGRU(nn.Module):
+    """Dropout between embedding and GRU; left in training mode it is nondeterministic."""
+
+    def __init__(self, V=VOCAB, E=4, H=4):
+        super().__init__()
+        self.emb, self.drop = nn.Embedding(V, E), nn.Dropout(0.3)
+        self.gru, self.head = nn.GRU(E, H, batch_first=True), nn.Linear(H, CLASSES)
+
+    def forward(self, tokens):
+        return self.head(self.gru(self.drop(self.emb(tokens)))[0][:, -1])
+
+
+# (name, factory, problem, a regular expression the refusal's message must match)
+REFUSED = [
+    ("reads-item", lambda: build(ReadsItem), INDEX(4), r"trac|\.item\(\)"),
+    ("branches-on-data", lambda: build(BranchesOnData), INDEX(4), r"trac|control flow"),
+    ("dropout-in-training-mode", lambda: build(DropoutGRU).train(), INDEX(4), r"eval\(\)"),
+]

@@ -15,7 +15,9 @@ Two kinds of tests:
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+import re
 
 import numpy as np
 import pytest
@@ -24,11 +26,14 @@ import torch.nn.functional as F
 from torch import nn
 from torch.fx.experimental.proxy_tensor import make_fx
 
+import tests.compiled_models as models_file
+from ccbounds.errors import CCBoundsError
 from ccbounds.problems import DISJ, EQ, INDEX
 from tests.compiled_models import (
     CASES,
     GPT,
     LRU,
+    REFUSED,
     S4D,
     CausalSelfAttention,
     DiagonalSSMReal,
@@ -39,6 +44,7 @@ from tests.compiled_models import (
     LSTMCellLoop,
     MinGRU,
     MinLSTM,
+    PackedLSTM,
     RetNet,
     RNNModule,
     SelectiveScan,
@@ -131,6 +137,10 @@ def test_model_is_deterministic_batch_consistent_and_traceable(name):
         assert torch.equal(out, model(a))
         rows = torch.cat([model(a[i:i + 1]) for i in range(6)])
         assert close(out, rows)
+        if not c.make_fx_traceable:
+            with pytest.raises(RuntimeError, match="data-dependent"):  # the reason the case says so
+                make_fx(model)(a)
+            return
         traced = make_fx(model)(a)  # one straight-line program: loops unrolled, no graph break
         assert close(traced(b), model(b))  # ... that is not specialised to the input it was traced at
 
@@ -163,6 +173,9 @@ def test_cell_loops_equal_torch_modules_with_the_same_weights():
 
         m = build(GRUPerToken)
         assert close(m(x), m.head(m.gru(m.emb(x))[0][:, -1]))
+
+        m = build(PackedLSTM)  # packing with every length = T is the identity
+        assert close(m(x), m.head(m.lstm(m.emb(x))[0][:, -1]))
 
 
 @pytest.mark.parametrize("cls", [MinGRU, MinLSTM])
@@ -274,7 +287,7 @@ def reference_attention(attn: CausalSelfAttention, h, bias=None, rope=False):
             return torch.view_as_real(torch.view_as_complex(t.reshape(B, H, T, hd // 2, 2)) * rot).flatten(-2)
 
         q, k = rotate(q), rotate(k)
-    mask = torch.full((T, T), float("-inf")).triu(1)
+    mask = torch.full((T, T), float("-inf")).triu(1) if attn.causal else torch.zeros(T, T)
     if bias is not None:
         mask = mask + bias
     y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
@@ -282,7 +295,7 @@ def reference_attention(attn: CausalSelfAttention, h, bias=None, rope=False):
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(pos="rope"), dict(pos="alibi"), dict(heads=4, hd=2, kv_heads=2),
-                                dict(softmax="exp/sum"), dict(heads=1, hd=2)], ids=str)
+                                dict(softmax="exp/sum"), dict(heads=1, hd=2), dict(causal=False)], ids=str)
 def test_hand_written_attention_equals_sdpa(kw):
     attn = build(CausalSelfAttention, **kw)
     h = torch.randn(3, 11, 8, generator=torch.Generator().manual_seed(11))
@@ -375,11 +388,47 @@ def test_explain_names_the_message(name):
     c = case(name)
     _, p = compiled(name, c.small_n)
     text = p.explain()
-    assert "message" in text.lower() and str(c.expected_scalars(c.small_n)) in text
+    assert "message" in text.lower()
+    assert re.search(rf"S\s*=\s*{c.expected_scalars(c.small_n)}\b", text), f"{name}: S not stated in\n{text}"
     if c.grows:
         assert "no bound" in text.lower()
     else:
         assert "no bound" not in text.lower()
+
+
+def user_code_lines():
+    """Line numbers of compiled_models.py that hold the models' code (classes and helper functions)."""
+    lines = set()
+    for _, obj in inspect.getmembers(models_file, lambda o: inspect.isclass(o) or inspect.isfunction(o)):
+        if getattr(obj, "__module__", None) == models_file.__name__:
+            src, start = inspect.getsourcelines(obj)
+            lines.update(range(start, start + len(src)))
+    return lines
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_explain_names_the_message_in_the_users_terms(name):
+    """Each message tensor is located in the user's code: a source line of compiled_models.py inside a model
+    (and, where the case says, its module path)."""
+    c = case(name)
+    _, p = compiled(name, c.small_n)
+    text = p.explain()
+    cited = [int(k) for k in re.findall(r"compiled_models\.py[:\s,line]*(\d+)", text)]
+    assert cited, f"{name}: no source line of the model's file in\n{text}"
+    assert set(cited) <= user_code_lines(), f"{name}: cites lines {cited} outside the models' code"
+    if c.module:
+        assert c.module in text, f"{name}: the module {c.module!r} is not named in\n{text}"
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REFUSED])
+def test_untraceable_or_nondeterministic_forward_is_refused_with_the_reason(name):
+    import ccbounds
+
+    _, factory, problem, reason = next(r for r in REFUSED if r[0] == name)
+    with pytest.raises(CCBoundsError) as err:
+        ccbounds.reduce(factory(), problem)
+    assert re.search(reason, str(err.value), re.IGNORECASE), f"{name}: {err.value}"
+    assert "no adapter" not in str(err.value)  # the reason, not a list of supported module types
 
 
 
@@ -539,9 +588,13 @@ def rope_at(t, pos, hd):
 
 def qkv(m, tokens, pos):
     """Queries, keys, values (B, L, H, hd) of ``tokens`` at absolute positions ``pos`` (L,)."""
+    return qkv_x(m, embed(m, tokens, pos), pos)
+
+
+def qkv_x(m, x, pos):
+    """Queries, keys, values (B, L, H, hd) of the residual stream rows x (B, L, d) at positions ``pos``."""
     blk, attn = m.blocks[0], m.blocks[0]["attn"]
     H, KV, hd = attn.H, attn.KV, attn.hd
-    x = embed(m, tokens, pos)
     q, k, v = attn.c_attn(blk["ln_1"](x)).split([H * hd, KV * hd, KV * hd], dim=-1)
     q, k, v = q.unflatten(-1, (H, hd)), k.unflatten(-1, (KV, hd)), v.unflatten(-1, (KV, hd))
     k, v = k.repeat_interleave(H // KV, dim=-2), v.repeat_interleave(H // KV, dim=-2)
@@ -611,6 +664,59 @@ def lemma_t(rows_of):
             lambda m, msg, b: lemma_t_bob(m, msg, b, rows_of(m, m._hand_n), m._hand_n))
 
 
+def finish(m, x_row, a):
+    """The rest of the one-layer GPT at one read-out row: residual, MLP, ln_f, head."""
+    blk = m.blocks[0]
+    z = x_row + blk["attn"].c_proj(a.flatten(1))
+    return m.head(m.ln_f(z + blk["mlp"](blk["ln_2"](z))))
+
+
+def combine(part_a, part_b):
+    (a_A, lz_A), (a_B, lz_B) = part_a, part_b
+    lz = torch.logaddexp(lz_A, lz_B)
+    return torch.exp(lz_A - lz)[..., None] * a_A + torch.exp(lz_B - lz)[..., None] * a_B
+
+
+def cls_alice(m, alice):
+    """[CLS] at model position 0 (public), Alice at 1..n: her partial softmax for the [CLS] query."""
+    B, n = alice.shape
+    _, _, k, v = qkv(m, alice, torch.arange(1, n + 1))
+    _, q, _, _ = qkv(m, torch.full((B, 1), m.cls_id), torch.tensor([0]))
+    a, log_z = partial_softmax(m, q[:, 0], 0, k, v, torch.arange(1, n + 1))
+    return torch.cat([a.flatten(1), log_z], dim=-1)
+
+
+def cls_bob(m, msg, bob):
+    B, L = bob.shape
+    n, H = m._hand_n, m.blocks[0]["attn"].H
+    cls = torch.full((B, 1), m.cls_id)
+    x_cls, q, k0, v0 = qkv(m, cls, torch.tensor([0]))
+    pos = torch.cat([torch.tensor([0]), torch.arange(n + 1, n + 1 + L)])
+    _, _, k, v = qkv(m, torch.cat([cls, bob], 1), pos)  # the public [CLS] row and Bob's rows
+    mine = partial_softmax(m, q[:, 0], 0, k, v, pos)
+    a = combine((msg[:, :-H].view(B, H, -1), msg[:, -H:]), mine)
+    return finish(m, x_cls[:, 0], a)
+
+
+def first_row_alice(m, alice):
+    """The read-out row is Alice's position 0: its residual stream x_0 and her partial softmax for q_0."""
+    B, n = alice.shape
+    x, q, k, v = qkv(m, alice, torch.arange(n))
+    a, log_z = partial_softmax(m, q[:, 0], 0, k, v, torch.arange(n))
+    return torch.cat([x[:, 0], a.flatten(1), log_z], dim=-1)
+
+
+def first_row_bob(m, msg, bob):
+    B, L = bob.shape
+    n, d, H = m._hand_n, m.wte.embedding_dim, m.blocks[0]["attn"].H
+    x0 = msg[:, :d]
+    _, q, _, _ = qkv_x(m, x0[:, None], torch.tensor([0]))  # Bob derives the query from x_0
+    pos = torch.arange(n, n + L)
+    _, _, k, v = qkv(m, bob, pos)
+    a = combine((msg[:, d:-H].view(B, H, -1), msg[:, -H:]), partial_softmax(m, q[:, 0], 0, k, v, pos))
+    return finish(m, x0, a)
+
+
 LAST_TWO = lambda m, n: [(2 * n, [0, 1]), (2 * n + 1, [END])]  # noqa: E731  (y_{n-1} and END)
 HAND = {
     "mingru-parallel-log-scan": (min_rnn_alice, min_rnn_bob),
@@ -628,6 +734,8 @@ HAND = {
     "softmax-as-exp-over-sum": lemma_t(lambda m, n: read_rows("EQ", n)),
     "attention-mean-over-last-two": lemma_t(LAST_TWO),
     "small-head-attention-index": lemma_t(lambda m, n: read_rows("INDEX", n)),
+    "cls-prepended-bidirectional-attention": (cls_alice, cls_bob),
+    "attention-reads-alice-position": (first_row_alice, first_row_bob),
 }
 
 
@@ -643,3 +751,18 @@ def test_hand_protocol_sends_the_counted_scalars_and_reproduces_the_model(name):
             msg = alice_fn(model, alice)
             assert msg.shape == (64, c.expected_scalars(n)), f"{name}: sends {msg.shape[1]} scalars"
             assert close(bob_fn(model, msg, bob), model(torch.cat([alice, bob], dim=1)), tol=1e-4)
+
+
+@pytest.mark.parametrize("name", [r[0] for r in REFUSED])
+def test_refused_models_really_are_untraceable_or_nondeterministic(name):
+    """Without any compiler: make_fx cannot trace them, or (dropout in training mode) two runs differ."""
+    _, factory, problem, _ = next(r for r in REFUSED if r[0] == name)
+    model = factory()
+    x = tokens_for(type(problem).__name__, 4, 8, seed=16)
+    with torch.no_grad():
+        if model.training:
+            assert not torch.equal(model(x), model(x))
+            return
+        model(x)  # it runs ...
+        with pytest.raises(RuntimeError, match="data-dependent"):  # ... not one straight-line program
+            make_fx(model)(x)
