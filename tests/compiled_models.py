@@ -560,6 +560,53 @@ class Case:
     module: str = ""  # where set: the module path explain() names for the message (named_modules() spelling)
     make_fx_traceable: bool = True  # False: plain make_fx fails on it (the compiler must handle it otherwise)
 
+    def __post_init__(self):
+        raw = self.factory
+        object.__setattr__(self, "factory", lambda: centred(raw(), self.problem, self.small_n))
+
+
+def gadget_sequences(family_name: str, pairs) -> torch.Tensor:
+    """The token sequences of (x, y) pairs laid out as the gadget lays them out: INDEX: x_0..x_{n-1}, then the
+    index token 2 + i; EQ/DISJ: x, SEP (2), y, END (3). (tests/test_compiled_conformance.py checks the layout
+    against reductions.gadgets.)"""
+    if family_name == "INDEX":
+        return torch.tensor([list(x) + [2 + y] for x, y in pairs])
+    return torch.tensor([list(x) + [2] + list(y) + [3] for x, y in pairs])
+
+
+def pairs_under_test(problem_factory, small_n: int):
+    """The inputs the conformance tests compare on: every pair at small_n, 512 sampled pairs at n = 16."""
+    small = problem_factory(small_n)
+    return ([(x, y) for x in small.alice_inputs() for y in small.bob_inputs()],
+            problem_factory(16).sample(512, seed=0))
+
+
+@torch.no_grad()
+def centred(model: nn.Module, problem_factory, small_n: int) -> nn.Module:
+    """Shift the bias of the model's last Linear so that its answers vary over the tested inputs, with no near
+    tie: a small randomly initialised model often gives one answer everywhere (then a protocol could agree with
+    it carrying nothing), and an answer decided by a logit difference of 1e-8 is decided by rounding.
+
+    Among the thresholds halfway between consecutive logit differences (gaps of at least 1e-4 where possible),
+    the one that balances the answers on every input at small_n (at least 15% of either answer where possible),
+    then on the inputs at n = 16, then has the widest gap. Deterministic. (The tests also compare logits.)
+    """
+    family_name = type(problem_factory(2)).__name__
+    last = [mod for mod in model.head.modules() if isinstance(mod, nn.Linear)][-1]
+    sets = []
+    for pairs in pairs_under_test(problem_factory, small_n):
+        logits = model(gadget_sequences(family_name, pairs)).double()
+        sets.append(logits[:, 0] - logits[:, 1])
+    values = torch.unique(torch.cat(sets))  # sorted
+    if len(values) < 2:
+        return model
+    mids, gaps = (values[1:] + values[:-1]) / 2, values[1:] - values[:-1]
+    small, large = (torch.minimum((d[:, None] > mids).double().mean(0), (d[:, None] < mids).double().mean(0))
+                    .clamp(max=0.15).tolist() for d in sets)
+    best = max(range(len(mids)), key=lambda k: (float(gaps[k]) >= 1e-4, small[k], large[k], float(gaps[k])))
+    last.bias[0] -= float(mids[best])
+    return model
+
 
 def _index(n):
     return INDEX(n)

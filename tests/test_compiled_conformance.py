@@ -50,6 +50,8 @@ from tests.compiled_models import (
     SelectiveScan,
     build,
     case,
+    gadget_sequences,
+    pairs_under_test,
 )
 
 torch.set_num_threads(1)
@@ -121,6 +123,10 @@ def test_gadget_layout_is_the_one_the_counts_assume(n):
         assert gadget.owners == ("Alice",) * n + ("Bob",) * (n + 2)
         assert len(gadget.final_token_values) == 1  # END: the read-out row's token takes one value
     assert len(get_gadget(INDEX(n)).final_token_values) == n  # the index token: n values
+    for problem in (INDEX(n), EQ(n), DISJ(n)):  # the token layout the models are centred on
+        pairs = problem.sample(20, seed=n)
+        expected = np.stack([get_gadget(problem).encode(x, y) for x, y in pairs])
+        assert np.array_equal(gadget_sequences(type(problem).__name__, pairs).numpy(), expected)
 
 
 # ============================================================================ the models are correct PyTorch
@@ -381,6 +387,32 @@ def test_protocol_equals_model_on_512_inputs_at_n_16(name):
     got = np.asarray(p.bob_answers(p.messages([x for x, _ in pairs]), [y for _, y in pairs]))
     assert got.shape == expected.shape == (512,)
     assert np.array_equal(got, expected), f"{name}: {int((got != expected).sum())} of 512 answers differ"
+
+
+def assert_logits_agree(name, p, model, family_name, pairs):
+    """Bob's logits from Alice's messages equal the model's own logits on the gadget's sequences."""
+    with torch.no_grad():
+        want = model(gadget_sequences(family_name, pairs))
+        got = p.bob_logits(p.messages([x for x, _ in pairs]), [y for _, y in pairs])
+    got = torch.as_tensor(got).float().cpu()
+    assert got.shape == want.shape
+    err = (got - want).abs().max().item()
+    assert err < 1e-4, f"{name}: max |logit difference| {err:.2e} between protocol and model"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_protocol_logits_equal_model_logits_on_every_input_at_small_n(name):
+    c = case(name)
+    _, p = compiled(name, c.small_n)
+    assert_logits_agree(name, p, c.factory(), family(c), pairs_under_test(c.problem, c.small_n)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_protocol_logits_equal_model_logits_on_512_inputs_at_n_16(name):
+    c = case(name)
+    _, p = compiled(name, LARGE_N)
+    assert_logits_agree(name, p, c.factory(), family(c), pairs_under_test(c.problem, c.small_n)[1])
 
 
 @pytest.mark.parametrize("name", NAMES)
