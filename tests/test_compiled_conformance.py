@@ -112,6 +112,22 @@ def test_enough_cases_and_every_required_model():
         assert grows == c.grows, f"{c.name}: the count's growth disagrees with grows={c.grows}"
 
 
+def token_embedding_width(model: nn.Module) -> int:
+    return next(mod for mod in model.modules() if isinstance(mod, nn.Embedding)).embedding_dim
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_count_exceeds_alices_embeddings(name):
+    """Alice's embeddings (n x E) are always a cut; a count above them would be wrong. Below them at the tested n
+    (so the exhaustive check tests the cut the case means), except where the case says they are the cut."""
+    c = case(name)
+    E = token_embedding_width(c.factory())
+    for n in (c.small_n, c.small_n + 1, LARGE_N):
+        assert c.expected_scalars(n) <= n * E
+        if not c.grows:
+            assert c.expected_scalars(n) < n * E, f"{name}: ties or exceeds her embeddings at n = {n}"
+
+
 @pytest.mark.parametrize("n", [3, 4, 5, 16])
 def test_gadget_layout_is_the_one_the_counts_assume(n):
     """The cost model's picture of the gadgets: who owns which position, and END's single value."""
