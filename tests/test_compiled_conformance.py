@@ -167,6 +167,17 @@ def test_model_is_deterministic_batch_consistent_and_traceable(name):
         assert close(traced(b), model(b))  # ... that is not specialised to the input it was traced at
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_answers_vary_on_every_input_at_small_n_without_near_ties(name):
+    """A model answering the same everywhere would let a protocol that carries nothing pass the answer checks."""
+    c = case(name)
+    with torch.no_grad():
+        logits = c.factory()(gadget_sequences(family(c), pairs_under_test(c.problem, c.small_n)[0]))
+    diff = logits[:, 0] - logits[:, 1]
+    assert 0.1 <= (diff < 0).float().mean().item() <= 0.9
+    assert diff.abs().min().item() > 3e-5
+
+
 def copy_rnn(src_cell, dst, suffix="_l0"):
     for part in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
         getattr(dst, part + suffix).data.copy_(getattr(src_cell, part).data)
