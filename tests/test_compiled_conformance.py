@@ -636,6 +636,44 @@ def copy_direction(bi, uni, suffix):
         getattr(uni, part + "_l0").data.copy_(getattr(bi, part + "_l0" + suffix).data)
 
 
+def lru_alice(m, alice):
+    """The LRU's complex state after Alice's last token, as reals (2N)."""
+    lam = torch.exp(torch.complex(-torch.exp(m.nu_log), torch.exp(m.theta_log)))
+    Bn = torch.complex(m.B_re, m.B_im) * torch.exp(m.gamma_log)[:, None]
+    x = torch.zeros(alice.shape[0], lam.shape[0], dtype=lam.dtype)
+    for t in range(alice.shape[1]):
+        x = lam * x + m.emb(alice[:, t]).to(Bn.dtype) @ Bn.T
+    return torch.view_as_real(x).flatten(1)
+
+
+def lru_bob(m, msg, bob):
+    x = torch.view_as_complex(msg.view(msg.shape[0], -1, 2).contiguous())
+    lam = torch.exp(torch.complex(-torch.exp(m.nu_log), torch.exp(m.theta_log)))
+    Bn = torch.complex(m.B_re, m.B_im) * torch.exp(m.gamma_log)[:, None]
+    u = m.emb(bob[:, 0])
+    x = lam * x + u.to(Bn.dtype) @ Bn.T
+    return m.head((x @ torch.complex(m.C_re, m.C_im).T).real + m.D * u)
+
+
+def s4d_alice(m, alice):
+    """S4D's complex state (P x N) after Alice's last token, as reals."""
+    dtA, _ = m.discretised()
+    u = m.inp(m.emb(alice))
+    s = torch.zeros(alice.shape[0], *dtA.shape, dtype=dtA.dtype)
+    for t in range(alice.shape[1]):
+        s = torch.exp(dtA) * s + u[:, t, :, None]
+    return torch.view_as_real(s).flatten(1)
+
+
+def s4d_bob(m, msg, bob):
+    dtA, C = m.discretised()
+    s = torch.view_as_complex(msg.view(msg.shape[0], *dtA.shape, 2).contiguous())
+    u = m.inp(m.emb(bob))
+    for t in range(bob.shape[1]):
+        s = torch.exp(dtA) * s + u[:, t, :, None]
+    return m.head(2 * (C * s).sum(-1).real + m.D * u[:, -1])
+
+
 # --------------------------------------------------------------------------- Lemma T by hand for GPT(layers=1)
 def rope_at(t, pos, hd):
     """RoPE as complex multiplication (independent of the model's pairwise form): t (B, L, H, hd)."""
@@ -778,6 +816,8 @@ def first_row_bob(m, msg, bob):
 
 LAST_TWO = lambda m, n: [(2 * n, [0, 1]), (2 * n + 1, [END])]  # noqa: E731  (y_{n-1} and END)
 HAND = {
+    "lru": (lru_alice, lru_bob),
+    "s4d-complex-recurrent": (s4d_alice, s4d_bob),
     "mingru-parallel-log-scan": (min_rnn_alice, min_rnn_bob),
     "minlstm-parallel-log-scan": (min_rnn_alice, min_rnn_bob),
     "linear-attention-cumsum": (linear_attention_alice, linear_attention_bob),
