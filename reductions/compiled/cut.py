@@ -42,6 +42,8 @@ __all__ = ["Cut", "CutPart", "find_cut", "EXEC_BATCH", "ANALYSIS_BATCH"]
 
 #: batch size of the program Alice and Bob run (inputs are processed in chunks of this size, padded)
 EXEC_BATCH = 256
+#: values with more elements than this are taken as wholly needed by the output (no per-element probe)
+MAX_PROBE = 1 << 14
 #: batch size of the program the dependency analysis runs (2, not 1: torch decomposes some ops differently
 #: for a batch of one, and the two programs must run the same ops)
 ANALYSIS_BATCH = 2
@@ -147,12 +149,13 @@ class _Analysis:
     """Values, dependency tensors and element classes of the B=1 program, with the batch axis of every
     value (from the exec program)."""
 
-    def __init__(self, prog1: Any, progx: Any, owners: tuple, tokens: Any) -> None:
+    def __init__(self, prog1: Any, progx: Any, owners: tuple, tokens: Any, bob_values: Any = None) -> None:
         import torch
 
         from reductions.compiled.positions import WORD_BITS, DependencyAnalysis
 
         self.prog1, self.progx, self.owners = prog1, progx, owners
+        self._bob_values = bob_values
         n1 = [n for n in prog1.graph.nodes]
         nx_ = [n for n in progx.graph.nodes]
         if len(n1) != len(nx_) or any(a.target != b.target for a, b in zip(n1, nx_)):
@@ -190,12 +193,91 @@ class _Analysis:
                 self.alice_only[n] = has_a & ~has_b
             if bool((has_a & has_b).any()):
                 self.mixed[n] = has_a & has_b
+        out = [n for n in n1 if n.op == "output"][0].args[0]
+        while isinstance(out, (list, tuple)):
+            out = out[0]
+        self.needed = self._needed(out)
+        for cls in (self.alice_only, self.mixed):
+            for n in list(cls):
+                m = cls[n] & self.needed[n] if n in self.needed and self.needed[n].shape == cls[n].shape else None
+                if m is None or not bool(m.any()):
+                    del cls[n]
+                else:
+                    cls[n] = m
+        for n in n1:
             v1 = n.meta.get("val")
             vx = self.to_exec[n].meta.get("val")
-            if v1 is not None and vx is not None and v1.dim() == vx.dim():
+            if isinstance(v1, torch.Tensor) and isinstance(vx, torch.Tensor) and v1.dim() == vx.dim():
                 diff = [i for i, (a, b) in enumerate(zip(v1.shape, vx.shape)) if a != b]
                 if len(diff) == 1 and v1.shape[diff[0]] == prog1.batch and vx.shape[diff[0]] == progx.batch:
                     self.batch_dim[n] = diff[0]
+
+    def bob_values(self, positions: tuple) -> list | None:
+        """Every joint value of Bob's tokens at ``positions`` over his inputs (None: unknown or too many)."""
+        return None if self._bob_values is None else self._bob_values(positions)
+
+    def _needed(self, out: Any) -> dict:
+        """Per value, the elements the output reads (through any path): a backward pass in which each op's rule is
+        re-run with every element of one input carrying its own bit. Values with no position dependency are
+        skipped (they are constants for both parties)."""
+        import torch
+
+        from reductions.compiled.positions import decode_elements, element_bits
+
+        needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
+        order = [n for n in self.prog1.graph.nodes if n.op == "call_function"]
+        for v in reversed(order):
+            nv = needed.get(v)
+            base = str(v.target).split(".")[-2] if str(v.target).startswith("aten.") else ""
+            u0 = v.args[0] if v.args and hasattr(v.args[0], "op") else None
+            if base.endswith("_") and not base.startswith("_") and u0 in needed:  # later reads of u0 read v
+                val = self.values.get(v)
+                if hasattr(val, "shape") and tuple(val.shape) == tuple(needed[u0].shape):
+                    nv = needed[u0] if nv is None else nv | needed[u0]
+                    needed[v] = nv
+            if nv is None or not bool(nv.any()):
+                continue
+            op = v.args[0] if v.target is operator.getitem else v
+            for u in _flat_nodes((op.args, op.kwargs)):
+                d = self.deps.get(u)
+                if not isinstance(d, torch.Tensor) or not bool(d.ne(0).any()) or u.op == "placeholder" \
+                        and u is not self.prog1.placeholders()[-1]:
+                    continue
+                shape = tuple(d.shape[:-1])
+                if math.prod(shape) > MAX_PROBE:
+                    hit = torch.ones(shape, dtype=torch.bool)
+                else:
+                    marks, nb = element_bits(shape)
+                    try:
+                        got = self.dep.probe(op, {u: marks}, nb)
+                        if v.target is operator.getitem:
+                            got = got[v.args[1]]
+                        hit = decode_elements(got[nv], nb).reshape(shape)
+                    except Exception:  # noqa: BLE001 - unknown: every element is needed (sound)
+                        hit = torch.ones(shape, dtype=torch.bool)
+                needed[u] = needed[u] | hit if u in needed else hit
+        return needed
+
+    def read_mask(self, u: Any, v: Any) -> Any:
+        """The Alice elements of ``u`` that the mixed elements of ``v`` read (per-element probe of ``v``'s op);
+        all of them where the probe cannot tell."""
+
+        from reductions.compiled.positions import decode_elements, element_bits
+
+        mine = self.alice_only[u]
+        shape = tuple(mine.shape)
+        if math.prod(shape) > MAX_PROBE:
+            return mine
+        op = v.args[0] if v.target is operator.getitem else v
+        marks, nb = element_bits(shape)
+        try:
+            got = self.dep.probe(op, {u: marks}, nb)
+            if v.target is operator.getitem:
+                got = got[v.args[1]]
+            hit = decode_elements(got[self.mixed[v]], nb).reshape(shape)
+        except Exception:  # noqa: BLE001 - unknown: every Alice element is read (sound)
+            return mine
+        return hit & mine
 
     def reads(self, u: Any, v: Any, source: str = "alice") -> tuple[bool, bool]:
         """Whether the Alice (``source="alice"``) or mixed elements of ``u`` reach (the Alice elements, the mixed
@@ -320,17 +402,24 @@ def _build_network(an: Any, splits: dict) -> Any:
             G.add_edge(("A_in", n), ("A_out", n))
     # a copy of Alice's input (it grows with n) is taken only where no other cut exists: its arcs cost more
     # than every other arc together, so the minimum cut uses as few of them as it can, then the fewest bits
-    big = 1 + sum(c for _, c, g in pending if not g) + sum(sp.carry_scalars * 64 for sp in splits.values())
+    # (each value's Alice elements also bound every edge's capacity out of it: at most len(nodes) edges each)
+    big = (1 + sum(c for _, c, g in pending if not g) + sum(sp.carry_scalars * 64 for sp in splits.values())) \
+        * (2 + len(nodes))
     for n, c, g in pending:
         G.add_edge(("A_in", n), ("A_out", n), capacity=c + (big * c if g else 0))
+    edge_masks: dict = {}
     for n, sp in splits.items():
         reals, bits = _dtype_bits(an.values[n].dtype)
         G.add_edge(("C_in", n), ("C_out", n), capacity=sp.carry_scalars * bits // (2 if reals == 2 else 1))
         G.add_edge(("C_out", n), ("M", n))
+        if sp.from_source:
+            G.add_edge("src", ("C_in", n))
     for v in nodes:
         if v.op != "call_function" or v in an.tuple_nodes:
             continue
         sp = splits.get(v)
+        if sp is not None and sp.from_source:
+            continue  # Bob's part reads the carry and elements of his own only
         for u in _inputs(v, an.tuple_nodes):
             if u in an.alice_only:
                 to_a, to_m = an.reads(u, v) if v.target is not operator.getitem or u in _flat_nodes(
@@ -340,7 +429,19 @@ def _build_network(an: Any, splits: dict) -> Any:
                 if sp is not None and u in sp.alice_inputs:
                     G.add_edge(("A_out", u), ("C_in", v))
                 elif to_m:
-                    G.add_edge(("A_out", u), ("M", v))
+                    # Bob's part of v reads some of u's Alice elements: sending just those cuts this edge
+                    if u in cand:
+                        m = an.read_mask(u, v)
+                        bd = an.batch_dim[u]
+                        m1 = m.movedim(bd, 0)[0]
+                        k = int(m1.sum())
+                        reals, bits = _dtype_bits(an.values[u].dtype)
+                        g = _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice)
+                        edge_masks[(u, v)] = (m, k, g)
+                        c = k * reals * bits
+                        G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0))
+                    else:
+                        G.add_edge(("A_out", u), ("M", v))
             if u in an.mixed and v in an.mixed and an.reads(u, v, "mixed")[1]:
                 G.add_edge(("M", u), ("M", v))
     out = [n for n in an.prog1.graph.nodes if n.op == "output"][0].args[0]
@@ -350,13 +451,16 @@ def _build_network(an: Any, splits: dict) -> Any:
         G.add_edge(("M", out), "sink")
     if out in an.alice_only:
         G.add_edge(("A_out", out), "sink")
+    G.graph["edge_masks"] = edge_masks
     return G, cand, out
 
 
-def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None) -> Cut:
+def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None,
+             bob_values: Any = None, source_lines: bool = True) -> Cut:
     """The cheapest checked cut of ``model``'s traced forward for a sequence with these ``owners``.
 
-    ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it).
+    ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it); ``bob_values(positions)``
+    lists every joint value of Bob's tokens at those positions (for Lemma T's split; None: none enumerated).
 
     Raises
     ------
@@ -371,14 +475,14 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
 
     T = len(owners)
     if programs is None:
-        prog1 = trace_forward(model, T, ANALYSIS_BATCH)
-        progx = trace_forward(model, T, exec_batch)
+        prog1 = trace_forward(model, T, ANALYSIS_BATCH, stack_traces=source_lines)
+        progx = trace_forward(model, T, exec_batch, stack_traces=False)  # (source lines come from prog1)
     else:
         prog1, progx = programs
     device = next(iter(prog1.params.values())).device if prog1.params else "cpu"
     tok = torch.as_tensor([list(tokens)] * prog1.batch, dtype=torch.long, device=device)
     try:
-        an = _Analysis(prog1, progx, tuple(owners), tok)
+        an = _Analysis(prog1, progx, tuple(owners), tok, bob_values)
     except ReductionNotApplicable:
         raise
     except Exception as e:  # noqa: BLE001 - the user's ops failed on a real sequence of the gadget
@@ -417,6 +521,15 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
                                      k * reals * bits, val.dtype, _user_frame(node),
                                      f"{k} of the {math.prod(shape)} elements of {node.name}", mask=mask,
                                      grows=grows))
+            elif kind == "A_out" and v[0] == "M":  # the elements of node that one op of Bob's reads
+                val = an.values[node]
+                reals, bits = _dtype_bits(val.dtype)
+                mask, k, grows = G.graph["edge_masks"][(node, v[1])]
+                bd = an.batch_dim[node]
+                total = math.prod(tuple(mask.movedim(bd, 0)[0].shape))
+                parts.append(CutPart("elements", node, (k,), k * reals, k * reals * bits, val.dtype,
+                                     _user_frame(node), f"{k} of the {total} elements of {node.name} (those "
+                                     f"{v[1].name} reads)", mask=mask, grows=grows))
             elif kind == "C_in":
                 sp = splits[node]
                 val = an.values[node]

@@ -62,6 +62,53 @@ def bits_to_positions(word_row: Any) -> list[int]:
     return out
 
 
+def _input_nodes(node: Any) -> list:
+    """The graph nodes among ``node``'s arguments (in lists too)."""
+    import torch.fx as fx
+
+    out: list = []
+
+    def walk(a: Any) -> None:
+        if isinstance(a, fx.Node):
+            if a not in out:
+                out.append(a)
+        elif isinstance(a, (list, tuple)):
+            for x in a:
+                walk(x)
+        elif isinstance(a, dict):
+            for x in a.values():
+                walk(x)
+
+    walk(node.args)
+    walk(node.kwargs)
+    return out
+
+
+def element_bits(shape: tuple) -> tuple[Any, int]:
+    """A dependency tensor giving every element of a tensor of ``shape`` its own bit (row-major)."""
+    import torch
+
+    n = 1
+    for s in shape:
+        n *= int(s)
+    W = words_for(n)
+    idx = torch.arange(n)
+    words = torch.zeros((n, W), dtype=torch.long)
+    words[idx, idx // WORD_BITS] = torch.ones(n, dtype=torch.long) << (idx % WORD_BITS)
+    return words.reshape(*shape, W), n
+
+
+def decode_elements(d: Any, n: int) -> Any:
+    """The boolean vector of length ``n`` of the element bits set anywhere in ``d``."""
+    import torch
+
+    flat = d.reshape(-1, d.shape[-1])
+    acc = functools.reduce(operator.or_, flat.unbind(0)) if flat.shape[0] else torch.zeros(d.shape[-1],
+                                                                                           dtype=torch.long)
+    bits = (acc.unsqueeze(-1) >> torch.arange(WORD_BITS)) & 1  # (W, WORD_BITS)
+    return bits.reshape(-1)[:n].bool()
+
+
 def _or_reduce(d: Any, dims: Any, keepdim: bool) -> Any:
     """OR of the words over ``dims`` (tensor dims, not the word axis)."""
     nd = d.dim() - 1
@@ -170,6 +217,34 @@ class DependencyAnalysis:
         self.deps: dict = {}
         self.fallbacks: list = []  # nodes whose op had no rule
         self._run(tokens, overrides or {})
+
+    def probe(self, op: Any, marks: dict, nbits: int) -> Any:
+        """Re-run the rule of ``op`` with the dependency tensors of its inputs replaced by ``marks`` (node ->
+        tensor of ``words_for(nbits)`` words; inputs not named get none) and return the output's tensor (a list
+        for several outputs). Nothing of the analysis changes."""
+        import torch
+
+        saved = (dict(self.deps), self.W, self.nbits, list(self.fallbacks))
+        W = words_for(nbits)
+        try:
+            self.W, self.nbits = W, nbits
+            for a in _input_nodes(op):
+                d = self.deps.get(a)
+                if a in marks:
+                    self.deps[a] = marks[a]
+                elif isinstance(d, torch.Tensor):
+                    self.deps[a] = torch.zeros((*d.shape[:-1], W), dtype=torch.long)
+                elif isinstance(d, list):
+                    self.deps[a] = [torch.zeros((*x.shape[:-1], W), dtype=torch.long) if isinstance(x, torch.Tensor)
+                                    else x for x in d]
+            args = self._val(op.args)
+            kwargs = {k: self._val(x) for k, x in op.kwargs.items()}
+            return self._rule(op, args, kwargs, self.values[op])
+        finally:
+            self.deps.clear()
+            self.deps.update(saved[0])
+            self.W, self.nbits = saved[1], saved[2]
+            self.fallbacks[:] = saved[3]
 
     def message_word(self) -> Any:
         """The words with only the message bit set."""
@@ -287,6 +362,9 @@ class DependencyAnalysis:
                 return d
             if base == "convolution":
                 return self._convolution(args, deps, out)
+            if base in {"native_layer_norm", "native_group_norm", "_native_batch_norm_legit_no_training",
+                        "native_rms_norm", "_fused_rms_norm"} and 0 in deps:
+                return self._norm(base, args, deps, out)
         except Exception:  # noqa: BLE001 - an op the rule cannot handle falls back (sound)
             pass
         return self._fallback(node, out)
@@ -400,6 +478,37 @@ class DependencyAnalysis:
         if bias is not None and bias in deps:
             r = _broadcast_or(tuple(out.shape), [r, deps[bias]])
         return r.reshape(*out.shape, self.W)
+
+    def _norm(self, base: str, args: tuple, deps: dict, out: Any) -> Any:
+        """Normalisations: an output element depends on the elements it is normalised with (the last
+        ``len(normalized_shape)`` dims for layer and RMS norm; eval-mode batch norm is pointwise) and on the
+        weights; the statistics outputs on those elements."""
+        import torch
+
+        d = deps[0]
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        if base == "_native_batch_norm_legit_no_training":
+            main = d.clone()
+            stats = self._zero(outs[1]) if len(outs) > 1 else None
+        else:
+            if base == "native_group_norm":
+                dims = list(range(1, d.dim() - 1))  # (sound: the whole sample, not only its group)
+            else:
+                dims = list(range(d.dim() - 1 - len(args[1]), d.dim() - 1))
+            r = _or_reduce(d, dims, True)
+            main = r.expand_as(d).clone()
+            stats = r
+        for i in range(1, len(args)):
+            if i in deps:
+                main = main | _or_reduce(deps[i], range(deps[i].dim() - 1), False)
+        res = [main]
+        for o in outs[1:]:
+            if isinstance(o, torch.Tensor):
+                res.append(stats.reshape(*o.shape, self.W) if stats is not None and stats[..., 0].numel() == o.numel()
+                           else _uniform(tuple(o.shape), [d], self.W))
+            else:
+                res.append(None)
+        return res if isinstance(out, (tuple, list)) else res[0]
 
     def _convolution(self, args: tuple, deps: dict, out: Any) -> Any:
         """A convolution's receptive fields: the same convolution, with non-negative weights, of 0/1 indicators

@@ -143,6 +143,16 @@ class CutPrograms:
                     if v.is_complex():
                         v = torch.view_as_real(v)
                     parts.append(v.reshape(v.shape[0], -1))
+                elif p.split.runs:  # one run of her program per value of Bob's query tokens
+                    pieces = []
+                    for run, (pos, val) in enumerate(p.split.runs):
+                        vals = values
+                        if pos:
+                            t2 = chunk.clone()
+                            t2[:, list(pos)] = torch.as_tensor(val, dtype=t2.dtype, device=t2.device)
+                            vals = self._run(t2, self.alice_nodes)
+                        pieces.append(p.split.carry_piece(vals, run))
+                    parts.append(self._flat(p.node, torch.cat(pieces, -2)))
                 else:
                     parts.append(self._flat(p.node, p.split.carry(values)))
             msg = torch.cat([q.to(torch.float32) for q in parts], 1) if parts else \

@@ -62,7 +62,7 @@ class CompiledProtocol(InducedProtocol):
         if seq.dtype.kind not in "iu":
             raise ReductionNotApplicable(
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
-        self.cut = find_cut(model, gadget.owners, seq[0].tolist())
+        self.cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
         self.programs = CutPrograms(self.cut)
         self._S = self.cut.scalars
         super().__init__(model, ForwardOnly(model), gadget, name=f"{gadget.name} via the compiled cut",
@@ -91,7 +91,8 @@ class CompiledProtocol(InducedProtocol):
             if g2.name.replace(str(bigger.n), "?") != gadget.name.replace(str(self.problem.n), "?"):
                 raise ValueError("a gadget of another family")
             seq = g2.sequences([next(iter(bigger.alice_inputs()))], [next(iter(bigger.bob_inputs()))])
-            S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3).scalars
+            S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
+                          bob_values=lambda pos: _bob_values(g2, pos)).scalars
         except Exception as e:  # noqa: BLE001 - no second length to compare: say so
             return False, (f"the cut at n + 1 could not be compiled ({type(e).__name__}), so growth was judged from "
                            "this length alone")
@@ -170,6 +171,24 @@ class CompiledProtocol(InducedProtocol):
                 f"the compiled protocol differs from the model's own forward on {bad} of {len(pairs)} inputs (max "
                 f"logit difference {diff:.3g}); the traced program is not the model's computation on every input "
                 "(e.g. a Python branch on a value that tracing fixed); please report this model")
+
+
+#: enumerate Bob's inputs to list his token values at a query's positions when there are at most this many
+MAX_ENUMERATE = 1 << 16
+
+
+def _bob_values(gadget: Any, positions: tuple) -> list | None:
+    """Every joint value of Bob's tokens at ``positions`` over his inputs, in first-seen order (None: too many
+    inputs to enumerate)."""
+    problem = gadget.problem
+    if problem.num_bob_inputs > MAX_ENUMERATE:
+        return None
+    where = [gadget.bob_positions.index(p) for p in positions]
+    seen: dict = {}
+    for y in problem.bob_inputs():
+        toks = gadget.encode_bob(y)[1]
+        seen.setdefault(tuple(int(toks[i]) for i in where), None)
+    return list(seen)
 
 
 def compile_reduction(model: Any, problem: Any, gadget: Any = None, *, device: Any = None, seed: int = 0,

@@ -19,16 +19,19 @@ with the concrete values and element classes of the traced program.
 Examples
 --------
 >>> [r.name for r in split_rules()]
-['prefix-scan', 'partial-reduction', 'partial-contraction']
+['prefix-scan', 'partial-reduction', 'partial-contraction', 'partial-softmax']
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ccbounds.errors import InvalidInputError
+from reductions.compiled.positions import WORD_BITS
 
 __all__ = ["SplitRule", "Split", "register_split_rule", "split_rules"]
 
@@ -55,6 +58,13 @@ class Split:
     what: str = ""
     complex_carry: bool = False
     reads: tuple = ()  # every input node carry() and bob() read (default: alice_inputs)
+    #: Alice computes the carry from her raw input (e.g. once per value of Bob's query tokens): the flow network
+    #: feeds the carry from the source, and the op's Bob part reads no other Alice or mixed element
+    from_source: bool = False
+    #: runs of Alice's program the carry needs: (token positions, values) per run, each run's piece computed by
+    #: ``carry_piece(values, run_index)``; empty: one run, ``carry(values)``
+    runs: tuple = ()
+    carry_piece: Callable[[dict, int], Any] | None = None
 
     @property
     def inputs(self) -> tuple:
@@ -275,10 +285,148 @@ def _contraction_match(node: Any, an: Any) -> Split | None:
                  complex_carry=an.values[node].is_complex(), reads=(a, b))
 
 
+_VIEWLIKE = {"view", "_unsafe_view", "reshape", "clone", "contiguous", "alias", "expand"}
+
+
+def _base(node: Any) -> str:
+    t = str(node.target)
+    return t.split(".")[-2] if t.startswith("aten.") else ""
+
+
+def _back(node: Any, allowed: set) -> Any:
+    while hasattr(node, "op") and node.op == "call_function" and _base(node) in allowed:
+        node = node.args[0]
+    return node
+
+
+def _softmax_match(node: Any, an: Any) -> Split | None:
+    """Lemma T (theory §4.2) on the traced program: ``O = softmax(S) @ V`` over a key axis, split by keys into
+    Alice's per-row partial average and log-denominator, for every value of the Bob tokens the row's scores
+    on her keys depend on."""
+    import torch
+
+    if node not in an.mixed or an.batch_dim.get(node) != 0:
+        return None
+    mm = node if _base(node) == "bmm" else (node.args[0] if _base(node) in {"view", "_unsafe_view", "reshape"}
+                                            and hasattr(node.args[0], "op") else None)
+    if mm is None or _base(mm) not in {"bmm", "mm"}:
+        return None
+    sm = _back(mm.args[0], _VIEWLIKE)
+    if _base(sm) != "_softmax" or not hasattr(sm.args[0], "op"):
+        return None
+    S = sm.args[0]
+    ve = _back(mm.args[1], _VIEWLIKE - {"expand"})
+    if not hasattr(ve, "op") or ve not in an.alice_side:
+        return None
+    vs, vv, vo = an.values[S], an.values[ve], an.values[node]
+    if sm.args[1] % vs.dim() != vs.dim() - 1 or vv.dim() != vs.dim() or tuple(vo.shape) != (*vs.shape[:-1],
+                                                                                             vv.shape[-1]):
+        return None
+    if an.batch_dim.get(S) != 0 or an.batch_dim.get(ve) != 0 or tuple(vv.shape[:-2]) != tuple(vs.shape[:-2]):
+        return None
+    Tq, Tk, dv = vs.shape[-2], vs.shape[-1], vv.shape[-1]
+    rows = [r for r in range(Tq) if bool(an.mixed[node][..., r, :].any())]
+    if not rows:
+        return None
+    bob_w, alice_w = an.bob_word, an.alice_word
+    dS, dV = an.deps[S], an.deps[ve]
+
+    def free_of(d: Any, w: Any) -> bool:
+        return not bool((d & w).ne(0).any())
+
+    # keys: Alice's hold values she computes and that depend on her positions; Bob's must not depend on hers
+    ja = [j for j in range(Tk) if free_of(dV[..., j, :, :], bob_w) and not free_of(dV[..., j, :, :], alice_w)]
+    jb = [j for j in range(Tk) if j not in ja]
+    if not ja or not jb:
+        return None
+    iA, iB = torch.tensor(ja), torch.tensor(jb)
+    tok_bits = [p for p, o in enumerate(an.owners) if o == "Bob"]
+    runs, slots = [], []
+    for r in rows:
+        if not free_of(dS[..., r, :, :].index_select(-2, iB), alice_w) or not free_of(dV.index_select(-3, iB),
+                                                                                          alice_w):
+            return None
+        d = dS[..., r, :, :].index_select(-2, iA)
+        acc = functools.reduce(operator.or_, d.reshape(-1, d.shape[-1]).unbind(0))
+        pos = tuple(p for p in tok_bits if (int(acc[p // WORD_BITS]) >> (p % WORD_BITS)) & 1)
+        vals = an.bob_values(pos) if pos else [()]
+        if vals is None or len(vals) * len(rows) > MAX_QUERY_VALUES:
+            return None
+        for v in vals:
+            runs.append((pos, tuple(v)))
+            slots.append(r)
+    heads = tuple(vs.shape[1:-2])
+    per_example = (*heads, len(runs), dv + 1)
+    tok_node = an.prog1.placeholders()[-1]
+
+    def partial(s_: Any, v_: Any) -> tuple[Any, Any]:
+        lz = torch.logsumexp(s_, -1)  # (..., )
+        w = torch.softmax(s_, -1).nan_to_num(0.0)
+        a = (w.unsqueeze(-2) @ v_).squeeze(-2)  # (..., dv)
+        return a, lz
+
+    def carry_piece(values: dict, k: int) -> Any:
+        r = slots[k]
+        a, lz = partial(values[S][..., r, :].index_select(-1, iA.to(values[S].device)),
+                        values[ve].index_select(-2, iA.to(values[ve].device)))
+        return torch.cat([a, lz.unsqueeze(-1)], -1).unsqueeze(-2)  # (B, *heads, 1, dv + 1)
+
+    def bob(values: dict, c: Any) -> Any:
+        Sb, Vb = values[S], values[ve]
+        tok = values[tok_node]
+        out = torch.zeros(*Sb.shape[:-1], dv, dtype=Vb.dtype, device=Vb.device)
+        sB = Sb.index_select(-1, iB.to(Sb.device))  # (B, *heads, Tq, |J_B|)
+        lB = torch.logsumexp(sB, -1)  # (B, *heads, Tq)
+        aB = torch.softmax(sB, -1).nan_to_num(0.0) @ Vb.index_select(-2, iB.to(Vb.device))  # (B, *heads, Tq, dv)
+        for r in rows:
+            ks = [k for k in range(len(runs)) if slots[k] == r]
+            pos = runs[ks[0]][0]
+            if pos:
+                have = tok[:, list(pos)]  # (B, |pos|)
+                table = torch.tensor([runs[k][1] for k in ks], device=tok.device)  # (Q, |pos|)
+                hit = (have.unsqueeze(1) == table.unsqueeze(0)).all(-1)  # (B, Q)
+                pick = torch.tensor(ks, device=tok.device)[hit.float().argmax(-1)]
+            else:
+                pick = torch.full((tok.shape[0],), ks[0], device=tok.device)
+            piece = c.movedim(-2, 1)[torch.arange(tok.shape[0], device=tok.device), pick]  # (B, *heads, dv + 1)
+            aA, lA = piece[..., :dv], piece[..., dv]
+            tot = torch.logaddexp(lA, lB[..., r])
+            wa = torch.exp(lA - tot).nan_to_num(0.0).unsqueeze(-1)
+            wb = torch.exp(lB[..., r] - tot).nan_to_num(0.0).unsqueeze(-1)
+            out[..., r, :] = wa * aA + wb * aB[..., r, :]
+        return out
+
+    def bob_deps(an2: Any, d_node: Any) -> Any:
+        from reductions.compiled.positions import _or_reduce
+
+        out = torch.zeros_like(d_node)
+        dS2, dV2 = an2.deps[S], an2.deps[ve]
+        extra = _or_reduce(dV2.index_select(-3, iB), [-2, -1], True).squeeze(-2)  # (B, *heads, 1, W)
+        for r in rows:
+            pos = runs[[k for k in range(len(runs)) if slots[k] == r][0]][0]
+            d = _or_reduce(dS2[..., r, :, :].index_select(-2, iB), [-1], False)  # (B, *heads, W)
+            tokd = an2.deps[tok_node][:, list(pos)] if pos else None
+            t = _or_reduce(tokd, [-1], False) if tokd is not None else torch.zeros_like(an2.message_word())
+            t = t.reshape(t.shape[0], *([1] * (d.dim() - 2)), t.shape[-1]) if tokd is not None else t
+            out[..., r, :, :] = (d | t | an2.message_word()).unsqueeze(-2) | extra
+        return out
+
+    Q = len(runs)
+    return Split("partial-softmax", node, (), per_example, lambda v: None, bob, bob_deps,
+                 what=f"per head, Alice's partial average and log-denominator over her {len(ja)} keys, for {Q} "
+                      f"(query row, value of Bob's query tokens) pair{'s' if Q != 1 else ''}",
+                 reads=(S, ve), from_source=True, runs=tuple(runs), carry_piece=carry_piece)
+
+
+#: the most (query row, token values) pairs a softmax split enumerates
+MAX_QUERY_VALUES = 4096
+
+
 _BUILTIN = [
     SplitRule("prefix-scan", _scan_match, "a scan carries its running value at Alice's last index"),
     SplitRule("partial-reduction", _reduction_match, "a sum/mean/max/min over positions carries Alice's part"),
     SplitRule("partial-contraction", _contraction_match, "a product contracting positions carries Alice's part"),
+    SplitRule("partial-softmax", _softmax_match, "softmax attention carries Lemma T's partial sums per query value"),
 ]
 _USER: list[SplitRule] = []
 

@@ -87,7 +87,8 @@ def _quiet_torch_logs() -> Any:
         log.setLevel(level)
 
 
-def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None) -> TracedProgram:
+def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
+                  stack_traces: bool = True) -> TracedProgram:
     """Trace ``model`` on a ``(batch, seq_len)`` token batch into a :class:`TracedProgram`.
 
     Raises
@@ -124,7 +125,7 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None) ->
             with warnings.catch_warnings(), torch.no_grad(), _quiet_torch_logs():
                 warnings.simplefilter("ignore")  # oneDNN's TF32 note when its flags are set
                 with torch.backends.mkldnn.flags(enabled=onednn):
-                    gm = make_fx(forward, tracing_mode="fake", record_stack_traces=True)(params, tokens)
+                    gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces)(params, tokens)
             break
         except ReductionNotApplicable:
             raise
@@ -138,7 +139,8 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None) ->
                 "every input") if any(w in text.lower() for w in ("data-dependent", "data dependent", "item",
                                                                   "guard", "unbacked", "symbolic")) \
             else "the forward could not be traced by torch.fx make_fx"
-        raise ReductionNotApplicable(f"cannot compile the model's forward: {hint} ({type(e).__name__}: {text})")
+        raise ReductionNotApplicable(
+            f"cannot trace the model's forward into one program: {hint} ({type(e).__name__}: {text})")
     random_ops = sorted({str(n.target) for n in gm.graph.nodes if n.op == "call_function"
                          and any(r in str(n.target).split(".")[1:2] for r in RANDOM_OPS)})
     if random_ops:
