@@ -77,6 +77,8 @@ class Cut:
     analysis: Any
     exec_program: Any
     splits: dict = field(default_factory=dict)
+    #: the cheapest cut in bits when it is cheaper than this one (it then grows with n): see theory §4.3
+    cheapest: Any = None
 
     @property
     def scalars(self) -> int:
@@ -156,6 +158,7 @@ class _Analysis:
 
         self.prog1, self.progx, self.owners = prog1, progx, owners
         self._bob_values = bob_values
+        self._memo: dict = {}
         n1 = [n for n in prog1.graph.nodes]
         nx_ = [n for n in progx.graph.nodes]
         if len(n1) != len(nx_) or any(a.target != b.target for a, b in zip(n1, nx_)):
@@ -282,6 +285,12 @@ class _Analysis:
     def reads(self, u: Any, v: Any, source: str = "alice") -> tuple[bool, bool]:
         """Whether the Alice (``source="alice"``) or mixed elements of ``u`` reach (the Alice elements, the mixed
         elements) of ``v``: the rule of ``v``'s op re-run with only those elements of ``u`` marked."""
+        key = ("reads", u, v, source)
+        if key not in self._memo:
+            self._memo[key] = self._reads(u, v, source)
+        return self._memo[key]
+
+    def _reads(self, u: Any, v: Any, source: str) -> tuple[bool, bool]:
         import torch
 
         op = v.args[0] if v.target is operator.getitem else v
@@ -406,11 +415,11 @@ def _build_network(an: Any, splits: dict) -> Any:
     big = (1 + sum(c for _, c, g in pending if not g) + sum(sp.carry_scalars * 64 for sp in splits.values())) \
         * (2 + len(nodes))
     for n, c, g in pending:
-        G.add_edge(("A_in", n), ("A_out", n), capacity=c + (big * c if g else 0))
+        G.add_edge(("A_in", n), ("A_out", n), capacity=c + (big * c if g else 0), bits=c)
     edge_masks: dict = {}
     for n, sp in splits.items():
         reals, bits = _dtype_bits(an.values[n].dtype)
-        G.add_edge(("C_in", n), ("C_out", n), capacity=sp.carry_scalars * bits // (2 if reals == 2 else 1))
+        G.add_edge(("C_in", n), ("C_out", n), capacity=sp.carry_scalars * bits, bits=sp.carry_scalars * bits)
         G.add_edge(("C_out", n), ("M", n))
         if sp.from_source:
             G.add_edge("src", ("C_in", n))
@@ -439,7 +448,7 @@ def _build_network(an: Any, splits: dict) -> Any:
                         g = _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice)
                         edge_masks[(u, v)] = (m, k, g)
                         c = k * reals * bits
-                        G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0))
+                        G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0), bits=c)
                     else:
                         G.add_edge(("A_out", u), ("M", v))
             if u in an.mixed and v in an.mixed and an.reads(u, v, "mixed")[1]:
@@ -498,12 +507,38 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
             if sp is not None:
                 splits[n] = sp
                 break
-    G, cand, out = _build_network(an, splits)
-    value, (reach, _) = nx.minimum_cut(G, "src", "sink")
-    if not math.isfinite(value):
+    # a split op's Bob part is one way for Bob to get its value, computing it from its inputs another: a flow
+    # network holds one of them, so the cut is found with every split rule applied and with the rules whose
+    # carry Alice computes from her raw input (Lemma T's) left out, and the better one is kept
+    nets = [splits]
+    if any(sp.from_source for sp in splits.values()):
+        nets.append({n: sp for n, sp in splits.items() if not sp.from_source})
+    best = cheapest = None
+    for sps in nets:
+        G, cand, out = _build_network(an, sps)
+        value, (reach, _) = nx.minimum_cut(G, "src", "sink")
+        if not math.isfinite(value):
+            continue
+        if best is None or value < best[0]:
+            best = (value, _extract(G, reach, an, sps, cand, progx))
+        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits")
+        if cheapest is None or bits < cheapest[0]:
+            cheapest = (bits, _extract(G, reach2, an, sps, cand, progx))
+    if best is None:
         raise ReductionNotApplicable(
             "no finite cut separates Alice's input from Bob's computation in the compiled program (a value both "
             "parties need cannot be sent: it is not a floating-point tensor with a batch axis)")
+    cut = best[1]
+    check_cut(cut)
+    # the cheapest cut in bits alone, whatever grows with n: the message to report when every cut grows
+    if cheapest[1].scalars < cut.scalars:
+        check_cut(cheapest[1])
+        cut.cheapest = cheapest[1]
+    return cut
+
+
+def _extract(G: Any, reach: set, an: Any, splits: dict, cand: dict, progx: Any) -> Cut:
+    """The message of the cut whose source side is ``reach``."""
     parts = []
     for u, v in G.edges:
         if u in reach and v not in reach and "capacity" in G.edges[u, v]:
@@ -534,13 +569,11 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
                 sp = splits[node]
                 val = an.values[node]
                 reals, bits = _dtype_bits(val.dtype)
-                parts.append(CutPart("carry", node, sp.carry_shape, sp.carry_scalars,
-                                     sp.carry_scalars * (bits if reals == 1 else bits // 1), val.dtype,
-                                     _user_frame(node), sp.what, split=sp))
-    parts.sort(key=lambda p: list(an.prog1.graph.nodes).index(p.node))
-    cut = Cut(parts, an, progx, {p.node: p.split for p in parts if p.kind == "carry"})
-    check_cut(cut)
-    return cut
+                parts.append(CutPart("carry", node, sp.carry_shape, sp.carry_scalars, sp.carry_scalars * bits,
+                                     val.dtype, _user_frame(node), sp.what, split=sp))
+    order = {n: i for i, n in enumerate(an.prog1.graph.nodes)}
+    parts.sort(key=lambda p: order[p.node])
+    return Cut(parts, an, progx, {p.node: p.split for p in parts if p.kind == "carry"})
 
 
 def check_cut(cut: Cut) -> None:

@@ -184,10 +184,10 @@ MOVEMENT = {
 }
 #: pointwise ops torch does not tag as such
 POINTWISE = {"where", "masked_fill", "clamp", "lerp", "addcmul", "addcdiv", "copy", "fill", "sigmoid", "tanh", "silu",
-             "gelu", "relu", "elu", "softplus"}
+             "gelu", "relu", "elu", "softplus", "complex", "polar"}
 #: ops whose output element depends on the same input element (shape kept, dtype may change)
 SAME = {"_to_copy", "to", "real", "imag", "conj", "_conj", "resolve_conj", "resolve_neg", "abs", "angle",
-        "type_as", "float", "double", "half", "bfloat16", "polar", "complex"}
+        "type_as", "float", "double", "half", "bfloat16"}
 #: ops whose values do not depend on the values of their tensor arguments (only on shapes)
 CONST = {"zeros_like", "ones_like", "empty_like", "full_like", "new_zeros", "new_ones", "new_empty", "new_full",
          "sym_size", "size"}
@@ -325,7 +325,8 @@ class DependencyAnalysis:
             return self._zero(out) if isinstance(out, torch.Tensor) else [self._zero(o) for o in out]
         name = _name(target)
         base = name.rstrip("_") if not name.startswith("_") else name
-        base = base[:-5] if base.endswith("_copy") else base
+        if base.endswith("_copy") and base != "_to_copy":  # functionalised views: view_copy, t_copy, ...
+            base = base[:-5]
         tags = getattr(target, "tags", ())
         if base in CONST and isinstance(out, torch.Tensor):
             return self._zero(out)

@@ -63,11 +63,16 @@ class CompiledProtocol(InducedProtocol):
             raise ReductionNotApplicable(
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
         self.cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
-        self.programs = CutPrograms(self.cut)
         self._S = self.cut.scalars
         super().__init__(model, ForwardOnly(model), gadget, name=f"{gadget.name} via the compiled cut",
                          device=device)
         self.message_grows_with_n, self.growth_note = self._growth(model, gadget)
+        if self.message_grows_with_n and self.cut.cheapest is not None:
+            # no cut of constant size was found: report the cheapest one at this n (it grows too)
+            self.cut = self.cut.cheapest
+            self._S = self.cut.scalars
+            self.message_bits = self._S * 32
+        self.programs = CutPrograms(self.cut)
         if validate:
             with torch.no_grad():
                 self._validate(seed)
