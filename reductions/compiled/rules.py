@@ -11,6 +11,12 @@ send the carry instead of the Alice elements the op reads. Built in:
   can reduce: the carry is her partial result (the size of the output).
 * ``partial-contraction``: a matrix product ``A @ B`` contracting an axis whose Alice-only slices of A's
   columns and B's rows Alice holds: the carry is her partial product (the size of the output).
+* ``partial-softmax``: ``softmax(S) @ V`` over a key axis (Lemma T): per head, for every read-out query row
+  and every joint value of the Bob tokens that row's scores on her keys depend on, her normalised partial
+  average a_A and log-denominator log Z_A (d_v + 1 scalars); Bob merges by log-sum-exp. Alice computes the
+  carry by running her program once per value.
+* ``partial-attention``: the same without a softmax (``W @ V`` with weights W, e.g. retention's decayed
+  scores): her partial weighted sum (d_v scalars) per row and value.
 
 A user adds a rule with :func:`register_split_rule`. A rule is a :class:`SplitRule` with ``match(node, an)``
 returning a :class:`Split` (or None), where ``an`` is the cut analysis (:mod:`reductions.compiled.cut`)
@@ -312,14 +318,17 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
     if mm is None or _base(mm) not in {"bmm", "mm"}:
         return None
     sm = _back(mm.args[0], _VIEWLIKE)
-    if _base(sm) != "_softmax" or not hasattr(sm.args[0], "op"):
+    soft = _base(sm) == "_softmax"
+    if soft and not hasattr(sm.args[0], "op") or not hasattr(sm, "op"):
         return None
-    S = sm.args[0]
+    S = sm.args[0] if soft else sm  # the scores (softmax) or the weights themselves (retention, linear attention)
     ve = _back(mm.args[1], _VIEWLIKE - {"expand"})
     if not hasattr(ve, "op") or ve not in an.alice_side:
         return None
     vs, vv, vo = an.values[S], an.values[ve], an.values[node]
-    if sm.args[1] % vs.dim() != vs.dim() - 1 or vv.dim() != vs.dim() or tuple(vo.shape) != (*vs.shape[:-1],
+    if soft and sm.args[1] % vs.dim() != vs.dim() - 1:
+        return None
+    if vv.dim() != vs.dim() or tuple(vo.shape) != (*vs.shape[:-1],
                                                                                              vv.shape[-1]):
         return None
     if an.batch_dim.get(S) != 0 or an.batch_dim.get(ve) != 0 or tuple(vv.shape[:-2]) != tuple(vs.shape[:-2]):
@@ -356,7 +365,8 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
             runs.append((pos, tuple(v)))
             slots.append(r)
     heads = tuple(vs.shape[1:-2])
-    per_example = (*heads, len(runs), dv + 1)
+    width = dv + 1 if soft else dv  # (a_A, log Z_A) for a softmax; the partial sum of w v otherwise
+    per_example = (*heads, len(runs), width)
     tok_node = an.prog1.placeholders()[-1]
 
     def partial(s_: Any, v_: Any) -> tuple[Any, Any]:
@@ -367,8 +377,11 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
 
     def carry_piece(values: dict, k: int) -> Any:
         r = slots[k]
-        a, lz = partial(values[S][..., r, :].index_select(-1, iA.to(values[S].device)),
-                        values[ve].index_select(-2, iA.to(values[ve].device)))
+        s_ = values[S][..., r, :].index_select(-1, iA.to(values[S].device))
+        v_ = values[ve].index_select(-2, iA.to(values[ve].device))
+        if not soft:
+            return (s_.unsqueeze(-2) @ v_)  # (B, *heads, 1, dv)
+        a, lz = partial(s_, v_)
         return torch.cat([a, lz.unsqueeze(-1)], -1).unsqueeze(-2)  # (B, *heads, 1, dv + 1)
 
     def bob(values: dict, c: Any) -> Any:
@@ -376,8 +389,12 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
         tok = values[tok_node]
         out = torch.zeros(*Sb.shape[:-1], dv, dtype=Vb.dtype, device=Vb.device)
         sB = Sb.index_select(-1, iB.to(Sb.device))  # (B, *heads, Tq, |J_B|)
-        lB = torch.logsumexp(sB, -1)  # (B, *heads, Tq)
-        aB = torch.softmax(sB, -1).nan_to_num(0.0) @ Vb.index_select(-2, iB.to(Vb.device))  # (B, *heads, Tq, dv)
+        vB = Vb.index_select(-2, iB.to(Vb.device))
+        if soft:
+            lB = torch.logsumexp(sB, -1)  # (B, *heads, Tq)
+            aB = torch.softmax(sB, -1).nan_to_num(0.0) @ vB  # (B, *heads, Tq, dv)
+        else:
+            aB = sB @ vB
         for r in rows:
             ks = [k for k in range(len(runs)) if slots[k] == r]
             pos = runs[ks[0]][0]
@@ -389,6 +406,9 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
             else:
                 pick = torch.full((tok.shape[0],), ks[0], device=tok.device)
             piece = c.movedim(-2, 1)[torch.arange(tok.shape[0], device=tok.device), pick]  # (B, *heads, dv + 1)
+            if not soft:
+                out[..., r, :] = piece + aB[..., r, :]
+                continue
             aA, lA = piece[..., :dv], piece[..., dv]
             tot = torch.logaddexp(lA, lB[..., r])
             wa = torch.exp(lA - tot).nan_to_num(0.0).unsqueeze(-1)
@@ -412,8 +432,10 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
         return out
 
     Q = len(runs)
-    return Split("partial-softmax", node, (), per_example, lambda v: None, bob, bob_deps,
-                 what=f"per head, Alice's partial average and log-denominator over her {len(ja)} keys, for {Q} "
+    kind = "partial average and log-denominator" if soft else "partial weighted sum"
+    return Split("partial-softmax" if soft else "partial-attention", node, (), per_example, lambda v: None, bob,
+                 bob_deps,
+                 what=f"per head, Alice's {kind} over her {len(ja)} keys, for {Q} "
                       f"(query row, value of Bob's query tokens) pair{'s' if Q != 1 else ''}",
                  reads=(S, ve), from_source=True, runs=tuple(runs), carry_piece=carry_piece)
 
