@@ -74,6 +74,8 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     from ccbounds.errors import InvalidInputError
     from ccbounds.problems import Problem, get_problem
 
+    if args.time_limit is not None and not (args.time_limit > 0 and math.isfinite(args.time_limit)):
+        raise InvalidInputError(f"--time-limit must be a positive, finite number of seconds, got {args.time_limit}")
     if args.matrix is not None:
         if args.problem is not None:
             raise InvalidInputError("give either a PROBLEM name or --matrix FILE.csv, not both")
@@ -94,8 +96,6 @@ def cmd_bounds(args: argparse.Namespace) -> int:
             raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
     print(f"computing bounds for {target.name}{' (exact search)' if args.exact else ''} ...", file=sys.stderr)
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
     report = bounds_report(target, exact=args.exact, **kw)
     print(report.table(wide=args.wide))
