@@ -14,7 +14,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,16 @@ from typing import Any
 
 from ccbounds.errors import CheckpointError
 
-__all__ = ["RawCheckpoint", "read_container", "sha256_file", "sniff", "check_file"]
+__all__ = ["RawCheckpoint", "read_container", "sha256_file", "sniff", "check_file", "check_regular",
+           "MAX_CHECKPOINT_BYTES", "MAX_UNPACKED_BYTES"]
+
+#: the largest checkpoint file read (checked on its size before any byte is read)
+MAX_CHECKPOINT_BYTES = 2**34
+#: the most bytes the entries of a torch zip archive may unpack to (from the archive's headers, before loading)
+MAX_UNPACKED_BYTES = 2**32
+#: an entry this large must not be compressed more than :data:`_MAX_RATIO` times (torch.save stores, never deflates)
+_RATIO_FLOOR = 2**26
+_MAX_RATIO = 20
 
 #: top-level keys under which training scripts commonly nest a state_dict
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model")
@@ -66,11 +77,48 @@ def check_file(path: str | Path) -> Path:
             f"{str(p)!r} is a directory, not a checkpoint file; pass the .pt or .safetensors file inside it "
             "(a Hugging Face save_pretrained directory needs its config.json)"
         )
-    if not p.is_file():
-        raise CheckpointError(f"{str(p)!r} is not a regular file; pass a .pt or .safetensors checkpoint file")
+    check_regular(p, "checkpoint")
     if p.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {str(p)!r} is empty (0 bytes); the save was interrupted, re-save it")
     return p
+
+
+def check_regular(p: Path, what: str) -> int:
+    """The size of ``p``; a CheckpointError unless it is a regular file (a symlink's target counts) of at most
+    :data:`MAX_CHECKPOINT_BYTES` bytes. FIFOs, devices and sockets are refused before anything reads them."""
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise CheckpointError(f"cannot read the {what} {str(p)!r} ({e.strerror}); check the path") from e
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"the {what} {str(p)!r} is not a regular file (a FIFO, device, socket or a link to "
+                              "one); pass real files only")
+    if st.st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"the {what} {str(p)!r} has {st.st_size} bytes, over the limit MAX_CHECKPOINT_BYTES = "
+                              f"2^34 (16 GiB); ccbounds audits small models, pass a smaller checkpoint")
+    return int(st.st_size)
+
+
+def _check_zip(p: Path) -> None:
+    """Refuse a torch zip archive whose headers declare more than :data:`MAX_UNPACKED_BYTES`, or a large
+    entry compressed like a zip bomb, before torch unpacks anything."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise CheckpointError(f"checkpoint {str(p)!r} is a truncated or corrupted torch archive ({e}); re-download "
+                              "or re-save it") from e
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"checkpoint {str(p)!r} unpacks to {total} bytes (its zip headers), over the limit "
+                              "MAX_UNPACKED_BYTES = 2^32 (4 GiB); pass a smaller checkpoint")
+    for i in infos:
+        if i.file_size > _RATIO_FLOOR and i.file_size > _MAX_RATIO * max(i.compress_size, 1):
+            raise CheckpointError(f"checkpoint {str(p)!r}: entry {i.filename!r} unpacks {i.compress_size} bytes to "
+                                  f"{i.file_size} (a zip bomb; torch.save never compresses); re-save it with "
+                                  "torch.save")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -182,6 +230,8 @@ def read_container(path: str | Path, *, trust_pickle: bool = False) -> RawCheckp
     kind = sniff(head)
     if kind == "safetensors":
         return _read_safetensors(p)
+    if kind == "torch-zip":
+        _check_zip(p)
     obj = _torch_load(p, kind, trust_pickle)
     if isinstance(obj, torch.nn.Module):
         return RawCheckpoint("pt", None, None, obj)

@@ -352,7 +352,7 @@ def load_checkpoint(
     from ccbounds.devices import resolve_device
 
     device = resolve_device(device)
-    if Path(path).is_dir() and (Path(path) / "config.json").is_file():  # a Hugging Face save_pretrained folder
+    if Path(path).is_dir() and os.path.lexists(Path(path) / "config.json"):  # a Hugging Face save_pretrained folder
         from ccbounds.checkpoint._hf import load_hf_checkpoint
 
         return load_hf_checkpoint(path, spec, trust_pickle=trust_pickle, device=device)

@@ -66,6 +66,12 @@ class HFConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
+        from ccbounds.models.config import _check_size
+
+        inner = self.expand * self.width  # in_proj, out_proj, conv, x_proj, dt_proj, A and D of each block
+        per_layer = (3 * inner * self.width + inner * (self.conv_kernel + 2 * self.state_size + 3)
+                     + inner * self.state_size + self.width)
+        _check_size(self, self.lm_vocab_size * self.width + self.layers * per_layer)
 
     @property
     def arch(self) -> str:
