@@ -309,6 +309,279 @@ add("hang", "budget-n-1e9-index", ["budget", "lstm", "--width", "4", "--n", str(
 add("hang", "bounds-eq-n-1e9", ["bounds", "eq", "--n", str(10**9)], code=0)
 
 
+# == class: tracebacks (now one line) ==============================================================
+@case("traceback", "matrix-latin1", says="UTF-8")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", write(tmp / "m.csv", b"0,1\n1,0\n# caf\xe9\n")]
+
+
+@case("traceback", "matrix-utf16", says="UTF-8")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", write(tmp / "m.csv", "0,1\n1,0\n".encode("utf-16"))]
+
+
+@case("traceback", "matrix-binary", says="UTF-8")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", write(tmp / "m.csv", bytes(range(256)))]
+
+
+@case("traceback", "matrix-is-dir", says="not found")
+def _(tmp: Path) -> list[str]:
+    (tmp / "d.csv").mkdir()
+    return ["bounds", "--matrix", str(tmp / "d.csv")]
+
+
+@case("traceback", "matrix-fifo", says="not found")
+def _(tmp: Path) -> list[str]:
+    os.mkfifo(tmp / "f.csv")
+    return ["bounds", "--matrix", str(tmp / "f.csv")]
+
+
+for _name, _text, _says in (("empty", "", "no rows"), ("comments-only", "# x\n\n", "no rows"),
+                            ("ragged", "0,1\n1\n", "different lengths"), ("letters", "a,b\n", "not an integer"),
+                            ("nan", "nan,1\n", "not an integer"), ("inf", "inf,0\n", "not an integer"),
+                            ("half", "0.5,1\n", "not an integer"), ("huge-int", "1e300,0\n", ""),
+                            ("three-valued", "0,2\n", ""), ("negative", "-1,0\n0,1\n", ""),
+                            ("too-many-rows", "\n".join(["0,1"] * 5000), "at most 4096"),
+                            ("long-line", ",".join(["0"] * 200_000) + "\n", "at most 4096")):
+    CASES.append(Case("traceback", f"matrix-{_name}", lambda tmp, t=_text: ["bounds", "--matrix",
+                                                                              write(tmp / "m.csv", t)],
+                      0 if _name == "three-valued" else 1, _says))
+
+
+@case("misleading", "matrix-bom", code=0)
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", write(tmp / "m.csv", "\ufeff0,1\n1,0\n".encode("utf-8"))]
+
+
+@case("traceback", "sweep-config-latin1", says="UTF-8")
+def _(tmp: Path) -> list[str]:
+    return ["sweep", write(tmp / "s.toml", b'[sweep]\nname = "caf\xe9"\n')]
+
+
+@case("traceback", "sweep-config-binary", says="UTF-8")
+def _(tmp: Path) -> list[str]:
+    return ["sweep", write(tmp / "s.toml", bytes(range(256)))]
+
+
+for _dtype in ("int8", "uint8", "int32", "int64", "bool", "float8_e4m3fn", "float8_e5m2", "complex64", "float16",
+               "bfloat16", "float64"):
+    CASES.append(Case("traceback", f"weights-{_dtype}", lambda tmp, d=_dtype: audit(tmp, saved(tmp, {
+        k: v.to(getattr(torch, d)) for k, v in lstm_state().items()})), 0 if _dtype in ("float16", "bfloat16",
+                                                                                         "float64") else 1, ""))
+
+
+@case("traceback", "weights-sparse")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {k: (v.to_sparse() if v.dim() == 2 else v) for k, v in lstm_state().items()}))
+
+
+@case("traceback", "weights-quantized")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {k: (torch.quantize_per_tensor(v, 0.1, 0, torch.qint8) if v.dim() == 2 else v)
+                                  for k, v in lstm_state().items()}))
+
+
+@case("traceback", "api-load-checkpoint-none", says="")
+def _(tmp: Path) -> Callable:
+    from ccbounds.checkpoint import load_checkpoint
+
+    return lambda: load_checkpoint(None)
+
+
+@case("traceback", "api-reduce-meta-model", says="meta device")
+def _(tmp: Path) -> Callable:
+    from ccbounds import INDEX, reduce
+    from ccbounds.models import RecurrentConfig, build_model
+
+    with torch.device("meta"):
+        model = build_model(RecurrentConfig("lstm", 6, 2, width=4))
+    return lambda: reduce(model, INDEX(4))
+
+
+@case("traceback", "api-audit-meta-model", says="meta device")
+def _(tmp: Path) -> Callable:
+    from ccbounds import INDEX, audit
+    from ccbounds.models import RecurrentConfig, build_model
+
+    with torch.device("meta"):
+        model = build_model(RecurrentConfig("lstm", 6, 2, width=4))
+    return lambda: audit(model, INDEX(4), samples=8, precisions=[32])
+
+
+def _ref_model() -> Any:
+    from ccbounds.models import RecurrentConfig, build_model
+
+    torch.manual_seed(0)
+    return build_model(RecurrentConfig("lstm", 6, 2, width=4)).eval()
+
+
+for _kw, _says in (({"confidence": "x"}, "confidence"), ({"confidence": 2}, "confidence"),
+                   ({"confidence": float("nan")}, "confidence"), ({"samples": 0}, "samples"),
+                   ({"samples": "8"}, "samples"), ({"samples": 10**12}, "MAX_SAMPLES"), ({"seed": -1}, "seed"),
+                   ({"seed": 1.5}, "seed"), ({"seed": 2**70}, "seed"), ({"witnesses": -1}, "witnesses"),
+                   ({"precisions": []}, "precisions"), ({"precisions": ["fp7"]}, "fp7"),
+                   ({"precisions": 8}, "precisions"), ({"calibration_samples": 0}, "calibration_samples"),
+                   ({"batch": 0}, "batch"), ({"device": "tpu9"}, "tpu9")):
+    def _audit_case(tmp: Path, kw: dict = _kw) -> Callable:
+        from ccbounds import INDEX, audit
+
+        model = _ref_model()
+        return lambda: audit(model, INDEX(4), **{"samples": 8, "precisions": [32], **kw})
+    CASES.append(Case("traceback", "api-audit-" + "-".join(f"{k}={v!r}"[:20] for k, v in _kw.items()), _audit_case,
+                      1, _says))
+
+
+@case("traceback", "state-dict-int-keys")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {i: v for i, v in enumerate(lstm_state().values())}))
+
+
+@case("traceback", "state-dict-mixed-keys")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {**lstm_state(), 7: torch.zeros(2)}))
+
+
+@case("traceback", "state-dict-scalar-tensors")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {k: v.flatten()[0] for k, v in lstm_state().items()}))
+
+
+@case("traceback", "state-dict-one-scalar")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {**lstm_state(), "rnn.weight_hh_l0": torch.tensor(1.0)}))
+
+
+@case("traceback", "state-dict-empty-tensors")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {k: v[:0] for k, v in lstm_state().items()}))
+
+
+@case("traceback", "state-dict-empty")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {}))
+
+
+@case("traceback", "state-dict-nested-list")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, [lstm_state()]))
+
+
+def _st(tmp: Path, data: bytes) -> list[str]:
+    return audit(tmp, write(tmp / "m.safetensors", data))
+
+
+_ST_OK = {"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}
+for _name, _data in (
+        ("truncated", safetensors_bytes(_ST_OK, bytes(8))),
+        ("header-not-json", safetensors_bytes(b"{nope" + b" " * 20)),
+        ("header-lies-length", safetensors_bytes(_ST_OK, bytes(16), length=10_000)),
+        ("offsets-past-end", safetensors_bytes({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 10**12]}},
+                                               bytes(16))),
+        ("shape-mismatch", safetensors_bytes({"w": {"dtype": "F32", "shape": [1000, 1000], "data_offsets": [0, 16]}},
+                                             bytes(16))),
+        ("bad-dtype", safetensors_bytes({"w": {"dtype": "Q99", "shape": [2], "data_offsets": [0, 8]}}, bytes(8))),
+        ("header-list", safetensors_bytes(b"[1, 2, 3]       ")),
+        ("overlapping", safetensors_bytes({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                                           "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, bytes(12))),
+        ("metadata-not-str", safetensors_bytes({"__metadata__": {"ccbounds_metadata": 5}, **_ST_OK}, bytes(16))),
+        ("header-only", safetensors_bytes(_ST_OK)),
+        ("eight-bytes", struct.pack("<Q", 2) + b"{"),
+):
+    CASES.append(Case("traceback", f"safetensors-{_name}", lambda tmp, d=_data: _st(tmp, d)))
+
+for _name, _bytes in (("text", b"hello world\n" * 10), ("zeros", bytes(100)), ("pickle-int", b"\x80\x04K\x05."),
+                      ("truncated-zip", b"PK\x03\x04" + bytes(30)), ("pickle-list", b"\x80\x02]q\x00.")):
+    CASES.append(Case("traceback", f"pt-{_name}", lambda tmp, b=_bytes: audit(tmp, write(tmp / "m.pt", b))))
+
+
+@case("traceback", "pt-truncated-real")
+def _(tmp: Path) -> list[str]:
+    path = Path(saved(tmp, lstm_state()))
+    path.write_bytes(path.read_bytes()[:300])
+    return audit(tmp, str(path))
+
+
+for _name, _spec, _says in (
+        ("tokens-str", {**TASK_SPEC, "tokens": "abc"}, "tokens"),
+        ("tokens-list", {**TASK_SPEC, "tokens": [1, 2]}, "tokens"),
+        ("tokens-bad-id", {**TASK_SPEC, "tokens": {"D0": "x"}}, "D0"),
+        ("tokens-negative", {**TASK_SPEC, "tokens": {"D0": -3}}, ""),
+        ("tokens-unknown-name", {**TASK_SPEC, "tokens": {"ZZ": 1}}, "ZZ"),
+        ("n-str", {**TASK_SPEC, "n": "4"}, "'n'"),
+        ("n-float", {**TASK_SPEC, "n": 4.5}, "'n'"),
+        ("n-bool", {**TASK_SPEC, "n": True}, "'n'"),
+        ("n-zero", {**TASK_SPEC, "n": 0}, "'n'"),
+        ("q-str", {**TASK_SPEC, "q": "two"}, "q"),
+        ("q-huge", {**TASK_SPEC, "q": 10**9}, ""),
+        ("task-int", {**TASK_SPEC, "task": 3}, "'task'"),
+        ("task-unknown", {**TASK_SPEC, "task": "sorting"}, "sorting"),
+        ("no-task", {"n": 4}, "task"),
+        ("list", [1, 2], "object"),
+        ("heads-zero", {**TASK_SPEC, "heads": 0}, "heads"),
+        ("answer-tokens-str", {**TASK_SPEC, "answer_tokens": "ab"}, "answer_tokens"),
+        ("unknown-key", {**TASK_SPEC, "colour": "red"}, "colour"),
+        ("readout-position-list", {**TASK_SPEC, "readout_position": [1]}, "readout_position"),
+        ("bos-negative", {**TASK_SPEC, "bos": -1}, "bos"),
+        ("vocab-size-str", {**TASK_SPEC, "vocab_size": "x"}, ""),
+        ("embedding-scale-nan", {**TASK_SPEC, "embedding_scale": "nan"}, "embedding_scale"),
+):
+    CASES.append(Case("traceback", f"spec-{_name}", lambda tmp, sp=_spec: audit(tmp, saved(tmp, lstm_state()),
+                                                                               spec=sp), 1, _says))
+for _name, _text in (("deep-100000", "[" * 100_000 + "]" * 100_000), ("deep-object", '{"a":' * 50_000 + "1" +
+                                                                      "}" * 50_000),
+                     ("latin1", b'{"task": "eq", "n": 4, "x": "caf\xe9"}'), ("not-json", "{task: eq}"),
+                     ("toml-bad", None), ("empty", "")):
+    if _text is None:
+        CASES.append(Case("traceback", "spec-toml-bad", lambda tmp: audit(tmp, saved(tmp, lstm_state()), spec=None)
+                          + ["--spec", write(tmp / "s.toml", "task = = 1")]))
+    else:
+        CASES.append(Case("traceback", f"spec-{_name}", lambda tmp, t=_text: audit(tmp, saved(tmp, lstm_state()),
+                                                                                  spec=t)))
+add("traceback", "bounds-time-limit-inf", ["bounds", "eq", "--n", "2", "--exact", "--time-limit", "inf"],
+    says="finite")
+add("traceback", "bounds-time-limit-nan", ["bounds", "eq", "--n", "2", "--exact", "--time-limit", "nan"],
+    says="finite")
+add("traceback", "bounds-time-limit-neg", ["bounds", "eq", "--n", "2", "--exact", "--time-limit", "-1"])
+add("traceback", "audit-seed-negative", ["audit", "--seed", "-1", "--samples", "8", "--precisions", "32"],
+    says="seed")
+add("traceback", "audit-seed-float", ["audit", "--seed", "1.5"], says="seed")
+add("traceback", "audit-seed-huge", ["audit", "--seed", str(2**80), "--samples", "8", "--precisions", "32"],
+    says="seed")
+add("traceback", "audit-samples-zero", ["audit", "--samples", "0"], says="samples")
+add("traceback", "audit-samples-huge", ["audit", "--samples", str(10**12), "--precisions", "32"], says="samples")
+add("traceback", "audit-witnesses-negative", ["audit", "--witnesses", "-3", "--samples", "8", "--precisions", "32"],
+    says="witnesses")
+add("traceback", "audit-device-bogus", ["audit", "--device", "tpu9", "--samples", "8"], says="tpu9")
+add("traceback", "audit-model-kwargs-not-json", ["audit", "x.pt", "--model", "m:f", "--model-kwargs", "{"])
+for _p in ("", ",", "0", "33", "-1", "fp7", "1,,2", "x" * 5000, "1e3", "nan"):
+    add("traceback", f"audit-precisions-{_p[:10] or 'empty'}", ["audit", "--precisions", _p, "--samples", "8"],
+        code=0 if _p == "1,,2" else 1)
+
+_USER_MODEL = """
+import torch
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(6, 4)
+        self.rnn = torch.nn.LSTM(4, 4, batch_first=True)
+        self.head = torch.nn.Linear(4, 2)
+    def forward(self, x):
+        out = self.head(self.rnn(self.embed(x))[0][:, -1])
+        return {OUT}
+"""
+for _name, _out, _says in (("one-row", "out[:1]", "one row per sequence"), ("class-ids", "out.argmax(-1)", "logits"),
+                           ("int-logits", "out.round().long()", "logits"), ("three-d", "out[:, None, :]", ""),
+                           ("scalar", "out.sum()", ""), ("tuple", "(out, out)", ""), ("none", "None", ""),
+                           ("nan", "out * float('nan')", "NaN"), ("wrong-classes", "out[:, :1]", "")):
+    def _build(tmp: Path, name: str = _name, out: str = _out) -> list[str]:
+        mod = f"usermodel_{name.replace('-', '_')}"
+        write(tmp / f"{mod}.py", _USER_MODEL.replace("{OUT}", out))
+        return ["audit", saved(tmp, lstm_state()), "--model", f"{mod}:Net", "--spec",
+                spec_file(tmp, {"task": "index-lookup", "n": 4, "q": 2}), "--samples", "8", "--precisions", "32"]
+    CASES.append(Case("traceback", f"user-model-{_name}", _build, 1, _says))
+
+
 # == the runner ===================================================================================
 @pytest.mark.parametrize("c", CASES, ids=[f"{c.cls}:{c.id}" for c in CASES])
 def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],

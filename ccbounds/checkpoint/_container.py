@@ -130,6 +130,34 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: tensor dtypes a checkpoint may hold: float weights (loaded as float32), integer and bool buffers
+_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool")
+
+
+def check_tensors(state: dict[Any, Any], where: str) -> None:
+    """Refuse a state_dict that no model can load: non-string keys, sparse, quantized or meta tensors, float8
+    or complex dtypes (CheckpointError naming the tensor and what to do)."""
+    import torch
+
+    for name, t in state.items():
+        if not isinstance(name, str):
+            raise CheckpointError(f"{where}: the state_dict has a key {name!r} of type {type(name).__name__}; a "
+                                  "state_dict maps parameter names (strings) to tensors, re-save it with "
+                                  "torch.save(model.state_dict(), path)")
+        if t.layout != torch.strided:
+            raise CheckpointError(f"{where}: tensor {name!r} is sparse ({t.layout}); save dense weights "
+                                  "(tensor.to_dense()) and load again")
+        if t.is_quantized:
+            raise CheckpointError(f"{where}: tensor {name!r} is quantized ({t.dtype}); save the float model "
+                                  "(tensor.dequantize()): the audit quantizes the message itself")
+        if t.device.type == "meta":
+            raise CheckpointError(f"{where}: tensor {name!r} is on the meta device (it has no values); save the "
+                                  "model after loading or initialising its weights")
+        if str(t.dtype).removeprefix("torch.") not in _DTYPES:
+            raise CheckpointError(f"{where}: tensor {name!r} has dtype {t.dtype}, which ccbounds does not read; "
+                                  "save it as float32 (tensor.float()), or float16/bfloat16")
+
+
 def _read_safetensors(p: Path) -> RawCheckpoint:
     from safetensors import SafetensorError, safe_open
 
@@ -137,11 +165,14 @@ def _read_safetensors(p: Path) -> RawCheckpoint:
         with safe_open(str(p), framework="pt", device="cpu") as fh:
             meta = fh.metadata() or {}
             tensors = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118 (a safetensors handle)
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as e:
         raise CheckpointError(
-            f"checkpoint {str(p)!r} is a truncated or corrupted safetensors file ({e}); re-download or re-save it"
+            f"checkpoint {str(p)!r} is a truncated or corrupted safetensors file ({str(e)[:160]}); re-download or "
+            "re-save it"
         ) from e
-    return RawCheckpoint("safetensors", tensors, meta.get("ccbounds_metadata"), None)
+    metadata = meta.get("ccbounds_metadata")
+    check_tensors(tensors, f"checkpoint {str(p)!r}")
+    return RawCheckpoint("safetensors", tensors, metadata, None)
 
 
 def _pickle_refusal(p: Path, err: Exception) -> CheckpointError:
@@ -157,6 +188,7 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
     import pickle
 
     import torch
+    from safetensors import SafetensorError  # recent torch.load reads safetensors files itself
 
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses anyway
@@ -172,7 +204,7 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
                 ) from e
             raise _pickle_refusal(p, e) from e
         refusal = e
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, SafetensorError) as e:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is truncated or corrupted ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
             "re-download or re-save it"
@@ -246,10 +278,14 @@ def read_container(path: str | Path, *, trust_pickle: bool = False) -> RawCheckp
             "re-save it with ccbounds.checkpoint.save_checkpoint"
         )
     if _tensor_dict(obj):
+        check_tensors(obj, f"checkpoint {str(p)!r}")
         return RawCheckpoint("pt", dict(obj), metadata, None)
     for key in _NESTED_KEYS:
         if _tensor_dict(obj.get(key)):
+            check_tensors(obj[key], f"checkpoint {str(p)!r}")
             return RawCheckpoint("pt", dict(obj[key]), metadata, None)
+    if not obj:
+        raise CheckpointError(f"checkpoint {str(p)!r} holds an empty dict, no tensors; {_RESAVE}")
     bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)][:5]
     raise CheckpointError(
         f"checkpoint {str(p)!r} is a dict but not a state_dict (non-tensor entries {bad}, and no "

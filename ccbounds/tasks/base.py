@@ -130,13 +130,16 @@ def resolve_tokens(
     ({'SEP': 2, 'END': 7}, 8)
     """
     layout = dict(defaults)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InvalidInputError(f"{task}: tokens must map token names to ids, e.g. {{{next(iter(layout))!r}: 5}}, "
+                                f"got {overrides!r}")
     for name, tok in dict(overrides or {}).items():
         if name not in layout:
             raise InvalidInputError(
                 f"{task}: unknown token name {name!r}; valid names are {sorted(layout)}"
             )
-        if isinstance(tok, bool) or not isinstance(tok, (int, np.integer)) or tok < 0:
-            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer >= 0, got {tok!r}")
+        if isinstance(tok, bool) or not isinstance(tok, (int, np.integer)) or not 0 <= tok < 2**31:
+            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer in 0..2^31-1, got {tok!r}")
         layout[name] = int(tok)
     ids = list(layout.values())
     if len(set(ids)) != len(ids):
