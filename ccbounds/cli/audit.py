@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ccbounds.cli._common import note, progress_bar, write_text
+from ccbounds.cli._common import progress_bar, write_text
 
 __all__ = ["add_command", "parse_precisions"]
 
@@ -56,7 +56,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         example = args.example or DEFAULT_EXAMPLE
         example_path(example)  # an unknown name fails here, before anything is printed
-        note(f"auditing the bundled example {example!r} (see `ccbounds examples`)")
+        print(f"auditing the bundled example {example!r} (see `ccbounds examples`)", file=sys.stderr)
     report, loaded = audit_checkpoint(args.checkpoint, example=example, spec=args.spec,
                                       trust_pickle=args.trust_pickle, device=args.device,
                                       model=args.model, model_kwargs=args.model_kwargs,

@@ -298,7 +298,7 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
     recs = _records(rows)
     if not recs:
         raise InvalidInputError(f"{str(results)!r} holds no finished run ({len(rows)} rows, all failed or none); "
-                                "see its logs/ folder")
+                                "see its _logs/ folder")
     points = ceiling_points(rows)
     drawn = []
     if any(len({r["n"] for r, _ in recs if r["task"] == t}) > 1 for t in {r["task"] for r, _ in recs}):
