@@ -37,10 +37,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ccbounds._required_bits import required_bits
 from ccbounds.architectures import ARCHITECTURES, get_architecture
 from ccbounds.bound_record import Bound
 from ccbounds.errors import TWO_LAYER_REASON, InvalidInputError
-from ccbounds.required_bits import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
 

@@ -88,7 +88,11 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         from ccbounds.devices import resolve_device
 
         device = resolve_device(device)
-    check_classifier_output(model, gadget.task, device)
+    try:
+        check_classifier_output(model, gadget.task, device)
+    except InvalidInputError:
+        get_adapter(model, validate=False, seed=seed)  # a layout no lemma covers is refused first, with its reason
+        raise
     adapter = get_adapter(model, validate=validate, seed=seed)
     t = gadget.task
     from reductions.gadgets.layouts import vocabulary_note

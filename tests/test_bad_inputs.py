@@ -35,7 +35,7 @@ torch = pytest.importorskip("torch")
 TIME_CAP_S = 30
 MEMORY_CAP = 3 * 2**30
 #: the longest error line the CLI prints
-MAX_LINE = 400
+MAX_LINE = 600
 
 TASK_SPEC = {"task": "index-lookup", "n": 4, "q": 2, "tokens": {}, "readout_position": "last"}
 

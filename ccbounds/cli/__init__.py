@@ -24,7 +24,7 @@ from ccbounds.cli._common import EXIT_ERROR, EXIT_OK, EXIT_VIOLATION
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_VIOLATION", "MAX_ERROR_CHARS", "error_line"]
 
 #: the longest error line printed (longer messages keep their start and their advice at the end)
-MAX_ERROR_CHARS = 400
+MAX_ERROR_CHARS = 600
 
 
 class _UsageError(Exception):
@@ -46,7 +46,7 @@ def error_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
     >>> error_line("bad\nthing")
     'error: bad; thing'
     >>> len(error_line("x" * 1000)), error_line("a" * 1000 + "; do this", 60)[-9:]
-    (400, '; do this')
+    (600, '; do this')
     """
     text = "error: " + "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
     if len(text) <= limit:

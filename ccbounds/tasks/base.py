@@ -139,7 +139,7 @@ def resolve_tokens(
                 f"{task}: unknown token name {name!r}; valid names are {sorted(layout)}"
             )
         if isinstance(tok, bool) or not isinstance(tok, (int, np.integer)) or not 0 <= tok < 2**31:
-            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer in 0..2^31-1, got {tok!r}")
+            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer >= 0 (and < 2^31), got {tok!r}")
         layout[name] = int(tok)
     ids = list(layout.values())
     if len(set(ids)) != len(ids):
