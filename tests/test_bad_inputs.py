@@ -238,7 +238,7 @@ def _(tmp: Path) -> list[str]:
         zf.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
         with zf.open("archive/data/0", "w", force_zip64=True) as fh:
             block = bytes(1 << 20)
-            for _ in range(300):  # 300 MiB of zeros, about 300 KB compressed
+            for _ in range(80):  # 80 MiB of zeros, about 80 KB compressed
                 fh.write(block)
     return audit(tmp, str(path))
 
@@ -582,6 +582,153 @@ for _name, _out, _says in (("one-row", "out[:1]", "one row per sequence"), ("cla
     CASES.append(Case("traceback", f"user-model-{_name}", _build, 1, _says))
 
 
+# == class: accepted and wrong (now refused before anything runs) ===================================
+@case("accepted", "audit-plot-dir", says="is a folder")
+def _(tmp: Path) -> list[str]:
+    (tmp / "figs").mkdir()
+    return ["audit", "--samples", "8", "--precisions", "32", "--plot", str(tmp / "figs")]
+
+
+add("accepted", "audit-plot-no-suffix", ["audit", "--samples", "8", "--precisions", "32", "--plot", "out"],
+    says=".png")
+add("accepted", "audit-json-missing-folder", ["audit", "--json", "/nonexistent/a.json"], says="folder")
+for _arch in ("lstm", "gru", "rnn"):
+    add("accepted", f"budget-{_arch}-heads-4", ["budget", _arch, "--width", "8", "--n", "8", "--heads", "4"],
+        says="heads")
+add("accepted", "budget-tf1-layers-3", ["budget", "tf1", "--width", "8", "--n", "8", "--layers", "3"],
+    says="layers")
+add("accepted", "train-lstm-heads", ["train", "--arch", "lstm", "--task", "eq", "--n", "3", "--width", "4", "--heads",
+                                     "4", "-o", "/nonexistent/x.pt"], says="heads")
+
+_SWEEP = """
+[sweep]
+name = "bad"
+tasks = ["index-lookup"]
+lengths = [3]
+[train]
+steps = 2
+[audit]
+{AUDIT}
+[[models]]
+arch = "lstm"
+width = 2
+"""
+for _name, _audit, _says in (("precisions-garbage", 'precisions = ["x7"]', "x7"),
+                             ("precisions-zero", "precisions = [0]", "precision"),
+                             ("precisions-empty", "precisions = []", "precisions"),
+                             ("samples-zero", "samples = 0", "samples"), ("samples-str", 'samples = "8"', "samples"),
+                             ("samples-huge", "samples = 100000000000", "MAX_SAMPLES"),
+                             ("seed-negative", "seed = -1", "seed"), ("seed-float", "seed = 1.5", "seed"),
+                             ("confidence-2", "confidence = 2", "confidence"),
+                             ("confidence-str", 'confidence = "high"', "confidence"),
+                             ("calibration-zero", "calibration_samples = 0", "calibration_samples"),
+                             ("unknown-key", "colour = 1", "colour")):
+    CASES.append(Case("accepted", f"sweep-audit-{_name}", lambda tmp, a=_audit: [
+        "sweep", write(tmp / "s.toml", _SWEEP.replace("{AUDIT}", a)), "--results", str(tmp / "res")], 1, _says))
+
+
+def _api_reduce(out: Callable[[Any], Any]) -> Callable[[Path], Callable]:
+    def build(tmp: Path) -> Callable:
+        from ccbounds import INDEX, reduce
+
+        model = _ref_model()
+
+        class Wrapped(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = model
+
+            def forward(self, x: Any) -> Any:
+                return out(self.inner(x))
+
+        return lambda: reduce(Wrapped().eval(), INDEX(4))
+    return build
+
+
+for _name, _out, _says in (
+        ("one-row", lambda y: y[:1], "one row per sequence"), ("extra-row", lambda y: torch.cat([y, y[:1]]), "batch"),
+        ("class-ids", lambda y: y.argmax(-1), "logits"), ("int-logits", lambda y: y.long(), "logits"),
+        ("bool", lambda y: y > 0, "logits"), ("nan", lambda y: y * float("nan"), "NaN"),
+        ("inf-row", lambda y: torch.cat([y[:1] * float("inf"), y[1:]]), "NaN or inf"),
+        ("three-classes", lambda y: torch.cat([y, y[:, :1]], 1), "classes")):
+    CASES.append(Case("accepted", f"api-reduce-{_name}", _api_reduce(_out), 1, _says))
+
+
+# == class: exit codes (usage errors: one line, exit 1, as the README says) =========================
+for _argv in (["bogus"], ["bounds", "--n", "x"], ["bounds", "eq", "--n"], ["budget", "lstm"], ["budget"],
+              ["audit", "--samples", "many"], ["audit", "--unknown-flag"], ["train", "--arch", "lstm"],
+              ["train", "--arch", "cnn", "--task", "eq", "--n", "3", "--width", "4", "-o", "x.pt"],
+              ["sweep", "--workers", "two"], ["sweep", "--executor", "slurm", "c.toml"], ["experiment"],
+              ["experiment", "nothing"], ["bounds", "eq", "--n", "3", "extra"], ["--no-such-option"],
+              ["bounds", "eq", "--n", "3", "--time-limit", "soon"]):
+    add("exit-code", "usage-" + "-".join(a.strip("-") for a in _argv)[:40], list(_argv), says="--help")
+
+
+# == class: misleading messages =====================================================================
+@case("misleading", "bare-lstm-called-lstm", says="lstm model")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, {f"rnn.{k}": v for k, v in torch.nn.LSTM(4, 4, batch_first=True).state_dict().items()}
+                               | {"embed.weight": torch.zeros(6, 4), "head.weight": torch.zeros(2, 4)}),
+                 spec={"task": "index-lookup", "n": 4, "q": 2})
+
+
+@case("misleading", "hf-bitsandbytes", says="quantization_config")
+def _(tmp: Path) -> list[str]:
+    folder = hf_folder(tmp, quantization_config={"quant_method": "bitsandbytes", "load_in_8bit": True})
+    return ["audit", str(folder), "--samples", "8", "--precisions", "32"]
+
+
+@case("misleading", "long-error-line", says="")
+def _(tmp: Path) -> list[str]:
+    return audit(tmp, saved(tmp, lstm_state()), spec={**TASK_SPEC, "tokens": {f"T{i}" * 50: i for i in range(200)}})
+
+
+@case("misleading", "report-output-is-a-file", says="pass -o DIR")
+def _(tmp: Path) -> list[str]:
+    from ccbounds.sweeps import shipped_results
+
+    write(tmp / "afile", "x")
+    return ["sweep", "--report", str(shipped_results("ceiling")), "-o", str(tmp / "afile" / "sub")]
+
+
+@case("misleading", "matrix-bom-semicolons", code=0)
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", write(tmp / "m.csv", "\ufeff1;0\r\n0;1\r\n".encode("utf-8"))]
+
+
+# == class: pickle payloads (refused, and never run: the marker file stays absent) ==================
+class _Marker:
+    def __init__(self, path: str, call: str) -> None:
+        self.path, self.call = path, call
+
+    def __reduce__(self) -> tuple:
+        return (open, (self.path, "w")) if self.call == "open" else (os.system, (f"touch {self.path}",))
+
+
+def _pickle_case(how: str, call: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        import pickle
+
+        evil = _Marker(str(tmp / "PWNED"), call)
+        if how == "torch.save":
+            path = saved(tmp, {"state_dict": lstm_state(), "x": evil})
+        elif how == "hf-bin":
+            folder = hf_folder(tmp)
+            for f in folder.glob("*.safetensors"):
+                f.unlink()
+            torch.save({"x": evil}, folder / "pytorch_model.bin")
+            return ["audit", str(folder), "--samples", "8", "--precisions", "32"]
+        else:
+            path = write(tmp / "evil.pt", pickle.dumps(evil, protocol=int(how[-1])))
+        return audit(tmp, path)
+    return build
+
+
+for _how in ("torch.save", "pickle2", "pickle4", "hf-bin"):
+    for _call in ("open", "system"):
+        CASES.append(Case("pickle", f"{_how}-{_call}", _pickle_case(_how, _call), 1, "--trust-pickle"))
+
+
 # == the runner ===================================================================================
 @pytest.mark.parametrize("c", CASES, ids=[f"{c.cls}:{c.id}" for c in CASES])
 def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -601,6 +748,8 @@ def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],
             assert c.code == 0, "accepted"
             return
         code, out, err = run_cli(capsys, built)
+    if c.cls == "pickle":
+        assert not (tmp_path / "PWNED").exists(), "the payload ran"
     assert "Traceback" not in out + err
     assert code == c.code, (code, err[-2000:])
     if code == 0:

@@ -64,6 +64,12 @@ def check_folder(folder: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise CheckpointError(f"{str(cfg)!r} holds a {type(config).__name__}, not a JSON object; pass the folder "
                               "save_pretrained wrote")
+    quant = config.get("quantization_config")
+    if quant:
+        method = quant.get("quant_method", "quantized") if isinstance(quant, dict) else "quantized"
+        raise CheckpointError(f"{str(cfg)!r} has a quantization_config ({method}): the weights are stored quantized, "
+                              "and ccbounds audits float weights (the audit quantizes the message itself); save the "
+                              "model before quantizing it (save_pretrained of the float model)")
     ints = {k: v for k, v in config.items() if isinstance(v, int) and not isinstance(v, bool)}
     for key in _LAYER_KEYS:
         if ints.get(key, 0) > MAX_LAYERS:

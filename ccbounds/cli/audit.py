@@ -29,8 +29,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.checkpoint and args.example:
         raise InvalidInputError("give a CHECKPOINT or --example NAME, not both")
-    if args.samples < 1:
-        raise InvalidInputError(f"--samples must be at least 1, got {args.samples}")
+    from ccbounds.auditing.runner import MAX_SAMPLES
+
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise InvalidInputError(f"--samples must be in 1..{MAX_SAMPLES} (MAX_SAMPLES), got {args.samples}")
     if args.seed < 0 or args.seed >= 2**63:
         raise InvalidInputError(f"--seed must be an integer in 0..2^63-1, got {args.seed}")
     if args.witnesses < 0:
@@ -42,6 +44,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if target and Path(target).is_dir():
             raise InvalidInputError(f"{option} {target!r} is a folder; pass a file path in it, e.g. "
                                     f"{str(Path(target) / ('audit.json' if option == '--json' else 'audit.png'))!r}")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps"):
+        raise InvalidInputError(f"--plot {args.plot!r} has no image suffix, so matplotlib would write "
+                                f"{args.plot + '.png'!r} instead; pass a path ending .png, .pdf or .svg")
     if (args.model or args.model_kwargs) and not args.checkpoint:
         raise InvalidInputError("--model MODULE:CALLABLE loads a CHECKPOINT into your code; pass the checkpoint too")
     if args.model_kwargs and not args.model:

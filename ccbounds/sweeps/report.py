@@ -312,7 +312,10 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
         try:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            raise InvalidInputError(f"cannot create the report folder {str(out)!r} ({e.strerror})") from None
+            raise InvalidInputError(f"cannot create the report folder {str(out)!r} ({e.strerror}: a file of that name "
+                                    "or in its path?); pass -o DIR, a folder path where no file is in the way"
+                                    if e.errno == 17 else f"cannot create the report folder {str(out)!r} "
+                                    f"({e.strerror}); pass -o DIR, a writable folder path") from None
     from ccbounds.plotting import add_caption
 
     for name, fig, caption in drawn:
