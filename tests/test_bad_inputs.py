@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ccbounds.cli import main
 from ccbounds.errors import CCBoundsError
@@ -767,3 +769,67 @@ def test_campaign_size() -> None:
     print(dict(by_class))
     assert len(CASES) >= 150, by_class
     assert len({(c.cls, c.id) for c in CASES}) == len(CASES)
+
+
+# == property-based: generated matrices, specs and sweep configs =====================================
+_CSV_PIECES = st.sampled_from(["0", "1", "2", ",", ";", "\n", "\r\n", " ", "#", "x", "-1", "0.5", "1e3", "nan",
+                               "\ufeff", "\t", ",,", "\n\n"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(_CSV_PIECES, max_size=40), junk=st.binary(max_size=4))
+def test_generated_matrix_files(pieces: list[str], junk: bytes, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "m.csv"
+    path.write_bytes("".join(pieces).encode("utf-8") + junk)
+    capsys.readouterr()
+    with caps():
+        code, out, err = run_cli(capsys, ["bounds", "--matrix", str(path)])
+    assert "Traceback" not in out + err and code in (0, 1), (code, err)
+    if code == 1:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) <= MAX_LINE, err
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 2**40) | st.floats(allow_nan=True) |
+                     st.text(max_size=6), lambda inner: st.lists(inner, max_size=3) |
+                     st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+_SPEC_KEYS = st.sampled_from(["task", "n", "q", "tokens", "vocab_size", "arch", "heads", "norm_first", "positions",
+                              "max_len", "nonlinearity", "answer_tokens", "readout_position", "embedding_scale",
+                              "bos", "eos", "data_offset", "index_offset", "depth", "types", "length", "negatives"])
+_TASKS = st.sampled_from(["index-lookup", "eq", "disj", "dyck", "gt", "ip", "nn", "sorting"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(task=_TASKS, n=st.integers(-2, 10**7) | _JSON, extra=st.dictionaries(_SPEC_KEYS, _JSON, max_size=4))
+def test_generated_specs(task: str, n: Any, extra: dict[str, Any]) -> None:
+    from ccbounds.checkpoint import parse_spec
+
+    with caps():
+        try:
+            parse_spec({"task": task, "n": n, **extra}).build_task()
+        except CCBoundsError as e:
+            assert str(e) and "\n" not in str(e)
+
+
+_TOML_VALUES = st.sampled_from(['1', '0', '-1', '2.5', '"x"', '"lstm"', '[1, 2]', '[]', '["fp16"]', 'true',
+                                '100000000000', '"index-lookup"', '[0, 32]', '{a = 1}'])
+_TOML_KEYS = st.sampled_from(["name", "tasks", "lengths", "seeds", "steps", "width", "arch", "precisions",
+                              "samples", "seed", "confidence", "calibration_samples", "layers", "heads", "lr",
+                              "batch_size", "colour"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(sections=st.lists(st.tuples(st.sampled_from(["sweep", "train", "audit", "[models]", "extra"]),
+                                   st.dictionaries(_TOML_KEYS, _TOML_VALUES, max_size=4)), max_size=5))
+def test_generated_sweep_configs(sections: list[tuple[str, dict[str, str]]]) -> None:
+    from ccbounds.sweeps import parse_sweep_config
+
+    text = "".join(f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in body.items()) for name, body in sections)
+    base = '[sweep]\ntasks = ["index-lookup"]\nlengths = [3]\n[[models]]\narch = "lstm"\nwidth = 2\n'
+    for candidate in (text, base + text.replace("[sweep]", "[sweepx]")):
+        with caps():
+            try:
+                parse_sweep_config(candidate)
+            except CCBoundsError as e:
+                assert str(e) and "\n" not in str(e), str(e)
