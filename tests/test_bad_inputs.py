@@ -18,6 +18,7 @@ import os
 import resource
 import signal
 import struct
+import sys
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,7 +167,7 @@ def safetensors_bytes(header: dict[str, Any] | bytes, data: bytes = b"", length:
 
 # == class: valid inputs that crashed ===============================================================
 add("valid", "bounds-eq-n10", ["bounds", "eq", "--n", "10"], code=0)
-add("valid", "bounds-eq-n10-exact", ["bounds", "eq", "--n", "10", "--exact", "--time-limit", "2"], code=0)
+add("valid", "bounds-eq-n10-exact", ["bounds", "eq", "--n", "10", "--exact", "--time-limit", "1"], code=0)
 
 
 @case("valid", "bounds-identity-1000", code=0)
@@ -380,6 +381,9 @@ def _(tmp: Path) -> list[str]:
 
 @case("traceback", "weights-quantized")
 def _(tmp: Path) -> list[str]:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*deprecated", category=UserWarning)
     return audit(tmp, saved(tmp, {k: (torch.quantize_per_tensor(v, 0.1, 0, torch.qint8) if v.dim() == 2 else v)
                                   for k, v in lstm_state().items()}))
 
@@ -833,3 +837,22 @@ def test_generated_sweep_configs(sections: list[tuple[str, dict[str, str]]]) -> 
                 parse_sweep_config(candidate)
             except CCBoundsError as e:
                 assert str(e) and "\n" not in str(e), str(e)
+
+
+# == in a fresh process: the real entry point, under a hard memory limit =============================
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+
+@pytest.mark.parametrize("argv", [["bounds", "--n", "x"],
+                                  ["budget", "lstm", "--width", "4", "--n", "8", "--heads", "4"],
+                                  ["train", "--arch", "lstm", "--task", "index-lookup", "--n", str(10**9), "--width",
+                                   "4", "-o", "x.pt"]], ids=["usage", "heads", "n-1e9"])
+def test_entry_point_one_line_exit_1_under_4_gib(argv: list[str], tmp_path: Path) -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, "-m", "ccbounds", *argv], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, preexec_fn=_limit_memory)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
