@@ -588,6 +588,36 @@ for _name, _out, _says in (("one-row", "out[:1]", "one row per sequence"), ("cla
     CASES.append(Case("traceback", f"user-model-{_name}", _build, 1, _says))
 
 
+def _results(tmp: Path, damage: str) -> list[str]:
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ccbounds.sweeps import shipped_results
+
+    folder = tmp / "res"
+    shutil.copytree(shipped_results("ceiling"), folder)
+    part = sorted(folder.glob("*.parquet"))[0]
+    if damage == "truncated":
+        part.write_bytes(part.read_bytes()[:200])
+    elif damage == "empty":
+        part.write_bytes(b"")
+    elif damage == "no-status":
+        pq.write_table(pa.table({"key": [part.stem], "arch": ["lstm"]}), part)
+    elif damage == "stray-csv":
+        write(folder / "notes.csv", "my,own\n1,2\n")
+    elif damage == "all-empty":
+        for p in folder.glob("*.parquet"):
+            p.write_bytes(b"")
+    return ["sweep", "--report", str(folder), "-o", str(tmp / "report")]
+
+
+for _damage in ("truncated", "empty", "no-status", "stray-csv", "all-empty"):
+    CASES.append(Case("traceback", f"results-{_damage}", lambda tmp, d=_damage: _results(tmp, d),
+                      1 if _damage == "all-empty" else 0, "no finished run"))
+
+
 # == class: accepted and wrong (now refused before anything runs) ===================================
 @case("accepted", "audit-plot-dir", says="is a folder")
 def _(tmp: Path) -> list[str]:
@@ -760,8 +790,8 @@ def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert code == c.code, (code, err[-2000:])
     if code == 0:
         return
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1, err[-3000:]
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("warning: ")]  # one-line warnings
+    assert len(lines) == 1 and lines[0].startswith("error: "), err[-3000:]
     assert len(lines[0]) <= MAX_LINE, lines[0]
     assert c.says in lines[0], lines[0]
 

@@ -89,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return EXIT_OK
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line_warning  # a warning (e.g. a damaged results part set aside) is one line too
     try:
         return func(args)
     except CCBoundsError as e:
@@ -97,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
+
+
+def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                      line: Any = None) -> None:
+    print(error_line(str(message)).replace("error: ", "warning: ", 1), file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -203,27 +203,35 @@ class ResultsStore:
         A part that cannot be read (truncated, empty, not a row of this key, no ``status``) is moved to
         ``_damaged/`` with a warning and left out, so its run is redone on resume; :attr:`damaged` lists them.
         """
-        out = []
+        out, damaged = [], []
         for p in self._parts():
             if p.suffix[1:] != self.fmt:
                 continue
             try:
                 out.append(self._read(p))
             except Exception as e:  # noqa: BLE001 - whatever a damaged file raises, the run is redone
-                self._set_aside(p, e)
+                damaged.append((p, e))
+        self._set_aside(damaged)
         return out
 
-    def _set_aside(self, p: Path, err: Exception) -> None:
-        target = self.path / DAMAGED / p.name
-        try:
-            target.parent.mkdir(exist_ok=True)
-            os.replace(p, target)
-            where = f"moved to {str(target)!r}"
-        except OSError as e:
-            where = f"left in place ({e.strerror})"
-        self.damaged.append(p.name)
-        warnings.warn(f"results part {str(p)!r} is damaged ({type(err).__name__}: {str(err)[:120]}); {where}, its "
-                      "run will be redone", RuntimeWarning, stacklevel=3)
+    def _set_aside(self, damaged: list[tuple[Path, Exception]]) -> None:
+        """Move damaged parts to ``_damaged/`` and say so in one warning."""
+        if not damaged:
+            return
+        moved = 0
+        for p, _ in damaged:
+            try:
+                (self.path / DAMAGED).mkdir(exist_ok=True)
+                os.replace(p, self.path / DAMAGED / p.name)
+                moved += 1
+            except OSError:
+                pass
+            self.damaged.append(p.name)
+        p, err = damaged[0]
+        what = (f"results part {str(p)!r} is damaged" if len(damaged) == 1 else
+                f"{len(damaged)} results parts in {str(self.path)!r} are damaged, e.g. {p.name!r}")
+        warnings.warn(f"{what} ({type(err).__name__}: {str(err)[:100]}); {moved} moved to "
+                      f"{str(self.path / DAMAGED)!r}, their runs will be redone", RuntimeWarning, stacklevel=3)
 
     def migrate(self) -> int:
         """Rewrite every Parquet part in the one schema of :func:`row_schema` (same values, typed nulls); returns
@@ -237,7 +245,7 @@ class ResultsStore:
             try:
                 row = self._read(p)
             except Exception as e:  # noqa: BLE001
-                self._set_aside(p, e)
+                self._set_aside([(p, e)])
                 continue
             table = _typed_table(row)
             if pq.read_schema(p).equals(table.schema, check_metadata=False):
