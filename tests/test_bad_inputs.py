@@ -176,6 +176,24 @@ def _(tmp: Path) -> list[str]:
                                                                             range(1000)) for i in range(1000)))]
 
 
+@case("valid", "api-audit-answer-tokens", code=0)
+def _(tmp: Path) -> Callable:
+    import transformers as tf
+
+    from ccbounds import EQ, audit
+
+    torch.manual_seed(0)
+    lm = tf.MambaForCausalLM(tf.MambaConfig(vocab_size=8, hidden_size=8, state_size=2, conv_kernel=2,
+                                            num_hidden_layers=1)).eval()
+
+    def run() -> None:  # as reduce() takes it: the causal LM read at its last position at these ids
+        report = audit(lm, EQ(2), answer_tokens=[6, 7], samples=8, precisions=[32])
+        from ccbounds.auditing import VERDICTS
+
+        assert report.rows and report.rows[-1].verdict in VERDICTS and report.rows[-1].message_bits > 0
+    return run
+
+
 # == class: hangs and memory blow-ups ==============================================================
 def hf_folder(tmp: Path, **config_over: Any) -> Path:
     import transformers as tf

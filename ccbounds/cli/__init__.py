@@ -43,7 +43,7 @@ def error_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
 
     Examples
     --------
-    >>> error_line("bad\nthing")
+    >>> error_line("bad\\nthing")
     'error: bad; thing'
     >>> len(error_line("x" * 1000)), error_line("a" * 1000 + "; do this", 60)[-9:]
     (600, '; do this')
