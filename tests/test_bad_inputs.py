@@ -904,3 +904,21 @@ def test_entry_point_one_line_exit_1_under_4_gib(argv: list[str], tmp_path: Path
                        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, preexec_fn=_limit_memory)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
+
+
+@pytest.mark.parametrize("config", [("lstm", 5, 3, 7, 3, 4), ("rnn", 5, 3, 7, 1, None), ("gru", 9, 2, 3, 2, 5),
+                                    ("tf", 6, 3, 9, 8, 2, 2, 5, False, "learned"),
+                                    ("tf", 6, 3, 9, 8, 2, 1, None, True, "sinusoidal"),
+                                    ("tf", 4, 2, 5, 4, 1, 3, 7, True, "learned")])
+def test_size_limit_counts_the_parameters_torch_builds(config: tuple) -> None:
+    """The count MAX_PARAMETERS is checked against, before anything is built, equals what torch builds."""
+    from ccbounds.models import RecurrentConfig, TransformerConfig, build_model
+
+    if config[0] == "tf":
+        _, v, c, max_len, d, h, layers, ff, final, pos = config
+        cfg = TransformerConfig(v, c, max_len=max_len, d_model=d, heads=h, layers=layers, d_ff=ff, final_norm=final,
+                                positions=pos)
+    else:
+        cell, v, c, w, layers, emb = config
+        cfg = RecurrentConfig(cell, v, c, width=w, layers=layers, embed_dim=emb)
+    assert cfg.num_parameters == sum(p.numel() for p in build_model(cfg).parameters() if p.requires_grad)

@@ -135,10 +135,20 @@ class RecurrentConfig:
         if self.embed_dim is None:
             object.__setattr__(self, "embed_dim", self.width)
         _positive_int("embed_dim", self.embed_dim)
+        _check_size(self, self.num_parameters)
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of the model :func:`~ccbounds.models.build_model` builds (computed, no torch).
+
+        Examples
+        --------
+        >>> RecurrentConfig("lstm", 5, 3, width=7, layers=3, embed_dim=4).num_parameters
+        1304
+        """
         g, w = _GATES[self.cell], self.width
-        params = (self.vocab_size * self.embed_dim + g * w * (self.embed_dim + w + 2)
-                  + (self.layers - 1) * g * w * (2 * w + 2) + w * self.num_classes + self.num_classes)
-        _check_size(self, params)
+        return (self.vocab_size * self.embed_dim + g * w * (self.embed_dim + w + 2)
+                + (self.layers - 1) * g * w * (2 * w + 2) + w * self.num_classes + self.num_classes)
 
     @property
     def arch(self) -> str:
@@ -229,13 +239,25 @@ class TransformerConfig:
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         _positive_int("d_ff", self.d_ff)
-        d = self.d_model
-        _check_size(self, (self.vocab_size + self.max_len) * d
-                    + self.layers * (4 * d * d + 2 * d * self.d_ff + 9 * d + self.d_ff)
-                    + (d + 1) * self.num_classes)
+        _check_size(self, self.num_parameters)
         for name in ("norm_first", "final_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidInputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of the model :func:`~ccbounds.models.build_model` builds (computed, no torch).
+
+        Examples
+        --------
+        >>> TransformerConfig(6, 3, max_len=9, d_model=8, heads=2, layers=2, d_ff=5).num_parameters
+        973
+        """
+        d, ff = self.d_model, int(self.d_ff)  # d_ff is set in __post_init__
+        positions = self.max_len * d if self.positions == "learned" else 0
+        final = 2 * d if self.final_norm else 0
+        return (self.vocab_size * d + positions + self.layers * (4 * d * d + 2 * d * ff + 9 * d + ff) + final
+                + (d + 1) * self.num_classes)
 
     @property
     def arch(self) -> str:
