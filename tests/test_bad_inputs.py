@@ -578,9 +578,8 @@ add("traceback", "audit-witnesses-negative", ["audit", "--witnesses", "-3", "--s
     says="witnesses")
 add("traceback", "audit-device-bogus", ["audit", "--device", "tpu9", "--samples", "8"], says="tpu9")
 add("traceback", "audit-model-kwargs-not-json", ["audit", "x.pt", "--model", "m:f", "--model-kwargs", "{"])
-for _p in ("", ",", "0", "33", "-1", "fp7", "1,,2", "x" * 5000, "1e3", "nan"):
-    add("traceback", f"audit-precisions-{_p[:10] or 'empty'}", ["audit", "--precisions", _p, "--samples", "8"],
-        code=0 if _p == "1,,2" else 1)
+for _p in ("", ",", "0", "33", "-1", "fp7", "x" * 5000, "1e3", "nan", "1,2,fp99"):
+    add("traceback", f"audit-precisions-{_p[:10] or 'empty'}", ["audit", "--precisions", _p, "--samples", "8"])
 
 _USER_MODEL = """
 import torch
@@ -615,7 +614,11 @@ def _results(tmp: Path, damage: str) -> list[str]:
     from ccbounds.sweeps import shipped_results
 
     folder = tmp / "res"
-    shutil.copytree(shipped_results("ceiling"), folder)
+    folder.mkdir()
+    audited = [p for p in sorted(shipped_results("small-cpu").glob("*.parquet"))
+               if pq.read_table(p, columns=["refused"]).column(0)[0].as_py() is None]
+    for p in audited[:5]:  # a few real rows with an audited protocol: a quick report
+        shutil.copy(p, folder / p.name)
     part = sorted(folder.glob("*.parquet"))[0]
     if damage == "truncated":
         part.write_bytes(part.read_bytes()[:200])
