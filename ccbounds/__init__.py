@@ -55,7 +55,7 @@ _LAZY = {
     "cover_number": "ccbounds.bounds",
     "brute_force_D": "ccbounds.bounds",
     "check_rup_proof": "ccbounds.bounds",
-    "required_bits": "ccbounds.required_bits",
+    "required_bits": "ccbounds._required_bits",
     # information and quantization
     "fano_certificate": "ccbounds.information",
     "message_entropy": "ccbounds.information",

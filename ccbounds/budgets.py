@@ -37,10 +37,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ccbounds._required_bits import required_bits
 from ccbounds.architectures import ARCHITECTURES, get_architecture
 from ccbounds.bound_record import Bound
 from ccbounds.errors import TWO_LAYER_REASON, InvalidInputError
-from ccbounds.required_bits import required_bits
 
 __all__ = ["budget", "BudgetReport", "ARCHS", "message_scalars"]
 
@@ -219,6 +219,9 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
     precision = parse_precision(precision).bits
     if a.scalars is not None and not a.recurrent and width % heads:
         raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")
+    if a.recurrent and heads != 1:
+        raise InvalidInputError(f"heads counts attention heads; {arch} has none, its message is its state: drop "
+                                "--heads (heads=) or pick tf1/tf2")
     if not a.recurrent and layers != 1:
         raise InvalidInputError(f"layers counts recurrent layers; a Transformer's depth is its arch ({arch!r}): "
                                 "use tf1 for one attention layer, tf2 for two or more")

@@ -80,13 +80,15 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         gadget = get_gadget(problem, task)
     elif gadget.problem.name != problem.name:
         raise InvalidInputError(f"the gadget is for {gadget.problem.name}, not {problem.name}; pass a matching gadget")
+    check_not_meta(model)
+    params = list(model.parameters()) if hasattr(model, "parameters") else []
     if device is None:
-        params = list(model.parameters()) if hasattr(model, "parameters") else []
         device = params[0].device if params else "cpu"
     else:
         from ccbounds.devices import resolve_device
 
         device = resolve_device(device)
+    check_classifier_output(model, gadget.task, device)
     try:
         adapter = get_adapter(model, validate=validate, seed=seed)
     except ReductionNotApplicable as first:  # no adapter reads it: compile the user's own forward
@@ -125,3 +127,54 @@ def _compiled(model: Any, gadget: Any, device: Any, seed: int, validate: bool, f
 def _first_sentence(e: Exception) -> str:
     text = " ".join(str(e).split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def check_not_meta(model: Any) -> None:
+    """Refuse a model with parameters or buffers on the meta device (shapes without values)."""
+    tensors = [*model.parameters(), *model.buffers()] if hasattr(model, "parameters") else []
+    if any(t.device.type == "meta" for t in tensors):
+        raise InvalidInputError(f"{type(model).__name__} has parameters on the meta device (no values); load or "
+                                "initialise its weights (e.g. model.to_empty(device='cpu') and load_state_dict) "
+                                "before reducing it")
+
+
+def check_classifier_output(model: Any, task: Any, device: Any, k: int = 4) -> None:
+    """Refuse a model whose forward on ``k`` sequences of ``task`` does not return finite float logits of shape
+    ``(k, task.num_classes)`` (or an object with such a ``logits`` field).
+
+    A forward that raises is left to the adapters, which report it with what they expected.
+
+    Raises
+    ------
+    InvalidInputError
+        Class ids or other integer outputs, a wrong batch size or number of classes, NaN or inf logits.
+    """
+    import numpy as np
+    import torch
+
+    tokens, _ = task.sample(k, seed=0)
+    if not np.issubdtype(np.asarray(tokens).dtype, np.integer):
+        return
+    x = torch.as_tensor(tokens, dtype=torch.long, device=device)
+    name = type(model).__name__
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception:  # noqa: BLE001 - the adapters report a failing forward with the layouts they read
+        return
+    logits = out if isinstance(out, torch.Tensor) else getattr(out, "logits", None)
+    if not isinstance(logits, torch.Tensor):
+        raise InvalidInputError(f"{name}.forward returns {type(out).__name__}, not logits: a classifier returns a "
+                                f"float tensor of shape (batch, classes) = ({k}, {task.num_classes})")
+    if not torch.is_floating_point(logits):
+        raise InvalidInputError(f"{name}.forward returns {logits.dtype} values of shape {tuple(logits.shape)} "
+                                "(class ids?), not logits; return the float scores before argmax")
+    if tuple(logits.shape) != (k, task.num_classes):
+        raise InvalidInputError(f"{name}.forward returns shape {tuple(logits.shape)} for a batch of {k} sequences "
+                                f"of {task.name}; a classifier returns logits of shape (batch, classes) = "
+                                f"({k}, {task.num_classes}), one row per sequence")
+    bad = int((~torch.isfinite(logits)).any(dim=1).sum())
+    if bad:
+        raise InvalidInputError(f"{name}.forward returns NaN or inf logits on {bad} of {k} sequences of "
+                                f"{task.name} (in eval mode, so not dropout); its weights are corrupted or training "
+                                "diverged: use an earlier checkpoint")

@@ -163,3 +163,20 @@ def test_too_large():
         rank_real(np.zeros((513, 2), dtype=int))
     with pytest.raises(TooLargeError):
         largest_fooling_set(np.zeros((70, 70), dtype=int))
+
+
+def test_fooling_set_search_needs_no_deep_stack():
+    """A clique of thousands of cells (EQ_10's diagonal, the identity of order 1000) is found by the iterative
+    search whatever the recursion limit."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)
+    try:
+        b = largest_fooling_set(EQ(10), kind="1", time_limit=60)
+        eye = largest_fooling_set(np.eye(1000, dtype=int), kind="1", time_limit=60)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert b.witness.size == 1024 and b.witness.optimal and b.value == 11
+    assert eye.witness.size == 1000 and eye.witness.optimal and eye.value == 10
+    assert is_fooling_set(b.witness, EQ(10), "1")

@@ -10,11 +10,11 @@ import math
 import numpy as np
 import pytest
 
+from ccbounds._required_bits import required_bits
 from ccbounds.auditing import QueryPlan
 from ccbounds.errors import InvalidInputError
 from ccbounds.information import H2, max_index_length
 from ccbounds.problems import DISJ, EQ, GT, INDEX, IP, PROBLEMS, Problem, get_problem
-from ccbounds.required_bits import required_bits
 
 FAMILIES = [("index", {}), ("index", {"q": 3}), ("eq", {}), ("disj", {}), ("gt", {}), ("ip", {})]
 

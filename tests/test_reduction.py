@@ -266,8 +266,8 @@ def _custom_index3() -> tuple:
 
 def test_custom_problem_has_a_one_way_bound_check_and_audit() -> None:
     from ccbounds import audit
+    from ccbounds._required_bits import required_bits
     from ccbounds.problems import Problem
-    from ccbounds.required_bits import required_bits
 
     # independent count: 4 distinct rows (0,0,0), (0,1,1)... of this 4x3 matrix -> ceil(log2 4) = 2 bits
     M = [[0, 0, 0], [0, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0]]

@@ -368,3 +368,78 @@ def test_pool_workers_end_when_the_sweep_is_killed(tmp_path: Path) -> None:
     for w in alive:
         os.kill(w, signal.SIGKILL)
     assert not alive, "pool workers outlived the killed sweep"
+
+
+# -- a results folder is one dataset ----------------------------------------------------------------------
+_ONE = TINY.replace('tasks = ["index-lookup", "dyck"]', 'tasks = ["index-lookup"]').replace(
+    "width = [1, 2]", "width = 1").split("[[models]]\narch = \"tf1\"")[0]
+
+
+def test_every_row_has_one_schema_and_any_reader_reads_the_folder(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from ccbounds.sweeps import row_schema
+
+    store = ResultsStore(tmp_path)
+    store.write({"key": "a" * 16, "status": "ok", "precisions": "[1, 32]", "bits_fixed1": 4, "refused": None,
+                 "scalars": 4, "arch": "lstm", "heads": None})
+    store.write({"key": "b" * 16, "status": "error", "precisions": "[1, 32]", "error": "boom", "refused": "why",
+                 "arch": "tf1", "heads": 2, "negatives": "near-miss"})
+    schemas = {str(pq.read_schema(p)) for p in tmp_path.glob("*.parquet")}
+    assert len(schemas) == 1 and pq.read_schema(next(tmp_path.glob("*.parquet"))).equals(row_schema([1, 32]))
+    table = ds.dataset(str(tmp_path)).to_table()  # _logs/ is skipped by the dataset discovery
+    assert table.num_rows == 2 and table.schema.field("refused").type == "string"
+    assert pd.read_parquet(tmp_path).set_index("key").loc["b" * 16, "heads"] == 2
+    (tmp_path / "notes.csv").write_text("a stray file\n")  # not a part of the Parquet table: left alone
+    assert ResultsStore(tmp_path).fmt == "parquet" and len(ResultsStore(tmp_path).rows()) == 2
+    out = ResultsStore(tmp_path).compact(tmp_path.parent / "all.parquet")
+    assert pq.read_table(out).num_rows == 2 and pq.read_schema(out).equals(row_schema([1, 32]))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "no-status", "two-rows", "csv-garbage"])
+def test_a_damaged_part_is_set_aside_and_its_run_redone(tmp_path: Path, damage: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cfg = parse_sweep_config(_ONE)
+    assert len(cfg.runs) == 1
+    first = run_sweep(cfg, tmp_path, executor="inline")
+    assert first.done == 1
+    part = next(tmp_path.glob("*.parquet"))
+    if damage == "truncated":
+        part.write_bytes(part.read_bytes()[:100])
+    elif damage == "empty":
+        part.write_bytes(b"")
+    elif damage == "no-status":
+        pq.write_table(pa.table({"key": [part.stem]}), part)
+    elif damage == "two-rows":
+        pq.write_table(pa.table({"key": [part.stem] * 2, "status": ["ok", "ok"]}), part)
+    else:
+        part.write_bytes(b"\xff\x00garbage")
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        again = run_sweep(cfg, tmp_path, executor="inline")
+    assert (again.done, again.skipped, again.failed) == (1, 0, 0)
+    assert (tmp_path / "_damaged" / part.name).is_file() and set(ResultsStore(tmp_path).statuses().values()) == {"ok"}
+
+
+def test_shipped_folders_read_as_one_dataset() -> None:
+    import pyarrow.dataset as ds
+
+    from ccbounds.sweeps import shipped_results
+
+    assert ds.dataset(str(shipped_results("small-cpu"))).to_table().num_rows == 35
+    assert ds.dataset(str(shipped_results("ceiling"))).to_table().num_rows == 32
+
+
+def test_sweep_compact_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow.parquet as pq
+
+    from ccbounds.cli import main
+    from ccbounds.sweeps import shipped_results
+
+    out = tmp_path / "small.parquet"
+    assert main(["sweep", "--compact", str(shipped_results("small-cpu")), "-o", str(out)]) == 0
+    assert pq.read_table(out).num_rows == 35 and "35 rows" in capsys.readouterr().err
+    assert main(["sweep", "--compact", str(tmp_path / "none")]) == 1

@@ -50,7 +50,7 @@ def row_verdict(message_bits: float, lower_bound_bits: float, L_certified: float
     message_bits : float
         S*b, the exact message size.
     lower_bound_bits : float
-        D^{A->B}(f) in bits (:func:`ccbounds.required_bits.required_bits` at eps = 0).
+        D^{A->B}(f) in bits (:func:`ccbounds.required_bits` at eps = 0).
     L_certified : float, optional
         The certified lower bound on I(M; X) (None where no certificate applies).
     mismatches : int

@@ -52,6 +52,8 @@ __all__ = ["audit", "parse_precisions", "Precision", "AuditSettings", "AuditStat
 
 #: at most this many (message, query) rows go through Bob, or through the model, in one call
 MAX_BOB_ROWS = 16384
+#: the most Alice inputs (samples, calibration_samples) an audit draws
+MAX_SAMPLES = 2**24
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,13 @@ class AuditSettings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
                 raise InvalidInputError(f"{name} must be an integer >= {low}, got {v!r}")
-        if not 0.0 < self.confidence < 1.0:
-            raise InvalidInputError(f"confidence must lie in (0, 1), got {self.confidence!r}; e.g. 0.95")
+            if name != "witnesses" and v > MAX_SAMPLES:
+                raise InvalidInputError(f"{name} = {v} is over the limit MAX_SAMPLES = 2^24; pass fewer")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not 0 <= self.seed < 2**63:
+            raise InvalidInputError(f"seed must be an integer in 0..2^63-1, got {self.seed!r}; e.g. seed=0")
+        c = self.confidence
+        if isinstance(c, bool) or not isinstance(c, (int, float, np.floating)) or not 0.0 < c < 1.0:
+            raise InvalidInputError(f"confidence must be a number in (0, 1), got {c!r}; e.g. 0.95")
 
 
 @dataclass
@@ -91,7 +98,8 @@ class AuditState:
 def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = None,
           precisions: Sequence[Any] = (1, 2, 4, 8, 16, 32), samples: int = 4096, seed: int = 0,
           device: Any = None, confidence: float = 0.95, calibration_samples: int = 512, witnesses: int = 5,
-          batch: int = 512, progress: Callable[[int, int], None] | None = None) -> AuditReport:
+          batch: int = 512, progress: Callable[[int, int], None] | None = None,
+          answer_tokens: Sequence[int] | None = None) -> AuditReport:
     """Audit a model against the communication lower bound of ``problem`` at several precisions (theory §6).
 
     The model becomes a one-way protocol (``ccbounds.reduce``, theory §4). For each precision Alice's
@@ -135,6 +143,8 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
         Alice inputs per batch (memory grows with it, not with ``samples``).
     progress : callable, optional
         Called as ``progress(done, total)`` with Alice inputs processed out of K.
+    answer_tokens : sequence of int, optional
+        As for :func:`ccbounds.reduce`: a causal LM read at its last position at these vocabulary ids.
 
     Returns
     -------
@@ -155,8 +165,9 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
     precs = parse_precisions(precisions)
     if isinstance(model, InducedProtocol):
         p, module = model, model.module
-        if task is not None or gadget is not None:
-            raise InvalidInputError("audit() of a ready protocol takes no task or gadget: they are the protocol's")
+        if task is not None or gadget is not None or answer_tokens is not None:
+            raise InvalidInputError("audit() of a ready protocol takes no task, gadget or answer_tokens: they are "
+                                    "the protocol's")
         if problem is not None and getattr(problem, "name", problem) != p.problem.name:
             raise InvalidInputError(f"the protocol is for {p.problem.name}, not {getattr(problem, 'name', problem)}")
         dev = resolve_device(p.device)
@@ -165,6 +176,9 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
     else:
         if problem is None:
             raise InvalidInputError("audit(model, problem) needs a problem such as ccbounds.INDEX(16)")
+        from ccbounds.reduction import check_not_meta
+
+        check_not_meta(model)
         p, module, dev = None, model, resolve_device("cpu" if device is None else device)
     params = list(module.parameters()) if hasattr(module, "parameters") else []
     home, training = (params[0].device if params else None), getattr(module, "training", False)
@@ -177,7 +191,7 @@ def audit(model: Any, problem: Any = None, *, task: Any = None, gadget: Any = No
             if p is None:
                 from ccbounds.reduction import reduce
 
-                p = reduce(module, problem, task, gadget, device=dev)
+                p = reduce(module, problem, task, gadget, device=dev, answer_tokens=answer_tokens)
             state = _run(p, precs, settings, dev, progress)
             from ccbounds.auditing.summary import build_report
 

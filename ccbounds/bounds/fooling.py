@@ -93,9 +93,14 @@ class _Timeout(Exception):
 
 
 def _max_clique(adj: list[int], deadline: Deadline, best: list[int]) -> list[int]:
-    """Maximum clique on bitset adjacency (vertices pre-sorted by degree); ``best`` seeds it."""
+    """Maximum clique on bitset adjacency (vertices pre-sorted by degree); ``best`` seeds it.
+
+    Tomita & Seki's MCQ with an explicit stack (no recursion, so a clique of thousands of
+    vertices, e.g. the diagonal of EQ_10, needs no deep Python stack). Past the deadline
+    :class:`_Timeout` carries the best clique found.
+    """
     n = len(adj)
-    state = {"best": list(best), "calls": 0}
+    best = list(best)
 
     def colour_sort(P: int) -> tuple[list[int], list[int]]:
         order: list[int] = []
@@ -112,29 +117,39 @@ def _max_clique(adj: list[int], deadline: Deadline, best: list[int]) -> list[int
                 colours.append(k)
         return order, colours
 
-    def expand(R: list[int], P: int) -> None:
-        state["calls"] += 1
-        if state["calls"] % 256 == 0 and deadline.expired():
-            raise _Timeout
-        order, colours = colour_sort(P)
-        for idx in range(len(order) - 1, -1, -1):
-            if len(R) + colours[idx] <= len(state["best"]):
-                return
-            v = order[idx]
-            R.append(v)
-            newP = P & adj[v]
-            if newP:
-                expand(R, newP)
-            elif len(R) > len(state["best"]):
-                state["best"] = list(R)
-            R.pop()
-            P &= ~(1 << v)
-
-    try:
-        expand([], (1 << n) - 1)
-    except _Timeout:
-        raise _Timeout(state["best"]) from None
-    return state["best"]
+    # a frame: [P, order, colours, idx] -- candidates P (minus those already tried), the colour order of
+    # P when the frame was opened, and the index of the next vertex to try (from the end)
+    R: list[int] = []
+    order, colours = colour_sort((1 << n) - 1)
+    stack: list[list[Any]] = [[(1 << n) - 1, order, colours, len(order) - 1]]
+    calls = 1
+    while stack:
+        frame = stack[-1]
+        P, order, colours, idx = frame
+        if idx < 0 or len(R) + colours[idx] <= len(best):
+            stack.pop()
+            if stack:  # back in the parent: its vertex R[-1] is done
+                v = R.pop()
+                parent = stack[-1]
+                parent[0] &= ~(1 << v)
+                parent[3] -= 1
+            continue
+        v = order[idx]
+        R.append(v)
+        newP = P & adj[v]
+        if newP:
+            calls += 1
+            if calls % 16 == 0 and deadline.expired():
+                raise _Timeout(best)
+            sub_order, sub_colours = colour_sort(newP)
+            stack.append([newP, sub_order, sub_colours, len(sub_order) - 1])
+            continue
+        if len(R) > len(best):
+            best = list(R)
+        R.pop()
+        frame[0] = P & ~(1 << v)
+        frame[3] = idx - 1
+    return best
 
 
 def largest_fooling_set(x: Any, kind: str = "combined", time_limit: float | None = 10.0,
@@ -195,7 +210,7 @@ def largest_fooling_set(x: Any, kind: str = "combined", time_limit: float | None
         adj = [int("".join("1" if b else "0" for b in row[::-1]), 2) for row in Cs]
         try:
             clique = _max_clique(adj, deadline, [0])
-        except _Timeout as t:
+        except _Timeout as t:  # carries the best clique found
             if on_limit == "raise":
                 raise SolverLimitError(
                     f"largest {k}-fooling set not proven within time_limit={time_limit} s "

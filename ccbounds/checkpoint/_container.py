@@ -14,7 +14,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,16 @@ from typing import Any
 
 from ccbounds.errors import CheckpointError
 
-__all__ = ["RawCheckpoint", "read_container", "sha256_file", "sniff", "check_file"]
+__all__ = ["RawCheckpoint", "read_container", "sha256_file", "sniff", "check_file", "check_regular",
+           "MAX_CHECKPOINT_BYTES", "MAX_UNPACKED_BYTES"]
+
+#: the largest checkpoint file read (checked on its size before any byte is read)
+MAX_CHECKPOINT_BYTES = 2**34
+#: the most bytes the entries of a torch zip archive may unpack to (from the archive's headers, before loading)
+MAX_UNPACKED_BYTES = 2**32
+#: an entry this large must not be compressed more than :data:`_MAX_RATIO` times (torch.save stores, never deflates)
+_RATIO_FLOOR = 2**26
+_MAX_RATIO = 20
 
 #: top-level keys under which training scripts commonly nest a state_dict
 _NESTED_KEYS = ("state_dict", "model_state_dict", "model")
@@ -66,11 +77,48 @@ def check_file(path: str | Path) -> Path:
             f"{str(p)!r} is a directory, not a checkpoint file; pass the .pt or .safetensors file inside it "
             "(a Hugging Face save_pretrained directory needs its config.json)"
         )
-    if not p.is_file():
-        raise CheckpointError(f"{str(p)!r} is not a regular file; pass a .pt or .safetensors checkpoint file")
+    check_regular(p, "checkpoint")
     if p.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {str(p)!r} is empty (0 bytes); the save was interrupted, re-save it")
     return p
+
+
+def check_regular(p: Path, what: str) -> int:
+    """The size of ``p``; a CheckpointError unless it is a regular file (a symlink's target counts) of at most
+    :data:`MAX_CHECKPOINT_BYTES` bytes. FIFOs, devices and sockets are refused before anything reads them."""
+    try:
+        st = os.stat(p)
+    except OSError as e:
+        raise CheckpointError(f"cannot read the {what} {str(p)!r} ({e.strerror}); check the path") from e
+    if not stat.S_ISREG(st.st_mode):
+        raise CheckpointError(f"the {what} {str(p)!r} is not a regular file (a FIFO, device, socket or a link to "
+                              "one); pass real files only")
+    if st.st_size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"the {what} {str(p)!r} has {st.st_size} bytes, over the limit MAX_CHECKPOINT_BYTES = "
+                              f"2^34 (16 GiB); ccbounds audits small models, pass a smaller checkpoint")
+    return int(st.st_size)
+
+
+def _check_zip(p: Path) -> None:
+    """Refuse a torch zip archive whose headers declare more than :data:`MAX_UNPACKED_BYTES`, or a large
+    entry compressed like a zip bomb, before torch unpacks anything."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise CheckpointError(f"checkpoint {str(p)!r} is a truncated or corrupted torch archive ({e}); re-download "
+                              "or re-save it") from e
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"checkpoint {str(p)!r} unpacks to {total} bytes (its zip headers), over the limit "
+                              "MAX_UNPACKED_BYTES = 2^32 (4 GiB); pass a smaller checkpoint")
+    for i in infos:
+        if i.file_size > _RATIO_FLOOR and i.file_size > _MAX_RATIO * max(i.compress_size, 1):
+            raise CheckpointError(f"checkpoint {str(p)!r}: entry {i.filename!r} unpacks {i.compress_size} bytes to "
+                                  f"{i.file_size} (a zip bomb; torch.save never compresses); re-save it with "
+                                  "torch.save")
 
 
 def sha256_file(path: str | Path) -> str:
@@ -82,6 +130,34 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: tensor dtypes a checkpoint may hold: float weights (loaded as float32), integer and bool buffers
+_DTYPES = ("float16", "bfloat16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool")
+
+
+def check_tensors(state: dict[Any, Any], where: str) -> None:
+    """Refuse a state_dict that no model can load: non-string keys, sparse, quantized or meta tensors, float8
+    or complex dtypes (CheckpointError naming the tensor and what to do)."""
+    import torch
+
+    for name, t in state.items():
+        if not isinstance(name, str):
+            raise CheckpointError(f"{where}: the state_dict has a key {name!r} of type {type(name).__name__}; a "
+                                  "state_dict maps parameter names (strings) to tensors, re-save it with "
+                                  "torch.save(model.state_dict(), path)")
+        if t.layout != torch.strided:
+            raise CheckpointError(f"{where}: tensor {name!r} is sparse ({t.layout}); save dense weights "
+                                  "(tensor.to_dense()) and load again")
+        if t.is_quantized:
+            raise CheckpointError(f"{where}: tensor {name!r} is quantized ({t.dtype}); save the float model "
+                                  "(tensor.dequantize()): the audit quantizes the message itself")
+        if t.device.type == "meta":
+            raise CheckpointError(f"{where}: tensor {name!r} is on the meta device (it has no values); save the "
+                                  "model after loading or initialising its weights")
+        if str(t.dtype).removeprefix("torch.") not in _DTYPES:
+            raise CheckpointError(f"{where}: tensor {name!r} has dtype {t.dtype}, which ccbounds does not read; "
+                                  "save it as float32 (tensor.float()), or float16/bfloat16")
+
+
 def _read_safetensors(p: Path) -> RawCheckpoint:
     from safetensors import SafetensorError, safe_open
 
@@ -89,11 +165,14 @@ def _read_safetensors(p: Path) -> RawCheckpoint:
         with safe_open(str(p), framework="pt", device="cpu") as fh:
             meta = fh.metadata() or {}
             tensors = {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118 (a safetensors handle)
-    except (SafetensorError, OSError, ValueError) as e:
+    except (SafetensorError, OSError, ValueError, TypeError, RuntimeError) as e:
         raise CheckpointError(
-            f"checkpoint {str(p)!r} is a truncated or corrupted safetensors file ({e}); re-download or re-save it"
+            f"checkpoint {str(p)!r} is a truncated or corrupted safetensors file ({str(e)[:160]}); re-download or "
+            "re-save it"
         ) from e
-    return RawCheckpoint("safetensors", tensors, meta.get("ccbounds_metadata"), None)
+    metadata = meta.get("ccbounds_metadata")
+    check_tensors(tensors, f"checkpoint {str(p)!r}")
+    return RawCheckpoint("safetensors", tensors, metadata, None)
 
 
 def _pickle_refusal(p: Path, err: Exception) -> CheckpointError:
@@ -109,6 +188,7 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
     import pickle
 
     import torch
+    from safetensors import SafetensorError  # recent torch.load reads safetensors files itself
 
     try:
         with warnings.catch_warnings():  # torch warns about pickle protocols it then refuses anyway
@@ -124,7 +204,7 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
                 ) from e
             raise _pickle_refusal(p, e) from e
         refusal = e
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, SafetensorError) as e:
         raise CheckpointError(
             f"checkpoint {str(p)!r} is truncated or corrupted ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
             "re-download or re-save it"
@@ -182,6 +262,8 @@ def read_container(path: str | Path, *, trust_pickle: bool = False) -> RawCheckp
     kind = sniff(head)
     if kind == "safetensors":
         return _read_safetensors(p)
+    if kind == "torch-zip":
+        _check_zip(p)
     obj = _torch_load(p, kind, trust_pickle)
     if isinstance(obj, torch.nn.Module):
         return RawCheckpoint("pt", None, None, obj)
@@ -196,10 +278,14 @@ def read_container(path: str | Path, *, trust_pickle: bool = False) -> RawCheckp
             "re-save it with ccbounds.checkpoint.save_checkpoint"
         )
     if _tensor_dict(obj):
+        check_tensors(obj, f"checkpoint {str(p)!r}")
         return RawCheckpoint("pt", dict(obj), metadata, None)
     for key in _NESTED_KEYS:
         if _tensor_dict(obj.get(key)):
+            check_tensors(obj[key], f"checkpoint {str(p)!r}")
             return RawCheckpoint("pt", dict(obj[key]), metadata, None)
+    if not obj:
+        raise CheckpointError(f"checkpoint {str(p)!r} holds an empty dict, no tensors; {_RESAVE}")
     bad = [k for k, v in obj.items() if not isinstance(v, torch.Tensor)][:5]
     raise CheckpointError(
         f"checkpoint {str(p)!r} is a dict but not a state_dict (non-tensor entries {bad}, and no "

@@ -23,12 +23,80 @@ __all__ = ["TRAIN_NAME", "load_hf_checkpoint"]
 TRAIN_NAME = "ccbounds-train.json"
 
 
+#: the largest config.json read
+MAX_CONFIG_BYTES = 2**20
+#: config.json keys that count layers, and keys that give a width or vocabulary, checked before transformers builds
+_LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers", "n_layers")
+_WIDTH_KEYS = ("hidden_size", "d_model", "n_embd", "intermediate_size", "vocab_size", "state_size", "n_positions",
+               "max_position_embeddings")
+
+
+def _files(folder: Path) -> list[Path]:
+    """config.json and the weight files, in name order."""
+    return sorted([folder / "config.json", *folder.glob("*.safetensors"), *folder.glob("*.bin")])
+
+
+def check_folder(folder: Path) -> dict[str, Any]:
+    """The parsed config.json of a save_pretrained folder, after checking that it and every weight file are
+    regular files under the size limits and that its layer count and widths are in bounds (nothing built yet).
+
+    Raises
+    ------
+    CheckpointError
+        A FIFO, device or link to one, a file over the limits, an unreadable config.json, or one naming
+        more than :data:`~ccbounds.models.config.MAX_LAYERS` layers or more than
+        :data:`~ccbounds.models.config.MAX_PARAMETERS` parameters.
+    """
+    from ccbounds.checkpoint._container import check_regular
+    from ccbounds.models.config import MAX_LAYERS, MAX_PARAMETERS
+
+    for f in _files(folder):
+        check_regular(f, "file")
+    cfg = folder / "config.json"
+    if cfg.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(f"{str(cfg)!r} is over the limit of 1 MiB for a config.json; pass the folder "
+                              "save_pretrained wrote")
+    try:
+        config = json.loads(cfg.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{str(cfg)!r} is not a UTF-8 JSON file ({type(e).__name__}: {e}); pass the folder "
+                              "save_pretrained wrote") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{str(cfg)!r} holds a {type(config).__name__}, not a JSON object; pass the folder "
+                              "save_pretrained wrote")
+    quant = config.get("quantization_config")
+    if quant:
+        method = quant.get("quant_method", "quantized") if isinstance(quant, dict) else "quantized"
+        raise CheckpointError(f"{str(cfg)!r} has a quantization_config ({method}): the weights are stored quantized, "
+                              "and ccbounds audits float weights (the audit quantizes the message itself); save the "
+                              "model before quantizing it (save_pretrained of the float model)")
+    ints = {k: v for k, v in config.items() if isinstance(v, int) and not isinstance(v, bool)}
+    for key in _LAYER_KEYS:
+        if ints.get(key, 0) > MAX_LAYERS:
+            raise CheckpointError(f"{str(cfg)!r} says {key} = {ints[key]}, over the limit MAX_LAYERS = {MAX_LAYERS}; "
+                                  "ccbounds audits small models, pass a smaller one")
+    layers = max([ints.get(k, 1) for k in _LAYER_KEYS] + [1])
+    width = max([ints.get(k, 1) for k in ("hidden_size", "d_model", "n_embd")] + [1])
+    wide = max([ints.get(k, 1) for k in _WIDTH_KEYS] + [1])
+    estimate = wide * width + layers * 12 * width * width
+    if estimate > MAX_PARAMETERS:
+        raise CheckpointError(f"{str(cfg)!r} describes a model of about {estimate:.3g} parameters (widths "
+                              f"{ {k: ints[k] for k in _WIDTH_KEYS if k in ints} }, {layers} layers), over the limit "
+                              "MAX_PARAMETERS = 2^30; ccbounds audits small models, pass a smaller one")
+    return config
+
+
 def _digest(folder: Path) -> str:
-    """SHA-256 over config.json and the weight files, in name order."""
+    """SHA-256 over config.json and the weight files, in name order (streamed, regular files only)."""
+    from ccbounds.checkpoint._container import check_regular
+
     h = hashlib.sha256()
-    for f in sorted([folder / "config.json", *folder.glob("*.safetensors"), *folder.glob("*.bin")]):
+    for f in _files(folder):
+        check_regular(f, "file")
         h.update(f.name.encode())
-        h.update(f.read_bytes())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -46,6 +114,7 @@ def load_hf_checkpoint(path: str | Path, spec: Mapping[str, Any] | str | Path | 
     from ccbounds.models.hf import SPEC_NAME, load_hf_directory
 
     folder = Path(path)
+    check_folder(folder)
     if spec is None:
         if not (folder / SPEC_NAME).is_file():
             raise CheckpointError(
@@ -69,6 +138,10 @@ def load_hf_checkpoint(path: str | Path, spec: Mapping[str, Any] | str | Path | 
     meta: dict[str, Any] = {"spec": parsed.to_dict(), "model_type": model.lm.config.model_type,
                             "model_class": type(model.lm).__name__}
     if (folder / TRAIN_NAME).is_file():
-        meta["train"] = json.loads((folder / TRAIN_NAME).read_text(encoding="utf-8"))
+        try:
+            meta["train"] = json.loads((folder / TRAIN_NAME).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CheckpointError(f"{str(folder / TRAIN_NAME)!r} is not a readable UTF-8 JSON file "
+                                  f"({type(e).__name__}); delete it or re-save the folder") from None
     return LoadedCheckpoint(model, None, task, meta, str(folder), "hf-pretrained", _digest(folder),
                             "safetensors" if list(folder.glob("*.safetensors")) else "bin")

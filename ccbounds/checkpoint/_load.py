@@ -12,7 +12,7 @@ from typing import Any
 from ccbounds.checkpoint._container import RawCheckpoint, read_container, sha256_file
 from ccbounds.checkpoint._foreign import infer_reference
 from ccbounds.checkpoint._spec import CheckpointSpec, parse_spec
-from ccbounds.errors import CheckpointError, InvalidInputError
+from ccbounds.errors import CCBoundsError, CheckpointError, InvalidInputError
 
 __all__ = ["LoadedCheckpoint", "save_checkpoint", "load_checkpoint", "check_rebuild_facts", "FORMAT", "VERSION",
            "FORMATS", "REBUILT"]
@@ -213,8 +213,16 @@ def _build(config: Any, state: dict[str, Any], path: str, device: str) -> Any:
                 f"checkpoint {path!r}: tensor {name!r} has shape {tuple(state[name].shape)} but the declared "
                 f"config {config} needs {tuple(t.shape)}; the metadata and weights disagree, re-save it"
             )
+        if torch.is_floating_point(t) and not torch.is_floating_point(state[name]):
+            raise CheckpointError(
+                f"checkpoint {path!r}: weight {name!r} has dtype {state[name].dtype}, not a float type; save the "
+                "float weights (tensor.float()): the audit quantizes the message itself")
     state = {k: v.to(torch.float32) if torch.is_floating_point(v) else v for k, v in state.items()}
-    model.load_state_dict(state, strict=True, assign=True)
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path!r} does not load into {config} ({str(e).splitlines()[-1][:160]}); "
+                              "re-save it") from None
     return model.to(device).eval()
 
 
@@ -236,7 +244,15 @@ def _foreign(raw: RawCheckpoint, spec: CheckpointSpec | None, path: str, device:
     guess = _guess_arch(raw.state_dict)
     if guess is not None:  # the missing facts first, all of them, before any guess from the weights
         check_rebuild_facts(spec, guess, path)
-    config, mapped, provenance, ignored = infer_reference(raw.state_dict, spec, task)
+    try:
+        config, mapped, provenance, ignored = infer_reference(raw.state_dict, spec, task)
+    except (IndexError, ValueError, TypeError, KeyError, RuntimeError, AttributeError) as e:
+        if isinstance(e, CCBoundsError):
+            raise
+        raise CheckpointError(
+            f"checkpoint {path!r}: cannot read a model's layout from its tensors ({type(e).__name__}: "
+            f"{str(e)[:120]}); check that it is a state_dict of one of the reference layouts, or pass "
+            "--model MODULE:CALLABLE") from None
     check_rebuild_facts(spec, config, path)
     check_against_task(config, task)
     model = _build(config, mapped, path, device)
@@ -245,16 +261,17 @@ def _foreign(raw: RawCheckpoint, spec: CheckpointSpec | None, path: str, device:
 
 
 def _guess_arch(state: Mapping[str, Any]) -> Any:
-    """A stand-in config with the ``arch`` the tensor names suggest (tf1 / rnn / gru), or None."""
+    """A stand-in config with the ``arch`` the tensor names suggest (tf1 / rnn / gru / lstm), or None."""
     from types import SimpleNamespace
 
     if any(k.endswith("in_proj_weight") for k in state):
         return SimpleNamespace(arch="tf1")
     ih = [k for k in state if k.endswith("weight_ih_l0")]
     hh = [k for k in state if k.endswith("weight_hh_l0")]
-    if ih and hh:
+    if ih and hh and state[ih[0]].dim() == 2 and state[hh[0]].dim() == 2:
         rows, hidden = state[ih[0]].shape[0], state[hh[0]].shape[-1]
-        return SimpleNamespace(arch="rnn" if rows == hidden else "gru")
+        gates = rows // hidden if hidden and rows % hidden == 0 else 0  # weight_ih stacks one block per gate
+        return SimpleNamespace(arch={1: "rnn", 3: "gru", 4: "lstm"}.get(gates, "recurrent"))
     return None
 
 
@@ -351,8 +368,10 @@ def load_checkpoint(
     """
     from ccbounds.devices import resolve_device
 
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise InvalidInputError(f"load_checkpoint needs the path of a checkpoint file or folder, got {path!r}")
     device = resolve_device(device)
-    if Path(path).is_dir() and (Path(path) / "config.json").is_file():  # a Hugging Face save_pretrained folder
+    if Path(path).is_dir() and os.path.lexists(Path(path) / "config.json"):  # a Hugging Face save_pretrained folder
         from ccbounds.checkpoint._hf import load_hf_checkpoint
 
         return load_hf_checkpoint(path, spec, trust_pickle=trust_pickle, device=device)

@@ -148,10 +148,13 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise InvalidInputError(
             f"spec file {str(path)!r} does not exist or is not a file; pass the path of a JSON or TOML spec"
         )
+    if path.stat().st_size > 2**20:
+        raise InvalidInputError(f"spec file {str(path)!r} is over 1 MiB; a spec is a small JSON or TOML file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise InvalidInputError(f"cannot read the spec file {str(path)!r} ({e}); pass a UTF-8 JSON or TOML file") from e
+        raise InvalidInputError(f"cannot read the spec file {str(path)!r} ({type(e).__name__}); pass a UTF-8 JSON "
+                                "or TOML file") from None
     if path.suffix.lower() == ".toml":
         try:
             import tomllib as toml  # Python >= 3.11
@@ -165,12 +168,18 @@ def _read_file(path: Path) -> dict[str, Any]:
                 ) from None
         try:
             data = toml.loads(text)
+        except RecursionError:
+            raise InvalidInputError(f"spec file {str(path)!r} nests too deeply to be a spec; write it as flat "
+                                    "TOML") from None
         except toml.TOMLDecodeError as e:
             raise InvalidInputError(f"spec file {str(path)!r} is not valid TOML ({e}); fix it or write it as "
                                     f"JSON") from e
     else:
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise InvalidInputError(f"spec file {str(path)!r} nests too deeply to be a spec; a spec is one flat "
+                                    'JSON object such as {"task": "eq", "n": 8}') from None
         except json.JSONDecodeError as e:
             raise InvalidInputError(f"spec file {str(path)!r} is not valid JSON ({e}); fix it (or use a .toml "
                                     f"file)") from e

@@ -8,9 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_VIOLATION", "write_text", "write_json", "emit", "progress_bar"]
+__all__ = ["EXIT_OK", "EXIT_ERROR", "EXIT_VIOLATION", "write_text", "write_json", "emit", "progress_bar", "note"]
 
 EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 3
+
+
+def note(text: str) -> None:
+    """A progress note on stderr, like the progress bars only when stderr is a terminal (so that a failing
+    command's stderr is its one error line)."""
+    if sys.stderr.isatty():
+        print(text, file=sys.stderr)
 
 
 def write_text(path: str, text: str) -> None:

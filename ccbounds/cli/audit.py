@@ -29,6 +29,32 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.checkpoint and args.example:
         raise InvalidInputError("give a CHECKPOINT or --example NAME, not both")
+    from ccbounds.auditing.runner import MAX_SAMPLES
+
+    if not 1 <= args.samples <= MAX_SAMPLES:
+        raise InvalidInputError(f"--samples must be in 1..{MAX_SAMPLES} (MAX_SAMPLES), got {args.samples}")
+    if args.seed < 0 or args.seed >= 2**63:
+        raise InvalidInputError(f"--seed must be an integer in 0..2^63-1, got {args.seed}")
+    if args.witnesses < 0:
+        raise InvalidInputError(f"--witnesses must be 0 or more, got {args.witnesses}")
+    for option, target in (("--json", args.json), ("--plot", args.plot)):
+        if target and not Path(target).resolve().parent.is_dir():
+            raise InvalidInputError(f"{option} {target!r}: its folder does not exist; pass a path in an existing "
+                                    f"folder")
+        if target and Path(target).is_dir():
+            raise InvalidInputError(f"{option} {target!r} is a folder; pass a file path in it, e.g. "
+                                    f"{str(Path(target) / ('audit.json' if option == '--json' else 'audit.png'))!r}")
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".eps"):
+        raise InvalidInputError(f"--plot {args.plot!r} has no image suffix, so matplotlib would write "
+                                f"{args.plot + '.png'!r} instead; pass a path ending .png, .pdf or .svg")
+    if (args.model or args.model_kwargs) and not args.checkpoint:
+        raise InvalidInputError("--model MODULE:CALLABLE loads a CHECKPOINT into your code; pass the checkpoint too")
+    if args.model_kwargs and not args.model:
+        raise InvalidInputError("--model-kwargs needs --model MODULE:CALLABLE")
+    precisions = parse_precisions(args.precisions)
+    from ccbounds.devices import resolve_device
+
+    resolve_device(args.device)
     example = None
     if not args.checkpoint:
         from ccbounds.examples import DEFAULT_EXAMPLE, example_path
@@ -36,20 +62,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         example = args.example or DEFAULT_EXAMPLE
         example_path(example)  # an unknown name fails here, before anything is printed
         print(f"auditing the bundled example {example!r} (see `ccbounds examples`)", file=sys.stderr)
-    if args.samples < 1:
-        raise InvalidInputError(f"--samples must be at least 1, got {args.samples}")
-    for option, target in (("--json", args.json), ("--plot", args.plot)):
-        if target and not Path(target).resolve().parent.is_dir():
-            raise InvalidInputError(f"{option} {target!r}: its folder does not exist; pass a path in an existing "
-                                    f"folder")
-    if (args.model or args.model_kwargs) and not args.checkpoint:
-        raise InvalidInputError("--model MODULE:CALLABLE loads a CHECKPOINT into your code; pass the checkpoint too")
-    if args.model_kwargs and not args.model:
-        raise InvalidInputError("--model-kwargs needs --model MODULE:CALLABLE")
     report, loaded = audit_checkpoint(args.checkpoint, example=example, spec=args.spec,
                                       trust_pickle=args.trust_pickle, device=args.device,
                                       model=args.model, model_kwargs=args.model_kwargs,
-                                      precisions=parse_precisions(args.precisions), samples=args.samples,
+                                      precisions=precisions, samples=args.samples,
                                       seed=args.seed, witnesses=args.witnesses, progress=progress_bar("auditing"))
     print(loaded.describe())
     print()

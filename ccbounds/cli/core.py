@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
-from ccbounds.cli._common import EXIT_OK, emit, write_json
+from ccbounds.cli._common import EXIT_OK, emit, note, write_json
 
-__all__ = ["add_commands", "load_matrix_csv", "EXIT_UNDECIDED"]
+__all__ = ["add_commands", "load_matrix_csv", "EXIT_UNDECIDED", "MAX_MATRIX_FILE_BYTES"]
+
+#: the largest matrix file read
+MAX_MATRIX_FILE_BYTES = 2**26
 
 #: ``ccbounds bounds --exact``: exact D not decided within ``--time-limit`` (the report shows the
 #: certified interval lower <= D <= upper)
@@ -43,7 +45,15 @@ def load_matrix_csv(path: str) -> Any:
         raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
     how = "write one row per line, entries 0/1 separated by commas"
     rows: list[list[float]] = []
-    for line_no, line in enumerate(p.read_text().splitlines(), start=1):
+    if p.stat().st_size > MAX_MATRIX_FILE_BYTES:
+        raise InvalidInputError(f"matrix file {path!r} has {p.stat().st_size} bytes, over the limit of "
+                                f"{MAX_MATRIX_FILE_BYTES} (64 MiB); pass a smaller matrix")
+    try:
+        text = p.read_bytes().decode("utf-8-sig")  # a byte-order mark, as spreadsheet programs write, is dropped
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"matrix file {path!r} is not UTF-8 text (byte {e.start} is {e.object[e.start]:#04x}); "
+                                f"save it as UTF-8 CSV and {how}") from None
+    for line_no, line in enumerate(text.splitlines(), start=1):
         body = line.split("#", 1)[0].replace(";", ",").strip()
         if not body:
             continue
@@ -74,6 +84,8 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     from ccbounds.errors import InvalidInputError
     from ccbounds.problems import Problem, get_problem
 
+    if args.time_limit is not None and not (args.time_limit > 0 and math.isfinite(args.time_limit)):
+        raise InvalidInputError(f"--time-limit must be a positive, finite number of seconds, got {args.time_limit}")
     if args.matrix is not None:
         if args.problem is not None:
             raise InvalidInputError("give either a PROBLEM name or --matrix FILE.csv, not both")
@@ -93,9 +105,7 @@ def cmd_bounds(args: argparse.Namespace) -> int:
         if log2_entries > math.log2(MAX_MATRIX_ENTRIES) + 1e-9:
             raise TooLargeError(f"--exact needs the matrix of {target.name}, 2^{log2_entries:.4g} entries, over the "
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
-    print(f"computing bounds for {target.name}{' (exact search)' if args.exact else ''} ...", file=sys.stderr)
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    note(f"computing bounds for {target.name}{' (exact search)' if args.exact else ''} ...")
     kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
     report = bounds_report(target, exact=args.exact, **kw)
     print(report.table(wide=args.wide))

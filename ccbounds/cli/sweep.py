@@ -18,6 +18,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from ccbounds.errors import InvalidInputError
 
+    if args.compact:
+        from ccbounds.sweeps import ResultsStore
+
+        if not Path(args.compact).is_dir():
+            raise InvalidInputError(f"no results folder {args.compact!r}; pass the --results folder of a sweep")
+        out = args.output or str(Path(args.compact).resolve()) + ".parquet"
+        store = ResultsStore(args.compact)
+        path = store.compact(out)
+        print(f"wrote {path} ({len(store.rows())} rows)", file=sys.stderr)
+        return EXIT_OK
     if args.report:
         from ccbounds.sweeps.report import sweep_report
 
@@ -57,5 +67,8 @@ def add_command(sub: Any) -> None:
     p.add_argument("--format", choices=["parquet", "csv"], help="format of the result parts (default parquet)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (one GPU per worker)")
     p.add_argument("--report", metavar="RESULTS", help="draw the figures of a results folder instead")
-    p.add_argument("-o", "--output", metavar="DIR", help="where --report writes (default RESULTS/report)")
+    p.add_argument("--compact", metavar="RESULTS", help="write a results folder as one Parquet file instead "
+                   "(default RESULTS.parquet beside the folder)")
+    p.add_argument("-o", "--output", metavar="PATH", help="where --report writes (default RESULTS/report), or "
+                   "the file --compact writes")
     p.set_defaults(func=cmd_sweep)

@@ -267,12 +267,12 @@ class SeparationResults:
 
 def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> SeparationRun:
     """Train, reduce and budget one (task, n, arch)."""
+    from ccbounds._required_bits import required_bits
     from ccbounds.auditing import audit, problem_for_task
     from ccbounds.auditing.sampling import model_accuracy_on_mu
     from ccbounds.budgets import budget
     from ccbounds.errors import ReductionNotApplicable
     from ccbounds.reduction import reduce
-    from ccbounds.required_bits import required_bits
     from ccbounds.training import train
 
     tc = config.train_config(task, n, arch)

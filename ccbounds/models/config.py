@@ -27,7 +27,8 @@ from typing import Any
 
 from ccbounds.errors import InvalidInputError, UnknownNameError
 
-__all__ = ["RecurrentConfig", "TransformerConfig", "ModelConfig", "config_from_dict", "CELLS", "POSITIONS"]
+__all__ = ["RecurrentConfig", "TransformerConfig", "ModelConfig", "config_from_dict", "CELLS", "POSITIONS",
+           "MAX_LAYERS", "MAX_PARAMETERS"]
 
 #: recurrent cells (``nn.RNN``, ``nn.GRU``, ``nn.LSTM``)
 CELLS = ("rnn", "gru", "lstm")
@@ -35,6 +36,27 @@ CELLS = ("rnn", "gru", "lstm")
 NONLINEARITIES = ("tanh", "relu")
 #: position encodings of :class:`TransformerConfig`
 POSITIONS = ("learned", "sinusoidal")
+
+
+#: the most layers a reference model may have (checked before anything is built)
+MAX_LAYERS = 1024
+#: the most parameters a reference model may have, 2^30 (4 GiB in float32; checked before anything is built)
+MAX_PARAMETERS = 2**30
+
+#: weight matrices per recurrent layer (gates)
+_GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def _check_size(config: Any, parameters: int) -> None:
+    """Refuse a config with more than :data:`MAX_LAYERS` layers or :data:`MAX_PARAMETERS` parameters."""
+    from ccbounds.errors import TooLargeError
+
+    if config.layers > MAX_LAYERS:
+        raise TooLargeError(f"layers = {config.layers} is over the limit MAX_LAYERS = {MAX_LAYERS}; pass a smaller "
+                            "number of layers")
+    if parameters > MAX_PARAMETERS:
+        raise TooLargeError(f"the model {config} would have about {parameters:.3g} parameters, over the limit "
+                            f"MAX_PARAMETERS = 2^30 (4 GiB in float32); pass a smaller width, vocabulary or depth")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -113,6 +135,20 @@ class RecurrentConfig:
         if self.embed_dim is None:
             object.__setattr__(self, "embed_dim", self.width)
         _positive_int("embed_dim", self.embed_dim)
+        _check_size(self, self.num_parameters)
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of the model :func:`~ccbounds.models.build_model` builds (computed, no torch).
+
+        Examples
+        --------
+        >>> RecurrentConfig("lstm", 5, 3, width=7, layers=3, embed_dim=4).num_parameters
+        1304
+        """
+        g, w = _GATES[self.cell], self.width
+        return (self.vocab_size * self.embed_dim + g * w * (self.embed_dim + w + 2)
+                + (self.layers - 1) * g * w * (2 * w + 2) + w * self.num_classes + self.num_classes)
 
     @property
     def arch(self) -> str:
@@ -203,9 +239,25 @@ class TransformerConfig:
         if self.d_ff is None:
             object.__setattr__(self, "d_ff", 4 * self.d_model)
         _positive_int("d_ff", self.d_ff)
+        _check_size(self, self.num_parameters)
         for name in ("norm_first", "final_norm"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidInputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    @property
+    def num_parameters(self) -> int:
+        """Trainable parameters of the model :func:`~ccbounds.models.build_model` builds (computed, no torch).
+
+        Examples
+        --------
+        >>> TransformerConfig(6, 3, max_len=9, d_model=8, heads=2, layers=2, d_ff=5).num_parameters
+        973
+        """
+        d, ff = self.d_model, int(self.d_ff)  # d_ff is set in __post_init__
+        positions = self.max_len * d if self.positions == "learned" else 0
+        final = 2 * d if self.final_norm else 0
+        return (self.vocab_size * d + positions + self.layers * (4 * d * d + 2 * d * ff + 9 * d + ff) + final
+                + (d + 1) * self.num_classes)
 
     @property
     def arch(self) -> str:

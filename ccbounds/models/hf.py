@@ -66,6 +66,12 @@ class HFConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
+        from ccbounds.models.config import _check_size
+
+        inner = self.expand * self.width  # in_proj, out_proj, conv, x_proj, dt_proj, A and D of each block
+        per_layer = (3 * inner * self.width + inner * (self.conv_kernel + 2 * self.state_size + 3)
+                     + inner * self.state_size + self.width)
+        _check_size(self, self.lm_vocab_size * self.width + self.layers * per_layer)
 
     @property
     def arch(self) -> str:
@@ -150,7 +156,13 @@ def load_hf_directory(path: str | Path, answer_tokens: Any, *, trust_pickle: boo
 
         lm = AutoModelForCausalLM.from_pretrained(p, trust_remote_code=False, use_safetensors=bool(safe))
     except ImportError as e:
-        raise CheckpointError(f"loading {str(p)!r} needs transformers: pip install 'ccbounds[hf]' ({e})") from e
+        import importlib.util
+
+        if importlib.util.find_spec("transformers") is None:
+            raise CheckpointError(f"loading {str(p)!r} needs transformers: pip install 'ccbounds[hf]' ({e})") from e
+        raise CheckpointError(f"transformers cannot load {str(p)!r}: a package it needs for this model is missing "
+                              f"({str(e)[:160]}); a quantized model cannot be audited, save the float model "
+                              "(the audit quantizes the message itself)") from e
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise CheckpointError(f"cannot load the Hugging Face model in {str(p)!r}: {e}") from e
     from ccbounds.models.answers import AnswerLogits

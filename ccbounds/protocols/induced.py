@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds._required_bits import required_bits
 from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.oneway import OneWayProtocol
 from ccbounds.protocols.reference import DEFAULT_BATCH, ModelOnGadget
-from ccbounds.required_bits import required_bits
 
 __all__ = ["InducedProtocol", "ReductionCheck", "BobQueries", "as_scheme", "DEFAULT_BATCH"]
 

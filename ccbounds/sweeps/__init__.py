@@ -21,13 +21,14 @@ from ccbounds.sweeps.config import (
            run_key,
 )
 from ccbounds.sweeps.executors import EXECUTORS, SweepSummary, run_sweep
-from ccbounds.sweeps.store import FORMATS, SHIPPED, ResultsStore, shipped_results
+from ccbounds.sweeps.store import FORMATS, SHIPPED, ResultsStore, row_schema, shipped_results
 
 __all__ = [
            "EXECUTORS",
            "FORMATS",
            "SHIPPED",
            "ResultsStore",
+           "row_schema",
            "RunSpec",
            "SweepConfig",
            "SweepSummary",

@@ -171,6 +171,20 @@ def _lengths(sweep: dict[str, Any], tasks: list[str]) -> dict[str, list[int]]:
     return {t: _as_list(lengths) for t in tasks}
 
 
+def _check_audit(audit: dict[str, Any], precisions: list[Any], where: str) -> None:
+    """Every ``[audit]`` value as :func:`ccbounds.audit` will check it, before the first run trains."""
+    from ccbounds.auditing.runner import AuditSettings
+    from ccbounds.quantize.precision import parse_precisions
+
+    try:
+        parse_precisions(precisions)
+        seed = audit["seed"]
+        AuditSettings(audit["samples"], 0 if seed is None else seed, audit["confidence"],
+                      audit["calibration_samples"], 0, 1)
+    except CCBoundsError as e:
+        raise type(e)(f"{where}: {e}") from None
+
+
 def parse_sweep_config(text: str, source: str = "<string>") -> SweepConfig:
     """Parse a sweep TOML text into a :class:`SweepConfig`, validating every run's TrainConfig.
 
@@ -205,6 +219,7 @@ def parse_sweep_config(text: str, source: str = "<string>") -> SweepConfig:
     precisions = _as_list(audit["precisions"])
     if not precisions:
         raise InvalidInputError(f"{source} [audit] precisions is empty; e.g. precisions = [1, 8, 32]")
+    _check_audit(audit, precisions, f"{source} [audit]")
     runs: dict[str, RunSpec] = {}
     for t in tasks:
         opts = _check_keys(options.get(t, {}), fields, f"{source} [task_options.{t}]")
@@ -237,9 +252,18 @@ def load_sweep_config(path: str | Path) -> SweepConfig:
         Missing or unreadable file, or an invalid config.
     """
     p = Path(path)
+    if not p.is_file():
+        raise InvalidInputError(f"the sweep config {str(p)!r} does not exist or is not a file; pass a TOML file "
+                                "such as configs/small-cpu.toml")
+    if p.stat().st_size > 2**20:
+        raise InvalidInputError(f"the sweep config {str(p)!r} is over 1 MiB; a sweep config is a small TOML file "
+                                "such as configs/small-cpu.toml")
     try:
-        text = p.read_text()
+        text = p.read_bytes().decode("utf-8")
     except OSError as e:
         raise InvalidInputError(f"cannot read the sweep config {str(p)!r} ({e.strerror}); pass a TOML file "
                                 "such as configs/small-cpu.toml") from None
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"the sweep config {str(p)!r} is not UTF-8 text (byte {e.start}); TOML files are "
+                                "UTF-8, save it as UTF-8") from None
     return parse_sweep_config(text, source=str(p))

@@ -294,11 +294,20 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
     if not Path(results).is_dir():
         raise InvalidInputError(f"no results folder {str(results)!r}; run "
                                 "'ccbounds sweep CONFIG.toml --results PATH' first")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidInputError(f"cannot create the report folder {str(out)!r} ({e.strerror}: a file of that name "
+                                    "or in its path?); pass -o DIR, a folder path where no file is in the way"
+                                    if e.errno == 17 else f"cannot create the report folder {str(out)!r} "
+                                    f"({e.strerror}); pass -o DIR, a writable folder path") from None
     rows = ResultsStore(results).rows()
     recs = _records(rows)
     if not recs:
         raise InvalidInputError(f"{str(results)!r} holds no finished run ({len(rows)} rows, all failed or none); "
-                                "see its logs/ folder")
+                                "see its _logs/ folder")
     points = ceiling_points(rows)
     drawn = []
     if any(len({r["n"] for r, _ in recs if r["task"] == t}) > 1 for t in {r["task"] for r, _ in recs}):
@@ -307,12 +316,6 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
     if points:
         drawn.append(("ceiling", *_ceiling_figure(points)))
     figures = []
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise InvalidInputError(f"cannot create the report folder {str(out)!r} ({e.strerror})") from None
     from ccbounds.plotting import add_caption
 
     for name, fig, caption in drawn:

@@ -122,8 +122,8 @@ def run_one(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         import torch
 
+        from ccbounds._required_bits import required_bits
         from ccbounds.auditing import problem_for_task
-        from ccbounds.required_bits import required_bits
         from ccbounds.training import TrainConfig, train
 
         torch.set_num_threads(int(payload.get("threads", 1)))

@@ -26,12 +26,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ccbounds.errors import InvalidInputError
+from ccbounds.errors import InvalidInputError, TooLargeError
 
 __all__ = [
     "Task",
     "TASKS",
     "MAX_ALL_SEQUENCES",
+    "MAX_TASK_N",
     "stratified_labels",
     "check_n",
     "resolve_tokens",
@@ -40,6 +41,9 @@ __all__ = [
 
 #: ``Task.all_sequences()`` refuses (TooLargeError) to enumerate more sequences than this
 MAX_ALL_SEQUENCES = 2**20
+
+#: the largest n (and depth, types, length, ...) a token task accepts: its vocabulary and sequences grow with it
+MAX_TASK_N = 2**16
 
 #: registry name -> task class; every Task subclass that sets its own ``name`` is registered on definition
 TASKS: dict[str, type[Task]] = {}
@@ -71,6 +75,9 @@ def check_n(n: Any, what: str = "n") -> int:
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise InvalidInputError(f"{what} must be a positive integer, got {n!r}; pass {what}=1 or more")
+    if n > MAX_TASK_N:
+        raise TooLargeError(f"{what} = {n} is over the limit MAX_TASK_N = {MAX_TASK_N} of a token task (its "
+                            f"vocabulary and sequences grow with {what}); pass {what} <= {MAX_TASK_N}")
     return int(n)
 
 
@@ -123,13 +130,16 @@ def resolve_tokens(
     ({'SEP': 2, 'END': 7}, 8)
     """
     layout = dict(defaults)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise InvalidInputError(f"{task}: tokens must map token names to ids, e.g. {{{next(iter(layout))!r}: 5}}, "
+                                f"got {overrides!r}")
     for name, tok in dict(overrides or {}).items():
         if name not in layout:
             raise InvalidInputError(
                 f"{task}: unknown token name {name!r}; valid names are {sorted(layout)}"
             )
-        if isinstance(tok, bool) or not isinstance(tok, (int, np.integer)) or tok < 0:
-            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer >= 0, got {tok!r}")
+        if isinstance(tok, bool) or not isinstance(tok, (int, np.integer)) or not 0 <= tok < 2**31:
+            raise InvalidInputError(f"{task}: token id for {name!r} must be an integer >= 0 (and < 2^31), got {tok!r}")
         layout[name] = int(tok)
     ids = list(layout.values())
     if len(set(ids)) != len(ids):

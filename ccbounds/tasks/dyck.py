@@ -132,7 +132,7 @@ class BoundedDyck(Task):
         types = check_n(self.types, "types")
         if types > len(BRACKETS):
             raise InvalidInputError(f"dyck: types must be 1..{len(BRACKETS)}, got {types}")
-        length = 2 * depth * n if self.length is None else check_n(self.length, "length")
+        length = check_n(2 * depth * n if self.length is None else self.length, "length")
         if length % 2:
             raise InvalidInputError(f"dyck: length must be even (odd lengths have no members), got {length}")
         if self.negatives not in NEGATIVES:

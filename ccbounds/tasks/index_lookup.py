@@ -89,7 +89,7 @@ class IndexLookup(Task):
         n = check_n(self.n)
         if isinstance(self.q, bool) or not isinstance(self.q, (int, np.integer)) or self.q < 2:
             raise InvalidInputError(f"index-lookup: alphabet size q must be an integer >= 2, got {self.q!r}")
-        q = int(self.q)
+        q = check_n(self.q, "q")
         defaults = {f"D{a}": a for a in range(q)} | {f"I{i}": q + i for i in range(n)}
         layout, vocab = resolve_tokens(defaults, self.tokens, self.vocab_size, self.name)
         object.__setattr__(self, "n", n)
