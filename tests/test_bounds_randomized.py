@@ -135,3 +135,26 @@ def test_ip_discrepancy_below_lindsey(n: int, capsys: pytest.CaptureFixture[str]
         assert check_discrepancy(IP(n), b)
         print(f"IP_{n}: disc_uniform = {d:.6g} <= Lindsey 2^(-n/2) = {lindsey:.6g}; eps={eps:.3g}: "
               f"R_eps(pub) >= {b.value:.4g} bits")
+
+
+def test_report_and_cli_show_randomized_rows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from ccbounds.bounds import bounds_report
+    from ccbounds.cli import main
+
+    r = bounds_report(IP(2), randomized=1 / 3)
+    methods = {b.method for b in r.bounds if b.eps is not None}
+    assert {"discrepancy", "corruption", "partition-lp", "gamma2-sdp", "exhaustive", "vc-dimension"} <= methods
+    assert all(check_randomized_bound(IP(2), b) for b in r.bounds if b.method in methods - {"known"})
+    path = tmp_path / "r.json"
+    assert main(["bounds", "ip", "--n", "2", "--eps", "1/3", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "partition-lp" in out and "(eps=1/3)" in out and max(len(line) for line in out.splitlines()) <= 100
+    data = json.loads(path.read_text())
+    part = next(b for b in data["bounds"] if b["method"] == "partition-lp")
+    assert part["eps"] == pytest.approx(1 / 3) and len(part["witness"]["mu"]) == 4
+    res = subprocess.run([sys.executable, "-m", "ccbounds", "bounds", "ip", "--n", "2", "--eps", "3/4"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "Traceback" not in res.stderr and "--eps must be in [0, 1/2)" in res.stderr

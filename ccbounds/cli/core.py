@@ -69,6 +69,25 @@ def load_matrix_csv(path: str) -> Any:
     return np.array(rows, dtype=np.float64)
 
 
+def parse_eps(text: str) -> float:
+    """An error probability from the command line: a decimal or a fraction such as ``1/3``, in [0, 1/2).
+
+    >>> parse_eps("1/3") == 1 / 3, parse_eps("0.1")
+    (True, 0.1)
+    """
+    from fractions import Fraction
+
+    from ccbounds.errors import InvalidInputError
+
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise InvalidInputError(f"--eps must be a number or a fraction such as 1/3, got {text!r}") from None
+    if not 0 <= value < 0.5:
+        raise InvalidInputError(f"--eps must be in [0, 1/2), got {text}")
+    return value
+
+
 def cmd_bounds(args: argparse.Namespace) -> int:
     from ccbounds.bounds import bounds_report
     from ccbounds.errors import InvalidInputError
@@ -97,6 +116,8 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     if args.time_limit is not None and not args.time_limit > 0:
         raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
     kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
+    if args.eps is not None:
+        kw["randomized"] = parse_eps(args.eps)
     report = bounds_report(target, exact=args.exact, **kw)
     print(report.table(wide=args.wide))
     write_json(args.json, report.to_dict())
@@ -140,6 +161,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds for each exact computation (default 10); exact D past it prints the certified "
                    "interval lower <= D <= upper and exits 4")
+    p.add_argument("--eps", metavar="EPS", help="also the randomized lower bounds at error EPS (e.g. 1/3): "
+                   "discrepancy, corruption, partition LP, gamma2, one-way D^mu_eps, VC; certificates in --json")
     p.add_argument("--wide", action="store_true", help="sources and witnesses in columns (lines over 100 wide)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=cmd_bounds)
