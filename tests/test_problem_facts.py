@@ -50,8 +50,8 @@ def test_one_way_bound_of_custom_problems_is_computed_from_the_matrix() -> None:
         b = p.one_way_bound()
         assert b.value == math.ceil(math.log2(_distinct_rows(p.matrix()))) and b.method == "distinct-rows"
         assert required_bits(p).value == b.value
-        with pytest.raises(InvalidInputError, match="no distributional bound"):
-            p.one_way_bound(0.1)
+        e = p.one_way_bound(0.1)  # exact D^{A->B,mu}_eps under the audit's mu (theory §10.6)
+        assert e.model == "D_mu_eps(A->B)" and e.method == "exhaustive" and 0 <= e.value <= b.value
 
 
 def test_gt_and_ip_one_way_bounds_are_n() -> None:

@@ -158,6 +158,9 @@ class AuditReport:
     notes: tuple[str, ...] = field(default=())
     #: where the audited forward comes from (checkpoints: "your code: ...", "rebuilt from tensor names", ...)
     model_source: str = ""
+    #: per row, the problem's one-way bound at the row's measured error (theory §10.6): dicts with precision,
+    #: eps, text and the bound's ``to_dict()``
+    error_bounds: tuple[dict, ...] = field(default=())
 
     @property
     def exit_status(self) -> int:
@@ -316,6 +319,10 @@ class AuditReport:
         after += [f"  '-' in n (eps){' and n (0)' if exact else ''} at {', '.join(at)}: no n is ruled out, "
                   f"since {why}" for (why, exact), at in self._dashes().items()]
         after += [f"  {v}: {m}" for v, m in VERDICTS.items()]
+        if self.error_bounds:
+            after += ["Error bounds at each row's measured error eps (a protocol with average error eps under mu "
+                      "needs at least this many bits; theory §10.6):"]
+            after += [f"  {e['precision']}: {e['text']}" for e in self.error_bounds]
         after += [f"Note: {n}" for n in self.notes]
         prose = [fit_text("\n".join(part).replace("\n\n\n", "\n\n"), width) for part in (out, after)]
         return "\n\n".join((prose[0], self.table(width, wide), prose[1]))
