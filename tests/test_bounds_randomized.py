@@ -158,3 +158,14 @@ def test_report_and_cli_show_randomized_rows(capsys: pytest.CaptureFixture[str],
     res = subprocess.run([sys.executable, "-m", "ccbounds", "bounds", "ip", "--n", "2", "--eps", "3/4"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode != 0 and "Traceback" not in res.stderr and "--eps must be in [0, 1/2)" in res.stderr
+
+
+def test_theory_table_of_ip_discrepancy() -> None:
+    """The numbers of theory §10.2's table."""
+    from fractions import Fraction
+
+    assert [discrepancy(IP(n), "uniform")[0] for n in range(1, 5)] == [Fraction(1, 2), Fraction(5, 16),
+                                                                       Fraction(11, 64), Fraction(7, 64)]
+    table = {0.0: [1, 1.678, 2.541, 3.193], 1 / 3: [0, 0.093, 0.956, 1.608]}
+    for eps, row in table.items():
+        assert [round(discrepancy_bound(IP(n), eps, mu="uniform").value, 3) for n in range(1, 5)] == row
