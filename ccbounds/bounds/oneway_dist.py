@@ -127,15 +127,30 @@ def _best_error(M: np.ndarray, W: np.ndarray, k: int, values: np.ndarray) -> tup
         choice = cost[:, pick].argmin(axis=1)
         classes = [[i for i in range(m) if choice[i] == j] for j in range(k)]
         return int(best), [c for c in classes if c], f"exhaustive over sets of {k} Bob response rows"
+    R = np.stack([W * (M == v) for v in values])  # (values, rows, columns) masses
     best, part = None, None
+    batch: list[list[int]] = []
+
+    def flush() -> None:
+        nonlocal best, part
+        L = np.array(batch, dtype=np.int64)  # (B, rows)
+        onehot = (L[:, None, :] == np.arange(k)[None, :, None]).astype(np.int64)  # (B, k, rows)
+        masses = np.einsum("bkr,vrc->bvkc", onehot, R)  # (B, values, k, columns)
+        errs = (masses.sum(axis=1) - masses.max(axis=1)).sum(axis=(1, 2))
+        j = int(np.argmin(errs))
+        if best is None or errs[j] < best:
+            best = int(errs[j])
+            part = [[i for i in range(m) if L[j, i] == c] for c in range(k)]
+        batch.clear()
+
     for labels in _rgs(m, k):
-        blocks: dict[int, list[int]] = {}
-        for i, lab in enumerate(labels):
-            blocks.setdefault(lab, []).append(i)
-        e = sum(_class_error(M, W, b, values) for b in blocks.values())
-        if best is None or e < best:
-            best, part = e, list(blocks.values())
+        batch.append(labels)
+        if len(batch) == 4096:
+            flush()
+    if batch:
+        flush()
     assert part is not None
+    part = [c for c in part if c]
     return int(best), part, f"exhaustive over partitions of the rows into <= {k} classes"
 
 
