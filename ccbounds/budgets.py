@@ -17,7 +17,8 @@ tf2, ...   no size bound                    one-way protocols exist but grow wit
 
 At b bits per scalar the message has S·b bits; a model exact on every input needs S·b >=
 D^{A->B}(f) (= n for INDEX, EQ, DISJ), and one with average error eps on INDEX/DISJ needs
-S·b >= n·(1 - H2(eps)).
+S·b >= n·(1 - H2(eps)) under the INDEX distribution (x uniform, Bob's index i, resp. y = {i}, uniform): each
+problem's own ``distributional_bound`` (EQ's is 0, GT states none; theory §10.7).
 
 Examples
 --------

@@ -169,3 +169,13 @@ def test_theory_table_of_ip_discrepancy() -> None:
     table = {0.0: [1, 1.678, 2.541, 3.193], 1 / 3: [0, 0.093, 0.956, 1.608]}
     for eps, row in table.items():
         assert [round(discrepancy_bound(IP(n), eps, mu="uniform").value, 3) for n in range(1, 5)] == row
+
+
+def test_importing_the_bounds_loads_no_solver() -> None:
+    import subprocess
+
+    code = ("import sys, ccbounds, ccbounds.bounds, ccbounds.problems\n"  # scipy: networkx may load it
+            "bad = [m for m in ('cvxpy', 'clarabel', 'torch') if m in sys.modules]\n"
+            "assert not bad, bad\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
