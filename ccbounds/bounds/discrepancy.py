@@ -227,6 +227,7 @@ def discrepancy_bound(x: Any, eps: float = 1 / 3, mu: Any = None) -> Bound:
     M, name = as_matrix(x, what="discrepancy bound")
     if mu is None:
         P, how = best_discrepancy_mu(M)
+        P = distribution(M, P)[0]  # normalised, as the checker reads it
     else:
         P, how = distribution(M, mu)
     if min(M.shape) <= EXACT_MAX_SIDE:

@@ -15,7 +15,8 @@ and any dual-feasible (mu, phi) is a certificate: by weak duality its objective 
 of the smaller side, the best other side in closed form) and divides the objective by it when it exceeds 1
 (the scaled point is feasible), so the value it returns is a proof whatever the solver did.
 
-**Corruption bound** (the rectangle bound; Razborov 1992, [KN] §3.4 for the method). For mu, an output z and
+**Corruption bound** (the rectangle bound; Razborov 1992; in this form Beame, Pitassi, Segerlind, Wigderson
+2006). For mu, an output z and
 lambda >= 1, let W = max_R (mu(R ∩ f^{-1}(z)) - lambda mu(R ∩ f^{-1}(1-z))). A deterministic protocol with error
 <= eps under mu and at most 2^c leaves: summing over its z-leaves, mu(f^{-1}(z)) - lambda eps <= 2^c W, so
 
@@ -246,7 +247,7 @@ def corruption_bound(x: Any, eps: float = 1 / 3, mu: Any = None, z: int | None =
     assert best is not None
     val, w = best
     return Bound(val, "lower", "R_eps(pub)", name, eps=eps, method="corruption", witness=w,
-                 source="Razborov 1992 (corruption); theory §10.4",
+                 source="Razborov 1992; Beame-Pitassi-Segerlind-Wigderson 2006 (corruption); theory §10.4",
                  expression="log2((mu(f^-1(z)) - lambda*eps)/W)",
                  note=f"z={w.z}, lambda={w.lam:g}, W={w.W:.6g} under mu: {w.mu_method}; the same value bounds "
                  "D^mu_eps for this mu")
