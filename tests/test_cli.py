@@ -252,7 +252,7 @@ def _assert_cells_whole(out: str, data: dict) -> str:
         shown = [h for h in want if f" {h} " in f" {header} "]
         assert {"b", "S*b", "accuracy", "L_cert", "H_MM", "n (eps)"} <= set(shown), header
         assert cells[1: 1 + len(shown)] == [want[h] for h in shown], (line, shown)
-    for h, phrase in (("cap", "log2 min(K, |X|) = {} bits"), ("D1way", "D1way = {} bits")):
+    for h, phrase in (("cap", "log2 min(K, |X|, 2^(S*b)) = {} bits"), ("D1way", "D1way = {} bits")):
         if f" {h} " not in f" {header} ":
             assert phrase.format(want[h]) in " ".join(out.split()), h
     return header
