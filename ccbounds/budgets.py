@@ -135,7 +135,8 @@ class BudgetReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "width": self.width, "heads": self.heads, "layers": self.layers,
-                "heads_assumed": self.heads_assumed, "bits_per_scalar": self.bits_per_scalar, "problem": self.problem, "n": self.n, "eps": self.eps,
+                "heads_assumed": self.heads_assumed, "bits_per_scalar": self.bits_per_scalar,
+                "problem": self.problem, "n": self.n, "eps": self.eps,
                 "scalars": self.scalars, "message_bits": self.message_bits, "required": self.required.to_dict(),
                 "verdict": self.verdict, "largest_n": self.largest_n, "smallest_width": self.smallest_width,
                 "explanation": self.explanation,
@@ -189,8 +190,8 @@ class BudgetReport:
         return fit_text(title, width) + "\n" + "\n".join("  " + line for line in body.splitlines())
 
 
-def budget(arch: str, *, width: int, heads: int | None = None, layers: int = 1, precision: int | str = 32, problem: Any = "index",
-           n: int, eps: float = 0.0) -> BudgetReport:
+def budget(arch: str, *, width: int, heads: int | None = None, layers: int = 1, precision: int | str = 32,
+           problem: Any = "index", n: int, eps: float = 0.0) -> BudgetReport:
     """The bit budget of ``arch`` at ``width`` and ``precision`` bits per scalar for ``problem`` of size n.
 
     Parameters

@@ -225,7 +225,8 @@ def test_separation_plot_axes():
     fig = plotting.separation_plot(ns=[8, 64, 512, 4096])
     assert len(fig.axes) == 2 and fig._suptitle.get_text().startswith("Width needed")
     for ax in fig.axes:
-        assert ax.get_ylabel() == "width (hidden size per layer; d_model for Transformers)" and ax.get_xlabel() == "input length n (bits)"
+        assert ax.get_ylabel() == "width (hidden size per layer; d_model for Transformers)"
+        assert ax.get_xlabel() == "input length n (bits)"
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         texts = [t.get_text() for t in ax.get_legend().get_texts()]
         assert len(texts) == len(ax.lines) and not any(t.count("construction") > 1 for t in texts)
