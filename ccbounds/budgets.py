@@ -165,7 +165,7 @@ class BudgetReport:
     def text(self, width: int | None = None) -> str:
         """The report as an indented key/value table fitting ``width`` columns (default: the terminal's)."""
         heads = (f"{self.heads} head{'s' if self.heads > 1 else ''}"
-                 + (" (assumed: pass heads=H for an H-head model)" if self.heads_assumed else ""))
+                 + (" (assumed: pass heads=H, or --heads H, for an H-head model)" if self.heads_assumed else ""))
         shape = f"width {self.width}" + (f", {heads}" if not get_architecture(self.arch).recurrent else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")
         message = (f"S*b = {self.scalars} scalars x {self.bits_per_scalar} = {self.message_bits} bits"

@@ -85,7 +85,7 @@ def test_budget_tables_show_the_constructions_widths() -> None:
 def test_budget_frames_and_html() -> None:
     import pandas as pd
 
-    rows = pd.concat([budget(a, width=8, precision=4, problem="index", n=40).to_frame()
+    rows = pd.concat([budget(a, width=8, heads=1, precision=4, problem="index", n=40).to_frame()
                       for a in ("gru", "lstm", "tf1")])
     assert list(rows["message_bits"]) == [8 * 4, 2 * 8 * 4, 40 * 1 * (8 + 1) * 4]  # GRU, LSTM, tf1 with Q = n
     assert list(rows["verdict"]) == ["below bound", "not ruled out", "not ruled out"]
