@@ -267,6 +267,70 @@ def _jensen(eps: Any) -> str:
             "from the average error is the weaker one, and equality needs equal errors")
 
 
+# -- 05 ------------------------------------------------------------------------------------------------------------
+def _ip_discrepancy_exact(n: int) -> float:
+    """max over rectangles A x B of |sum (-1)^IP| / 4^n: every A, the best B in closed form (all columns of one sign)."""
+    import numpy as np
+
+    from ccbounds.problems import IP
+
+    S = 1.0 - 2.0 * IP(n).matrix()  # (-1)^f, (2^n, 2^n)
+    R = S.shape[0]
+    masks = ((np.arange(1, 2**R)[:, None] >> np.arange(R)) & 1).astype(float)  # every non-empty A
+    col = masks @ S  # column sums over A
+    best = np.maximum(np.where(col > 0, col, 0).sum(1), -np.where(col < 0, col, 0).sum(1))
+    return float(best.max()) / (R * S.shape[1])
+
+
+def _ip3_rectangle(answer: Any) -> str:
+    import numpy as np
+
+    from ccbounds.problems import IP
+
+    try:
+        rows, cols = (sorted({int(i) for i in part}) for part in answer)
+    except (TypeError, ValueError):
+        raise _Wrong("give (rows, columns): two lists of indices 0..7") from None
+    if not rows or not cols or min(rows + cols) < 0 or max(rows + cols) > 7:
+        raise _Wrong("rows and columns must be non-empty lists of indices 0..7")
+    S = 1.0 - 2.0 * IP(3).matrix()
+    d = abs(float(S[np.ix_(rows, cols)].sum())) / 64
+    best = _ip_discrepancy_exact(3)
+    lindsey = math.sqrt(len(rows) * len(cols) * 8) / 64
+    if d < best - 1e-12:
+        raise _Wrong(f"|mu(R ∩ f=1) - mu(R ∩ f=0)| = {d:.6f} for this rectangle; a larger one exists "
+                     f"(Lindsey allows this shape up to sqrt(|A||B|2^n)/4^n = {lindsey:.4f})")
+    return (f"discrepancy {d:.6f} = disc_uniform(IP_3), the largest over all rectangles; Lindsey's bound for "
+            f"this shape is {lindsey:.4f} and 2^(-3/2) = {2 ** -1.5:.4f} overall")
+
+
+def _and_low_information(answer: Any) -> str:
+    from ccbounds.information.protocol_information import AND_HARD_DISTRIBUTION, IC_AND_BITS, information_cost
+    from ccbounds.protocols import ProtocolTree
+
+    try:
+        tree, ca, cb = answer
+    except (TypeError, ValueError):
+        raise _Wrong("give (tree, alice_coins, bob_coins); coins may be None") from None
+    if not isinstance(tree, ProtocolTree):
+        raise _Wrong(f"expected a ProtocolTree, got {type(tree).__name__}")
+    for x, y in itertools.product((0, 1), repeat=2):
+        for ra in (ca or {None: 1}):
+            for rb in (cb or {None: 1}):
+                out = _call(tree.output, x if ca is None else (x, ra), y if cb is None else (y, rb))
+                if out != (x & y):
+                    raise _Wrong(f"not zero-error: on x = {x}, y = {y}, coins {ra}, {rb} it answers {out!r}")
+    try:
+        c = information_cost(tree, AND_HARD_DISTRIBUTION, alice_coins=ca, bob_coins=cb)
+    except InvalidInputError as e:
+        raise _Wrong(str(e)) from None
+    if c.internal_bits >= 1.5:
+        raise _Wrong(f"zero-error, but IC_int = {c.internal_bits:.4f} >= 1.5 bits under mu* (the 2-bit protocol has "
+                     "1.5455): let the players reveal their 0s gradually (a buzzer with more steps)")
+    return (f"zero-error with IC_int = {c.internal_bits:.4f} bits under mu*, within "
+            f"{c.internal_bits - IC_AND_BITS:.4f} of IC(AND, 0) ≈ {IC_AND_BITS}, using up to {c.cost} bits")
+
+
 #: exercise id -> (what it asks, checker returning the reason when right or raising _Wrong)
 EXERCISES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "01.5": ("a depth-3 protocol tree for GT_2 built with ProtocolTree.from_nested", _gt2_tree),
@@ -280,6 +344,10 @@ EXERCISES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "03.6": ("the number of distinct inputs that forces a collision at S = 2, b = 3", _pigeonhole),
     "04.4": ("a 4-bit protocol (message, guess) for INDEX_8 with accuracy >= 0.75 under mu", _index8_protocol),
     "04.5": ("4 per-index errors averaging 1/4 whose certificate beats n(1 - H2(1/4))", _jensen),
+    "05.1": ("a rectangle (rows, columns) of IP_3 of largest discrepancy under the uniform distribution",
+             _ip3_rectangle),
+    "05.2": ("a zero-error protocol (tree, alice_coins, bob_coins) for AND with IC_int < 1.5 bits under mu*",
+             _and_low_information),
 }
 
 
