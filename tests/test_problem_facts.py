@@ -161,7 +161,7 @@ def test_problem_facts_used_by_plots_and_budgets() -> None:
     for name in PROBLEMS:
         r = budget("lstm", width=4, precision=2, problem=name, n=20)
         assert r.largest_n == get_problem(name, 20).largest_n(16) and r.verdict == "below bound"
-    assert budget("tf1", width=4, precision=8, problem="gt", n=64).largest_n == 40
+    assert budget("tf1", width=4, heads=1, precision=8, problem="gt", n=64).largest_n == 40
 
 
 # -- every problem with a default gadget: reduce and audit a tiny trained LSTM --------------------------

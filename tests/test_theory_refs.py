@@ -36,6 +36,7 @@ TITLES = {
     8: "Exact search and its certificates",
     9: "Quantization and precision",
     10: "Randomized lower bounds of a matrix",
+    11: "Information complexity",
 }
 
 SEC = r"(?:§|\\u00a7)"

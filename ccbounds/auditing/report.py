@@ -262,12 +262,12 @@ class AuditReport:
             body = render(keep, w)  # narrower than the narrowest table: cells wrap rather than being cut
         shown = [self._HEAD[k] for k in keep]
         notes = [f"{', '.join(h for h in self._BITS if h in shown)} in bits"
-                 + ("; H_MM is capped at log2 min(K, |X|)" if "cap" in shown else "")]
+                 + ("; H_MM is capped at log2 min(K, |X|, 2^(S*b))" if "cap" in shown else "")]
         notes.append("n (eps) / n (0): largest n not ruled out at the measured error / with no error"
                      if "n (0)" in shown else "n (eps): largest n not ruled out at the measured error")
         same = {h: {c[self._HEAD.index(h)] for c in cells} for h in ("cap", "D1way")}
         if "cap" in dropped and len(same["cap"]) == 1:
-            notes.append(f"H_MM is capped at log2 min(K, |X|) = {same['cap'].pop()} bits")
+            notes.append(f"H_MM is capped at log2 min(K, |X|, 2^(S*b)) = {same['cap'].pop()} bits")
         if "D1way" in dropped and len(same["D1way"]) == 1:
             notes.append(f"D1way = {same['D1way'].pop()} bits in every row")
         hidden = [h for h in dropped if not (h in same and len(same[h]) <= 1)]
@@ -315,7 +315,7 @@ class AuditReport:
         after += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
                 "longer inputs are ruled out, shorter ones are not thereby solvable. H_MM = Miller-Madow entropy "
-                "estimate, capped at log2 min(K, |X|)."]
+                "estimate, capped at log2 min(K, |X|, 2^(S*b))."]
         after += [f"  '-' in n (eps){' and n (0)' if exact else ''} at {', '.join(at)}: no n is ruled out, "
                   f"since {why}" for (why, exact), at in self._dashes().items()]
         after += [f"  {v}: {m}" for v, m in VERDICTS.items()]

@@ -25,7 +25,7 @@ __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_ERROR", "EXIT_VIOLATION"]
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every subcommand."""
     from ccbounds import __version__
-    from ccbounds.cli import audit, configs, core, sweep
+    from ccbounds.cli import audit, configs, core, notebooks, sweep
 
     parser = argparse.ArgumentParser(
         prog="ccbounds",
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_command(sub)
     configs.add_commands(sub)
     sweep.add_command(sub)
+    notebooks.add_command(sub)
     return parser
 
 

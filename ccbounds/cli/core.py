@@ -125,10 +125,14 @@ def cmd_bounds(args: argparse.Namespace) -> int:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
+    import warnings
+
     from ccbounds.budgets import budget
 
-    report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers, precision=args.precision,
-                    problem=args.problem, n=args.n, eps=args.eps)
+    with warnings.catch_warnings():  # an assumed head count is stated in the report's text instead
+        warnings.simplefilter("ignore", UserWarning)
+        report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers,
+                        precision=args.precision, problem=args.problem, n=args.n, eps=args.eps)
     print(report.text())
     write_json(args.json, report.to_dict())
     return EXIT_OK
@@ -172,7 +176,8 @@ def add_commands(sub: Any) -> None:
                        "Example: ccbounds budget lstm --width 64 --precision 8 --problem index --n 1024")
     p.add_argument("arch", help="rnn, gru, lstm, tf1 or tf2")
     p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
-    p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
+    p.add_argument("--heads", type=int, default=None,
+                   help="attention heads (tf1; default: 1, stated as assumed in the output)")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
     p.add_argument("--precision", default="32", help="bits per scalar b: 1..32 (32 = fp32) or fp16, bf16, ... "
                    "(default 32)")
