@@ -269,7 +269,7 @@ def _jensen(eps: Any) -> str:
 
 # -- 05 ------------------------------------------------------------------------------------------------------------
 def _ip_discrepancy_exact(n: int) -> float:
-    """max over rectangles A x B of |sum (-1)^IP| / 4^n: every A, the best B in closed form (all columns of one sign)."""
+    """max over rectangles A x B of |sum (-1)^IP| / 4^n: every A, the best B in closed form (columns of one sign)."""
     import numpy as np
 
     from ccbounds.problems import IP
