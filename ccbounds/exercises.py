@@ -331,6 +331,70 @@ def _and_low_information(answer: Any) -> str:
             f"{c.internal_bits - IC_AND_BITS:.4f} of IC(AND, 0) ≈ {IC_AND_BITS}, using up to {c.cost} bits")
 
 
+def _index4_oneway(answer: Any) -> str:
+    """05.3: a message function for INDEX_4 with at most 8 values and error <= 1/8 under uniform x and i."""
+    if not callable(answer):
+        raise _Wrong("give a function message(x) of x in {0,1}^4 (a tuple of 4 bits) returning a label")
+    classes: dict[Any, list[tuple[int, ...]]] = {}
+    for x in _bits(4):
+        m = _call(answer, x)
+        try:
+            hash(m)
+        except TypeError:
+            raise _Wrong(f"message({x}) = {m!r} is not hashable; return an int or a tuple") from None
+        classes.setdefault(m, []).append(x)
+    # Bob's best answer to (class, i) is the majority of x_i in the class; the minority errs
+    errs = sum(min(sum(x[i] for x in xs), len(xs) - sum(x[i] for x in xs)) for xs in classes.values()
+               for i in range(4))
+    err = errs / 64
+    if len(classes) > 8:
+        raise _Wrong(f"{len(classes)} distinct messages need {math.ceil(math.log2(len(classes)))} bits; at most 8 "
+                     "(3 bits) allowed")
+    if errs > 8:
+        raise _Wrong(f"with {len(classes)} messages Bob's best answers still err on {errs}/64 of (x, i) = {err:.4f}"
+                     " > 1/8: make the messages tell Bob more of the bits he will be asked")
+    bits = math.ceil(math.log2(len(classes))) if len(classes) > 1 else 0
+    knr = (1 - _h2(err)) * 4
+    return (f"{len(classes)} messages ({bits} bits) with error {errs}/64 = {err:.4f} <= 1/8 under mu; [KNR] "
+            f"(1 - H2(eps)) n at eps = {err:.4f} is {knr:.3f} bits, so no message of fewer than "
+            f"{math.ceil(knr - 1e-12)} bits has this error")
+
+
+def _razborov3_mu() -> tuple[list[list[int]], list[list[Any]]]:
+    """DISJ_3 on singletons {i}: Razborov's mu at l = 1 (3/4 on disjoint pairs, 1/4 on pairs meeting once)."""
+    from fractions import Fraction
+
+    disj = [[int(i != j) for j in range(3)] for i in range(3)]
+    mu = [[Fraction(1, 8) if i != j else Fraction(1, 12) for j in range(3)] for i in range(3)]
+    return disj, mu
+
+
+def _razborov_rectangle(answer: Any) -> str:
+    """05.4: a rectangle of DISJ_3 on singletons maximising mu(R ∩ f=1) - 2 mu(R ∩ f=0) under Razborov's mu."""
+    from fractions import Fraction
+
+    try:
+        rows, cols = (sorted({int(i) for i in part}) for part in answer)
+    except (TypeError, ValueError):
+        raise _Wrong("give (rows, columns): two lists of elements 0..2 (row i is Alice's set {i})") from None
+    if not rows or not cols or min(rows + cols) < 0 or max(rows + cols) > 2:
+        raise _Wrong("rows and columns must be non-empty lists of elements 0..2")
+    f, mu = _razborov3_mu()
+
+    def value(rs: list[int], cs: list[int]) -> Fraction:
+        return sum((mu[i][j] * (1 if f[i][j] == 1 else -2) for i in rs for j in cs), Fraction(0))
+
+    subsets = [[i for i in range(3) if m >> i & 1] for m in range(1, 8)]
+    W = max(value(a, b) for a in subsets for b in subsets)
+    v = value(rows, cols)
+    if v < W:
+        raise _Wrong(f"mu(R ∩ f=1) - 2 mu(R ∩ f=0) = {v} here; some rectangle reaches more (a 1-rectangle "
+                     "avoids the diagonal, where the sets meet)")
+    bound = math.log2((Fraction(3, 4) - 2 * Fraction(1, 10)) / W)
+    return (f"W = {W}, the largest over all 49 rectangles: at eps = 1/10 the corruption bound is "
+            f"log2((3/4 - 2 eps)/W) = {bound:.4f} bits for DISJ_3 under this mu")
+
+
 #: exercise id -> (what it asks, checker returning the reason when right or raising _Wrong)
 EXERCISES: dict[str, tuple[str, Callable[[Any], str]]] = {
     "01.5": ("a depth-3 protocol tree for GT_2 built with ProtocolTree.from_nested", _gt2_tree),
@@ -348,6 +412,10 @@ EXERCISES: dict[str, tuple[str, Callable[[Any], str]]] = {
              _ip3_rectangle),
     "05.2": ("a zero-error protocol (tree, alice_coins, bob_coins) for AND with IC_int < 1.5 bits under mu*",
              _and_low_information),
+    "05.3": ("a message function for INDEX_4 with at most 8 messages and error <= 1/8 under uniform x and i",
+             _index4_oneway),
+    "05.4": ("a rectangle of DISJ_3 on singletons with the largest mu(R ∩ f=1) - 2 mu(R ∩ f=0), Razborov's mu",
+             _razborov_rectangle),
 }
 
 

@@ -47,6 +47,8 @@ RIGHT = {
     "04.5": [0.0, 0.1, 0.4, 0.5],
     "05.1": ([0, 1, 2, 3, 4], [0, 1, 2, 3, 4]),
     "05.2": buzzer_protocol(4),
+    "05.3": lambda x: x[:3],
+    "05.4": ([0], [1, 2]),
 }
 
 WRONG = {
@@ -62,6 +64,8 @@ WRONG = {
     "04.5": [[0.25] * 4, [0.1, 0.1, 0.1, 0.1], [0.6, 0.0, 0.2, 0.2]],
     "05.1": [([0], [0]), ([], [1]), ([0, 9], [1]), "rows"],
     "05.2": [buzzer_protocol(3), (ProtocolTree.from_nested(0), None, None), (_gt2_tree(), None, None), 7],
+    "05.3": [lambda x: x[:2], lambda x: x, lambda x: [0], lambda x: 1 / 0, 3],
+    "05.4": [([0, 1], [0, 1]), ([0], [0]), ([0, 1], [0, 2]), ([3], [0]), "R"],
 }
 
 
@@ -122,3 +126,15 @@ def test_ip_discrepancy_by_brute_force_over_both_sides():
     subsets = [[i for i in range(4) if m >> i & 1] for m in range(1, 16)]
     best = max(abs(int(S[np.ix_(a, b)].sum())) for a in subsets for b in subsets) / 16
     assert best == _ip_discrepancy_exact(2) == 0.3125 <= 2 ** -1
+
+
+def test_index4_and_razborov_checks_by_independent_arithmetic():
+    from fractions import Fraction
+
+    # sending x_1 x_2 x_3: Bob guesses x_4 and errs on half of the i = 4 queries, 8 of the 64 pairs (x, i)
+    assert "8/64" in check("05.3", lambda x: x[:3]).why
+    # Razborov's mu at l = 1: 1/8 on each of the 6 disjoint pairs, 1/12 on each of the 3 pairs {i}, {i}
+    assert 6 * Fraction(1, 8) == Fraction(3, 4) and 3 * Fraction(1, 12) == Fraction(1, 4)
+    # {0} x {1, 2}: two disjoint pairs, 2/8 = 1/4, no meeting pair; a 2x2 square pays 2 * 2/12 for its diagonal
+    assert "W = 1/4" in check("05.4", ([0], [1, 2])).why
+    assert not check("05.4", ([1, 2], [1, 2])).ok
