@@ -7,8 +7,12 @@ alpha = 1/(1 - 2 eps):
 * **R^pub_eps(M) >= 2 log2 gamma2^alpha(A) - 2 log2 alpha** (Linial–Shraibman 2007; derived in theory §10.5: the
   sign matrix of a depth-c protocol tree has gamma2 <= 2^(c/2), and a public-coin protocol's expected output
   matrix, scaled by alpha, is feasible).
-* **Q*_eps(M) >= log2 gamma2^alpha(A) - log2 alpha - 2** for quantum protocols with shared entanglement
-  (Linial–Shraibman 2007; cited, not derived here; model ``"Q_eps"``).
+* **Q*_eps(M) >= log2 gamma2^alpha(A) - log2 alpha - 2** for quantum protocols with shared entanglement (model
+  ``"Q_eps"``). Linial–Shraibman (STOC 2007; Random Structures & Algorithms 34(3), 2009) and Lee–Shraibman's survey
+  (Foundations and Trends in TCS 3(4), 2009) state it as log2 gamma2^alpha - log2 alpha - O(1); the constant 2 is
+  derived in theory §10.5 from one assumed lemma of theirs, not checked against their text: a c-qubit protocol with
+  entanglement has acceptance-probability matrix P with gamma2(P) <= 2^c, so the expected +-1 output matrix
+  J - 2P has gamma2 <= 1 + 2^(c+1) <= 2^(c+2).
 
 The SDP is solved in its dual form by cvxpy (Clarabel or SCS):
 
@@ -46,7 +50,8 @@ __all__ = ["Gamma2Certificate", "check_gamma2", "gamma2_alpha", "gamma2_bounds",
 
 #: largest side the SDP is built for
 MAX_SIDE = 128
-#: the quantum bound subtracts this constant (Linial–Shraibman's statement, cited)
+#: the quantum bound subtracts this constant: log2 of gamma2(J - 2P) <= 1 + 2^(c+1) <= 2^(c+2), given Linial–Shraibman's
+#: lemma gamma2(P) <= 2^c for the acceptance probabilities of a c-qubit protocol with entanglement (theory §10.5)
 QUANTUM_CONSTANT = 2
 
 
@@ -149,7 +154,8 @@ def gamma2_bounds(x: Any, eps: float = 1 / 3) -> list[Bound]:
     return [
         Bound(r, "lower", "R_eps(pub)", name, source="Linial–Shraibman 2007; theory §10.5",
               expression="2 log2 gamma2^alpha - 2 log2 alpha", note=note, **common),
-        Bound(q, "lower", "Q_eps", name, source="Linial–Shraibman 2007 (cited); theory §10.5",
+        Bound(q, "lower", "Q_eps", name, source="Linial–Shraibman 2007/2009 (their lemma gamma2(P) <= 2^c assumed); "
+              "theory §10.5",
               expression="log2 gamma2^alpha - log2 alpha - 2",
               note=note + "; quantum communication with shared entanglement", **common),
     ]
