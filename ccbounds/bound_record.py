@@ -37,6 +37,7 @@ MODELS = {
     "R_eps(priv)": "randomized, private coin, error <= eps on every input",
     "R1way_eps(A->B)": "randomized one-way A->B, error <= eps on every input",
     "D_mu_eps(A->B)": "distributional one-way A->B: average error <= eps under mu",
+    "Q_eps": "quantum, shared entanglement allowed, error <= eps on every input (Q*_eps)",
     "N1": "nondeterministic (certificates for output 1) = log2 C^1 ([KN] §2.1)",
     "N0": "nondeterministic (certificates for output 0) = log2 C^0 ([KN] §2.1)",
     "log2 C^D": "log2 of the monochromatic rectangle partition number (a lower bound on D)",

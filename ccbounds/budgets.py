@@ -17,7 +17,8 @@ tf2, ...   no size bound                    one-way protocols exist but grow wit
 
 At b bits per scalar the message has S·b bits; a model exact on every input needs S·b >=
 D^{A->B}(f) (= n for INDEX, EQ, DISJ), and one with average error eps on INDEX/DISJ needs
-S·b >= n·(1 - H2(eps)).
+S·b >= n·(1 - H2(eps)) under the INDEX distribution (x uniform, Bob's index i, resp. y = {i}, uniform): each
+problem's own ``distributional_bound`` (EQ's is 0, GT states none; theory §10.7).
 
 Examples
 --------
@@ -29,11 +30,15 @@ Examples
 >>> r = budget("tf1", width=16, heads=2, precision=8, problem="index", n=1000)
 >>> r.largest_n is None, r.construction
 (True, ('one-layer index lookup', 272))
+
+For an attention architecture S depends on the number of heads, so ``heads`` must be given: without it
+the budget assumes one head, says so in its text (``heads_assumed``) and warns.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +109,7 @@ class BudgetReport:
     largest_n: int | None
     smallest_width: int | None
     construction: tuple[str, int] | None = None
+    heads_assumed: bool = False  # True: an attention budget called without heads (one head assumed)
 
     @property
     def message_bits(self) -> int | None:
@@ -130,7 +136,8 @@ class BudgetReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"arch": self.arch, "width": self.width, "heads": self.heads, "layers": self.layers,
-                "bits_per_scalar": self.bits_per_scalar, "problem": self.problem, "n": self.n, "eps": self.eps,
+                "heads_assumed": self.heads_assumed, "bits_per_scalar": self.bits_per_scalar,
+                "problem": self.problem, "n": self.n, "eps": self.eps,
                 "scalars": self.scalars, "message_bits": self.message_bits, "required": self.required.to_dict(),
                 "verdict": self.verdict, "largest_n": self.largest_n, "smallest_width": self.smallest_width,
                 "explanation": self.explanation,
@@ -158,7 +165,9 @@ class BudgetReport:
 
     def text(self, width: int | None = None) -> str:
         """The report as an indented key/value table fitting ``width`` columns (default: the terminal's)."""
-        shape = f"width {self.width}" + (f", {self.heads} heads" if not get_architecture(self.arch).recurrent else
+        heads = (f"{self.heads} head{'s' if self.heads > 1 else ''}"
+                 + (" (assumed: pass heads=H, or --heads H, for an H-head model)" if self.heads_assumed else ""))
+        shape = f"width {self.width}" + (f", {heads}" if not get_architecture(self.arch).recurrent else
                                         f", {self.layers} layer{'s' if self.layers > 1 else ''}")
         message = (f"S*b = {self.scalars} scalars x {self.bits_per_scalar} = {self.message_bits} bits"
                    if self.scalars is not None else
@@ -182,8 +191,8 @@ class BudgetReport:
         return fit_text(title, width) + "\n" + "\n".join("  " + line for line in body.splitlines())
 
 
-def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision: int | str = 32, problem: Any = "index",
-           n: int, eps: float = 0.0) -> BudgetReport:
+def budget(arch: str, *, width: int, heads: int | None = None, layers: int = 1, precision: int | str = 32,
+           problem: Any = "index", n: int, eps: float = 0.0) -> BudgetReport:
     """The bit budget of ``arch`` at ``width`` and ``precision`` bits per scalar for ``problem`` of size n.
 
     Parameters
@@ -191,8 +200,13 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
     arch : {"rnn", "gru", "lstm", "tf1", "tf2"}
     width : int
         Hidden size (recurrent) or d_model (Transformer).
-    heads, layers : int
-        Attention heads (tf1: d_v = width/heads); recurrent layers.
+    heads : int, optional
+        Attention heads (tf1: d_v = width/heads, S = Q·heads·(d_v + 1)). Give it for attention
+        architectures: when omitted one head is assumed, the report says so (``heads_assumed``) and a
+        ``UserWarning`` is raised (a 4-head checkpoint beside a 1-head budget would compare different S).
+        Ignored by recurrent architectures.
+    layers : int
+        Recurrent layers.
     precision : int or str
         b, bits per scalar, as :func:`ccbounds.quantize.parse_precision` reads it: 1..32 (32 = fp32) or a
         float format such as "fp16" or "bf16".
@@ -213,6 +227,12 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
 
     a = get_architecture(arch)
     arch = a.name
+    heads_assumed = heads is None and not a.recurrent and a.scalars is not None
+    if heads_assumed:
+        warnings.warn(f"budget({arch!r}, width={width}): heads not given, assuming 1 head (S = Q·(width + 1)); "
+                      "pass heads=H to match an H-head model", UserWarning, stacklevel=2)
+    if heads is None:
+        heads = 1
     for name, v in (("width", width), ("heads", heads), ("layers", layers), ("n", n)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
@@ -234,7 +254,7 @@ def budget(arch: str, *, width: int, heads: int = 1, layers: int = 1, precision:
         largest = None if query_grows else prob.largest_n(S * precision, eps)
         smallest = _smallest_width(a, heads, layers, precision, prob, math.ceil(req.value - 1e-9))
     return BudgetReport(arch, width, heads, layers, precision, prob.name, n, eps, S, req, largest, smallest,
-                        _construction(arch, prob))
+                        _construction(arch, prob), heads_assumed)
 
 
 def _construction(arch: str, problem: Any) -> tuple[str, int] | None:

@@ -190,7 +190,8 @@ def test_certificate_never_exceeds_message_bits_and_matches_fano() -> None:
         assert row.L_certified == pytest.approx(sum(1 - _h2(u) for u in ups), abs=1e-9)
         assert row.L_plugin == pytest.approx(sum(1 - _h2(min(0.5, k / row.trials)) for k in row.errors), abs=1e-12)
         assert row.largest_n == max_index_length(row.message_bits, 1 - row.accuracy)
-        assert row.entropy_bits <= row.entropy_cap_bits == math.log2(192)
+        # cap log2 min(K, |X|, 2^{S*b}): K = 192 samples, |X| = 2^8, S*b = 4b bits (b = 1: 4 bits, not log2 192)
+        assert row.entropy_bits <= row.entropy_cap_bits == min(math.log2(192), 8, row.message_bits)
     assert r.lower_bound.value == 8 and r.row(1).verdict == "below bound" and r.row(2).verdict == "consistent"
 
 

@@ -85,7 +85,7 @@ def test_budget_tables_show_the_constructions_widths() -> None:
 def test_budget_frames_and_html() -> None:
     import pandas as pd
 
-    rows = pd.concat([budget(a, width=8, precision=4, problem="index", n=40).to_frame()
+    rows = pd.concat([budget(a, width=8, heads=1, precision=4, problem="index", n=40).to_frame()
                       for a in ("gru", "lstm", "tf1")])
     assert list(rows["message_bits"]) == [8 * 4, 2 * 8 * 4, 40 * 1 * (8 + 1) * 4]  # GRU, LSTM, tf1 with Q = n
     assert list(rows["verdict"]) == ["below bound", "not ruled out", "not ruled out"]
@@ -106,3 +106,16 @@ def test_budget_refuses_inconsistent_requests_and_counts_q_ary_bits() -> None:
     assert budget("tf1", width=w, heads=1, precision=1, problem=INDEX(10, q=8), n=10).verdict != "below bound"
     r = budget("gru", width=2, precision=1, problem="disj", n=100, eps=0.1)
     assert r.verdict == "below bound" and "x uniform" in r.explanation
+
+
+def test_attention_budget_without_heads_warns_and_says_so():
+    with pytest.warns(UserWarning, match="heads not given, assuming 1 head"):
+        r = budget("tf1", width=64, precision=8, problem="eq", n=1024)
+    assert r.heads_assumed and r.scalars == 64 + 1 and "assumed: pass heads=H" in r.text(100)
+    r4 = budget("tf1", width=64, heads=4, precision=8, problem="eq", n=1024)
+    assert not r4.heads_assumed and r4.scalars == 4 * (16 + 1) and "assumed" not in r4.text(100)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        budget("lstm", width=8, precision=8, problem="eq", n=16)  # recurrent: heads do not enter, no warning

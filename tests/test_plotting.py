@@ -128,6 +128,14 @@ def test_plot_rectangles_exact_witness_and_leaf_numbers_match_tree():
             assert cells[(i, j)] == f"{M[i, j]}\nℓ{number[tree.leaf_of(x, y)]}"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert len(legend) == len(tree.leaves)
+    # cells are coloured by the leaf's output, the colours of plot_matrix (blue = 1), not by leaf number
+    from matplotlib.colors import to_rgb
+
+    img = ax.get_images()[0].get_array()
+    for i in range(4):
+        for j in range(4):
+            want = to_rgb(plotting.OUTPUT_COLOURS[int(M[i, j])])
+            assert np.allclose(img[i, j][:3], want), (i, j)
 
 
 def test_plot_rectangles_routes_inputs_or_indices():
@@ -217,7 +225,8 @@ def test_separation_plot_axes():
     fig = plotting.separation_plot(ns=[8, 64, 512, 4096])
     assert len(fig.axes) == 2 and fig._suptitle.get_text().startswith("Width needed")
     for ax in fig.axes:
-        assert ax.get_ylabel() == "width (scalars per layer)" and ax.get_xlabel() == "input length n (bits)"
+        assert ax.get_ylabel() == "width (hidden size per layer; d_model for Transformers)"
+        assert ax.get_xlabel() == "input length n (bits)"
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         texts = [t.get_text() for t in ax.get_legend().get_texts()]
         assert len(texts) == len(ax.lines) and not any(t.count("construction") > 1 for t in texts)

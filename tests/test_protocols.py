@@ -267,7 +267,7 @@ def test_verify_reports_wrong_and_overlong_protocols() -> None:
     v = verify(wrong, EQ(2))
     assert not v.ok and v.n_errors == 12 and v.error_rate == 0.75
     assert len(v.counterexamples) == 10 and v.counterexamples[0] == ((0, 0), (0, 1), 0, 1)
-    assert isinstance(v, Verification) and v.to_dict()["n_errors"] == 12 and "FAILED" in str(v)
+    assert isinstance(v, Verification) and v.to_dict()["n_errors"] == 12 and "REJECTED" in str(v)
 
     class Overlong(OneWayProtocol):
         @property

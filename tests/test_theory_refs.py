@@ -35,6 +35,8 @@ TITLES = {
     7: "Constructions",
     8: "Exact search and its certificates",
     9: "Quantization and precision",
+    10: "Randomized lower bounds of a matrix",
+    11: "Information complexity",
 }
 
 SEC = r"(?:§|\\u00a7)"

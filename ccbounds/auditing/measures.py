@@ -170,7 +170,11 @@ class EntropyResult:
 
 
 class Entropy(_ReadsLog):
-    """The Miller-Madow estimate of H(M) in bits, with its cap log2 min(K, |X|) (M is a function of x)."""
+    """The Miller-Madow estimate of H(M) in bits, with its cap log2 min(K, |X|, 2^{S·b}).
+
+    M is a function of x (at most |X| values) and has S·b bits (at most 2^{S·b} values); ``log2_inputs`` is
+    log2 min(|X|, 2^{S·b}), the caller's bound on the message's support.
+    """
 
     def __init__(self, log: MessageLog, log2_inputs: float | None = None) -> None:
         super().__init__(log)

@@ -158,6 +158,9 @@ class AuditReport:
     notes: tuple[str, ...] = field(default=())
     #: where the audited forward comes from (checkpoints: "your code: ...", "rebuilt from tensor names", ...)
     model_source: str = ""
+    #: per row, the problem's one-way bound at the row's measured error (theory §10.6): dicts with precision,
+    #: eps, text and the bound's ``to_dict()``
+    error_bounds: tuple[dict, ...] = field(default=())
 
     @property
     def exit_status(self) -> int:
@@ -259,12 +262,12 @@ class AuditReport:
             body = render(keep, w)  # narrower than the narrowest table: cells wrap rather than being cut
         shown = [self._HEAD[k] for k in keep]
         notes = [f"{', '.join(h for h in self._BITS if h in shown)} in bits"
-                 + ("; H_MM is capped at log2 min(K, |X|)" if "cap" in shown else "")]
+                 + ("; H_MM is capped at log2 min(K, |X|, 2^(S*b))" if "cap" in shown else "")]
         notes.append("n (eps) / n (0): largest n not ruled out at the measured error / with no error"
                      if "n (0)" in shown else "n (eps): largest n not ruled out at the measured error")
         same = {h: {c[self._HEAD.index(h)] for c in cells} for h in ("cap", "D1way")}
         if "cap" in dropped and len(same["cap"]) == 1:
-            notes.append(f"H_MM is capped at log2 min(K, |X|) = {same['cap'].pop()} bits")
+            notes.append(f"H_MM is capped at log2 min(K, |X|, 2^(S*b)) = {same['cap'].pop()} bits")
         if "D1way" in dropped and len(same["D1way"]) == 1:
             notes.append(f"D1way = {same['D1way'].pop()} bits in every row")
         hidden = [h for h in dropped if not (h in same and len(same[h]) <= 1)]
@@ -312,10 +315,14 @@ class AuditReport:
         after += ["Legend: largest n = the largest input length NOT ruled out at this precision (theory §6), at the "
                 "measured error (n*(1-H2(eps)) <= S*b, column n (eps)) / with no error (n <= S*b, column n (0)); "
                 "longer inputs are ruled out, shorter ones are not thereby solvable. H_MM = Miller-Madow entropy "
-                "estimate, capped at log2 min(K, |X|)."]
+                "estimate, capped at log2 min(K, |X|, 2^(S*b))."]
         after += [f"  '-' in n (eps){' and n (0)' if exact else ''} at {', '.join(at)}: no n is ruled out, "
                   f"since {why}" for (why, exact), at in self._dashes().items()]
         after += [f"  {v}: {m}" for v, m in VERDICTS.items()]
+        if self.error_bounds:
+            after += ["Error bounds at each row's measured error eps (a protocol with average error eps under mu "
+                      "needs at least this many bits; theory §10.6):"]
+            after += [f"  {e['precision']}: {e['text']}" for e in self.error_bounds]
         after += [f"Note: {n}" for n in self.notes]
         prose = [fit_text("\n".join(part).replace("\n\n\n", "\n\n"), width) for part in (out, after)]
         return "\n\n".join((prose[0], self.table(width, wide), prose[1]))

@@ -215,8 +215,10 @@ def _start(p: Any, precs: list[Precision], settings: AuditSettings, dev: Any) ->
         cal = p.messages(xs, batch=settings.batch).cpu().numpy().astype(np.float64)
     inputs = MessageLog(K, what="input")
     limit = max(4 * settings.witnesses, 8)
+    # H(M) <= log2 min(|X|, 2^{S*b}): M is a function of x and takes at most 2^{S*b} values (theory §6.3)
     states = [precision_state(pr, pr.scheme(cal, per_coordinate=True), K, width, plan, settings.confidence,
-                              inputs, limit, p.problem.log2_num_alice_inputs) for pr in precs]
+                              inputs, limit, min(p.problem.log2_num_alice_inputs, p.scalars * pr.bits))
+              for pr in precs]
     return AuditState(p, plan, settings, dev, inputs, ModelAccuracy(), Mismatches(), states)
 
 

@@ -54,6 +54,18 @@ def no_limit_reason(p: Any, eps: float) -> str:
     return "the bound stays below S*b for every n"
 
 
+def _error_bound(problem: Any, eps: float) -> Any:
+    """The problem's one-way bound at a measured error (None when it states none, or eps is 0 or above 1/2)."""
+    from ccbounds.errors import CCBoundsError
+
+    if not 0 < eps <= 0.5:
+        return None
+    try:
+        return problem.one_way_bound(eps)
+    except CCBoundsError:
+        return None
+
+
 def build_report(state: Any) -> AuditReport:
     """The :class:`AuditReport` of a finished audit (:class:`~ccbounds.auditing.runner.AuditState`)."""
     p, plan, st = state.protocol, state.plan, state.settings
@@ -62,7 +74,7 @@ def build_report(state: Any) -> AuditReport:
     model_accuracy = state.model.result()
     mism = state.mismatches.result()
     names = {f.name for f in fields(AuditRow)}
-    rows, candidates = [], []
+    rows, candidates, error_bounds = [], [], []
     for ps in state.precisions:
         pr, results = ps.precision, ps.results()
         measured = {k: v for r in results.values() for k, v in asdict(r).items() if k in names}
@@ -73,6 +85,9 @@ def build_report(state: Any) -> AuditReport:
         mm = mism.mismatches if pr.label == "fp32" else 0
         verdict, reason = row_verdict(bits, float(bound.value), measured["L_certified"], mm)
         eps = 1.0 - measured["accuracy"]
+        eb = _error_bound(p.problem, eps)
+        if eb is not None:
+            error_bounds.append({"precision": pr.label, "eps": eps, "text": str(eb), "bound": eb.to_dict()})
         n_eps, n_exact = p.largest_n(pr.bits, eps), p.largest_n(pr.bits)
         rows.append(AuditRow(
             precision=pr.label, scheme=_scheme_text(pr, ps.scheme), bits_per_scalar=pr.bits, message_bits=bits,
@@ -105,7 +120,8 @@ def build_report(state: Any) -> AuditReport:
         seed=st.seed, confidence=st.confidence,
         calibration=(f"per-coordinate minmax over {st.calibration_samples} calibration messages "
                      f"(seed stream {st.seed}/1)"),
-        device=str(state.device), lower_bound=bound, rows=tuple(rows), model_accuracy=float(model_accuracy),
+        device=str(state.device), lower_bound=bound, error_bounds=tuple(error_bounds),
+        rows=tuple(rows), model_accuracy=float(model_accuracy),
         protocol_mismatches=int(mism.mismatches), mismatch_examples=mism.examples,
         smallest_faithful_precision=faithful, witnesses=tuple(found), collisions_examined=examined,
         witness_note=note, notes=tuple(notes))

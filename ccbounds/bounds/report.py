@@ -7,6 +7,9 @@ Examples
 [('log-rank', 2.0), ('leaf-rank', 3.0)]
 >>> r.best_lower("D").value, r.best_upper("D").value
 (3.0, 3)
+>>> r = bounds_report([[1, 0], [0, 1]], randomized=0.0)
+>>> round(r.best_lower("R_eps(pub)").value, 6)
+2.0
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ class BoundsReport:
 
 
 def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: float = 10.0,
-                  solver: str = "portfolio") -> BoundsReport:
+                  solver: str = "portfolio", randomized: float | None = None) -> BoundsReport:
     """Every matrix bound on ``x``: the cheap ones, the problem's known ones and, if asked, the exact ones.
 
     Parameters
@@ -160,6 +163,10 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
         exact D past it gives the certified interval (``interval``; its bounds join ``bounds``).
     solver : str
         pysat solver name or alias for the exact computations.
+    randomized : float, optional
+        Also compute the randomized lower bounds at this error (theory §10: discrepancy, corruption, partition
+        LP, gamma2, exact one-way D^mu_eps, VC), each with a checked certificate; the problem's known bounds
+        are then given at this error too. Methods too large for the matrix are listed under ``skipped``.
 
     Returns
     -------
@@ -188,6 +195,8 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
     """
     bounds: list[Bound] = []
     skipped: list[tuple[str, str]] = []
+    if randomized is not None:
+        eps = randomized
     known: list[Bound] = list(x.known_bounds(eps)) if hasattr(x, "known_bounds") else []
     try:
         M, name = as_matrix(x, what="bounds_report", binary=False)
@@ -253,5 +262,14 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
             skipped.append(("exact D", str(e)))
         if exact_res is not None:
             bounds.append(exact_res.bound)
+    if randomized is not None:
+        if binary:
+            from ccbounds.bounds.randomized import randomized_bounds
+
+            rb, rskip = randomized_bounds(x, randomized)
+            bounds += rb
+            skipped += rskip
+        else:
+            skipped.append(("randomized bounds", "defined here for 0/1 matrices"))
     bounds += known
     return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res, interval)

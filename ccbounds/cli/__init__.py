@@ -58,7 +58,7 @@ def error_line(message: str, limit: int = MAX_ERROR_CHARS) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of every subcommand."""
     from ccbounds import __version__
-    from ccbounds.cli import audit, configs, core, sweep
+    from ccbounds.cli import audit, configs, core, notebooks, sweep
 
     parser = _Parser(
         prog="ccbounds",
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_command(sub)
     configs.add_commands(sub)
     sweep.add_command(sub)
+    notebooks.add_command(sub)
     return parser
 
 

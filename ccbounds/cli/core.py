@@ -79,6 +79,25 @@ def load_matrix_csv(path: str) -> Any:
     return np.array(rows, dtype=np.float64)
 
 
+def parse_eps(text: str) -> float:
+    """An error probability from the command line: a decimal or a fraction such as ``1/3``, in [0, 1/2).
+
+    >>> parse_eps("1/3") == 1 / 3, parse_eps("0.1")
+    (True, 0.1)
+    """
+    from fractions import Fraction
+
+    from ccbounds.errors import InvalidInputError
+
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise InvalidInputError(f"--eps must be a number or a fraction such as 1/3, got {text!r}") from None
+    if not 0 <= value < 0.5:
+        raise InvalidInputError(f"--eps must be in [0, 1/2), got {text}")
+    return value
+
+
 def cmd_bounds(args: argparse.Namespace) -> int:
     from ccbounds.bounds import bounds_report
     from ccbounds.errors import InvalidInputError
@@ -107,6 +126,8 @@ def cmd_bounds(args: argparse.Namespace) -> int:
                                 f"limit MAX_MATRIX_ENTRIES = {MAX_MATRIX_ENTRIES}; use a smaller n or drop --exact")
     note(f"computing bounds for {target.name}{' (exact search)' if args.exact else ''} ...")
     kw = {} if args.time_limit is None else {"time_limit": args.time_limit}
+    if args.eps is not None:
+        kw["randomized"] = parse_eps(args.eps)
     report = bounds_report(target, exact=args.exact, **kw)
     print(report.table(wide=args.wide))
     write_json(args.json, report.to_dict())
@@ -114,10 +135,14 @@ def cmd_bounds(args: argparse.Namespace) -> int:
 
 
 def cmd_budget(args: argparse.Namespace) -> int:
+    import warnings
+
     from ccbounds.budgets import budget
 
-    report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers, precision=args.precision,
-                    problem=args.problem, n=args.n, eps=args.eps)
+    with warnings.catch_warnings():  # an assumed head count is stated in the report's text instead
+        warnings.simplefilter("ignore", UserWarning)
+        report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers,
+                        precision=args.precision, problem=args.problem, n=args.n, eps=args.eps)
     print(report.text())
     write_json(args.json, report.to_dict())
     return EXIT_OK
@@ -150,6 +175,8 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--time-limit", type=float, metavar="S",
                    help="seconds for each exact computation (default 10); exact D past it prints the certified "
                    "interval lower <= D <= upper and exits 4")
+    p.add_argument("--eps", metavar="EPS", help="also the randomized lower bounds at error EPS (e.g. 1/3): "
+                   "discrepancy, corruption, partition LP, gamma2, one-way D^mu_eps, VC; certificates in --json")
     p.add_argument("--wide", action="store_true", help="sources and witnesses in columns (lines over 100 wide)")
     p.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     p.set_defaults(func=cmd_bounds)
@@ -159,7 +186,8 @@ def add_commands(sub: Any) -> None:
                        "Example: ccbounds budget lstm --width 64 --precision 8 --problem index --n 1024")
     p.add_argument("arch", help="rnn, gru, lstm, tf1 or tf2")
     p.add_argument("--width", type=int, required=True, help="hidden size / d_model")
-    p.add_argument("--heads", type=int, default=1, help="attention heads (tf1)")
+    p.add_argument("--heads", type=int, default=None,
+                   help="attention heads (tf1; default: 1, stated as assumed in the output)")
     p.add_argument("--layers", type=int, default=1, help="recurrent layers")
     p.add_argument("--precision", default="32", help="bits per scalar b: 1..32 (32 = fp32) or fp16, bf16, ... "
                    "(default 32)")

@@ -6,7 +6,10 @@
 * :mod:`~ccbounds.information.fano` -- :func:`clopper_pearson_upper`, :func:`hoeffding_upper` and
   :func:`fano_certificate`, the certified lower bound L on I(M; X) from per-coordinate error counts;
 * :mod:`~ccbounds.information.entropy` -- :func:`plugin_entropy`, :func:`miller_madow_entropy` and
-  :func:`message_entropy`, estimates of H(M) always shown beside their cap log2 K.
+  :func:`message_entropy`, estimates of H(M) always shown beside their cap log2 K;
+* :mod:`~ccbounds.information.protocol_information` -- :func:`information_cost` (internal and external
+  information cost of a protocol tree under μ, exactly), :func:`buzzer_protocol` (protocols for AND whose cost
+  approaches IC(AND, 0) ≈ 1.4923 bits) and :func:`and_information_bounds` (typed ``known`` bounds, theory §11).
 
 Only ``math`` and ``numpy`` are needed (no scipy, no torch).
 
@@ -32,6 +35,13 @@ from ccbounds.information.fano import (
     fano_certificate,
     hoeffding_upper,
 )
+from ccbounds.information.protocol_information import (
+    AND_HARD_DISTRIBUTION,
+    InformationCost,
+    and_information_bounds,
+    buzzer_protocol,
+    information_cost,
+)
 
 __all__ = [
     "H2",
@@ -47,4 +57,9 @@ __all__ = [
     "plugin_entropy",
     "miller_madow_entropy",
     "message_entropy",
+    "InformationCost",
+    "AND_HARD_DISTRIBUTION",
+    "information_cost",
+    "buzzer_protocol",
+    "and_information_bounds",
 ]

@@ -49,13 +49,6 @@ def _output_colour(v: int) -> str:
     return others[(v - 2) % len(others)]
 
 
-def _tint(colour: str, amount: float = 0.5) -> tuple[float, float, float]:
-    """``colour`` mixed with white (amount 0: unchanged, 1: white)."""
-    from matplotlib.colors import to_rgb
-
-    return tuple(c + (1 - c) * amount for c in to_rgb(colour))  # type: ignore[return-value]
-
-
 def _ink(rgb: Any) -> str:
     """Black or white text, whichever reads better on ``rgb``."""
     from matplotlib.colors import to_rgb
@@ -173,10 +166,11 @@ def plot_matrix(problem_or_matrix: Any, ax: Any = None, *, labels: bool | str = 
 
 def plot_rectangles(tree: Any, problem: Any, ax: Any = None, *, by: str = "auto", labels: bool | str = "auto",
                     annotate: bool | str = "auto", legend: bool | str = "auto", title: str | None = None) -> Any:
-    """The matrix with the leaf rectangles of a protocol tree coloured, one colour per leaf ([KN] Prop. 1.13).
+    """The matrix with the leaf rectangles of a protocol tree outlined ([KN] Prop. 1.13).
 
     A leaf's inputs form a rectangle R_x × R_y, but R_x and R_y need not be contiguous in the input
-    order: cells are coloured by leaf (Okabe–Ito colours, cycled), and thick lines separate cells of
+    order: cells are coloured by the leaf's **output** (the colours of :func:`plot_matrix`, blue = 1), so a
+    wrong leaf shows as a cell whose colour differs from its value, and thick lines separate cells of
     different leaves. Each annotated cell shows f(x, y) and its leaf number ``ℓk`` (leaves numbered left
     to right as in :func:`~ccbounds.plotting.plot_protocol_tree`).
 
@@ -227,8 +221,8 @@ def plot_rectangles(tree: Any, problem: Any, ax: Any = None, *, by: str = "auto"
     leaf = np.full((R, C), -1, dtype=np.int64)
     for k, (rr, cc, _) in zip(ids, rects):
         leaf[np.ix_(list(rr), list(cc))] = k
-    cycle = [c for c in PALETTE if c not in ("#000000", "#F0E442")] + ["#F0E442"]
-    colours = np.array([[_tint(cycle[leaf[i, j] % len(cycle)], 0.45) if leaf[i, j] >= 0 else to_rgb("white")
+    out = {k: o for k, (_, _, o) in zip(ids, rects)}  # the answer each leaf gives
+    colours = np.array([[to_rgb(_output_colour(int(out[leaf[i, j]]))) if leaf[i, j] >= 0 else to_rgb("white")
                          for j in range(C)] for i in range(R)])
     ax = new_axes(ax, (5.5, 4.2))
     ax.imshow(colours, interpolation="nearest")
@@ -251,9 +245,9 @@ def plot_rectangles(tree: Any, problem: Any, ax: Any = None, *, by: str = "auto"
     head = title if title is not None else f"{getattr(tree, 'name', 'protocol tree')} on {name}"
     ax.set_title(f"{head}\n{len(rects)} leaf rectangles, depth {tree.cost} bits: {verdict}", fontsize=10)
     if legend is True or (legend == "auto" and len(rects) <= 16):
-        handles = [Patch(facecolor=_tint(cycle[k % len(cycle)], 0.45), edgecolor="black",
-                         label=f"ℓ{k}: {len(rr)}x{len(cc)} → {out}")
-                   for k, (rr, cc, out) in sorted(zip(ids, rects))]
+        handles = [Patch(facecolor=_output_colour(int(o)), edgecolor="black",
+                         label=f"ℓ{k}: {len(rr)}x{len(cc)} → {o}")
+                   for k, (rr, cc, o) in sorted(zip(ids, rects))]
         ax.legend(handles=handles, title="leaf: |R_x|x|R_y| → output", loc="upper left",
                   bbox_to_anchor=(1.02, 1.0), fontsize=8, title_fontsize=8, frameon=False)
     return ax

@@ -178,7 +178,7 @@ def separation_data(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
         prob, cons, _ = PANELS[panel]
         for label, arch in (("LSTM", "lstm"), ("GRU", "gru"), ("1-layer Transformer", "tf1")):
             for n in ns:
-                w = budget(arch, width=1, precision=precision, problem=prob, n=n, eps=eps).smallest_width
+                w = budget(arch, width=1, heads=1, precision=precision, problem=prob, n=n, eps=eps).smallest_width
                 if w is not None:
                     rows.append({"panel": panel, "model": label, "kind": "lower bound", "n": n, "width": w})
         label = "1-layer construction" if cons == "index_lookup" else "2-layer construction"
@@ -230,7 +230,7 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
     >>> [a.get_title() for a in fig.axes]
     ['index lookup (INDEX_n)', 'string equality (EQ_n)']
     >>> fig.axes[0].get_ylabel(), fig.axes[0].get_xlabel()
-    ('width (scalars per layer)', 'input length n (bits)')
+    ('width (hidden size per layer; d_model for Transformers)', 'input length n (bits)')
     >>> plt.close("all")
 
     References
@@ -263,7 +263,7 @@ def separation_plot(ns: Sequence[int] = DEFAULT_NS, precision: int = 32, eps: fl
         a.set_xscale("log", base=2)
         a.set_yscale("log", base=2)
         a.set_xlabel("input length n (bits)")
-        a.set_ylabel("width (scalars per layer)")
+        a.set_ylabel("width (hidden size per layer; d_model for Transformers)")
         a.set_title(PANELS[panel][2])
         a.grid(True, which="major", color="0.88", linewidth=0.8)
         a.legend(loc="upper left", fontsize=8, framealpha=0.9)

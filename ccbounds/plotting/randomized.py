@@ -118,8 +118,10 @@ def plot_error_vs_bound(results: Sequence[Any] | None = None, ax: Any = None, *,
     if all(r.ok for r in results):
         exact = all(r.exact_coins for r in results)
         conf = min(r.confidence for r in results)
+        certified = [int(kk) for kk, r in zip(k, results) if getattr(r, "status", "") == "certified"]
         ok = ("every claimed error holds exactly (all coin values run)" if exact else
-              f"no claimed error rejected at confidence {conf:g} (exact one-sided binomial tests)")
+              f"no claimed error rejected at confidence {conf:g} (exact one-sided binomial tests); certified "
+              f"(upper confidence bound <= claim) for k = {', '.join(map(str, certified)) if certified else 'none'}")
     else:
         ok = "REJECTED for k = " + ", ".join(str(int(kk)) for kk, r in zip(k, results) if not r.ok)
     ax.set_title(f"{head}\n{ok}" + (f"; zero errors: {', '.join(zero)}" if zero else ""), fontsize=9)

@@ -115,6 +115,13 @@ class _BitProblem(Problem):
             self._bound(n, "exact", "D1way(B->A)", "n", "theory §3 (2^n distinct columns)"),
         ]
 
+    def _knr_embedding(self, eps: float) -> Bound:
+        """R1way_eps(A->B) >= (1 - H2(eps))·n: INDEX_n sits inside through Bob's y = {i} ([KNR]; theory §2)."""
+        from ccbounds.information import fano_term
+
+        return self._bound(self.n * float(fano_term(eps, 2)), "lower", "R1way_eps(A->B)", "(1-H2(eps))*n",
+                           "[KNR] through INDEX_n (Bob's y = {i}); theory §2", eps=eps)
+
     def _first_difference(self, x: Any, x_prime: Any) -> int | None:
         return next((i for i in range(self.n) if x[i] != x_prime[i]), None)
 
@@ -192,7 +199,8 @@ class EQ(_BitProblem):
             out.append(self._bound(math.ceil(math.log2(1 / eps) - 1e-12) + 1, "upper", "R_eps(pub)",
                                    "ceil(log2(1/eps))+1", "[KN] §3 (random parities); theory §2", eps=eps))
             out.append(self._bound(None, "exact", "R_eps(priv)", "Theta(log n)",
-                                   "[KN] §3 (fingerprints; Newman); theory §2", eps=eps))
+                                   "[KN] §3 (fingerprints or Newman; lower: R_priv = Omega(log D)); theory §2",
+                                   eps=eps))
         return out
 
     def distributional_bound(self, eps: float) -> Bound:
@@ -261,7 +269,7 @@ class DISJ(_BitProblem):
         return [(tuple((r == 1).astype(int).tolist()), tuple((r == 2).astype(int).tolist())) for r in c]
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """D = n+1 [KN], D1way = n, R_eps = Θ(n) for eps < 1/2 [KS, Raz] (theory §2).
+        """D = n+1 [KN], D1way = n, R_eps = Θ(n) for eps < 1/2 [KS, Raz], one-way (1-H2(eps))·n [KNR] (theory §2).
 
         Examples
         --------
@@ -272,7 +280,9 @@ class DISJ(_BitProblem):
         out = [self._bound(self.n + 1, "exact", "D", "n+1", "[KN] §1.3 (fooling set {(x, complement of x)})")]
         out += self._trivial_bounds()[1:]
         for model in ("R_eps(pub)", "R_eps(priv)"):
-            out.append(self._bound(None, "exact", model, "Theta(n)", "[KS], [Raz]", eps=eps))
+            out.append(self._bound(None, "exact", model, "Theta(n)",
+                                   "[KS], [Raz] (Kalyanasundaram-Schnitger; Razborov: corruption)", eps=eps))
+        out.append(self._knr_embedding(eps))
         return out
 
     def distributional_bound(self, eps: float) -> Bound:
@@ -324,11 +334,20 @@ class GT(_BitProblem):
         return (i > j).astype(np.int8)
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """D = n+1 (0-fooling set {(x, x)} plus a 1-input), D1way = n, trivial upper bound n+1."""
-        _check_eps(eps)
+        """D = n+1 (0-fooling set {(x, x)} plus a 1-input), D1way = n, R_eps(pub) = Θ(log n) for eps > 0.
+
+        >>> [b.expression for b in GT(8).known_bounds(0.25)][-1]
+        'Theta(log n)'
+        """
+        eps = _check_eps(eps)
         out = [self._bound(self.n + 1, "exact", "D", "n+1",
                            "[KN] §1.3 (0-fooling set {(x, x)} and one 1-input)")]
-        return out + self._trivial_bounds()[1:]
+        out += self._trivial_bounds()[1:]
+        if eps > 0:
+            out.append(self._bound(None, "exact", "R_eps(pub)", "Theta(log n)",
+                                   "Nisan 1993 (upper), Viola 2015 (lower); theory §2.4", eps=eps,
+                                   note="for constant eps in (0, 1/2)"))
+        return out
 
     def audit_queries(self, seed: int = 0) -> AuditQueries:
         """Bob asks y = x and the n single-bit flips of x: GT(x, x) = 0, GT(x, x XOR e_i) = x_i.
@@ -395,10 +414,11 @@ class IP(_BitProblem):
         return par
 
     def known_bounds(self, eps: float = 1 / 3) -> list[Bound]:
-        """D1way = n (distinct rows), D <= n+1 (trivial), R_eps = Θ(n) for eps < 1/2 (discrepancy)."""
+        """D1way = n (distinct rows), D <= n+1 (trivial), R_eps = Θ(n) for eps < 1/2 (discrepancy), one-way [KNR]."""
         eps = _check_eps(eps)
         return self._trivial_bounds() + [
-            self._bound(None, "exact", "R_eps(pub)", "Theta(n)", "[KN] §3.5 (discrepancy of IP)", eps=eps)]
+            self._bound(None, "exact", model, "Theta(n)", "[KN] §3.5 (discrepancy of IP; Chor-Goldreich 1988)",
+                        eps=eps) for model in ("R_eps(pub)", "R_eps(priv)")] + [self._knr_embedding(eps)]
 
     def distributional_bound(self, eps: float) -> Bound:
         """INDEX's bound through y = {i} (IP(x, e_i) = x_i): n·(1 − H2(eps)) (theory §6)."""

@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds.bound_record import Bound
 from ccbounds.errors import InvalidInputError, TooLargeError
 from ccbounds.problems.base import MAX_INPUTS, MAX_MATRIX_ENTRIES, MAX_OUTPUT_VALUE, Problem
+from ccbounds.problems.facts import matrix_distributional_bound
 
 __all__ = ["MatrixProblem", "FunctionProblem"]
 
@@ -90,6 +92,10 @@ class MatrixProblem(Problem):
         return i
 
     _y_at = _x_at
+
+    def distributional_bound(self, eps: float) -> Bound:
+        """Exact D^{A->B,mu}_eps under the audit's mu (:func:`~ccbounds.problems.facts.matrix_distributional_bound`)."""
+        return matrix_distributional_bound(self, eps)
 
     def x_index(self, x: Any) -> int:
         return self.check_x(x)
@@ -185,6 +191,10 @@ class FunctionProblem(Problem):
 
     def _y_at(self, j: int) -> Any:
         return self._ys[j]
+
+    def distributional_bound(self, eps: float) -> Bound:
+        """Exact D^{A->B,mu}_eps under the audit's mu (:func:`~ccbounds.problems.facts.matrix_distributional_bound`)."""
+        return matrix_distributional_bound(self, eps)
 
     def x_index(self, x: Any) -> int:
         return self._X[self.check_x(x)]

@@ -43,6 +43,7 @@ __all__ = [
     "flip_queries",
     "index_embedding_bound",
     "largest_n",
+    "matrix_distributional_bound",
     "sampled_queries",
     "unit_vectors",
 ]
@@ -162,6 +163,43 @@ def index_embedding_bound(problem: Any, eps: float, q: int, mu: str) -> Bound:
                  method="known", source="[KNR]; theory §6 (Fano per coordinate)",
                  expression="n*(1-H2(eps))" if q == 2 else "n*(log2 q - H2(eps) - eps*log2(q-1))",
                  note=f"average error eps under mu: {mu}")
+
+
+def matrix_distributional_bound(problem: Any, eps: float) -> Bound:
+    """Exact D^{A->B,mu}_eps of a problem given by its matrix, under the audit's mu (theory §10.6).
+
+    mu: x uniform on the rows, y uniform on Bob's audit queries (all columns when there are at most
+    :data:`OTHER_QUERIES`, else the sample of ``audit_queries(seed=0)``), so the value bounds the message of every
+    one-way protocol -- and every model an audit reduces -- whose average error under that mu is at most eps.
+    A matrix too large for the exhaustive search gets the trivial bound 0, saying so.
+
+    >>> from ccbounds.problems import Problem
+    >>> p = Problem.from_matrix([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]])
+    >>> p.one_way_bound(0.0).value, p.one_way_bound(0.1).value, p.one_way_bound(0.25).value
+    (2, 2, 1)
+    """
+    from ccbounds.bounds.oneway_dist import one_way_distributional
+    from ccbounds.errors import TooLargeError
+
+    cache = problem.__dict__.setdefault("_distributional_cache", {})
+    if eps in cache:
+        return cache[eps]
+    q = problem.audit_queries(seed=0)
+    cols = [problem.y_index(y) for y in q.fixed]
+    every = len(cols) == problem.num_bob_inputs
+    mu = (f"x uniform on the {problem.num_alice_inputs} rows, y uniform on "
+          + (f"all {len(cols)} columns" if every else f"the audit's {len(cols)} sampled columns (seed 0)"))
+    try:
+        M = problem.matrix()[:, cols]
+        b = one_way_distributional(M, eps, mu_description=mu)
+        out = Bound(b.value, "lower", "D_mu_eps(A->B)", problem.name, eps=eps, method="exhaustive", witness=b.witness,
+                    source="theory §10.6 (exhaustive search over message classes)", expression=b.expression,
+                    note=f"mu: {mu}; exact for this mu ({b.witness.search})")
+    except TooLargeError as e:
+        out = Bound(0, "lower", "D_mu_eps(A->B)", problem.name, eps=eps, method="trivial", expression="0",
+                    source="theory §10.6", note=f"the exact search is too large here ({e})")
+    cache[eps] = out
+    return out
 
 
 def unit_vectors(n: int) -> tuple[tuple[int, ...], ...]:

@@ -137,7 +137,7 @@ class INDEX(Problem):
         Examples
         --------
         >>> [b.value for b in INDEX(8).known_bounds(eps=0)]
-        [4, 8, 3, 8.0]
+        [4, 8, 3, 8.0, 4]
         >>> INDEX(3, q=3).known_bounds()[1].value  # ⌈log2 27⌉, not 3·⌈log2 3⌉ = 6
         5
         """
@@ -156,6 +156,8 @@ class INDEX(Problem):
             self._bound(rows, "exact", "D1way(A->B)", one_expr, "theory §3 (q^n distinct rows)"),
             self._bound(_ceil_log2(n), "exact", "D1way(B->A)", "ceil(log2 n)", "theory §3 (n distinct columns)"),
             self._bound(r_val, "lower", "R1way_eps(A->B)", r_expr, "[KNR]", eps=eps),
+            self._bound(_ceil_log2(n) + lq, "upper", "R_eps(pub)", d_expr,
+                        "theory §2 (two-way: Bob sends i, deterministic, so any eps)", eps=eps),
         ]
 
     # -- facts (theory §2, §4, §6) ----------------------------------------------------------------

@@ -46,8 +46,8 @@ class RandomizedProtocol(Protocol):
         ``bob(message, y, coins) -> answer``.
     message_bits : int
         Most bits of Alice's message after :meth:`encode`.
-    error_bound : float
-        The proven bound on the error probability on every input, in [0, 1].
+    error_bound : float or Fraction
+        The proven bound on the error probability on every input, in [0, 1] (a Fraction is kept exactly).
     name : str
     announce_output : bool
         If True (default) Bob sends his 0/1 answer as one more bit, so ``cost = message_bits + 1``: the
@@ -71,11 +71,16 @@ class RandomizedProtocol(Protocol):
                  announce_output: bool = True, error_note: str = "") -> None:
         if isinstance(message_bits, bool) or not isinstance(message_bits, int) or message_bits < 0:
             raise InvalidInputError(f"message_bits must be a non-negative int, got {message_bits!r}")
-        if not isinstance(error_bound, (int, float)) or not 0.0 <= float(error_bound) <= 1.0:
+        from fractions import Fraction
+
+        if (isinstance(error_bound, bool) or not isinstance(error_bound, (int, float, Fraction))
+                or not 0.0 <= float(error_bound) <= 1.0):
             raise InvalidInputError(f"error_bound must be a probability in [0, 1], got {error_bound!r}")
         self._alice_fn, self._bob_fn = alice, bob
         self.message_bits = message_bits
         self.error_bound = float(error_bound)
+        #: the bound as given when it is a Fraction (verify compares exact errors with it exactly)
+        self.error_bound_exact = error_bound if isinstance(error_bound, Fraction) else None
         self.name = name
         self.announce_output = bool(announce_output)
         self.error_note = error_note

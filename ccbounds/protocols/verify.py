@@ -14,14 +14,15 @@ Examples
 >>> from ccbounds.problems import EQ
 >>> from ccbounds.protocols.library import trivial_protocol
 >>> v = verify(trivial_protocol(EQ(2)), EQ(2))
->>> v.ok, v.n_checked, v.n_errors, v.max_bits
-(True, 16, 0, 3)
+>>> v.ok, v.status, v.n_checked, v.n_errors, v.max_bits
+(True, 'certified', 16, 0, 3)
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,21 @@ from ccbounds.protocols.tree import ProtocolTree, Rectangle
 
 __all__ = [
     "Verification", "verify", "rectangle_partition", "is_monochromatic_partition", "partition_defects",
-    "MAX_VERIFY_PAIRS", "MAX_VERIFY_RUNS", "CONFIDENCE_DELTA", "MAX_COUNTEREXAMPLES",
+    "MAX_VERIFY_PAIRS", "MAX_VERIFY_RUNS", "CONFIDENCE_DELTA", "MAX_COUNTEREXAMPLES", "STATUSES",
+    "binomial_upper", "claimed_fraction",
 ]
+
+#: what :func:`verify` established about the claim (``Verification.status``)
+STATUSES = {
+    "certified": "the claim holds on every checked input: no wrong answer (deterministic), every pair's exact "
+                 "error <= the bound (exact coins), or the upper confidence bound on every pair's error <= the "
+                 "bound (sampled coins, at the stated confidence); checking a sample of pairs certifies nothing "
+                 "about the unchecked ones, so only an exhaustive check is certified",
+    "not rejected": "the data are consistent with the claim but do not prove it (the upper confidence bound on "
+                    "the error is above the claimed bound, or only a sample of the inputs was checked)",
+    "rejected": "a wrong answer (deterministic), an exact error above the bound, a binomial test rejecting the "
+                "claim at the stated confidence, a transcript over the declared cost, or a non-injective encoding",
+}
 
 #: most input pairs an exhaustive :func:`verify` will run (pass ``samples=k`` beyond it)
 MAX_VERIFY_PAIRS = 2**16
@@ -63,10 +77,12 @@ class Verification:
     ``tolerance``: sampled coins only — a pair whose empirical error exceeds ``error_bound + tolerance``
     rejects the claim on its own (0 otherwise).
     ``counterexamples``: up to :data:`MAX_COUNTEREXAMPLES` wrong runs as (x, y, expected, got).
-    ``ok``: no wrong answer (deterministic); every pair's exact error <= error_bound (exact coins); the
-    claim not rejected at ``confidence`` (sampled coins: a protocol whose error is <= error_bound on every
-    input gets ``ok = False`` with probability at most 1 - confidence); and no transcript longer than
-    ``cost``; and (one-way) the encoding was injective.
+    ``ok``: the claim was **not rejected**: no wrong answer (deterministic); every pair's exact error <=
+    error_bound (exact coins); the claim not rejected at ``confidence`` (sampled coins: a protocol whose error
+    is <= error_bound on every input gets ``ok = False`` with probability at most 1 - confidence); and no
+    transcript longer than ``cost``; and (one-way) the encoding was injective. With sampled coins ``ok`` does
+    NOT mean the error is below the bound: ``status`` says what was established ("certified" only when
+    ``error_upper`` <= ``error_bound`` on an exhaustive check; :data:`STATUSES`).
     """
 
     protocol: str
@@ -87,6 +103,17 @@ class Verification:
     confidence: float = 1.0
     p_value: float | None = None
     exact_coins: bool = False
+    #: one-sided upper confidence bound on the largest error over the checked pairs (randomized protocols:
+    #: the exact largest error with exact coins; Clopper-Pearson with a union bound over the pairs, at
+    #: ``confidence``, with sampled coins); None for deterministic protocols
+    error_upper: float | None = None
+    #: "certified", "not rejected" or "rejected" (:data:`STATUSES`)
+    status: str = "not rejected"
+
+    @property
+    def certified(self) -> bool:
+        """True iff the claim was established (:data:`STATUSES`), not merely not rejected."""
+        return self.status == "certified"
 
     @property
     def cost_ok(self) -> bool:
@@ -102,7 +129,7 @@ class Verification:
         return d
 
     def __str__(self) -> str:
-        verdict = "OK" if self.ok else "FAILED"
+        verdict = self.status.upper()
         if self.error_bound is None:
             err = f"{self.n_errors} wrong ({self.error_rate:.4g})"
         elif self.exact_coins:
@@ -110,7 +137,8 @@ class Verification:
                    f"(bound {self.error_bound:.4g})")
         else:
             err = (f"max error {self.error_rate:.4g}, mean {self.mean_error:.4g} (bound {self.error_bound:.4g}; "
-                   f"binomial test p = {self.p_value:.3g} at confidence {self.confidence:g})")
+                   f"every checked pair's error <= {self.error_upper:.4g} at confidence {self.confidence:g}; "
+                   f"binomial test p = {self.p_value:.3g})")
         lines = [f"{verdict}: {self.protocol} on {self.problem}, {self.mode} over {self.n_checked} pairs "
                  f"({self.n_runs} runs): {err}; max {self.max_bits} bits of cost {self.cost}"]
         lines += [f"  counterexample x={x!r} y={y!r}: expected {e}, got {g}" for x, y, e, g in self.counterexamples[:3]]
@@ -142,6 +170,48 @@ def _log_binom_sf(w: int, m: int, p: float) -> float:
     terms = np.concatenate(([head], head + np.cumsum(np.log((m - j) / (j + 1)) + math.log(p) - math.log1p(-p))))
     top = terms.max()
     return float(min(0.0, top + math.log(np.exp(terms - top).sum())))
+
+
+def binomial_upper(wrong: int, m: int, delta: float) -> float:
+    """One-sided Clopper-Pearson upper confidence bound: the largest p with P(Bin(m, p) <= wrong) >= delta.
+
+    With probability at least 1 - delta the true error p of a pair with ``wrong`` errors in m runs is at most
+    this (bisection to 1e-12, rounded up).
+
+    >>> round(binomial_upper(0, 100, 0.05), 4)  # the "rule of three": about 3/100
+    0.0295
+    >>> binomial_upper(5, 5, 0.01)
+    1.0
+    """
+    if wrong >= m:
+        return 1.0
+    lo, hi = wrong / m, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        # P(Bin(m, mid) <= wrong) = 1 - P(Bin >= wrong + 1)
+        if -math.expm1(_log_binom_sf(wrong + 1, m, mid)) >= delta:
+            lo = mid
+        else:
+            hi = mid
+    return min(1.0, hi + 1e-12)
+
+
+def claimed_fraction(bound: Any) -> Fraction:
+    """A claimed error as the exact rational it names: a Fraction as is; a float as the simplest rational
+    (denominator <= 10^6) that rounds to it, else its shortest decimal.
+
+    So 0.57 means 57/100 and 1/3 means 1/3 (the floats are slightly below them, and 57 errors in 100 coin values
+    must meet the claim 0.57).
+
+    >>> claimed_fraction(0.57), claimed_fraction(1 / 3), claimed_fraction(Fraction(2, 7)), claimed_fraction(0.25)
+    (Fraction(57, 100), Fraction(1, 3), Fraction(2, 7), Fraction(1, 4))
+    """
+    if isinstance(bound, Fraction):
+        return bound
+    if isinstance(bound, (int, np.integer)):
+        return Fraction(int(bound))
+    f = Fraction(float(bound)).limit_denominator(10**6)
+    return f if float(f) == float(bound) else Fraction(repr(float(bound)))
 
 
 def _critical_count(m: int, p: float, log_alpha: float) -> int:
@@ -207,7 +277,9 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
     Returns
     -------
     Verification
-        Exact coins: ``ok`` iff every checked pair's exact error is <= ``error_bound``. Sampled coins
+        ``status``: "certified", "not rejected" or "rejected" (:data:`STATUSES`); ``error_upper``: the
+        upper confidence bound on the error. Exact coins: ``ok`` iff every checked pair's exact error is <=
+        ``error_bound``, compared in rationals (:func:`claimed_fraction`). Sampled coins
         (m = ``coin_samples`` runs per pair, P pairs): exact one-sided binomial tests of "error <=
         ``error_bound`` on every pair" ([CP] / Bonferroni, see ``p_value``); a protocol meeting its
         bound fails with probability at most delta = 1 - ``confidence``, one whose error on some pairs is
@@ -226,11 +298,11 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
     >>> from ccbounds.problems import EQ
     >>> from ccbounds.protocols.library import eq_hash_protocol
     >>> v = verify(eq_hash_protocol(3, k=2), EQ(3), coin_samples=50, exact_coins=False)
-    >>> v.ok, v.n_checked, v.n_runs, v.error_bound
-    (True, 64, 3200, 0.25)
+    >>> v.ok, v.status, v.n_checked, v.n_runs, v.error_bound  # 50 draws cannot show that the error is <= 1/4
+    (True, 'not rejected', 64, 3200, 0.25)
     >>> v = verify(eq_hash_protocol(2, k=2), EQ(2))  # all 2^4 coin values on each of the 16 pairs
-    >>> v.ok, v.exact_coins, v.error_rate, v.n_runs, v.confidence
-    (True, True, 0.25, 256, 1.0)
+    >>> v.ok, v.status, v.exact_coins, v.error_rate, v.n_runs, v.confidence
+    (True, 'certified', True, 0.25, 256, 1.0)
     """
     randomized = getattr(protocol, "kind", "") in RANDOMIZED_KINDS
     if isinstance(coin_samples, bool) or not isinstance(coin_samples, int) or coin_samples < 1:
@@ -306,23 +378,36 @@ def verify(protocol: Protocol, problem: Problem, exhaustive: bool = True, sample
         outputs.append(expected)
     n = len(pairs)
     bound = protocol.error_bound if randomized else None
-    tol, p_value, conf = 0.0, None, 1.0
+    tol, p_value, conf, upper = 0.0, None, 1.0, None
+    below = False  # the error is established to be <= the bound on every checked pair
     if randomized and exact_coins:
-        correct = max(wrongs) <= bound * m  # exact: each pair's error is wrong / |support|
+        # exact: each pair's error is wrong / |support|, compared in rationals (57/100 meets 0.57)
+        claim = claimed_fraction(getattr(protocol, "error_bound_exact", None) or bound)
+        correct = below = Fraction(max(wrongs), m) <= claim
+        upper = max(wrongs) / m
     elif randomized:
         p_value, tol = _binomial_tests(wrongs, outputs, m, bound, 1.0 - confidence)
         correct, conf = p_value > 1.0 - confidence, confidence
+        upper = binomial_upper(max(wrongs), m, (1.0 - confidence) / max(1, len(wrongs)))
+        below = upper <= bound
     else:
-        correct = n_errors == 0
+        correct = below = n_errors == 0
     if max_bits > protocol.cost:
         notes.append(f"a transcript used {max_bits} bits, more than the declared cost {protocol.cost}")
+    ok = correct and max_bits <= protocol.cost and injective
+    status = "rejected" if not ok else "certified" if below and mode == "exhaustive" else "not rejected"
+    if ok and below and mode != "exhaustive":
+        notes.append(f"only {n} sampled pairs were checked: the claim is not certified on the others")
+    elif ok and not below:
+        notes.append(f"not certified: the upper confidence bound {upper:.4g} on the error exceeds the claimed "
+                     f"{bound:g}; more coin_samples can certify it if the error is really below")
     return Verification(
         protocol=protocol.name, problem=problem.name, mode=mode, n_checked=n, n_runs=n * m,
         n_errors=n_errors, error_rate=worst if randomized else n_errors / n, mean_error=total_err / n,
         error_bound=bound, tolerance=tol,
-        max_bits=max_bits, cost=protocol.cost, ok=correct and max_bits <= protocol.cost and injective,
+        max_bits=max_bits, cost=protocol.cost, ok=ok,
         counterexamples=counter, notes=tuple(notes), confidence=conf, p_value=p_value,
-        exact_coins=exact_coins and randomized,
+        exact_coins=exact_coins and randomized, error_upper=upper, status=status,
     )
 
 

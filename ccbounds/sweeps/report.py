@@ -41,6 +41,8 @@ from ccbounds.sweeps.store import ResultsStore
 __all__ = ["ReportFigure", "SweepReport", "ceiling_points", "sweep_report"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+_MARKER_NAMES = {"o": "circle", "s": "square", "^": "triangle", "D": "diamond", "v": "down triangle",
+                 "P": "plus", "X": "cross", "*": "star"}
 
 
 @dataclass(frozen=True)
@@ -241,10 +243,10 @@ def _ceiling_figure(points: list[CeilingPoint]) -> tuple[Any, str]:
                    and p.steps == steps]
             if not sel:
                 continue
-            full = steps == budgets[-1]  # filled: the largest training budget; hollow: smaller ones
+            # the marker's shape tells the training budget (all filled: hollow markers mean "below the bound" in
+            # the audit plots, and one symbol keeps one meaning across the figures)
             ax.scatter([p.ratio for p in sel], [p.accuracy for p in sel], marker=_MARKERS[k % len(_MARKERS)],
-                       s=26, alpha=0.85, facecolors=colours[name] if full else "none", edgecolors=colours[name],
-                       label=f"{name}, {steps} training steps")
+                       s=26, alpha=0.85, color=colours[name], label=f"{name}, {steps} training steps")
     above = [p for p in points if p.above]
     if above:
         ax.scatter([p.ratio for p in above], [p.accuracy for p in above], facecolors="none", edgecolors="#D55E00",
@@ -262,7 +264,9 @@ def _ceiling_figure(points: list[CeilingPoint]) -> tuple[Any, str]:
                "y = the accuracy of the b-bit induced protocol on mu (x uniform, every index asked). By Fano, "
                "subadditivity and the concavity of H2, n(1 - H2(eps)) <= I(M;X) <= S*b, so no protocol of S*b < n "
                "bits lies above the curve; right of x = 1 the bound allows accuracy 1. "
-               f"Colour: architecture; marker: training budget (filled: {budgets[-1]} steps). "
+               "Colour: architecture; marker shape: training budget ("
+               + ", ".join(f"{_MARKER_NAMES.get(_MARKERS[k % len(_MARKERS)], _MARKERS[k % len(_MARKERS)])}: "
+                           f"{steps} steps" for k, steps in enumerate(budgets)) + "). "
                f"{len(above)} points lie above it"
                + (f" ({sum(p.violation for p in above)} beyond sampling error: Hoeffding, 95 %)" if above else "")
                + ". The curve is a limit, not a prediction: points far below it are models that did not use their "
