@@ -79,9 +79,9 @@ MODELS = textwrap.dedent('''
 SPEC = {"task": "index-lookup", "n": 4, "q": 2}
 
 CASES = {  # name: (constructor in MODELS, kwargs, missing keys without code, scalars through --model or refusal)
-    "mean-pool-gru": ("MeanPoolGRU", {}, ["tokens", "readout_position"], "differs from the model's own forward"),
+    "mean-pool-gru": ("MeanPoolGRU", {}, ["tokens", "readout_position"], 4 + 4),  # compiled: state + partial mean
     "sqrt-d-scaled": ("TF", {"sinus_scaled": True}, ["heads", "norm_first", "positions", "embedding_scale"], 4 * 2 * 5),
-    "cls-readout": ("TF", {"read": 0}, ["readout_position"], "Alice's"),
+    "cls-readout": ("TF", {"read": 0}, ["readout_position"], 4 * 8),  # compiled: her 4 embeddings (grows with n)
     "pre-norm": ("TF", {"norm_first": True}, ["norm_first"], 4 * 2 * 5),
     "four-heads": ("four_heads", {}, ["heads"], 4 * 4 * 3),
     "relu-rnn": ("ReluRNN", {}, ["nonlinearity"], 5),

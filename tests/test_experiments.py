@@ -60,7 +60,7 @@ def test_tiny_run_end_to_end(tiny, capsys):
         assert r.lower_bound.value == r.n and r.lower_bound.is_lower
         assert r.scalars == _closed_form_scalars(r.task, r.arch, r.width, r.heads, r.n)
         if r.scalars is None:
-            assert "prefix" in r.refused and r.message_bits is None and r.below_bound(8) is None
+            assert "grows with n" in r.refused and r.message_bits is None and r.below_bound(8) is None
             continue
         assert r.refused is None and r.lemma.startswith("Lemma " + ("T" if r.arch == "tf1" else "R"))
         for b in TINY.precisions:

@@ -38,7 +38,8 @@ def no_limit_reason(p: Any, eps: float) -> str:
     """
     prob = p.problem
     if p.message_grows_with_n:
-        return "the message grows with n (Alice sends sums for every value of the query token)"
+        why = getattr(p, "growth_note", "") or "Alice sends sums for every value of the query token"
+        return f"the message grows with n ({why})"
     if prob.n is None:
         return "the problem has no length n"
     if eps > 0:

@@ -15,9 +15,9 @@ index-lookup  INDEX_n   n + 1         Lemma R (Alice's data is a prefix): S = st
                                       Lemma T: S = n·H·(d_v+1) (Bob's index takes n values)
 dyck          DISJ_n    4n + 1        Lemma T: S = H·(d_v+1) (END is public); Lemma R does
                                       not apply: the gadget interleaves Alice's and Bob's
-                                      positions, so the compiled cut (theory §4.3) is a copy
-                                      of Alice's input that grows with n (and constant-size
-                                      RNNs recognise Dyck-(2,2))
+                                      positions, so the compiled cut (theory §4.3) grows
+                                      with n and is recorded as refused (constant-size RNNs
+                                      recognise Dyck-(2,2))
 ============  ========  ============  =====================================================
 
 In both cases D^{A->B} of the embedded problem is n bits, so a model exact on every input needs
@@ -29,7 +29,9 @@ Examples
 >>> cfg = SeparationConfig(tasks=("dyck",), ns=(2,), archs=("tf1", "gru"), steps=5, eval_size=50, precisions=(8, 32))
 >>> r = run_separations(cfg)
 >>> [(x.arch, x.problem, x.scalars, x.message_bits, x.lower_bound.value) for x in r.runs]
-[('tf1', 'DISJ_2', 18, {8: 144, 32: 576}, 2), ('gru', 'DISJ_2', 80, {8: 640, 32: 2560}, 2)]
+[('tf1', 'DISJ_2', 18, {8: 144, 32: 576}, 2), ('gru', 'DISJ_2', None, None, 2)]
+>>> r.runs[1].refused.split(":")[0]
+'no cut of constant size'
 
 References
 ----------
@@ -284,6 +286,10 @@ def _one_run(config: SeparationConfig, task: str, n: int, arch: str) -> Separati
                               "L_certified": None, "refused": None}
     try:
         protocol = reduce(result.model, problem, gadget=gadget)  # the only reduction of this model
+        if type(protocol).__name__ == "CompiledProtocol" and protocol.message_grows_with_n:
+            # the compiled cut (theory §4.3) grows with n: a protocol, but no bound for the experiment's table
+            raise ReductionNotApplicable(f"no cut of constant size: the compiled cut grows with n "
+                                         f"({protocol.growth_note}), so no reduction bounds this model")
     except ReductionNotApplicable as e:
         fields["refused"] = str(e)
         fields["mu_accuracy"] = model_accuracy_on_mu(result.model, problem, gadget, config.audit_samples, config.seed)

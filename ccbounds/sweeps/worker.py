@@ -79,10 +79,16 @@ def _audit_fields(result: Any, problem: Any, gadget: Any, audit_cfg: dict[str, A
     fields: dict[str, Any] = {"reduction": None, "lemma": None, "scalars": None, "refused": None}
     per: list[dict[str, Any]] = []
     try:
-        rep = audit(result.model, problem, gadget=gadget, precisions=audit_cfg["precisions"],
-                    samples=audit_cfg["samples"], seed=audit_cfg["seed"], device=dev,
-                    confidence=audit_cfg["confidence"], calibration_samples=audit_cfg["calibration_samples"],
-                    witnesses=0)
+        from ccbounds.reduction import reduce
+
+        protocol = reduce(result.model, problem, gadget=gadget, device=dev)
+        if type(protocol).__name__ == "CompiledProtocol" and protocol.message_grows_with_n:
+            # the compiled cut (theory §4.3) grows with n: a protocol, but no size bound for the sweep's table
+            raise ReductionNotApplicable(f"no cut of constant size: the compiled cut grows with n "
+                                         f"({protocol.growth_note}), so no reduction bounds this model")
+        rep = audit(protocol, precisions=audit_cfg["precisions"], samples=audit_cfg["samples"],
+                    seed=audit_cfg["seed"], device=dev, confidence=audit_cfg["confidence"],
+                    calibration_samples=audit_cfg["calibration_samples"], witnesses=0)
     except ReductionNotApplicable as e:
         fields["refused"] = str(e)
         fields["accuracy_mu"] = model_accuracy_on_mu(result.model, problem, gadget, audit_cfg["samples"],

@@ -104,16 +104,18 @@ def _user_frame(node: Any) -> str:
             code = lines[i + 1].strip() if i + 1 < len(lines) else ""
             frames.append((s, code))
     user = [f for f in frames if "/torch/" not in f[0] and "/reductions/compiled/" not in f[0]]
+    module = node.meta.get("module")
+    where = f"module {module}, " if module else ""
     if not user:
-        return ""
+        return where.rstrip(", ")
     head, code = user[-1]
     try:
         path = head.split('"')[1]
         lineno = head.split("line ")[1].split(",")[0]
         func = head.split(" in ")[-1]
     except IndexError:
-        return code
-    return f"{path.rsplit('/', 1)[-1]}:{lineno} in {func}: {code}"
+        return where + code
+    return f"{where}{path.rsplit('/', 1)[-1]}:{lineno} in {func}: {code}"
 
 
 def _inputs(node: Any, tuple_nodes: set) -> list:

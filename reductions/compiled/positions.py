@@ -62,6 +62,13 @@ def bits_to_positions(word_row: Any) -> list[int]:
     return out
 
 
+def _attr(module: Any, target: str) -> Any:
+    """``module``'s attribute at the dotted path ``target`` (a get_attr node's value)."""
+    for part in target.split("."):
+        module = getattr(module, part)
+    return module
+
+
 def _input_nodes(node: Any) -> list:
     """The graph nodes among ``node``'s arguments (in lists too)."""
     import torch.fx as fx
@@ -289,6 +296,11 @@ class DependencyAnalysis:
         self.deps[tok] = position_bits(tokens, self.nbits)
         with torch.no_grad():
             for node in self.program.graph.nodes:
+                if node.op == "get_attr":  # a tensor constant the forward made (public: no position)
+                    self.values[node] = _attr(self.program.graph_module, node.target)
+                    self.deps[node] = self._zero(self.values[node]) if isinstance(self.values[node], torch.Tensor) \
+                        else None
+                    continue
                 if node.op != "call_function":
                     continue
                 args = self._val(node.args)

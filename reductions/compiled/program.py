@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from reductions.compiled.positions import _attr
+
 __all__ = ["CutPrograms"]
 
 
@@ -53,7 +55,7 @@ class CutPrograms:
         self.cut = cut
         an = cut.analysis
         self.an = an
-        self.order = [n for n in an.prog1.graph.nodes if n.op in ("placeholder", "call_function")]
+        self.order = [n for n in an.prog1.graph.nodes if n.op in ("placeholder", "call_function", "get_attr")]
         self.x2one = {v: k for k, v in an.to_exec.items()}
         out = [n for n in an.prog1.graph.nodes if n.op == "output"][0].args[0]
         while isinstance(out, (list, tuple)):
@@ -96,6 +98,9 @@ class CutPrograms:
 
         with torch.no_grad():
             for n1 in self.order:
+                if n1.op == "get_attr":
+                    values[n1] = _attr(an.progx.graph_module, an.to_exec[n1].target)
+                    continue
                 if n1.op != "call_function" or n1 not in needed:
                     continue
                 nx_ = an.to_exec[n1]

@@ -139,9 +139,9 @@ class CompiledProtocol(InducedProtocol):
                 "Here the message itself grows with n (Alice prepares sums for every possible query token), so the "
                 "argument gives no length limit: this is how one layer of attention escapes the bound on this "
                 "task.",
-                "Here the cheapest cut is a copy of Alice's input indexed by her positions (her embeddings or values "
-                "computed position by position), so the message grows with n: the structure of this model gives no "
-                "bound.")
+                "Here the compiled analysis found no cut of constant size: the cheapest cut it finds grows with n "
+                f"({self.growth_note}), e.g. a copy of Alice's input indexed by her positions, so this reduction "
+                "gives no bound for this model (theory §4.3).")
         return text
 
     def to_dict(self) -> dict[str, Any]:

@@ -73,6 +73,45 @@ def _logits(out: Any) -> Any:
         "an object with .logits, or a tuple whose first element is the logits")
 
 
+def _module_hooks(model: Any, spans: list) -> list:
+    """Forward hooks recording, for every submodule call during tracing, the range of graph nodes it made."""
+    from torch.fx.experimental.proxy_tensor import get_proxy_mode
+
+    def count() -> int | None:
+        mode = get_proxy_mode()
+        return len(mode.tracer.graph.nodes) if mode is not None else None
+
+    def pre(name: str) -> Any:
+        def hook(module: Any, args: Any) -> None:
+            spans.append([name, count(), None])
+        return hook
+
+    def post(name: str) -> Any:
+        def hook(module: Any, args: Any, out: Any) -> None:
+            for sp in reversed(spans):
+                if sp[0] == name and sp[2] is None:
+                    sp[2] = count()
+                    break
+        return hook
+
+    hooks = []
+    for name, mod in model.named_modules():
+        if name:
+            hooks.append(mod.register_forward_pre_hook(pre(name)))
+            hooks.append(mod.register_forward_hook(post(name)))
+    return hooks
+
+
+def _label_modules(gm: Any, spans: list) -> None:
+    """``node.meta["module"]``: the innermost submodule (its ``named_modules`` path) whose call made the node."""
+    nodes = list(gm.graph.nodes)
+    for name, start, end in spans:
+        if start is None or end is None:
+            continue
+        for i in range(start, min(end, len(nodes))):
+            nodes[i].meta["module"] = name  # later (inner) spans overwrite earlier (outer) ones
+
+
 @contextlib.contextmanager
 def _quiet_torch_logs() -> Any:
     """Silence torch's fake-tensor error log while tracing (a failed trace is reported as one refusal line)."""
@@ -117,6 +156,8 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
     tokens = torch.zeros((batch, seq_len), dtype=dtype or torch.long, device=device)
     gm = None
     first: Exception | None = None
+    spans: list = []
+    hooks = _module_hooks(model, spans) if stack_traces else []
     # oneDNN off first (nn.RNN/GRU/LSTM unroll into per-step ops, so the state is a value of the program);
     # if torch cannot trace that decomposition, with oneDNN on (the fused RNN op: its outputs then depend on
     # all of its inputs' positions, a sound over-approximation)
@@ -131,6 +172,11 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
             raise
         except Exception as e:  # noqa: BLE001 - torch raises many kinds here; each becomes one refusal line
             first = first or e
+            spans.clear()
+    for h in hooks:
+        h.remove()
+    if gm is not None:
+        _label_modules(gm, spans)
     if gm is None:
         e = first
         text = " ".join(str(e).split())[:300]
