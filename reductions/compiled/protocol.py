@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -103,6 +104,9 @@ class CompiledProtocol(InducedProtocol):
                            "this length alone")
         if S2 > self._S:
             return True, f"the cheapest cut at n + 1 has {S2} scalars, more than the {self._S} at n"
+        if S2 < self._S:  # another kind of cut at n + 1: no constant size can be claimed
+            return True, (f"the cheapest cut at n + 1 has {S2} scalars, fewer than the {self._S} at n: a cut of "
+                          "another kind, so no constant size is claimed")
         return False, f"the cheapest cut at n + 1 has the same {S2} scalars"
 
     def _tokens(self, xs: Sequence[Any], ys: Sequence[Any]) -> Any:
@@ -187,7 +191,11 @@ def _bob_values(gadget: Any, positions: tuple) -> list | None:
     inputs to enumerate)."""
     problem = gadget.problem
     if problem.num_bob_inputs > MAX_ENUMERATE:
-        return None
+        # too many inputs to list: every joint value of the task's token ids (a superset: Alice sends more)
+        vocab = int(gadget.task.vocab_size)
+        if vocab ** len(positions) > MAX_ENUMERATE:
+            return None
+        return list(itertools.product(range(vocab), repeat=len(positions)))
     where = [gadget.bob_positions.index(p) for p in positions]
     seen: dict = {}
     for y in problem.bob_inputs():

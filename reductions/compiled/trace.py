@@ -187,6 +187,11 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
             else "the forward could not be traced by torch.fx make_fx"
         raise ReductionNotApplicable(
             f"cannot trace the model's forward into one program: {hint} ({type(e).__name__}: {text})")
+    if any("_local_scalar_dense" in str(n.target) for n in gm.graph.nodes if n.op == "call_function"):
+        raise ReductionNotApplicable(
+            "cannot trace the model's forward into one program of tensor ops: it reads a tensor's value into Python "
+            "(.item(), float(t), int(t)), whose dependence on the tokens the trace cannot follow; keep the value a "
+            "tensor (e.g. t.mean() instead of t.mean().item())")
     random_ops = sorted({str(n.target) for n in gm.graph.nodes if n.op == "call_function"
                          and any(r in str(n.target).split(".")[1:2] for r in RANDOM_OPS)})
     if random_ops:
