@@ -86,7 +86,7 @@ def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
     assert audit(p, EQ(3), **kw).problem == "EQ_3"
     with pytest.raises(InvalidInputError, match="not INDEX_3"):
         audit(p, INDEX(3), **kw)
-    with pytest.raises(InvalidInputError, match="no task or gadget"):
+    with pytest.raises(InvalidInputError, match="no task, gadget"):
         audit(p, task="eq", **kw)
 
 
