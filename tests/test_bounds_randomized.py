@@ -192,3 +192,14 @@ def test_importing_the_bounds_loads_no_solver() -> None:
             "assert not bad, bad\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_wide_matrix_answers_or_skips_quickly() -> None:
+    """16 x 2000: exact discrepancy (2^16 x 2000), the SDP, corruption and the one-way search are skipped as too
+    large, with the reason, instead of running for minutes."""
+    M = np.random.default_rng(0).integers(0, 2, (16, 2000))
+    bounds, skipped = randomized_bounds(M, 1 / 3)
+    reasons = dict(skipped)
+    for label in ("discrepancy", "corruption", "one-way distributional"):
+        assert label in reasons and "16x2000" in reasons[label], reasons
+    assert all(check_randomized_bound(M, b) for b in bounds)

@@ -45,6 +45,8 @@ __all__ = ["OneWayProtocolWitness", "VCWitness", "check_one_way_protocol", "chec
 
 #: most configurations (partitions or response sets) the exhaustive search visits per message size
 MAX_CONFIGURATIONS = 200_000
+#: most configurations x matrix cells the exhaustive search evaluates per message size
+MAX_WORK = 2**28
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,9 @@ def _best_error(M: np.ndarray, W: np.ndarray, k: int, values: np.ndarray) -> tup
     m, n = M.shape
     by_partition = _count_partitions(m, k)
     by_response = math.comb(len(values) ** n, k) if len(values) ** n <= 4096 else math.inf
+    if min(by_partition, by_response) * M.size > MAX_WORK:
+        raise TooLargeError(f"exact D^(A->B,mu)_eps needs {min(by_partition, by_response)} configurations of "
+                            f"{m}x{n} cells at {k} classes (> {MAX_WORK} in all); use vc_bound or a smaller matrix")
     if min(by_partition, by_response) > MAX_CONFIGURATIONS:
         raise TooLargeError(f"exact D^(A->B,mu)_eps needs {min(by_partition, by_response)} configurations at "
                             f"{k} classes (> {MAX_CONFIGURATIONS}); use vc_bound or a smaller matrix")
