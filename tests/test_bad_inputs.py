@@ -346,13 +346,18 @@ def _(tmp: Path) -> list[str]:
     return ["bounds", "--matrix", write(tmp / "m.csv", bytes(range(256)))]
 
 
-@case("traceback", "matrix-is-dir", says="not found")
+@case("traceback", "matrix-is-dir", says="is a directory, not a matrix file")
 def _(tmp: Path) -> list[str]:
     (tmp / "d.csv").mkdir()
     return ["bounds", "--matrix", str(tmp / "d.csv")]
 
 
-@case("traceback", "matrix-fifo", says="not found")
+@case("misleading", "matrix-dev-null", says="is not a regular file")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", os.devnull]
+
+
+@case("traceback", "matrix-fifo", says="is not a regular file")
 def _(tmp: Path) -> list[str]:
     os.mkfifo(tmp / "f.csv")
     return ["bounds", "--matrix", str(tmp / "f.csv")]
@@ -361,8 +366,10 @@ def _(tmp: Path) -> list[str]:
 for _name, _text, _says in (("empty", "", "no rows"), ("comments-only", "# x\n\n", "no rows"),
                             ("ragged", "0,1\n1\n", "different lengths"), ("letters", "a,b\n", "not an integer"),
                             ("nan", "nan,1\n", "not an integer"), ("inf", "inf,0\n", "not an integer"),
-                            ("half", "0.5,1\n", "not an integer"), ("huge-int", "1e300,0\n", ""),
-                            ("three-valued", "0,2\n", ""), ("negative", "-1,0\n0,1\n", ""),
+                            ("half", "0.5,1\n", "not an integer"), ("huge-int", "1e300,0\n", "row 1, column 1"),
+                            ("huge-1e23", "0,1\n1,1e23\n", "row 2, column 2"),
+                            ("three-valued", "0,2\n", ""), ("negative", "-1,0\n0,1\n", "map -1 to 0"),
+                            ("sign-matrix", "1,-1\n-1,1\n", "row 1, column 2"),
                             ("too-many-rows", "\n".join(["0,1"] * 5000), "at most 4096"),
                             ("long-line", ",".join(["0"] * 200_000) + "\n", "at most 4096")):
     CASES.append(Case("traceback", f"matrix-{_name}", lambda tmp, t=_text: ["bounds", "--matrix",

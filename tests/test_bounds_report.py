@@ -125,3 +125,10 @@ def test_two_valued_matrix_gets_randomized_bounds_relabelled() -> None:
     assert all(check_randomized_bound([[0, 1], [1, 0]], b) for b in two.bounds if b.eps is not None)
     three = bounds_report([[0, 1], [2, 0]], randomized=1 / 3)
     assert any(m == "randomized bounds" for m, _ in three.skipped) and not three.notes
+
+
+def test_bad_entry_named_by_row_and_column() -> None:
+    with pytest.raises(InvalidInputError, match=r"row 1, column 2 holds -1.*map -1 to 0"):
+        bounds_report(np.array([[1, -1], [-1, 1]]))
+    with pytest.raises(InvalidInputError, match=r"row 2, column 1 holds 1e\+23"):
+        bounds_report(np.array([[0.0, 1.0], [1e23, 0.0]]))

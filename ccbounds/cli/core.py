@@ -38,9 +38,16 @@ def load_matrix_csv(path: str) -> Any:
 
     import numpy as np
 
+    from ccbounds.bounds._matrix import MAX_VALUE
     from ccbounds.errors import InvalidInputError
 
     p = Path(path)
+    if p.is_dir():
+        raise InvalidInputError(f"{path!r} is a directory, not a matrix file; pass a CSV file of 0/1 entries, one "
+                                "row per line")
+    if p.exists() and not p.is_file():
+        raise InvalidInputError(f"{path!r} is not a regular file (a device, pipe or socket); pass a CSV file of 0/1 "
+                                "entries, one row per line")
     if not p.is_file():
         raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
     how = "write one row per line, entries 0/1 separated by commas"
@@ -68,6 +75,10 @@ def load_matrix_csv(path: str) -> Any:
             if not math.isfinite(v) or v != round(v):
                 raise InvalidInputError(f"{path!r}: row {row}, column {col}{on_line} holds {field!r}, not an "
                                         f"integer; {how}")
+            if not 0 <= v <= MAX_VALUE:
+                hint = ("; a +-1 sign matrix: map -1 to 0 (or relabel its two values)" if v == -1 else "")
+                raise InvalidInputError(f"{path!r}: row {row}, column {col}{on_line} holds {field!r}; entries must be "
+                                        f"integers in 0..{MAX_VALUE} (function outputs){hint}")
             values.append(v)
         if rows and len(values) != len(rows[0]):
             raise InvalidInputError(f"{path!r} has rows of different lengths: row {row}{on_line} has {len(values)} "
