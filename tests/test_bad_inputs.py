@@ -690,6 +690,23 @@ for _name, _audit, _says in (("precisions-garbage", 'precisions = ["x7"]', "x7")
     CASES.append(Case("accepted", f"sweep-audit-{_name}", lambda tmp, a=_audit: [
         "sweep", write(tmp / "s.toml", _SWEEP.replace("{AUDIT}", a)), "--results", str(tmp / "res")], 1, _says))
 
+for _name, _old, _new, _says in (("width-negative", "width = 2", "width = -2", "set width in [[models]] #1 of "),
+                                 ("lengths-zero", "lengths = [3]", "lengths = [0]", "set lengths in [sweep] of ")):
+    CASES.append(Case("misleading", f"sweep-config-{_name}", lambda tmp, o=_old, n=_new: [
+        "sweep", write(tmp / "s.toml", _SWEEP.replace("{AUDIT}", "").replace(o, n)), "--results", str(tmp / "res")],
+        1, _says))
+
+
+@case("misleading", "sweep-report-empty-dir", says="holds no results")
+def _(tmp: Path) -> list[str]:
+    (tmp / "empty").mkdir()
+    return ["sweep", "--report", str(tmp / "empty"), "-o", str(tmp / "report")]
+
+
+@case("misleading", "bounds-csv-as-problem", says="use --matrix FILE")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", write(tmp / "m3.csv", "0,1\n1,0\n"), "--eps", "0.6"]
+
 
 def _api_reduce(out: Callable[[Any], Any]) -> Callable[[Path], Callable]:
     def build(tmp: Path) -> Callable:

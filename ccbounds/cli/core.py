@@ -123,6 +123,11 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     else:
         if args.problem is None:
             raise InvalidInputError("name a problem (see `ccbounds problems`) with --n N, or pass --matrix FILE.csv")
+        looks_like_file = (args.problem.lower().endswith((".csv", ".txt", ".tsv")) or "/" in args.problem
+                           or "\\" in args.problem or Path(args.problem).is_file())
+        if looks_like_file:
+            raise InvalidInputError(f"{args.problem!r} is a file, not a problem name; use --matrix FILE for a matrix "
+                                    f"file: ccbounds bounds --matrix {args.problem}")
         if args.n is None:
             raise InvalidInputError(f"`ccbounds bounds {args.problem}` needs --n N (the input length)")
         kw = {"q": args.q} if args.q is not None else {}
