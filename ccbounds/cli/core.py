@@ -158,7 +158,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # an assumed head count is stated in the report's text instead
         warnings.simplefilter("ignore", UserWarning)
         report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers,
-                        precision=args.precision, problem=args.problem, n=args.n, eps=args.eps)
+                        precision=args.precision, problem=args.problem, n=args.n, eps=parse_eps(args.eps))
     print(report.text())
     write_json(args.json, report.to_dict())
     return EXIT_OK
@@ -209,7 +209,8 @@ def add_commands(sub: Any) -> None:
                    "(default 32)")
     p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
     p.add_argument("--n", type=int, required=True, help="input length n")
-    p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
+    p.add_argument("--eps", default="0", help="allowed average error in [0, 1/2), e.g. 0.1 or 1/3 (INDEX/DISJ); "
+                   "default 0 = exact")
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.set_defaults(func=cmd_budget)
 
