@@ -236,6 +236,9 @@ def budget(arch: str, *, width: int, heads: int | None = None, layers: int = 1, 
     for name, v in (("width", width), ("heads", heads), ("layers", layers), ("n", n)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise InvalidInputError(f"{name} must be a positive integer, got {v!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 <= eps < 0.5:
+        raise InvalidInputError(f"eps must be a number in [0, 1/2), got {eps!r} (as for `ccbounds bounds --eps`; "
+                                "1/2 is a coin flip)")
     precision = parse_precision(precision).bits
     if a.scalars is not None and not a.recurrent and width % heads:
         raise InvalidInputError(f"width {width} is not divisible by heads {heads}; d_v = width/heads must be whole")

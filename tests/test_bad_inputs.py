@@ -346,13 +346,18 @@ def _(tmp: Path) -> list[str]:
     return ["bounds", "--matrix", write(tmp / "m.csv", bytes(range(256)))]
 
 
-@case("traceback", "matrix-is-dir", says="not found")
+@case("traceback", "matrix-is-dir", says="is a directory, not a matrix file")
 def _(tmp: Path) -> list[str]:
     (tmp / "d.csv").mkdir()
     return ["bounds", "--matrix", str(tmp / "d.csv")]
 
 
-@case("traceback", "matrix-fifo", says="not found")
+@case("misleading", "matrix-dev-null", says="is not a regular file")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", "--matrix", os.devnull]
+
+
+@case("traceback", "matrix-fifo", says="is not a regular file")
 def _(tmp: Path) -> list[str]:
     os.mkfifo(tmp / "f.csv")
     return ["bounds", "--matrix", str(tmp / "f.csv")]
@@ -361,8 +366,10 @@ def _(tmp: Path) -> list[str]:
 for _name, _text, _says in (("empty", "", "no rows"), ("comments-only", "# x\n\n", "no rows"),
                             ("ragged", "0,1\n1\n", "different lengths"), ("letters", "a,b\n", "not an integer"),
                             ("nan", "nan,1\n", "not an integer"), ("inf", "inf,0\n", "not an integer"),
-                            ("half", "0.5,1\n", "not an integer"), ("huge-int", "1e300,0\n", ""),
-                            ("three-valued", "0,2\n", ""), ("negative", "-1,0\n0,1\n", ""),
+                            ("half", "0.5,1\n", "not an integer"), ("huge-int", "1e300,0\n", "row 1, column 1"),
+                            ("huge-1e23", "0,1\n1,1e23\n", "row 2, column 2"),
+                            ("three-valued", "0,2\n", ""), ("negative", "-1,0\n0,1\n", "map -1 to 0"),
+                            ("sign-matrix", "1,-1\n-1,1\n", "row 1, column 2"),
                             ("too-many-rows", "\n".join(["0,1"] * 5000), "at most 4096"),
                             ("long-line", ",".join(["0"] * 200_000) + "\n", "at most 4096")):
     CASES.append(Case("traceback", f"matrix-{_name}", lambda tmp, t=_text: ["bounds", "--matrix",
@@ -682,6 +689,23 @@ for _name, _audit, _says in (("precisions-garbage", 'precisions = ["x7"]', "x7")
                              ("unknown-key", "colour = 1", "colour")):
     CASES.append(Case("accepted", f"sweep-audit-{_name}", lambda tmp, a=_audit: [
         "sweep", write(tmp / "s.toml", _SWEEP.replace("{AUDIT}", a)), "--results", str(tmp / "res")], 1, _says))
+
+for _name, _old, _new, _says in (("width-negative", "width = 2", "width = -2", "set width in [[models]] #1 of "),
+                                 ("lengths-zero", "lengths = [3]", "lengths = [0]", "set lengths in [sweep] of ")):
+    CASES.append(Case("misleading", f"sweep-config-{_name}", lambda tmp, o=_old, n=_new: [
+        "sweep", write(tmp / "s.toml", _SWEEP.replace("{AUDIT}", "").replace(o, n)), "--results", str(tmp / "res")],
+        1, _says))
+
+
+@case("misleading", "sweep-report-empty-dir", says="holds no results")
+def _(tmp: Path) -> list[str]:
+    (tmp / "empty").mkdir()
+    return ["sweep", "--report", str(tmp / "empty"), "-o", str(tmp / "report")]
+
+
+@case("misleading", "bounds-csv-as-problem", says="use --matrix FILE")
+def _(tmp: Path) -> list[str]:
+    return ["bounds", write(tmp / "m3.csv", "0,1\n1,0\n"), "--eps", "0.6"]
 
 
 def _api_reduce(out: Callable[[Any], Any]) -> Callable[[Path], Callable]:

@@ -107,6 +107,14 @@ def test_corrupted_certificates_are_rejected() -> None:
     assert check_one_way_protocol(M, o)
     assert not check_one_way_protocol(M, dataclasses.replace(o, value=o.value - 1))
     assert not check_one_way_protocol(M, _corrupt(o, classes=((0, 1, 2, 3),)))
+    # an inflated value is rejected by the independent lower-half re-check (with its witness or a single class)
+    E = np.eye(4, dtype=int)
+    (ex,) = [b for b in randomized_bounds(E, 1 / 3)[0] if b.method == "exhaustive"]
+    assert ex.value == 0 and check_randomized_bound(E, ex)
+    assert not check_randomized_bound(E, dataclasses.replace(ex, value=3))
+    assert not check_randomized_bound(E, _corrupt(dataclasses.replace(ex, value=3), classes=((0, 1, 2, 3),)))
+    assert not check_one_way_protocol(M, dataclasses.replace(o, value=o.value + 1))
+    assert not check_one_way_protocol(M, dataclasses.replace(o, value=o.value + 0.5))
     v = vc_bound(M, 0.1)
     assert check_vc(M, v) and not check_vc(M, _corrupt(v, rows=tuple(reversed(v.witness.rows))))
     assert not check_vc(M, dataclasses.replace(v, value=v.value + 1))
@@ -184,3 +192,14 @@ def test_importing_the_bounds_loads_no_solver() -> None:
             "assert not bad, bad\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_wide_matrix_answers_or_skips_quickly() -> None:
+    """16 x 2000: exact discrepancy (2^16 x 2000), the SDP, corruption and the one-way search are skipped as too
+    large, with the reason, instead of running for minutes."""
+    M = np.random.default_rng(0).integers(0, 2, (16, 2000))
+    bounds, skipped = randomized_bounds(M, 1 / 3)
+    reasons = dict(skipped)
+    for label in ("discrepancy", "corruption", "one-way distributional"):
+        assert label in reasons and "16x2000" in reasons[label], reasons
+    assert all(check_randomized_bound(M, b) for b in bounds)

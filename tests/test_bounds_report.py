@@ -108,3 +108,27 @@ def test_interrupted_exact_search_reports_the_interval(hard_9x9, sat_only):
     assert all(up.witness.output(i, j) == M[i, j] for i in range(9) for j in range(9))
     assert lo.witness is not None and (lo.witness.check() if lo.method == "sat" else lo.method != "trivial")
     assert "exact D not decided" in str(rep) and rep.to_dict()["interval"]["upper"]["value_bits"] == up.value
+
+
+def test_two_valued_matrix_gets_randomized_bounds_relabelled() -> None:
+    """A matrix with the two values 5 and 7 is a Boolean function: its randomized bounds are those of the 0/1
+    matrix with 5 -> 0, 7 -> 1, and the report says so in a note."""
+    from ccbounds.bounds.randomized import check_randomized_bound
+
+    two = bounds_report([[5, 7], [7, 5]], randomized=1 / 3)
+    ref = bounds_report([[0, 1], [1, 0]], randomized=1 / 3)
+    got = sorted((b.method, b.model, round(b.value, 9)) for b in two.bounds if b.eps is not None)
+    want = sorted((b.method, b.model, round(b.value, 9)) for b in ref.bounds if b.eps is not None)
+    assert got and got == want
+    assert not any(m == "randomized bounds" for m, _ in two.skipped)
+    assert any("5 -> 0, 7 -> 1" in n for n in two.notes) and "note: " in two.table()
+    assert all(check_randomized_bound([[0, 1], [1, 0]], b) for b in two.bounds if b.eps is not None)
+    three = bounds_report([[0, 1], [2, 0]], randomized=1 / 3)
+    assert any(m == "randomized bounds" for m, _ in three.skipped) and not three.notes
+
+
+def test_bad_entry_named_by_row_and_column() -> None:
+    with pytest.raises(InvalidInputError, match=r"row 1, column 2 holds -1.*map -1 to 0"):
+        bounds_report(np.array([[1, -1], [-1, 1]]))
+    with pytest.raises(InvalidInputError, match=r"row 2, column 1 holds 1e\+23"):
+        bounds_report(np.array([[0.0, 1.0], [1e23, 0.0]]))

@@ -119,3 +119,18 @@ def test_attention_budget_without_heads_warns_and_says_so():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         budget("lstm", width=8, precision=8, problem="eq", n=16)  # recurrent: heads do not enter, no warning
+
+
+def test_budget_eps_validated_like_bounds() -> None:
+    """eps >= 1/2 is refused as by `ccbounds bounds --eps` (1/2 is a coin flip), in the API and the CLI."""
+    import pytest
+
+    from ccbounds.budgets import budget
+    from ccbounds.cli import main
+    from ccbounds.errors import InvalidInputError
+
+    for eps in (0.6, 0.5, -0.1, float("nan")):
+        with pytest.raises(InvalidInputError, match=r"\[0, 1/2\)"):
+            budget("lstm", width=8, n=16, eps=eps)
+    assert main(["budget", "lstm", "--width", "8", "--n", "16", "--eps", "0.6"]) == 1
+    assert main(["budget", "lstm", "--width", "8", "--n", "16", "--eps", "1/3"]) == 0

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pickle
+import zipfile
 
 import pytest
 
@@ -181,10 +182,24 @@ def test_unreadable_files(tmp_path):
     cases["list.pt"] = "not a state_dict"
     torch.save({"epoch": 3, "lr": 0.1}, tmp_path / "nodict.pt")
     cases["nodict.pt"] = "not a state_dict"
+    (tmp_path / "notes.txt").write_text("hello world\nthis is text, not a checkpoint\n")
+    cases["notes.txt"] = "is not a checkpoint"
+    torch.save({"w": torch.ones(2)}, tmp_path / "good.pt")
+    with zipfile.ZipFile(tmp_path / "good.pt") as zin:
+        entries = {n: zin.read(n) for n in zin.namelist()}
+    for out, change in (("garbled.pt", lambda n, d: b"\x80\x02\xfe\x13garbage" if n.endswith("data.pkl") else d),
+                        ("noversion.pt", lambda n, d: None if n.endswith("/version") else d)):
+        with zipfile.ZipFile(tmp_path / out, "w") as z:
+            for n, d in entries.items():
+                if change(n, d) is not None:
+                    z.writestr(n, change(n, d))
+    cases["garbled.pt"] = "is corrupted: its pickle stream is not valid"
+    cases["noversion.pt"] = "incomplete or corrupted torch archive: it lacks the entry 'version'"
     for name, needle in cases.items():
         with pytest.raises(CheckpointError) as err:
             load_checkpoint(tmp_path / name, spec=SPEC)
         assert needle in _one_line(err), name
+        assert "Could this error message" not in _one_line(err) and "--trust-pickle" not in _one_line(err), name
 
 
 def _write(path, state, meta):

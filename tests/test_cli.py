@@ -290,3 +290,20 @@ def test_audit_table_at_100_columns_shows_every_varying_column(capsys: pytest.Ca
     code, out, _ = _audit(capsys, "--samples", "256", "--precisions", "1,4,16,32", "--json", str(path))
     header = _assert_cells_whole(out, json.loads(path.read_text()))
     assert code == 0 and all(h in header for h in ("L_plug", "distinct", "D1way", "n (0)")) and "left out" not in out
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away (`ccbounds ... | head -1`)."""
+
+    def write(self, s: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_broken_pipe_exits_quietly(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["bounds", "eq", "--n", "2"]) == 141
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "BrokenPipe" not in err

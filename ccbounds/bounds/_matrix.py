@@ -102,12 +102,14 @@ def as_matrix(x: Any, *, max_rows: int = MAX_SIDE, max_cols: int = MAX_SIDE,
         raise InvalidInputError("the matrix contains NaN; every entry must be 0 or 1")
     allowed = np.isin(arr, (0, 1)) if binary else (arr == np.round(arr)) & (arr >= 0) & (arr <= MAX_VALUE)
     if not allowed.all():
-        bad = arr[~allowed].flat[0]
+        i, j = (int(t) for t in np.argwhere(~allowed)[0])
+        bad = arr[i, j]
+        at = f"row {i + 1}, column {j + 1} holds {bad.item()}"
+        hint = "; a +-1 sign matrix: map -1 to 0 (or relabel its two values)" if bad == -1 else ""
         if binary:
-            raise InvalidInputError(f"{what} needs a 0/1 matrix, found the entry {bad.item()}; binarize the matrix "
+            raise InvalidInputError(f"{what} needs a 0/1 matrix: {at}{hint}; binarize the matrix "
                                     "first (one-way complexity and exact D also take integer outputs 0..127)")
-        raise InvalidInputError(f"matrix entries must be integers in 0..{MAX_VALUE} (function outputs), "
-                                f"found {bad.item()}")
+        raise InvalidInputError(f"matrix entries must be integers in 0..{MAX_VALUE} (function outputs): {at}{hint}")
     r, c = arr.shape
     if r > max_rows or c > max_cols:
         raise TooLargeError(f"{what} accepts at most {max_rows} rows and {max_cols} columns, got {r}x{c}; "

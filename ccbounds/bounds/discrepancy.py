@@ -55,6 +55,15 @@ __all__ = [
 LP_MAX_RECTANGLES = 4096
 #: side length up to which disc_mu is computed exactly (beyond it: the SDP upper bound)
 EXACT_MAX_SIDE = 16
+#: most (subsets of the smaller side) x (longer side) the exact computation enumerates (beyond it: the SDP)
+EXACT_MAX_WORK = 2**21
+#: longest side the SDP upper bound takes (beyond it the discrepancy bound is skipped as too large)
+SDP_MAX_SIDE = 128
+
+
+def _exact_fits(shape: tuple[int, ...]) -> bool:
+    k, n = min(shape), max(shape)
+    return k <= EXACT_MAX_SIDE and 2**k * n <= EXACT_MAX_WORK
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,8 @@ def discrepancy(x: Any, mu: Any = "uniform") -> tuple[Fraction, tuple[int, ...],
     Raises
     ------
     TooLargeError
-        When both sides exceed :data:`EXACT_MAX_SIDE` (use :func:`discrepancy_upper`).
+        When both sides exceed :data:`EXACT_MAX_SIDE`, or 2^(smaller side) x (longer side) exceeds
+        :data:`EXACT_MAX_WORK` (use :func:`discrepancy_upper`).
 
     Examples
     --------
@@ -120,9 +130,10 @@ def discrepancy(x: Any, mu: Any = "uniform") -> tuple[Fraction, tuple[int, ...],
     Fraction(1, 4)
     """
     M, _ = as_matrix(x, what="discrepancy")
-    if min(M.shape) > EXACT_MAX_SIDE:
-        raise TooLargeError(f"exact discrepancy enumerates 2^k subsets, k = smaller side <= {EXACT_MAX_SIDE}; "
-                            f"got {M.shape[0]}x{M.shape[1]} (use discrepancy_upper)")
+    if not _exact_fits(M.shape):
+        raise TooLargeError(f"exact discrepancy enumerates 2^k subsets of the smaller side k (k <= {EXACT_MAX_SIDE}) "
+                            f"against the longer side n, 2^k*n <= {EXACT_MAX_WORK}; got {M.shape[0]}x{M.shape[1]} "
+                            "(use discrepancy_upper)")
     P, _ = distribution(M, mu)
     K = _signed(M, P, exact=True)
     pos = max_rectangle_sum(K, exact=True)
@@ -141,8 +152,17 @@ def discrepancy_upper(x: Any, mu: Any = "uniform") -> tuple[float, np.ndarray, n
     -------
     (float, a, b)
         The checked upper bound (:func:`~ccbounds.bounds._rectsum.dual_norm_upper`) and the dual point.
+
+    Raises
+    ------
+    TooLargeError
+        A side longer than :data:`SDP_MAX_SIDE`.
     """
     M, _ = as_matrix(x, what="discrepancy")
+    if max(M.shape) > SDP_MAX_SIDE:
+        raise TooLargeError(f"the discrepancy SDP takes sides up to {SDP_MAX_SIDE} and exact discrepancy "
+                            f"2^(smaller side) x (longer side) <= {EXACT_MAX_WORK}; {M.shape[0]}x{M.shape[1]} fits "
+                            "neither (use a smaller matrix)")
     P, _ = distribution(M, mu)
     Kt = _augment(M, P)
     a, b = _cut_sdp(Kt)
@@ -192,7 +212,7 @@ def best_discrepancy_mu(x: Any) -> tuple[np.ndarray, str]:
         if res.status == 0:
             return np.clip(res.x[:-1], 0, None).reshape(m, n), "LP minimising disc_mu over all mu (HiGHS)"
     cands = [distribution(M, "uniform"), distribution(M, "balanced")]
-    if min(m, n) <= EXACT_MAX_SIDE:
+    if _exact_fits(M.shape):
         scores = [float(discrepancy(M, p)[0]) for p, _ in cands]
     else:
         scores = [discrepancy_upper(M, p)[0] for p, _ in cands]
@@ -225,12 +245,14 @@ def discrepancy_bound(x: Any, eps: float = 1 / 3, mu: Any = None) -> Bound:
     """
     eps = _check_eps(eps)
     M, name = as_matrix(x, what="discrepancy bound")
+    if not _exact_fits(M.shape) and max(M.shape) > SDP_MAX_SIDE:  # fail before choosing mu
+        discrepancy_upper(M)
     if mu is None:
         P, how = best_discrepancy_mu(M)
         P = distribution(M, P)[0]  # normalised, as the checker reads it
     else:
         P, how = distribution(M, mu)
-    if min(M.shape) <= EXACT_MAX_SIDE:
+    if _exact_fits(M.shape):
         d, S, T = discrepancy(M, P)
         w = DiscrepancyWitness(P, float(d), "exact", rectangle=(S, T), mu_method=how)
         method, disc = "discrepancy", d
@@ -267,7 +289,7 @@ def check_discrepancy(x: Any, bound: Bound) -> bool:
     if not np.allclose(P, np.asarray(w.mu), rtol=0, atol=1e-12):
         return False  # mu must be a distribution as given
     if w.how == "exact":
-        if min(M.shape) > EXACT_MAX_SIDE:
+        if not _exact_fits(M.shape):
             return False
         disc = float(discrepancy(M, P)[0])
     elif w.how == "sdp" and w.dual is not None:

@@ -36,6 +36,7 @@ import numpy as np
 
 from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import as_matrix
+from ccbounds.bounds._oneway_check import fits_in, integer_weights
 from ccbounds.bounds._rectsum import eps_fraction
 from ccbounds.errors import InvalidInputError, TooLargeError
 
@@ -44,6 +45,8 @@ __all__ = ["OneWayProtocolWitness", "VCWitness", "check_one_way_protocol", "chec
 
 #: most configurations (partitions or response sets) the exhaustive search visits per message size
 MAX_CONFIGURATIONS = 200_000
+#: most configurations x matrix cells the exhaustive search evaluates per message size
+MAX_WORK = 2**28
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ def _best_error(M: np.ndarray, W: np.ndarray, k: int, values: np.ndarray) -> tup
     m, n = M.shape
     by_partition = _count_partitions(m, k)
     by_response = math.comb(len(values) ** n, k) if len(values) ** n <= 4096 else math.inf
+    if min(by_partition, by_response) * M.size > MAX_WORK:
+        raise TooLargeError(f"exact D^(A->B,mu)_eps needs {min(by_partition, by_response)} configurations of "
+                            f"{m}x{n} cells at {k} classes (> {MAX_WORK} in all); use vc_bound or a smaller matrix")
     if min(by_partition, by_response) > MAX_CONFIGURATIONS:
         raise TooLargeError(f"exact D^(A->B,mu)_eps needs {min(by_partition, by_response)} configurations at "
                             f"{k} classes (> {MAX_CONFIGURATIONS}); use vc_bound or a smaller matrix")
@@ -212,9 +218,14 @@ def one_way_distributional(x: Any, eps: float, mu: Any = "uniform", mu_descripti
 
 
 def check_one_way_protocol(x: Any, bound: Bound, mu: Any = "uniform") -> bool:
-    """True iff the witness protocol has at most 2^value classes and error <= eps under mu (exact).
+    """True iff value is exactly D^{A->B,mu}_eps: the witness protocol has at most 2^value classes and error
+    <= eps under mu (the upper half), and no protocol with 2^(value-1) classes has error <= eps (the lower half,
+    re-decided by an independent pruned search, :mod:`ccbounds.bounds._oneway_check`, not by the search above).
 
-    This checks the upper half (a protocol of that cost exists); the lower half is the exhaustive search.
+    Raises
+    ------
+    TooLargeError
+        When the independent re-check would need too many search nodes.
 
     Examples
     --------
@@ -232,7 +243,20 @@ def check_one_way_protocol(x: Any, bound: Bound, mu: Any = "uniform") -> bool:
     W, total, _ = _integer_mu(M, mu)
     values = np.unique(M)
     err = sum(_class_error(M, W, list(c), values) for c in w.classes)
-    return Fraction(err, total) <= eps_fraction(bound.eps)
+    if Fraction(err, total) > eps_fraction(bound.eps):
+        return False
+    # the lower half, recomputed independently: 2^(value-1) classes do not suffice
+    value = bound.value
+    if isinstance(value, bool) or float(value) != int(value) or int(value) < 0:
+        return False
+    if int(value) == 0:
+        return True
+    weights = integer_weights(M, mu)
+    if weights is None:
+        return False
+    W2, total2 = weights
+    budget = math.floor(eps_fraction(bound.eps) * total2)
+    return not fits_in(M, W2, 2 ** (int(value) - 1), budget)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ import numpy as np
 
 from ccbounds.bound_record import Bound
 from ccbounds.bounds._matrix import as_matrix
-from ccbounds.bounds._rectsum import eps_fraction, max_rectangle_sum, optional_import, to_fractions
+from ccbounds.bounds._rectsum import MAX_ENUM_SIDE, eps_fraction, max_rectangle_sum, optional_import, to_fractions
 from ccbounds.bounds.discrepancy import _check_eps, distribution
 from ccbounds.errors import InvalidInputError, TooLargeError
 
@@ -56,6 +56,8 @@ __all__ = [
 
 #: most rectangles (2^m - 1)(2^n - 1) for which the partition-bound LP is built
 LP_MAX_RECTANGLES = 2**14
+#: most (enumerations) x 2^(smaller side) x (longer side) the corruption bound's search does
+CORRUPTION_MAX_WORK = 2**24
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ def partition_bound(x: Any, eps: float = 1 / 3) -> Bound:
     m, n = M.shape
     if (2**m - 1) * (2**n - 1) > LP_MAX_RECTANGLES:
         raise TooLargeError(f"the partition-bound LP has one constraint per rectangle; {m}x{n} has "
-                            f"{(2**m - 1) * (2**n - 1)} > {LP_MAX_RECTANGLES} (use a smaller matrix)")
+                            f"(2^{m}-1)(2^{n}-1) > {LP_MAX_RECTANGLES} (use a smaller matrix)")
     linprog = optional_import("scipy.optimize").linprog
     R = _rectangles(m, n)
     f = M.ravel().astype(np.float64)
@@ -235,6 +237,12 @@ def corruption_bound(x: Any, eps: float = 1 / 3, mu: Any = None, z: int | None =
     M, name = as_matrix(x, what="corruption bound")
     if any(lam < 1 for lam in lambdas):
         raise InvalidInputError("lambda must be >= 1")
+    calls = (1 if mu is not None else 2) * (2 if z is None else 1) * len(lambdas)
+    work = calls * 2 ** min(M.shape) * max(M.shape)
+    if min(M.shape) > MAX_ENUM_SIDE or work > CORRUPTION_MAX_WORK:
+        raise TooLargeError(f"the corruption bound enumerates 2^(smaller side) x (longer side) {calls} times; "
+                            f"{M.shape[0]}x{M.shape[1]} needs {work} > {CORRUPTION_MAX_WORK} (use a smaller matrix, "
+                            "or fix mu, z and lambda)")
     mus = [distribution(M, mu)] if mu is not None else [distribution(M, "uniform"), distribution(M, "balanced")]
     best: tuple[float, CorruptionWitness] | None = None
     for P, how in mus:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
@@ -67,6 +69,7 @@ class BoundsReport:
     skipped: tuple[tuple[str, str], ...] = ()
     exact: ExactResult | None = None
     interval: DInterval | None = None
+    notes: tuple[str, ...] = ()  # how the matrix was read (e.g. a 2-valued matrix relabelled 0/1)
 
     def best_lower(self, model: str = "D") -> Bound | None:
         """The largest lower bound (by its integer ceiling) on ``model``, or None."""
@@ -96,7 +99,8 @@ class BoundsReport:
         return {"problem": self.problem, "bounds": [b.to_dict() for b in self.bounds],
                 "skipped": [{"method": m, "reason": r} for m, r in self.skipped],
                 "exact": self.exact.to_dict() if self.exact is not None else None,
-                "interval": self.interval.to_dict() if self.interval is not None else None}
+                "interval": self.interval.to_dict() if self.interval is not None else None,
+                "notes": list(self.notes)}
 
     def _table(self) -> list[list[str]]:
         rel = {"lower": ">=", "upper": "<=", "exact": "="}
@@ -128,6 +132,7 @@ class BoundsReport:
         lines = [f"Bounds for {self.problem} (bits)", body] + notes
         if self.interval is not None:
             lines.append(f"exact D not decided: {self.interval}")
+        lines += [f"note: {n}" for n in self.notes]
         lines += [f"skipped {m}: {r}" for m, r in self.skipped]
         return fit_text("\n".join(lines), width or (WIDE if wide else None))
 
@@ -139,7 +144,8 @@ class BoundsReport:
 
         t = self._table()
         frame = pd.DataFrame(t[1:], columns=["measure", "relation", "bits", "method", "source", "witness"])
-        skipped = "".join(f"<li>skipped {html.escape(m)}: {html.escape(r)}</li>" for m, r in self.skipped)
+        skipped = "".join([f"<li>note: {html.escape(n)}</li>" for n in self.notes]
+                          + [f"<li>skipped {html.escape(m)}: {html.escape(r)}</li>" for m, r in self.skipped])
         return (f"<p><b>Bounds for {html.escape(self.problem)}</b> (bits)</p>" + frame.to_html(index=False)
                 + (f"<ul>{skipped}</ul>" if skipped else ""))
 
@@ -195,6 +201,7 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
     """
     bounds: list[Bound] = []
     skipped: list[tuple[str, str]] = []
+    notes: list[str] = []
     if randomized is not None:
         eps = randomized
     known: list[Bound] = list(x.known_bounds(eps)) if hasattr(x, "known_bounds") else []
@@ -269,7 +276,18 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
             rb, rskip = randomized_bounds(x, randomized)
             bounds += rb
             skipped += rskip
+        elif len(values := sorted(int(v) for v in set(M.flat))) == 2:
+            # a 2-valued matrix is a Boolean function: relabel it 0/1 (smallest value -> 0) and say so
+            from ccbounds.bounds.randomized import randomized_bounds
+
+            lo, hi = values
+            relabel = f"computed on the 0/1 relabelling of {name} ({lo} -> 0, {hi} -> 1)"
+            rb, rskip = randomized_bounds((M != lo).astype(np.int64), randomized)
+            bounds += [replace(b, problem=name, note=f"{b.note}; {relabel}" if b.note else relabel) for b in rb]
+            skipped += rskip
+            notes.append(f"the randomized bounds are {relabel}: the smallest value reads as 0")
         else:
-            skipped.append(("randomized bounds", "defined here for 0/1 matrices"))
+            skipped.append(("randomized bounds", f"defined here for 0/1 (or 2-valued) matrices; {name} has "
+                            f"{len(set(M.flat))} output values"))
     bounds += known
-    return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res, interval)
+    return BoundsReport(name, tuple(bounds), tuple(skipped), exact_res, interval, tuple(notes))

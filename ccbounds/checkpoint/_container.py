@@ -184,6 +184,33 @@ def _pickle_refusal(p: Path, err: Exception) -> CheckpointError:
     )
 
 
+def _not_a_checkpoint(p: Path) -> CheckpointError:
+    return CheckpointError(f"{str(p)!r} is not a checkpoint: neither a torch archive (.pt) nor a safetensors file; "
+                           "pass a file written by torch.save or safetensors")
+
+
+def _invalid_pickle(p: Path, kind: str) -> str | None:
+    """Why the file's pickle stream (a torch zip's ``data.pkl``, or the raw file) is not a valid pickle, read
+    opcode by opcode with :func:`pickletools.genops` (nothing is unpickled); None when it parses."""
+    import pickletools
+    import zipfile
+
+    try:
+        if kind == "torch-zip":
+            with zipfile.ZipFile(p) as zf:
+                names = [n for n in zf.namelist() if n.endswith("data.pkl")]
+                if not names:
+                    return "the archive has no data.pkl"
+                data = zf.read(names[0])
+        else:
+            data = p.read_bytes()
+        for _ in pickletools.genops(data):
+            pass
+    except Exception as e:  # noqa: BLE001 - any failure to parse means the stream is broken
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:100] if str(e) else 'unreadable'}"
+    return None
+
+
 def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
     import pickle
 
@@ -196,18 +223,32 @@ def _torch_load(p: Path, kind: str, trust_pickle: bool) -> Any:
             # untrusted input: only tensors and plain containers may be unpickled, no code runs
             return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
+        if kind == "unknown" and "GLOBAL" not in str(e):
+            raise _not_a_checkpoint(p) from e
+        bad = _invalid_pickle(p, kind)
+        if bad is not None:  # not a pickle that refers to code: bytes that are no pickle at all
+            raise CheckpointError(f"checkpoint {str(p)!r} is corrupted: its pickle stream is not valid ({bad}); "
+                                  "re-download or re-save it") from e
         if not trust_pickle:
-            if kind == "unknown" and "GLOBAL" not in str(e):
-                raise CheckpointError(
-                    f"{str(p)!r} is not a checkpoint: neither a torch archive (.pt) nor a safetensors file; "
-                    "pass a file written by torch.save or safetensors"
-                ) from e
             raise _pickle_refusal(p, e) from e
         refusal = e
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError, SafetensorError) as e:
+        if kind == "unknown":
+            raise _not_a_checkpoint(p) from e
+        text = str(e).split("(Could this error message be improved", 1)[0].strip()  # torch's internal footer
+        lacks = re.search(r'hasRecord\("([^"]+)"\)|failed locating file ([\w./]+)', text)
+        if lacks:
+            raise CheckpointError(
+                f"checkpoint {str(p)!r} is an incomplete or corrupted torch archive: it lacks the entry "
+                f"{lacks.group(1) or lacks.group(2)!r} that torch.save writes; re-download or re-save it"
+            ) from e
+        bad = _invalid_pickle(p, kind) if kind in ("torch-zip", "pickle") else None
+        if bad is not None:
+            raise CheckpointError(f"checkpoint {str(p)!r} is corrupted: its pickle stream is not valid ({bad}); "
+                                  "re-download or re-save it") from e
+        first = text.splitlines()[0][:120] if text else ""
         raise CheckpointError(
-            f"checkpoint {str(p)!r} is truncated or corrupted ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
-            "re-download or re-save it"
+            f"checkpoint {str(p)!r} is truncated or corrupted ({type(e).__name__}: {first}); re-download or re-save it"
         ) from e
     from ccbounds.checkpoint._usercode import cwd_importable
 

@@ -102,8 +102,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`ccbounds ... | head -1`): stop quietly, like a killed pipe
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     finally:
         warnings.showwarning = shown
+
+
+#: exit status after the output pipe closed (128 + SIGPIPE, as a shell reports a process killed by it)
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. a test's stream)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (lives until exit)
 
 
 def _one_line_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,

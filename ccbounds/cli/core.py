@@ -38,9 +38,16 @@ def load_matrix_csv(path: str) -> Any:
 
     import numpy as np
 
+    from ccbounds.bounds._matrix import MAX_VALUE
     from ccbounds.errors import InvalidInputError
 
     p = Path(path)
+    if p.is_dir():
+        raise InvalidInputError(f"{path!r} is a directory, not a matrix file; pass a CSV file of 0/1 entries, one "
+                                "row per line")
+    if p.exists() and not p.is_file():
+        raise InvalidInputError(f"{path!r} is not a regular file (a device, pipe or socket); pass a CSV file of 0/1 "
+                                "entries, one row per line")
     if not p.is_file():
         raise InvalidInputError(f"matrix file {path!r} not found; pass a CSV file of 0/1 entries, one row per line")
     how = "write one row per line, entries 0/1 separated by commas"
@@ -68,6 +75,10 @@ def load_matrix_csv(path: str) -> Any:
             if not math.isfinite(v) or v != round(v):
                 raise InvalidInputError(f"{path!r}: row {row}, column {col}{on_line} holds {field!r}, not an "
                                         f"integer; {how}")
+            if not 0 <= v <= MAX_VALUE:
+                hint = ("; a +-1 sign matrix: map -1 to 0 (or relabel its two values)" if v == -1 else "")
+                raise InvalidInputError(f"{path!r}: row {row}, column {col}{on_line} holds {field!r}; entries must be "
+                                        f"integers in 0..{MAX_VALUE} (function outputs){hint}")
             values.append(v)
         if rows and len(values) != len(rows[0]):
             raise InvalidInputError(f"{path!r} has rows of different lengths: row {row}{on_line} has {len(values)} "
@@ -112,6 +123,11 @@ def cmd_bounds(args: argparse.Namespace) -> int:
     else:
         if args.problem is None:
             raise InvalidInputError("name a problem (see `ccbounds problems`) with --n N, or pass --matrix FILE.csv")
+        looks_like_file = (args.problem.lower().endswith((".csv", ".txt", ".tsv")) or "/" in args.problem
+                           or "\\" in args.problem or Path(args.problem).is_file())
+        if looks_like_file:
+            raise InvalidInputError(f"{args.problem!r} is a file, not a problem name; use --matrix FILE for a matrix "
+                                    f"file: ccbounds bounds --matrix {args.problem}")
         if args.n is None:
             raise InvalidInputError(f"`ccbounds bounds {args.problem}` needs --n N (the input length)")
         kw = {"q": args.q} if args.q is not None else {}
@@ -142,7 +158,7 @@ def cmd_budget(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # an assumed head count is stated in the report's text instead
         warnings.simplefilter("ignore", UserWarning)
         report = budget(args.arch, width=args.width, heads=args.heads, layers=args.layers,
-                        precision=args.precision, problem=args.problem, n=args.n, eps=args.eps)
+                        precision=args.precision, problem=args.problem, n=args.n, eps=parse_eps(args.eps))
     print(report.text())
     write_json(args.json, report.to_dict())
     return EXIT_OK
@@ -193,7 +209,8 @@ def add_commands(sub: Any) -> None:
                    "(default 32)")
     p.add_argument("--problem", default="index", help="index, eq or disj (default index)")
     p.add_argument("--n", type=int, required=True, help="input length n")
-    p.add_argument("--eps", type=float, default=0.0, help="allowed average error (INDEX/DISJ); default 0 = exact")
+    p.add_argument("--eps", default="0", help="allowed average error in [0, 1/2), e.g. 0.1 or 1/3 (INDEX/DISJ); "
+                   "default 0 = exact")
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.set_defaults(func=cmd_budget)
 

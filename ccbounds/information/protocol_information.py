@@ -242,7 +242,8 @@ def and_information_bounds(n: int | None = None) -> list[Bound]:
     return [
         Bound(IC_AND_BITS, "exact", "IC_0", "AND", eps=0.0, method="known", source=f"{bgpw}; theory §11",
               expression="C_AND ≈ 1.4923",
-              note="zero-error internal information complexity, max over all input distributions (prior-free)"),
+              note="zero-error internal information complexity, max over all input distributions (prior-free); "
+                   "the value is the constant C_AND rounded to 4 decimals (a published number, not computed here)"),
         Bound(math.log2(3), "exact", "IC_ext_0", "AND", eps=0.0, method="known",
               source=f"{bgpw}; theory §11", expression="log2 3",
               note="zero-error external information complexity"),

@@ -56,6 +56,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,7 +234,7 @@ def parse_sweep_config(text: str, source: str = "<string>") -> SweepConfig:
                     try:
                         tc = TrainConfig(**kw)
                     except CCBoundsError as e:
-                        raise type(e)(f"{source} [[models]] #{m + 1} ({t}, n={n}): {e}") from None
+                        raise type(e)(_config_message(str(e), source, m, t, n, set(model))) from None
                     spec_train = {k: v for k, v in tc.to_dict().items() if v is not None}
                     spec_audit = {**audit, "precisions": precisions,
                                   "seed": seed if audit["seed"] is None else audit["seed"]}
@@ -241,6 +242,25 @@ def parse_sweep_config(text: str, source: str = "<string>") -> SweepConfig:
                     runs.setdefault(spec.key, spec)
     return SweepConfig(str(sweep.get("name", Path(source).stem)), str(sweep.get("description", "")),
                        tuple(runs.values()), source)
+
+
+#: the config key (and its section) behind each TrainConfig field that [sweep] sets
+_SWEEP_FIELDS = {"n": ("[sweep]", "lengths"), "seed": ("[sweep]", "seeds")}
+
+
+def _config_message(msg: str, source: str, m: int, task: str, n: int, model_keys: set[str]) -> str:
+    """A TrainConfig error rewritten for a config file: the command-line hint ("pass --width 1 or more") becomes
+    the config key to change, in its section ("set width in [[models]] #1 of FILE to 1 or more")."""
+    where = f"{source} [[models]] #{m + 1} ({task}, n={n})"
+    found = re.search(r"^(\w+) must .*?; pass --([\w-]+) (.+)$", msg)
+    if not found:
+        return f"{where}: {msg}"
+    field, hint = found.group(1), found.group(3)
+    section, key = _SWEEP_FIELDS.get(field, ("[[models]] #" + str(m + 1) if field in model_keys else "[train]",
+                                             field))
+    head = msg[: found.start(2) - len("; pass --")]
+    values = " (every value in the list)" if field in _SWEEP_FIELDS else ""
+    return f"{where}: {head}; set {key} in {section} of {source} to {hint}{values}"
 
 
 def load_sweep_config(path: str | Path) -> SweepConfig:

@@ -309,9 +309,17 @@ def sweep_report(results: str | Path, out_dir: str | Path | None = None, *, budg
                                     f"({e.strerror}); pass -o DIR, a writable folder path") from None
     rows = ResultsStore(results).rows()
     recs = _records(rows)
+    if not rows:
+        damaged = Path(results) / "_damaged"
+        if damaged.is_dir() and any(damaged.iterdir()):
+            raise InvalidInputError(f"{str(results)!r} holds no finished run: every results part was damaged and "
+                                    f"set aside in {str(damaged)!r}; re-run the sweep to write them again")
+        raise InvalidInputError(f"the folder {str(results)!r} holds no results (no rows); run 'ccbounds sweep "
+                                "CONFIG.toml --results PATH' first, or pass the folder it wrote")
     if not recs:
-        raise InvalidInputError(f"{str(results)!r} holds no finished run ({len(rows)} rows, all failed or none); "
-                                "see its _logs/ folder")
+        logs = Path(results) / "_logs"
+        see = f"; see the logs in {str(logs)!r}" if logs.is_dir() else ""
+        raise InvalidInputError(f"{str(results)!r} holds no finished run ({len(rows)} rows, all failed){see}")
     points = ceiling_points(rows)
     drawn = []
     if any(len({r["n"] for r, _ in recs if r["task"] == t}) > 1 for t in {r["task"] for r, _ in recs}):
