@@ -41,7 +41,9 @@ from ccbounds.bounds.rank import (
     rank_real,
 )
 from ccbounds.bounds.rectangles import (
+    RectangleLimitError,
     RectangleSolution,
+    binary_rank,
     check_rectangles,
     cover_number,
     partition_number,
@@ -55,9 +57,11 @@ __all__ = [
     "ExactResult",
     "FoolingSet",
     "RankCertificate",
+    "RectangleLimitError",
     "RectangleSolution",
     "RowClasses",
     "UnsatProof",
+    "binary_rank",
     "bounds_report",
     "brute_force_D",
     "brute_force_cover",

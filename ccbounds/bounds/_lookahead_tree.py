@@ -73,10 +73,22 @@ class SplitRefutation:
         """Entries of the certificate (one per split of each of its nodes)."""
         return int(self.refutation.n_entries)
 
-    def check(self) -> bool:
+    def check(self, M: Any = None) -> bool:
+        """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
+        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
         from ccbounds.bounds._refutation_check import check_refutation
+        from ccbounds.errors import CCBoundsError
 
-        return bool(check_refutation(self.matrix, self.refutation))
+        A = np.asarray(self.matrix)
+        if A.ndim != 2 or A.dtype.kind not in "biu":
+            return False
+        try:
+            as_matrix(A, what="the certificate's matrix", binary=False)
+        except CCBoundsError:
+            return False
+        if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
+            return False
+        return bool(check_refutation(A, self.refutation))
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refutation
