@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in DENSITIES:
             ts = [r[2] for r in rows if r[0] == size and r[1] == p]
             dec = sum(r[3] for r in rows if r[0] == size and r[1] == p)
-            print(f"{size:>6} {p:.1f}: {dec}/{len(ts)} decided, median {statistics.median(ts):.2f} s, max {max(ts):.2f} s")
+            med, mx = statistics.median(ts), max(ts)
+            print(f"{size:>6} {p:.1f}: {dec}/{len(ts)} decided, median {med:.2f} s, max {mx:.2f} s")
     dec = sum(r[3] for r in rows)
     ts = [r[2] for r in rows]
     print(f"all: {dec}/{len(rows)} decided within {args.time_limit:g} s; median {statistics.median(ts):.2f} s, "

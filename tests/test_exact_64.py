@@ -8,6 +8,7 @@ import pytest
 from ccbounds.bounds import cover_number, exact_D, is_fooling_set, partition_number
 from ccbounds.bounds._fooling_greedy import greedy_fooling_set
 from ccbounds.bounds.rectangles import RectangleLimitError, check_rectangles
+from ccbounds.literature import kushilevitz_h, kushilevitz_h_properties
 from ccbounds.problems import DISJ, EQ, GT, IP, Problem
 
 
@@ -46,3 +47,28 @@ def test_greedy_fooling_sets_are_fooling_sets():
         M = rng.integers(0, 2, size=(64, 64))
         S = greedy_fooling_set(M, kind, time_limit=0.1, max_rounds=2)
         assert len(S) > 0 and is_fooling_set(S, M, kind)
+
+
+def test_literature_instances_from_their_definitions():
+    from ccbounds.bounds import is_fooling_set, rank_real
+    from ccbounds.literature import DHS_BASE, literature_instances
+
+    props = kushilevitz_h_properties()
+    assert props == {"boolean": True, "degree": 3, "sensitivity": 6, "monomials": 31}
+    # independent: h is 0 at weight 0 and 4..5 only where the ten triples say, 1 at weight 1 and 2
+    for z in range(64):
+        w = bin(z).count("1")
+        if w in (1, 2):
+            assert kushilevitz_h(z) == 1
+        if w == 0:
+            assert kushilevitz_h(z) == 0
+    assert ((DHS_BASE * DHS_BASE.T) == np.eye(4, dtype=int)).all() and np.linalg.matrix_rank(DHS_BASE) == 3
+    inst = {i.id: i for i in literature_instances()}
+    assert set(inst) == {"kushilevitz-h-xor", "kushilevitz-h-and", "domino-kron2", "domino-kron3", "dhs-kron2",
+                         "dhs-kron3"}
+    assert inst["kushilevitz-h-and"].matrix.shape == (64, 64) and inst["domino-kron3"].matrix.shape == (27, 27)
+    assert rank_real(inst["kushilevitz-h-and"].matrix).rank == 31  # rank of f(x AND y) = monomials of f
+    M = inst["dhs-kron2"].matrix
+    assert is_fooling_set([(i, i) for i in range(16)], M, "1") and rank_real(M).rank == 9
+    for i in inst.values():
+        assert i.citation and i.loose
