@@ -72,6 +72,7 @@ from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds._treesearch import find_tree
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
+from ccbounds.bounds.rectangles import BUILD_BYTES_PER_SECOND
 from ccbounds.errors import InvalidInputError, MemoryBudgetError, SolverLimitError, TooLargeError
 
 __all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D", "protocol_tree_clauses"]
@@ -421,7 +422,11 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             break
         t0 = time.perf_counter()
         try:
-            check_memory(tree_cnf_bytes(M.shape, d, len(fooling)), f"the tree CNF of depth {d}")
+            nbytes = tree_cnf_bytes(M.shape, d, len(fooling))
+            check_memory(nbytes, f"the tree CNF of depth {d}")
+            rem = deadline.remaining()
+            if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
+                raise SolverLimitError(f"building the tree CNF of depth {d} would take longer than the time left")
             cl, pool = protocol_tree_clauses(M, d, fooling)
             out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
         except SolverLimitError as e:

@@ -215,6 +215,11 @@ def spec_rectangles(spec: Any, rows: list[int], cols: list[int], kind: str) -> l
             + spec_rectangles(c1, rows, [j for j in cols if j in o], kind))
 
 
+#: bytes of CNF (as estimated by :func:`encoding_bytes`) Python builds per second, about: a CNF that would
+#: take longer than the time left is not built (the answer is then the interval)
+BUILD_BYTES_PER_SECOND = 1e8
+
+
 def encoding_bytes(shape: tuple[int, int], kind: str, k: int) -> float:
     """Estimated bytes of :func:`_encode` (about 200 bytes a clause as Python lists)."""
     R, C = shape
@@ -330,9 +335,12 @@ def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
     while len(best) > lower:
         k = len(best) - 1
         try:
-            check_memory(encoding_bytes(M.shape, kind, k), f"the {kind} CNF with {k} rectangles")
-            if deadline.expired():
-                raise SolverLimitError(f"the exact {kind} number ran out of time (time_limit={time_limit} s)")
+            nbytes = encoding_bytes(M.shape, kind, k)
+            check_memory(nbytes, f"the {kind} CNF with {k} rectangles")
+            rem = deadline.remaining()
+            if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
+                raise SolverLimitError(f"the exact {kind} number ran out of time (time_limit={time_limit} s): "
+                                       f"building the CNF with {k} rectangles would take longer than the time left")
             cl, pool = _encode(M, kind, k, fool)
             outcome = run_sat(cl, solver, deadline, proof=True, what=f"the exact {kind} number")
         except SolverLimitError as e:
