@@ -19,10 +19,10 @@ with the fooling set's leaf-counting constraints on the glucose 4 / CaDiCaL port
 on glucose 4, the search before issue 11. Times are from one run: ratios, not absolute speeds, are
 the point.
 
-``--frontier`` runs instead the instances at the frontier of issue 18: ``--xor6 K`` (default 20) seeded XORs of
-6 random rectangles with sides 20-32, at least 17 distinct rows and columns and a gap between the cheap bounds, and the literature instances of
-``hard_instances.literature_suite()`` (up to 64 x 64); ``--no-old`` skips the old search (undecided instances
-print their certified interval).
+``--frontier`` runs instead the instances at the frontier of issue 18: ``--xor6 K`` (default 20) seeded
+XORs of 6 random rectangles with sides 20-32, at least 17 distinct rows and columns and a gap between the
+cheap bounds, and the literature instances of ``hard_instances.literature_suite()`` (up to 64 x 64);
+``--no-old`` skips the old search (undecided instances print their certified interval).
 """
 
 from __future__ import annotations
