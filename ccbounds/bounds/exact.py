@@ -426,7 +426,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             check_memory(nbytes, f"the tree CNF of depth {d}")
             rem = deadline.remaining()
             if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
-                raise SolverLimitError(f"building the tree CNF of depth {d} would take longer than the time left")
+                raise SolverLimitError(f"building the tree CNF of depth {d} would take longer than the time left "
+                                       f"(time_limit={time_limit} s); raise time_limit")
             cl, pool = protocol_tree_clauses(M, d, fooling)
             out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
         except SolverLimitError as e:
