@@ -111,3 +111,12 @@ def test_exact_result_check_end_to_end():
     low = r.lower
     weak = dataclasses.replace(low, witness=None)
     assert not dataclasses.replace(r, lower=weak).check(M)
+
+
+def test_answers_report_the_search_size():
+    M = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    r = exact_D(M, solver="glucose4", use_cheap_bounds=False)
+    assert r.search["sat_calls"] == r.value and r.search["proof_lines"] >= r.proof.length
+    s = exact_D(np.eye(6, dtype=int), lower_bounds=(), use_cheap_bounds=True).search
+    assert set(s) == {"split_nodes", "splits_scanned", "sat_calls", "proof_lines"}
+    assert r.to_dict()["search"] == r.search

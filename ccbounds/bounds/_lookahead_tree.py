@@ -102,15 +102,22 @@ class SplitRefutation:
 
 
 def refute_or_spec(M: Any, d: int, deadline: Deadline | None = None,
-                   sub: Callable[[np.ndarray, int], Any] | None = None, **kw: Any) -> Refutation | Any:
+                   sub: Callable[[np.ndarray, int], Any] | None = None, stats: dict[str, int] | None = None,
+                   **kw: Any) -> Refutation | Any:
     """A :class:`Refutation` of depth d (D(M) > d), or the split spec (:mod:`ccbounds.bounds._trees`
-    format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it."""
+    format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it.
+    ``stats`` (a dict) gets ``split_nodes`` and ``splits_scanned`` added, also when the search stops early."""
     A, _ = as_matrix(M, what="the split search", binary=False)
     found: list[_Search] = []
-    ref = refute(A, d, deadline, sub, _searches=found, **kw)
-    if ref is not None:
-        return ref
-    return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
+    try:
+        ref = refute(A, d, deadline, sub, _searches=found, **kw)
+        if ref is not None:
+            return ref
+        return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
+    finally:
+        if stats is not None and found:  # the search's size, also when it stopped early
+            stats["split_nodes"] = stats.get("split_nodes", 0) + len(found[0].nodes)
+            stats["splits_scanned"] = stats.get("splits_scanned", 0) + found[0].scanned
 
 
 def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,

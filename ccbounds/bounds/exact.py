@@ -100,7 +100,8 @@ class ExactResult:
     the cells (of the matrix with duplicate rows and columns merged, ``reduced``) of the fooling set
     whose leaf-counting constraints are part of the refuted CNF — the proof certifies D >= value given
     that they form a fooling set of ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``);
-    ``timings`` seconds per stage.
+    ``timings`` seconds per stage; ``search`` the search's size: split-search nodes and splits scanned,
+    SAT calls and DRUP proof lines logged.
     """
 
     value: int
@@ -114,6 +115,7 @@ class ExactResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     fooling: tuple[tuple[int, int], ...] = field(default=(), repr=False)
     reduced: Any = field(default=None, repr=False, compare=False)
+    search: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def proof_length(self) -> int | None:
@@ -150,7 +152,7 @@ class ExactResult:
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "problem": self.problem, "lower": self.lower.to_dict(),
                 "upper": self.upper.to_dict(), "proof_length": self.proof_length, "solver": self.solver,
-                "timings": dict(self.timings)}
+                "timings": dict(self.timings), "search": dict(self.search)}
 
     def __str__(self) -> str:
         why = f"UNSAT at depth {self.value - 1} ({self.proof})" if self.proof is not None else str(self.lower)
@@ -403,6 +405,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     spec, d = up_spec, hi
     split = encoding != "plain" and use_cheap_bounds and max(M.shape) <= SPLIT_MAX_SIDE
     timings["split search"] = timings["sat"] = 0.0
+    search: dict[str, int] = {"split_nodes": 0, "splits_scanned": 0, "sat_calls": 0, "proof_lines": 0}
     claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
     for d in range(lo, hi):
         got = None
@@ -410,7 +413,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             t0 = time.perf_counter()
             rem = deadline.remaining()
             try:
-                got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)))
+                got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)),
+                                     stats=search)
             except SolverLimitError:
                 got = None
             timings["split search"] += time.perf_counter() - t0
@@ -439,6 +443,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
                                  _upper_bound(tree, name, up_how, M0.size), why)
             raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
         timings["sat"] += time.perf_counter() - t0
+        search["sat_calls"] += 1
+        search["proof_lines"] += len(out.proof or ())
         if out.sat:
             spec, up_how = decode_tree(M, d, out.model, pool), "sat"
             break
@@ -459,4 +465,4 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         proof = None
         lower = lo_bound if lo >= d else Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
     return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings,
-                       fooling if proof is not None else (), M)
+                       fooling if proof is not None else (), M, search)
