@@ -66,6 +66,7 @@ from ccbounds.bounds import _trees
 from ccbounds.bounds._matrix import distinct_classes
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
+from ccbounds.catalogue import threshold_functions as _bit_functions  # the catalogue's bits entries are these
 
 __all__ = ["FAMILIES", "QUOTAS", "cheap_gap", "literature_suite", "suite"]
 
@@ -169,26 +170,6 @@ def _perm(rng: np.random.Generator) -> Instance:
         tag = f"perm-flip{flips}"
     M = _blow_up(rng, core)
     return f"{tag}.{n}_{M.shape[0]}x{M.shape[1]}", M
-
-
-def _bit_functions(a: int) -> dict[str, Callable[[int, int], int]]:
-    pop = lambda v: v.bit_count()  # noqa: E731
-    return {
-        "and-count>=2": lambda x, y: int(pop(x & y) >= 2),
-        "hamming<=1": lambda x, y: int(pop(x ^ y) <= 1),
-        "carry": lambda x, y: int(x + y >= 1 << a),
-        "product-mod3": lambda x, y: int(x * y % 3 == 0),
-        "maj-ip": lambda x, y: int(sum(pop(x & y & m) % 2 for m in (0b0011, 0b0110, 0b1100)) >= 2),
-        "le-xor-eq0": lambda x, y: int(x <= y) ^ int((x & 1) == (y & 1)),
-        "sum-mod5": lambda x, y: int((x + y) % 5 == 0),
-        "and-count=1": lambda x, y: int(pop(x & y) == 1),
-        "ip-and-eq0": lambda x, y: (pop(x & y) % 2) & int((x & 1) == (y & 1)),
-        "maj3-and": lambda x, y: int(pop(x & y & 0b111) >= 2),
-        "disj2-or-eq2": lambda x, y: int((x & y & 0b11) == 0) | int((x >> 2) == (y >> 2)),
-        "gt-xor-ip2": lambda x, y: int(x > y) ^ (pop(x & y & 0b11) % 2),
-        "lin-mod7<3": lambda x, y: int((x + 2 * y) % 7 < 3),
-        "hamming=2": lambda x, y: int(pop(x ^ y) == 2),
-    }
 
 
 def _bits() -> Iterator[Instance]:
