@@ -32,6 +32,12 @@ same for the same ``seed``. Every matrix has sides between 12 and 32 (square and
     ANDs, IP AND [x_0 = y_0], DISJ of the low bits OR EQ of the high ones, GT XOR IP of two bits,
     and [x <= y] XOR [x_0 = y_0].
 
+``literature_suite()`` adds the instances of :mod:`ccbounds.literature`, built from their definitions with
+their citations and the bound expected to be loose (Kushilevitz's h composed with XOR and AND, 64 x 64;
+Kronecker powers of the Domino, 9 x 9 and 27 x 27; the Dietzfelbinger–Hromkovič–Schnitger matrices with a
+fooling set of size n and rank n^0.79, 16 x 16 and 64 x 64). They are not filtered by the cheap gap and
+may be larger than 32: ``benchmarks/exact_cc.py --literature`` runs them.
+
 Each family draws candidates from its own ``numpy.random.default_rng((seed, family))`` stream and keeps
 the first ones whose best cheap lower bound (log-rank and leaf-rank over R and GF(2), the largest
 combined fooling set within 1 s; rounded up) is strictly below the cheap upper bound (the better of
@@ -60,8 +66,9 @@ from ccbounds.bounds import _trees
 from ccbounds.bounds._matrix import distinct_classes
 from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
+from ccbounds.catalogue import threshold_functions as _bit_functions  # the catalogue's bits entries are these
 
-__all__ = ["FAMILIES", "QUOTAS", "cheap_gap", "suite"]
+__all__ = ["FAMILIES", "QUOTAS", "cheap_gap", "literature_suite", "suite"]
 
 Instance = tuple[str, np.ndarray]
 
@@ -165,26 +172,6 @@ def _perm(rng: np.random.Generator) -> Instance:
     return f"{tag}.{n}_{M.shape[0]}x{M.shape[1]}", M
 
 
-def _bit_functions(a: int) -> dict[str, Callable[[int, int], int]]:
-    pop = lambda v: v.bit_count()  # noqa: E731
-    return {
-        "and-count>=2": lambda x, y: int(pop(x & y) >= 2),
-        "hamming<=1": lambda x, y: int(pop(x ^ y) <= 1),
-        "carry": lambda x, y: int(x + y >= 1 << a),
-        "product-mod3": lambda x, y: int(x * y % 3 == 0),
-        "maj-ip": lambda x, y: int(sum(pop(x & y & m) % 2 for m in (0b0011, 0b0110, 0b1100)) >= 2),
-        "le-xor-eq0": lambda x, y: int(x <= y) ^ int((x & 1) == (y & 1)),
-        "sum-mod5": lambda x, y: int((x + y) % 5 == 0),
-        "and-count=1": lambda x, y: int(pop(x & y) == 1),
-        "ip-and-eq0": lambda x, y: (pop(x & y) % 2) & int((x & 1) == (y & 1)),
-        "maj3-and": lambda x, y: int(pop(x & y & 0b111) >= 2),
-        "disj2-or-eq2": lambda x, y: int((x & y & 0b11) == 0) | int((x >> 2) == (y >> 2)),
-        "gt-xor-ip2": lambda x, y: int(x > y) ^ (pop(x & y & 0b11) % 2),
-        "lin-mod7<3": lambda x, y: int((x + 2 * y) % 7 < 3),
-        "hamming=2": lambda x, y: int(pop(x ^ y) == 2),
-    }
-
-
 def _bits() -> Iterator[Instance]:
     for a, name in itertools.product((4, 5), _bit_functions(4)):
         fa = _bit_functions(a)[name]
@@ -242,6 +229,13 @@ def suite(seed: int = 0, per_family: int | None = None, max_tries: int = 3000) -
     return out
 
 
+def literature_suite() -> list[Instance]:
+    """The literature instances (:func:`ccbounds.literature.literature_instances`) as ``(id, matrix)`` pairs."""
+    from ccbounds.literature import literature_instances
+
+    return [(f"lit:{inst.id}", inst.matrix) for inst in literature_instances()]
+
+
 def main() -> None:
     items = suite()
     print(f"{'instance':<26}{'shape':>8}{'distinct':>10}{'cheap lo':>10}{'cheap up':>10}")
@@ -250,6 +244,13 @@ def main() -> None:
         d = f"{len(distinct_classes(M, 0))}x{len(distinct_classes(M, 1))}"
         print(f"{name:<26}{M.shape[0]:>4}x{M.shape[1]:<3}{d:>10}{lo:>10}{up:>10}")
     print(f"{len(items)} instances")
+    from ccbounds.literature import literature_instances
+
+    print("\nliterature instances (built from their definitions):")
+    for inst in literature_instances():
+        lo, up = cheap_gap(inst.matrix)
+        print(f"{inst.id:<20}{inst.matrix.shape[0]:>4}x{inst.matrix.shape[1]:<3} cheap {lo}..{up}; expected loose: "
+              f"{inst.loose}; {inst.citation[:60]}...")
 
 
 if __name__ == "__main__":

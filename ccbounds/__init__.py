@@ -53,6 +53,7 @@ _LAZY = {
     "largest_fooling_set": "ccbounds.bounds",
     "partition_number": "ccbounds.bounds",
     "cover_number": "ccbounds.bounds",
+    "binary_rank": "ccbounds.bounds",
     "brute_force_D": "ccbounds.bounds",
     "check_rup_proof": "ccbounds.bounds",
     "required_bits": "ccbounds._required_bits",

@@ -21,6 +21,7 @@ __all__ = [
     "TooLargeError",
     "UnknownNameError",
     "SolverLimitError",
+    "MemoryBudgetError",
     "ReductionNotApplicable",
     "CheckpointError",
     "UnsupportedArchitecture",
@@ -57,6 +58,11 @@ class UnknownNameError(CCBoundsError, LookupError):
 
 class SolverLimitError(CCBoundsError):
     """An exact computation ran past its size or time budget before it could prove its answer."""
+
+
+class MemoryBudgetError(SolverLimitError):
+    """An exact search or certificate check would allocate more than its memory budget
+    (:data:`ccbounds.bounds._matrix.MEMORY_BUDGET`); it refuses before allocating."""
 
 
 class ReductionNotApplicable(CCBoundsError):

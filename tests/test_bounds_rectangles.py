@@ -90,6 +90,6 @@ def test_errors():
     with pytest.raises(UnknownNameError):
         partition_number([[1]], solver="zchaff")
     with pytest.raises(TooLargeError):
-        cover_number(np.eye(33, dtype=int))
+        cover_number(np.eye(65, dtype=int))  # MAX_RECT_SIDE = 64
     with pytest.raises(InvalidInputError):
         cover_number([[1]], value=2)

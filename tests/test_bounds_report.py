@@ -48,9 +48,12 @@ def test_formats():
 def test_matrix_name_and_skips():
     rep = bounds_report(np.eye(3, dtype=int))
     assert rep.problem == "matrix 3x3" and rep.exact is None and rep.skipped == ()
-    big = bounds_report(np.eye(40, dtype=int), exact=True, time_limit=5)  # too large for rectangles
-    assert any(m == "partition number" for m, _ in big.skipped)
+    big = bounds_report(np.eye(40, dtype=int), exact=True, time_limit=5)  # rectangles take up to 64 x 64
+    part = [b for b in big.bounds if b.method == "partition-number"]
+    assert part and part[0].witness.number == 80  # rank(I) + rank(J - I) = 80, met by the one-way protocol
     assert big.exact is not None and big.exact.value == 7  # EQ-like: ceil(log2 40) + 1
+    huge = bounds_report(np.eye(65, dtype=int), exact=True, time_limit=5)  # too large for rectangles, exact D
+    assert {"partition number", "exact D"} <= {m for m, _ in huge.skipped}
 
 
 def test_problem_too_large_for_matrix_still_reports_known():

@@ -72,7 +72,9 @@ from ccbounds.bounds.rank import (
     rank_real,
 )
 from ccbounds.bounds.rectangles import (
+    RectangleLimitError,
     RectangleSolution,
+    binary_rank,
     check_rectangles,
     cover_number,
     partition_number,
@@ -91,11 +93,13 @@ __all__ = [
     "OneWayProtocolWitness",
     "PartitionCertificate",
     "RankCertificate",
+    "RectangleLimitError",
     "RectangleSolution",
     "RowClasses",
     "UnsatProof",
     "VCWitness",
     "best_discrepancy_mu",
+    "binary_rank",
     "bounds_report",
     "brute_force_D",
     "brute_force_cover",

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes
+from ccbounds.bounds._matrix import Deadline, as_matrix, check_memory, distinct_classes
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
 __all__ = ["P", "KIND_GF2", "KIND_MODP", "KIND_NODE", "KIND_SUB", "KIND_VALUES", "Refutation", "refute"]
@@ -49,6 +49,12 @@ _TESTS = {"gf2": KIND_GF2, "modp": KIND_MODP}
 #: largest number of distinct rows or columns (masks are int64; 2^31 splits are out of reach anyway)
 MAX_SIDE = 32
 _CHUNK = 1 << 14
+#: bytes per split while one side is scanned (the kernel's six arrays, the stacked entries, temporaries, and
+#: the certificate built from them): measured peak about 170 bytes per split (2.8 GB resident for the
+#: 2^24 splits of a 25-row side)
+SCAN_BYTES = 180
+#: bytes per split entry kept for the certificate (five int64 columns)
+ENTRY_BYTES = 40
 
 
 @dataclass(frozen=True, eq=False)  # arrays: compare certificates by checking them, not by ==
@@ -237,6 +243,8 @@ class _Search:
         self.nodes: list[tuple[int, int, int, list[np.ndarray]]] = []
         self.subs: list[tuple[int, int, Any]] = []
         self.scanned = 0
+        self.bytes = 0  # split entries kept for the certificate (ENTRY_BYTES each)
+        self.memory_budget: int | None = None
 
     def canonical(self, rows: int, cols: int) -> tuple[int, int]:
         """Drop duplicate rows and columns of the rectangle (first of each class kept)."""
@@ -258,6 +266,9 @@ class _Search:
         pos = _positions(full)
         rest = np.array(pos[1:], dtype=np.int64)
         n = (1 << len(rest)) - 1
+        check_memory(self.bytes + SCAN_BYTES * n, f"the split search (scanning {n} splits of a "
+                     f"{rows.bit_count()}x{cols.bit_count()} rectangle, {self.bytes // ENTRY_BYTES} entries kept)",
+                     self.memory_budget)
         out = [np.empty(n, dt) for dt in (np.int8, np.int8, np.int64, np.int64, np.int64, np.int64)]
         for k0 in range(1, n + 1, _CHUNK):
             self.check_time()
@@ -305,6 +316,7 @@ class _Search:
             else:
                 return s1
         n = len(part1)
+        self.bytes += ENTRY_BYTES * n
         return np.stack([np.full(n, axis, np.int64), part1, child.astype(np.int64), kind.astype(np.int64), value])
 
     def child(self, rows: int, cols: int, d: int) -> tuple[int, int] | None:
@@ -324,6 +336,8 @@ class _Search:
         return None if node < 0 else (KIND_NODE, node)
 
     def certificate(self, root: int, d: int) -> Refutation:
+        check_memory(3 * self.bytes, f"the split-search certificate ({self.bytes // ENTRY_BYTES} entries)",
+                     self.memory_budget)
         blocks = [np.concatenate(e, axis=1) if e else np.zeros((5, 0), np.int64) for *_, e in self.nodes]
         offsets = np.cumsum([0] + [b.shape[1] for b in blocks]).astype(np.int64)
         E = np.concatenate(blocks, axis=1)
@@ -341,7 +355,8 @@ class _Search:
 
 def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.ndarray, int], Any] | None = None,
            *, sub_max_side: int = 0, sub_max_depth: int = -1,
-           tests: tuple[str, ...] = ("gf2", "modp"), _searches: list | None = None) -> Refutation | None:
+           tests: tuple[str, ...] = ("gf2", "modp"), memory_budget: int | None = None,
+           _searches: list | None = None) -> Refutation | None:
     """Prove D(M) > d by split enumeration with leaf-rank pruning; None when D(M) <= d.
 
     Parameters
@@ -362,6 +377,10 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
         The cheap tests of a child, in order: ``"gf2"`` and ``"modp"`` (leaf counts with ranks over
         GF(2) and modulo :data:`P`); with neither, only the number of output values is used (an
         ablation: the recursion then does all the work).
+    memory_budget : int or None
+        Bytes the search may hold (the split arrays of the side being scanned and the certificate's
+        entries); None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`. A scan or certificate estimated
+        above it raises :class:`~ccbounds.errors.MemoryBudgetError` before allocating.
 
     Returns
     -------
@@ -372,7 +391,8 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
     Raises
     ------
     InvalidInputError, TooLargeError, SolverLimitError
-        Bad d, more than 32 distinct rows or columns, the deadline passed.
+        Bad d, more than 32 distinct rows or columns, the deadline passed or the memory budget
+        would be exceeded (:class:`~ccbounds.errors.MemoryBudgetError`, a SolverLimitError).
     """
     M, _ = as_matrix(M, what="the split search", binary=False)
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0:
@@ -388,6 +408,7 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
     if not set(tests) <= set(_TESTS):
         raise InvalidInputError(f"unknown cheap tests {sorted(set(tests) - set(_TESTS))}; use 'gf2' and/or 'modp'")
     search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth, tuple(tests))
+    search.memory_budget = memory_budget
     if _searches is not None:  # for _lookahead_tree: the splits behind a None
         _searches.append(search)
     root = search.solve(rows, cols, int(d))

@@ -73,10 +73,22 @@ class SplitRefutation:
         """Entries of the certificate (one per split of each of its nodes)."""
         return int(self.refutation.n_entries)
 
-    def check(self) -> bool:
+    def check(self, M: Any = None) -> bool:
+        """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
+        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
         from ccbounds.bounds._refutation_check import check_refutation
+        from ccbounds.errors import CCBoundsError
 
-        return bool(check_refutation(self.matrix, self.refutation))
+        A = np.asarray(self.matrix)
+        if A.ndim != 2 or A.dtype.kind not in "biu":
+            return False
+        try:
+            as_matrix(A, what="the certificate's matrix", binary=False)
+        except CCBoundsError:
+            return False
+        if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
+            return False
+        return bool(check_refutation(A, self.refutation))
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refutation
@@ -90,15 +102,22 @@ class SplitRefutation:
 
 
 def refute_or_spec(M: Any, d: int, deadline: Deadline | None = None,
-                   sub: Callable[[np.ndarray, int], Any] | None = None, **kw: Any) -> Refutation | Any:
+                   sub: Callable[[np.ndarray, int], Any] | None = None, stats: dict[str, int] | None = None,
+                   **kw: Any) -> Refutation | Any:
     """A :class:`Refutation` of depth d (D(M) > d), or the split spec (:mod:`ccbounds.bounds._trees`
-    format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it."""
+    format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it.
+    ``stats`` (a dict) gets ``split_nodes`` and ``splits_scanned`` added, also when the search stops early."""
     A, _ = as_matrix(M, what="the split search", binary=False)
     found: list[_Search] = []
-    ref = refute(A, d, deadline, sub, _searches=found, **kw)
-    if ref is not None:
-        return ref
-    return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
+    try:
+        ref = refute(A, d, deadline, sub, _searches=found, **kw)
+        if ref is not None:
+            return ref
+        return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
+    finally:
+        if stats is not None and found:  # the search's size, also when it stopped early
+            stats["split_nodes"] = stats.get("split_nodes", 0) + len(found[0].nodes)
+            stats["splits_scanned"] = stats.get("splits_scanned", 0) + found[0].scanned
 
 
 def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,

@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from ccbounds.errors import InvalidInputError, TooLargeError, UnknownNameError
+from ccbounds.errors import InvalidInputError, MemoryBudgetError, TooLargeError, UnknownNameError
 
 __all__ = [
     "MAX_SIDE",
     "MAX_VALUE",
+    "MEMORY_BUDGET",
     "Deadline",
     "as_matrix",
+    "check_memory",
     "distinct_classes",
     "is_binary",
     "problem_name",
@@ -38,6 +40,32 @@ MAX_SIDE = 4096
 
 #: largest output value of a non-boolean matrix (``binary=False``); entries are stored as int8
 MAX_VALUE = 127
+
+
+#: bytes any one exact search (split search, SAT encoding, rectangle encoding) or certificate check may
+#: allocate for its own data structures; a request estimated above it is refused
+#: (:class:`~ccbounds.errors.MemoryBudgetError`, a SolverLimitError: exact D then answers with its
+#: interval). SAT solvers running in child processes get it as their data-segment limit.
+MEMORY_BUDGET = 2 * 2**30
+
+
+def check_memory(nbytes: float, what: str, budget: int | None = None) -> None:
+    """Refuse (:class:`MemoryBudgetError`) when ``nbytes`` exceeds ``budget`` (default :data:`MEMORY_BUDGET`).
+
+    Examples
+    --------
+    >>> check_memory(1024, "a small table")
+    >>> try:
+    ...     check_memory(2**40, "a huge table", budget=2**30)
+    ... except MemoryBudgetError as e:
+    ...     print(str(e)[:47])
+    a huge table would allocate about 1099511.6 MB,
+    """
+    limit = MEMORY_BUDGET if budget is None else budget
+    if nbytes > limit:
+        raise MemoryBudgetError(f"{what} would allocate about {nbytes / 1e6:.1f} MB, over the memory budget of "
+                                f"{limit / 1e6:.0f} MB (ccbounds.bounds._matrix.MEMORY_BUDGET); use a smaller "
+                                "instance or raise the budget")
 
 
 def problem_name(x: Any, M: np.ndarray) -> str:

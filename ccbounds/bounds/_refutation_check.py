@@ -96,14 +96,20 @@ def _leaf_counts(M: np.ndarray, row_sel: np.ndarray, col_sel: np.ndarray, q: int
     return out
 
 
-def _all_part1(side: int, n: int) -> np.ndarray:
+def _all_splits_once(part1: np.ndarray, side: int, n: int) -> bool:
+    """True iff ``part1`` lists every nonempty subset of the side without its lowest index exactly once.
+
+    Memory linear in ``len(part1)``: the entries must number 2^(|side| - 1) - 1, lie in that set and be
+    pairwise distinct (then they are all of them), so the subsets are never enumerated here.
+    """
     idx = np.flatnonzero(_members(side, n))
     if len(idx) < 2:
-        return np.zeros(0, dtype=np.int64)
-    rest = idx[1:]
-    ks = np.arange(1, 1 << len(rest), dtype=np.int64)
-    bits = (ks[:, None] >> np.arange(len(rest))) & 1
-    return (bits * (np.int64(1) << rest.astype(np.int64))).sum(axis=1)
+        return len(part1) == 0
+    rest = int(sum(1 << int(i) for i in idx[1:]))
+    if len(part1) != (1 << (len(idx) - 1)) - 1:
+        return False
+    p = np.sort(part1)
+    return bool((p > 0).all() and ((p & ~np.int64(rest)) == 0).all() and (np.diff(p) > 0).all())
 
 
 def _mask_rows(masks: np.ndarray, n: int) -> np.ndarray:
@@ -128,8 +134,7 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
     if not (np.isin(child, (0, 1)).all() and np.isin(kind, (1, 2, 3, 4, 5)).all()):
         return False
     for ax, side in ((0, rows), (1, cols)):
-        mine = axis == ax
-        if not np.array_equal(np.sort(part1[mine]), _all_part1(side, R if ax == 0 else C)):
+        if not _all_splits_once(part1[axis == ax], side, R if ax == 0 else C):
             return False
     # the failing child of each entry, as row and column masks
     full_side = np.where(axis == 0, rows, cols).astype(np.int64)
@@ -137,10 +142,11 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
     c_rows = np.where(axis == 0, part, rows).astype(np.int64)
     c_cols = np.where(axis == 1, part, cols).astype(np.int64)
     for kd, q in ((1, 2), (2, _P)):
-        sel = kind == kd
-        if sel.any():
-            got = _leaf_counts(M, _mask_rows(c_rows[sel], R), _mask_rows(c_cols[sel], C), q)
-            if not (np.array_equal(got, value[sel]) and (got > (1 << (e - 1))).all()):
+        sel = np.flatnonzero(kind == kd)
+        for s in range(0, len(sel), _BATCH):  # in batches: memory independent of the certificate's size
+            b = sel[s:s + _BATCH]
+            got = _leaf_counts(M, _mask_rows(c_rows[b], R), _mask_rows(c_cols[b], C), q)
+            if not (np.array_equal(got, value[b]) and (got > (1 << (e - 1))).all()):
                 return False
     for i in np.flatnonzero(kind == 5):  # the number of output values
         X = M[np.ix_(_members(int(c_rows[i]), R), _members(int(c_cols[i]), C))]
@@ -192,7 +198,9 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
     bool
     """
     M = np.asarray(M)
-    if M.ndim != 2 or tuple(ref.shape) != M.shape or max(M.shape) > 63:
+    if M.ndim != 2 or M.size == 0 or M.dtype.kind not in "biu" or tuple(ref.shape) != M.shape or max(M.shape) > 63:
+        return False
+    if M.min() < 0 or M.max() > 127:
         return False
     n = len(ref.node_rows)
     if not (len(ref.node_cols) == len(ref.node_depth) == n and len(ref.offsets) == n + 1

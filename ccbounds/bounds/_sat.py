@@ -4,7 +4,9 @@
 :data:`PORTFOLIO_HEAD_START` seconds (small formulas end there, with no process start-up), then runs
 glucose 4 and CaDiCaL 1.9.5 in two child processes on the two cores and takes the first answer; the other
 is killed. Both log DRUP proofs, so the answer carries the winner's proof either way, and the time limit
-is enforced for both (a child is killed at the deadline; CaDiCaL cannot be interrupted in-process).
+is enforced for both (a child is killed at the deadline; CaDiCaL cannot be interrupted in-process). Each
+child's data segment is capped at :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET` bytes above what it
+inherits; a child that runs out reports a :class:`~ccbounds.errors.MemoryBudgetError`.
 
 Examples
 --------
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ccbounds.bounds._matrix import Deadline
-from ccbounds.errors import SolverLimitError
+from ccbounds.errors import MemoryBudgetError, SolverLimitError
 
 __all__ = ["PORTFOLIO", "PORTFOLIO_HEAD_START", "UNINTERRUPTIBLE", "SatOutcome", "run_sat"]
 
@@ -113,9 +115,26 @@ def _solve_here(clauses: list[list[int]], solver: str, deadline: Deadline, budge
     return SatOutcome(bool(res), model, lines, time.perf_counter() - t0, solver)
 
 
-def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> None:
-    """Portfolio member: solve to the end and send ``(sat, model, proof lines, error)``."""
+def _limit_data(budget: int) -> None:
+    """Cap this (child) process's data segment at what it holds now plus ``budget`` bytes (Linux)."""
     try:
+        import resource
+
+        with open("/proc/self/status") as f:
+            vm = next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmData:")), None)
+        if vm is not None:
+            resource.setrlimit(resource.RLIMIT_DATA, (vm + budget, resource.RLIM_INFINITY))
+    except (OSError, ValueError, ImportError):  # no /proc or no rlimits: the time limit still holds
+        pass
+
+
+def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> None:
+    """Portfolio member: solve to the end within the memory budget and send ``(sat, model, proof lines,
+    error)``."""
+    from ccbounds.bounds._matrix import MEMORY_BUDGET
+
+    try:
+        _limit_data(MEMORY_BUDGET)
         out = _solve_here(clauses, solver, Deadline(None), None, proof, "")
         conn.send((out.sat, out.model, out.proof, None))
     except BaseException as e:  # reported to the parent, which raises it
@@ -156,6 +175,9 @@ def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str,
                 if err is None:
                     return SatOutcome(bool(sat), model, lines, time.perf_counter() - t0, name)
                 errors.append(f"{name}: {err}")
+        if any(e.split(": ", 1)[1].startswith(("MemoryError", "it exited")) for e in errors):
+            raise MemoryBudgetError(f"{what}: the SAT solvers stopped without an answer, out of their memory budget "
+                                    f"(MEMORY_BUDGET) or killed ({'; '.join(errors)}); use a smaller instance")
         raise RuntimeError(f"{what}: every portfolio solver failed ({'; '.join(errors)})")
     finally:
         for p in procs:

@@ -32,9 +32,45 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError
 
-__all__ = ["ENGINES", "UnsatProof", "check_rup_proof", "parse_proof"]
+__all__ = ["ENGINES", "ORIGINS", "UnsatProof", "check_rup_proof", "parse_proof"]
+
+
+#: the encodings an :class:`UnsatProof`'s ``origin`` may name (rebuilt by :meth:`UnsatProof.check`)
+ORIGINS = ("protocol-tree", "partition", "cover1", "cover0", "binary-rank")
+
+
+def _rebuild(origin: dict[str, Any]) -> list[list[int]] | None:
+    """The CNF ``origin`` names, rebuilt from its matrix (None if the origin is malformed, or its fooling
+    set is not one: the implied constraints would then not hold for every protocol or partition)."""
+    from ccbounds.bounds._matrix import as_matrix
+    from ccbounds.bounds.fooling import is_fooling_set
+
+    kind = origin.get("encoding")
+    if kind not in ORIGINS:
+        return None
+    try:
+        M, _ = as_matrix(origin["matrix"], what="the certificate's matrix", binary=kind != "protocol-tree")
+        fooling = [(int(i), int(j)) for i, j in origin.get("fooling", ())]
+        size = int(origin["depth" if kind == "protocol-tree" else "k"])
+    except (CCBoundsError, KeyError, TypeError, ValueError):
+        return None
+    if size < 0:
+        return None
+    binary = bool(np.isin(M, (0, 1)).all())
+    fk = {"protocol-tree": "combined", "partition": "combined", "cover1": "1", "cover0": "0", "binary-rank": "1"}[kind]
+    if fooling and not (binary and is_fooling_set(fooling, M, fk)):
+        return None
+    if kind == "protocol-tree":
+        from ccbounds.bounds._encoding import protocol_tree_clauses
+
+        return protocol_tree_clauses(M, size, fooling)[0]
+    from ccbounds.bounds.rectangles import _encode
+
+    return _encode(M, kind, size, fooling)[0]
 
 
 @dataclass(frozen=True)
@@ -43,21 +79,43 @@ class UnsatProof:
 
     ``lemmas`` is ``None`` when the solver cannot log proofs (then only its UNSAT answer is recorded).
     ``claim`` says in words what the UNSAT formula means (e.g. "no protocol tree of depth 3").
+    ``origin`` (optional) names the encoding the CNF came from, so that :meth:`check` can rebuild it
+    and compare: ``{"encoding": "protocol-tree", "matrix": M, "depth": d, "fooling": cells}`` or
+    ``{"encoding": "partition" | "cover1" | "cover0" | "binary-rank", "matrix": M, "k": k,
+    "fooling": cells}`` (one of :data:`ORIGINS`).
     """
 
     claim: str
     solver: str
     clauses: tuple[tuple[int, ...], ...] = field(repr=False)
     lemmas: tuple[str, ...] | None = field(repr=False)
+    origin: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def length(self) -> int | None:
         """Number of proof lines (lemmas and deletions), or ``None`` without a proof."""
         return None if self.lemmas is None else len(self.lemmas)
 
+    def check_formula(self) -> bool:
+        """True iff the stored CNF is well formed (clauses of nonzero integers) and, when ``origin`` is
+        set, equal to the CNF that encoding builds from the stored matrix (with a valid fooling set)."""
+        try:
+            ok = all(isinstance(lit, (int, np.integer)) and not isinstance(lit, bool) and lit != 0
+                     for c in self.clauses for lit in c)
+        except TypeError:
+            return False
+        if not ok:
+            return False
+        if self.origin is None:
+            return True
+        rebuilt = _rebuild(self.origin)
+        return rebuilt is not None and [tuple(c) for c in rebuilt] == [tuple(c) for c in self.clauses]
+
     def check(self, engine: str = "auto") -> bool:
-        """Run :func:`check_rup_proof` on this proof (False when there is no proof)."""
-        return self.lemmas is not None and check_rup_proof(self.clauses, self.lemmas, engine=engine)
+        """The stored CNF is valid (:meth:`check_formula`) and :func:`check_rup_proof` accepts the proof
+        (False when there is no proof)."""
+        return (self.lemmas is not None and self.check_formula()
+                and check_rup_proof(self.clauses, self.lemmas, engine=engine))
 
     def to_dict(self) -> dict[str, Any]:
         n_vars = max((abs(l) for c in self.clauses for l in c), default=0)

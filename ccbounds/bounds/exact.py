@@ -27,7 +27,14 @@ constraints of the fooling set recorded in the claim, which hold for every tree 
 fooling set (:func:`is_fooling_set`). Nothing is checked for you beyond the tree: call the checks.
 
 Matrices with more than two output values (q-ary INDEX) are supported: leaves output values, the
-cheap lower bounds are "non-constant" and ``ceil(log2 #values)`` (a tree has a leaf per value).
+cheap lower bounds are "non-constant", ``ceil(log2 #values)`` (a tree has a leaf per value) and the
+leaf count ``ceil(log2 sum_v rank([M == v]))`` (theory §3.4: every leaf is a monochromatic rectangle,
+of rank one in the indicator of its value).
+
+Resources: every search stays within :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET` (the split search
+refuses a scan or certificate estimated above it, the tree CNF is estimated before it is built, SAT
+children get it as their data limit); past it the answer is the :class:`DInterval` known so far.
+``result.check(x)`` checks a whole answer end to end against the problem (:mod:`ccbounds.bounds._answer_check`).
 
 Examples
 --------
@@ -49,12 +56,14 @@ import numpy as np
 from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._encoding import decode_tree, protocol_tree_clauses
+from ccbounds.bounds._fooling_greedy import fooling_bound
 from ccbounds.bounds._lookahead import MAX_SIDE as SPLIT_MAX_SIDE
 from ccbounds.bounds._lookahead import Refutation
 from ccbounds.bounds._lookahead_tree import SplitRefutation, refute_or_spec
 from ccbounds.bounds._matrix import (
     Deadline,
     as_matrix,
+    check_memory,
     distinct_classes,
     is_binary,
     resolve_solver,
@@ -62,9 +71,9 @@ from ccbounds.bounds._matrix import (
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds._treesearch import find_tree
 from ccbounds.bounds.drup import UnsatProof
-from ccbounds.bounds.fooling import largest_fooling_set
 from ccbounds.bounds.rank import leaf_rank_bound, log_rank
-from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
+from ccbounds.bounds.rectangles import BUILD_BYTES_PER_SECOND
+from ccbounds.errors import InvalidInputError, MemoryBudgetError, SolverLimitError, TooLargeError
 
 __all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D", "protocol_tree_clauses"]
 
@@ -91,7 +100,8 @@ class ExactResult:
     the cells (of the matrix with duplicate rows and columns merged, ``reduced``) of the fooling set
     whose leaf-counting constraints are part of the refuted CNF — the proof certifies D >= value given
     that they form a fooling set of ``reduced`` (``is_fooling_set(result.fooling, result.reduced)``);
-    ``timings`` seconds per stage.
+    ``timings`` seconds per stage; ``search`` the search's size: split-search nodes and splits scanned,
+    SAT calls and DRUP proof lines logged.
     """
 
     value: int
@@ -105,6 +115,7 @@ class ExactResult:
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     fooling: tuple[tuple[int, int], ...] = field(default=(), repr=False)
     reduced: Any = field(default=None, repr=False, compare=False)
+    search: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def proof_length(self) -> int | None:
@@ -118,10 +129,30 @@ class ExactResult:
                             "certificate)",
                      note=f"lower: {self.lower.method}; upper: protocol tree of depth {self.value}")
 
+    def failures(self, x: Any) -> list[str]:
+        """Why this is not a certified answer for the problem ``x`` (``[]`` when it is); see :meth:`check`."""
+        from ccbounds.bounds._answer_check import answer_failures
+
+        return answer_failures(x, self)
+
+    def check(self, x: Any) -> bool:
+        """Check the whole answer against the problem ``x`` (the matrix or Problem it claims to answer):
+        the tree computes ``x`` on every cell within depth ``value``, and the lower certificate (rank,
+        fooling set, split refutation or UNSAT proof with its CNF rebuilt) checks on the merged matrix
+        of ``x``. No solver is called.
+
+        Examples
+        --------
+        >>> r = exact_D(np.eye(3, dtype=int))
+        >>> r.check(np.eye(3, dtype=int)), r.check(np.ones((3, 3), dtype=int))
+        (True, False)
+        """
+        return not self.failures(x)
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": self.value, "problem": self.problem, "lower": self.lower.to_dict(),
                 "upper": self.upper.to_dict(), "proof_length": self.proof_length, "solver": self.solver,
-                "timings": dict(self.timings)}
+                "timings": dict(self.timings), "search": dict(self.search)}
 
     def __str__(self) -> str:
         why = f"UNSAT at depth {self.value - 1} ({self.proof})" if self.proof is not None else str(self.lower)
@@ -160,6 +191,16 @@ class DInterval:
     def tree(self) -> Any:
         return self.upper.witness
 
+    def failures(self, x: Any) -> list[str]:
+        """Why the interval is not certified for the problem ``x`` (``[]`` when it is)."""
+        from ccbounds.bounds._answer_check import answer_failures
+
+        return answer_failures(x, self)
+
+    def check(self, x: Any) -> bool:
+        """Both ends checked against ``x``: the tree on every cell, the lower certificate on the merged matrix."""
+        return not self.failures(x)
+
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "lower": self.lower.to_dict(), "upper": self.upper.to_dict(),
                 "reason": self.reason}
@@ -178,9 +219,18 @@ class ExactLimitError(SolverLimitError):
         self.interval = interval
 
 
+def tree_cnf_bytes(shape: tuple[int, int], d: int, fooling: int = 0) -> float:
+    """Estimated bytes of the tree CNF of depth d (Python lists of ints, about 200 bytes a clause):
+    a clause per cell and leaf, about 14 per node and line, and the fooling set's counters."""
+    R, C = shape
+    clauses = R * C * 2 ** d + 14 * (R + C) * 2 ** d + 8 * fooling * 2 ** (d + 1)
+    return 200.0 * clauses
+
+
 def _cheap_lower(M: np.ndarray, name: str, deadline: Deadline, extra: Sequence[Bound], hi: int) -> list[Bound]:
     """Cheap lower bounds in order of cost; the fooling-set search is skipped once ``hi`` is reached."""
-    out = [b for b in extra if b.model == "D" and b.is_lower and b.value is not None]
+    out: list[Bound] = []
+    given = [b for b in extra if b.model == "D" and b.is_lower and b.value is not None]
     if not (M == M.flat[0]).all():
         out.append(Bound(1, "lower", "D", name, method="non-constant",
                          source="[KN] Def. 1.1 (a tree of depth 0 is one leaf)", note="M is not constant"))
@@ -189,11 +239,14 @@ def _cheap_lower(M: np.ndarray, name: str, deadline: Deadline, extra: Sequence[B
         out.append(Bound(math.ceil(math.log2(k)), "lower", "D", name, method="output-values",
                          source="[KN] Def. 1.1 (every output value needs a leaf)",
                          expression="ceil(log2 #output values)", note=f"{k} output values"))
+        out.append(leaf_rank_bound(M, "R"))  # the leaf count sum_v rank([M == v]) (theory §3.4)
     else:
         out += [log_rank(M, "R"), log_rank(M, "GF2"), leaf_rank_bound(M, "R"), leaf_rank_bound(M, "GF2")]
-        if max(math.ceil(b.value - 1e-9) for b in out) < hi:
+        if max(math.ceil(b.value - 1e-9) for b in out + given) < hi:
             budget = 1.0 if deadline.remaining() is None else max(0.01, min(1.0, deadline.remaining() / 4))
-            out.append(largest_fooling_set(M, "combined", time_limit=budget, on_limit="best"))
+            out.append(fooling_bound(M, "combined", time_limit=budget))
+    # the caller's bounds last: among equal values the bound checked here is the one reported
+    out += given
     return [Bound(b.value, b.direction, b.model, name, b.eps, b.method, b.witness, b.source,
                   b.expression, b.note) for b in out]
 
@@ -322,7 +375,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             up_how, up_spec = "greedy tree", greedy
         timings["upper bounds"] += time.perf_counter() - t0
 
-    # the first bound reaching the best value (extra bounds first, then in order of cost)
+    # the first bound reaching the best value (in order of cost, the caller's bounds last)
     lo_bound = max(cheap, key=lambda b: math.ceil(b.value - 1e-9), default=None)
     if lo_bound is None:
         lo_bound = Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
@@ -344,7 +397,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     if encoding == "fooling" and binary and use_cheap_bounds:
         fb = next((b for b in cheap if b.method == "fooling-set"), None)
         if fb is None and lo < _trees.depth(up_spec):
-            fb = largest_fooling_set(M, "combined", time_limit=0.5, on_limit="best")
+            fb = fooling_bound(M, "combined", time_limit=0.5)
         fooling = tuple(fb.witness.cells) if fb is not None else ()
     hi = _trees.depth(up_spec)
     proof: UnsatProof | None = None
@@ -352,6 +405,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     spec, d = up_spec, hi
     split = encoding != "plain" and use_cheap_bounds and max(M.shape) <= SPLIT_MAX_SIDE
     timings["split search"] = timings["sat"] = 0.0
+    search: dict[str, int] = {"split_nodes": 0, "splits_scanned": 0, "sat_calls": 0, "proof_lines": 0}
     claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
     for d in range(lo, hi):
         got = None
@@ -359,7 +413,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             t0 = time.perf_counter()
             rem = deadline.remaining()
             try:
-                got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)))
+                got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)),
+                                     stats=search)
             except SolverLimitError:
                 got = None
             timings["split search"] += time.perf_counter() - t0
@@ -370,22 +425,32 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             spec, up_how = got, "split search"
             break
         t0 = time.perf_counter()
-        cl, pool = protocol_tree_clauses(M, d, fooling)
         try:
+            nbytes = tree_cnf_bytes(M.shape, d, len(fooling))
+            check_memory(nbytes, f"the tree CNF of depth {d}")
+            rem = deadline.remaining()
+            if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
+                raise SolverLimitError(f"building the tree CNF of depth {d} would take longer than the time left "
+                                       f"(time_limit={time_limit} s); raise time_limit")
+            cl, pool = protocol_tree_clauses(M, d, fooling)
             out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
         except SolverLimitError as e:
             timings["sat"] += time.perf_counter() - t0
             tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name, "best protocol found")
+            why = (str(e).split(";")[0] if isinstance(e, MemoryBudgetError)
+                   else f"time limit {time_limit} s hit while deciding depth {d}")
             interval = DInterval(name, refuted if refuted is not None else lo_bound,
-                                 _upper_bound(tree, name, up_how, M0.size),
-                                 f"time limit {time_limit} s hit while deciding depth {d}")
+                                 _upper_bound(tree, name, up_how, M0.size), why)
             raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
         timings["sat"] += time.perf_counter() - t0
+        search["sat_calls"] += 1
+        search["proof_lines"] += len(out.proof or ())
         if out.sat:
             spec, up_how = decode_tree(M, d, out.model, pool), "sat"
             break
         proof = UnsatProof(f"no protocol tree of depth {d} computes {name}{claim_tail}", out.solver or solver,
-                           tuple(tuple(c) for c in cl), out.proof)
+                           tuple(tuple(c) for c in cl), out.proof,
+                           origin={"encoding": "protocol-tree", "matrix": M, "depth": d, "fooling": fooling})
         refuted = _sat_lower(proof, d + 1, name, solver)
     else:
         d = hi
@@ -400,4 +465,4 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         proof = None
         lower = lo_bound if lo >= d else Bound(0, "lower", "D", name, method="trivial", source="D >= 0")
     return ExactResult(d, name, lower, upper, tree, proof, tuple(cheap), solver, timings,
-                       fooling if proof is not None else (), M)
+                       fooling if proof is not None else (), M, search)

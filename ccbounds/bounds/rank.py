@@ -49,19 +49,27 @@ _FIELDS = ("R", "GF2")
 class RankCertificate:
     """``rank`` of a matrix over ``field`` with a nonsingular ``rank x rank`` submatrix.
 
-    ``rows`` and ``cols`` index that submatrix in the original matrix.
+    ``rows`` and ``cols`` index that submatrix in the original matrix. ``value``: when set, the
+    certificate is about the indicator matrix ``[M == value]`` of a matrix with several output values
+    (the per-value leaf count of :func:`leaf_rank_bound`), not about M itself.
     """
 
     field: str
     rank: int
     rows: tuple[int, ...]
     cols: tuple[int, ...]
+    value: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "rank": self.rank, "rows": list(self.rows), "cols": list(self.cols)}
+        out = {"field": self.field, "rank": self.rank, "rows": list(self.rows), "cols": list(self.cols)}
+        if self.value is not None:
+            out["value"] = self.value
+        return out
 
     def __str__(self) -> str:
-        return f"rank_{self.field} = {self.rank} (nonsingular submatrix rows {list(self.rows)}, cols {list(self.cols)})"
+        of = "" if self.value is None else f"[M == {self.value}] "
+        return (f"rank_{self.field} {of}= {self.rank} (nonsingular submatrix rows {list(self.rows)}, "
+                f"cols {list(self.cols)})")
 
 
 def _bareiss(M: np.ndarray) -> tuple[int, list[int], list[int]]:
@@ -214,20 +222,27 @@ def leaf_rank_bound(x: Any, field: str = "R") -> Bound:
     The 1-leaves of a correct protocol partition the 1-entries into rank-1 rectangles, so
     ``#1-leaves >= rank(M)``; likewise ``#0-leaves >= rank(J - M)`` (J the all-ones matrix); a tree
     of depth D has at most ``2**D`` leaves. This is [KN] Lemma 1.28 applied to both colours.
+    For a matrix with more output values (integers 0..127, q-ary INDEX) the same argument per value
+    gives the **leaf count** ``D >= log2 sum_v rank([M == v])`` (theory §3.4).
 
     Returns
     -------
     Bound
-        witness: the pair of :class:`RankCertificate` for M and J - M.
+        witness: the pair of :class:`RankCertificate` for M and J - M; for more than two values, one
+        certificate per value (``cert.value`` set, about ``[M == value]``).
 
     Examples
     --------
     >>> b = leaf_rank_bound(np.eye(4, dtype=int))  # rank 4 + rank 4 (J - I is nonsingular)
     >>> b.value
     3.0
+    >>> leaf_rank_bound([[0, 1], [1, 2], [2, 0]]).value  # three values, each of rank 2: 6 leaves
+    2.584962500721156
     """
+    M, name = as_matrix(x, max_rows=MAX_RANK_SIDE, max_cols=MAX_RANK_SIDE, what="exact rank", binary=False)
+    if not np.isin(M, (0, 1)).all():
+        return _value_leaf_rank(M, name, field)
     c1, name = _certificate(x, field)
-    M, _ = as_matrix(x, max_rows=MAX_RANK_SIDE, max_cols=MAX_RANK_SIDE, what="exact rank")
     c0, _ = _certificate(1 - M, field)
     total = c1.rank + c0.rank
     return Bound(
@@ -236,6 +251,24 @@ def leaf_rank_bound(x: Any, field: str = "R") -> Bound:
         witness=(c1, c0), source="[KN] Lemma 1.28 (log-rank), applied to 1-leaves and 0-leaves",
         expression=f"log2(rank_{field}(M) + rank_{field}(J-M))",
         note=f"rank(M) = {c1.rank}, rank(J-M) = {c0.rank}; D >= {math.ceil(_log2_or_zero(total))}",
+    )
+
+
+def _value_leaf_rank(M: np.ndarray, name: str, field: str) -> Bound:
+    if field not in _FIELDS:
+        raise InvalidInputError(f"field must be one of {_FIELDS}, got {field!r}")
+    certs = []
+    for v in np.unique(M):
+        c, _ = _certificate((M == v).astype(np.int8), field)
+        certs.append(RankCertificate(c.field, c.rank, c.rows, c.cols, int(v)))
+    total = sum(c.rank for c in certs)
+    ranks = " + ".join(f"{c.rank}" for c in certs)
+    return Bound(
+        _log2_or_zero(total), "lower", "D", name,
+        method="leaf-rank" if field == "R" else "leaf-rank GF(2)",
+        witness=tuple(certs), source="[KN] Lemma 1.28 applied to the leaves of each output value (theory §3.4)",
+        expression=f"log2(sum_v rank_{field}([M == v]))",
+        note=f"{len(certs)} output values, ranks {ranks} = {total} leaves; D >= {math.ceil(_log2_or_zero(total))}",
     )
 
 
@@ -258,6 +291,7 @@ def _det_nonzero_exact(S: list[list[int]]) -> bool:
 def check_rank_certificate(x: Any, cert: RankCertificate) -> bool:
     """True iff ``cert`` indexes a nonsingular ``rank x rank`` submatrix of M over ``cert.field``.
 
+    With ``cert.value`` set, the submatrix is taken from ``[M == value]`` (M may then have integer outputs).
     This proves ``rank(M) >= cert.rank``, which is all the log-rank bound uses.
 
     Examples
@@ -268,7 +302,10 @@ def check_rank_certificate(x: Any, cert: RankCertificate) -> bool:
     >>> check_rank_certificate(M, RankCertificate("R", 2, (0, 1), (0, 1)))
     False
     """
-    M, _ = as_matrix(x, max_rows=MAX_RANK_SIDE, max_cols=MAX_RANK_SIDE, what="exact rank")
+    M, _ = as_matrix(x, max_rows=MAX_RANK_SIDE, max_cols=MAX_RANK_SIDE, what="exact rank",
+                     binary=cert.value is None)
+    if cert.value is not None:
+        M = (M == cert.value).astype(np.int8)
     rows, cols, r = list(cert.rows), list(cert.cols), cert.rank
     if cert.field not in _FIELDS or len(rows) != r or len(cols) != r:
         return False

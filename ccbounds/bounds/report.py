@@ -23,6 +23,7 @@ import numpy as np
 
 from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
+from ccbounds.bounds._fooling_greedy import EXACT_FOOLING_CELLS, fooling_bound
 from ccbounds.bounds._matrix import as_matrix, distinct_classes, is_binary
 from ccbounds.bounds.exact import DInterval, ExactLimitError, ExactResult, exact_D
 from ccbounds.bounds.fooling import largest_fooling_set
@@ -225,7 +226,10 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
             bounds += [b for b in (attempt("log-rank", log_rank, x, field),
                                    attempt("leaf-rank", leaf_rank_bound, x, field)) if b is not None]
         for kind in ("combined", "1", "0"):
-            b = attempt("fooling-set", largest_fooling_set, x, kind, time_limit=time_limit, on_limit="best")
+            if M.size <= EXACT_FOOLING_CELLS:
+                b = attempt("fooling-set", largest_fooling_set, x, kind, time_limit=time_limit, on_limit="best")
+            else:  # the exact clique search's graph alone takes seconds at 64 x 64: the greedy search
+                b = fooling_bound(M, kind, time_limit=min(time_limit, 1.0), name=name)
             if b is not None:
                 bounds.append(b)
     else:

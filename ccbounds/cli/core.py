@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +176,41 @@ def cmd_examples(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from ccbounds.catalogue import CATALOGUE_PATH, generate, load_catalogue, table_text
+    from ccbounds.errors import InvalidInputError
+
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise InvalidInputError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    ids = args.id or None
+    if args.regenerate:
+        out = Path(args.out) if args.out else CATALOGUE_PATH
+        table = generate(out, time_limit=args.time_limit or 3.0, ids=ids,
+                         progress=lambda i: print(f"computing {i} ...", file=sys.stderr))
+        print(f"wrote {len(table['rows'])} rows to {out}", file=sys.stderr)
+    else:
+        table = load_catalogue(args.out or CATALOGUE_PATH)
+        if ids is not None:
+            known = {r["id"] for r in table["rows"]}
+            missing = sorted(set(ids) - known)
+            if missing:
+                raise InvalidInputError(f"unknown catalogue id(s) {', '.join(missing)}; run `ccbounds catalogue` "
+                                        "for the list")
+            table = dict(table, rows=[r for r in table["rows"] if r["id"] in set(ids)])
+    emit(table_text(table))
+    emit("bits; a..b: certified interval (time limit per measure "
+         f"{table['time_limit_per_measure']} s); !: a certificate failed its check; details: --json PATH")
+    if args.json:
+        write_json(args.json, table)
+    elif ids is not None and len(table["rows"]) == 1:
+        print(_json.dumps(table["rows"][0], indent=1))
+    return EXIT_OK
+
+
 def add_commands(sub: Any) -> None:
-    """Register problems, bounds, budget and examples on the subparsers ``sub``."""
+    """Register problems, bounds, budget, examples and catalogue on the subparsers ``sub``."""
     p = sub.add_parser("problems", help="list the communication problems")
     p.set_defaults(func=cmd_problems)
 
@@ -216,3 +250,16 @@ def add_commands(sub: Any) -> None:
 
     p = sub.add_parser("examples", help="list the bundled example checkpoints")
     p.set_defaults(func=cmd_examples)
+
+    p = sub.add_parser("catalogue", help="exact D, one-way, N0/N1, C^D, binary rank, ranks and fooling sets of "
+                       "named functions (n <= 6)",
+                       description="The shipped table ccbounds/data/catalogue.json: one row per named function "
+                       "(stable ids), every measure with its certificate check and seconds. Example: ccbounds "
+                       "catalogue --id eq-n3; rebuild: ccbounds catalogue --regenerate")
+    p.add_argument("--id", action="append", metavar="ID", help="show only this row (repeatable; one row also "
+                   "prints its JSON)")
+    p.add_argument("--regenerate", action="store_true", help="recompute the rows (all, or --id ones) and write them")
+    p.add_argument("--time-limit", type=float, metavar="S", help="seconds per measure when regenerating (default 3)")
+    p.add_argument("--out", metavar="PATH", help="the table file to read or write (default: the shipped one)")
+    p.add_argument("--json", metavar="PATH", help="write the table as JSON")
+    p.set_defaults(func=cmd_catalogue)

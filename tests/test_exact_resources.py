@@ -1,0 +1,122 @@
+"""Issue 18 item 5: the per-value leaf count, memory budgets, certificates that validate what they store,
+and the end-to-end check of an exact answer against its problem."""
+
+from __future__ import annotations
+
+import dataclasses
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import ccbounds.bounds._matrix as matrix_mod
+from ccbounds.bounds import exact_D, leaf_rank_bound
+from ccbounds.bounds._lookahead import refute
+from ccbounds.bounds._lookahead_tree import SplitRefutation
+from ccbounds.bounds._refutation_check import check_refutation
+from ccbounds.bounds.bruteforce import brute_force_D
+from ccbounds.bounds.exact import ExactLimitError
+from ccbounds.errors import MemoryBudgetError
+from ccbounds.problems import INDEX
+
+
+def _rank_q(rows: list[list[int]]) -> int:
+    """Rank over Q by Gauss-Jordan on Fractions (independent of ccbounds.bounds.rank)."""
+    A = [[Fraction(v) for v in r] for r in rows]
+    r = 0
+    for c in range(len(A[0]) if A else 0):
+        p = next((i for i in range(r, len(A)) if A[i][c] != 0), None)
+        if p is None:
+            continue
+        A[r], A[p] = A[p], A[r]
+        for i in range(len(A)):
+            if i != r and A[i][c] != 0:
+                f = A[i][c] / A[r][c]
+                A[i] = [a - f * b for a, b in zip(A[i], A[r])]
+        r += 1
+    return r
+
+
+def test_value_leaf_count_against_fractions_and_brute_force():
+    rng = np.random.default_rng(18)
+    for _ in range(25):
+        M = rng.integers(0, 3, size=(int(rng.integers(1, 5)), int(rng.integers(1, 5))))
+        if np.unique(M).size < 3:
+            continue
+        b = leaf_rank_bound(M)
+        total = sum(_rank_q([[int(M[i, j] == v) for j in range(M.shape[1])] for i in range(M.shape[0])])
+                    for v in np.unique(M))
+        assert sum(c.rank for c in b.witness) == total
+        assert int(np.ceil(b.value - 1e-9)) <= brute_force_D(M).value  # a valid lower bound
+
+
+@pytest.mark.parametrize("n,q", [(3, 3), (2, 5), (2, 6)])
+def test_q_ary_index_settled_by_the_leaf_count(n, q):
+    p = INDEX(n, q=q)
+    r = exact_D(p)
+    assert r.value == 4 and r.lower.method == "leaf-rank"
+    assert r.check(p)
+    assert not r.check(INDEX(n, q=q).matrix() % 2)  # another matrix: rejected
+
+
+def test_split_search_refuses_past_its_memory_budget():
+    M = np.eye(12, dtype=np.int8)
+    with pytest.raises(MemoryBudgetError):
+        refute(M, 3, memory_budget=10_000)
+    assert refute(M, 3) is not None  # the default budget is enough
+
+
+def test_exact_D_answers_with_an_interval_past_the_memory_budget(monkeypatch):
+    M = np.array([[0, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]])
+    monkeypatch.setattr(matrix_mod, "MEMORY_BUDGET", 1000)
+    with pytest.raises(ExactLimitError) as e:
+        exact_D(M, use_cheap_bounds=False)  # straight to the tree CNF, which is over the budget
+    iv = e.value.interval
+    assert iv.lower.value <= brute_force_D(M).value <= iv.upper.value
+    assert iv.check(M) and "memory budget" in iv.reason
+
+
+def test_split_refutation_check_validates_its_matrix():
+    M = np.eye(4, dtype=np.int8)
+    cert = SplitRefutation(M, refute(M, 2))
+    assert cert.check() and cert.check(M)
+    assert not SplitRefutation(M.astype(float), cert.refutation).check()
+    assert not SplitRefutation(M.astype(np.int16) * 200, cert.refutation).check()  # outside 0..127
+    assert not cert.check(1 - M)  # not the matrix it claims
+    assert not check_refutation(M * -1, cert.refutation)
+
+
+def test_unsat_proof_check_rebuilds_its_cnf():
+    M = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    r = exact_D(M, solver="glucose4", use_cheap_bounds=False)  # SAT all the way
+    assert r.proof is not None and r.proof.check() and r.check(M)
+    p = r.proof
+    extra = dataclasses.replace(p, clauses=p.clauses + ((1,), (-1,)))  # still refutable, but not the CNF
+    assert extra.check_formula() is False and not extra.check()
+    other = dict(p.origin, matrix=1 - np.asarray(p.origin["matrix"]))
+    assert not dataclasses.replace(p, origin=other).check()
+    bad_lit = dataclasses.replace(p, clauses=((0, 1),) + p.clauses[1:], origin=None)
+    assert not bad_lit.check()
+    no_fool = dict(p.origin, fooling=((0, 0), (0, 1), (1, 0)))  # not a fooling set
+    assert not dataclasses.replace(p, origin=no_fool).check()
+
+
+def test_exact_result_check_end_to_end():
+    M = np.array([[0, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1], [0, 0, 1, 1]])
+    r = exact_D(M)
+    assert r.check(M) and r.value == brute_force_D(M).value
+    assert not r.check(M[:, ::-1].copy() ^ 1)
+    wrong_value = dataclasses.replace(r, value=r.value + 1)
+    assert not wrong_value.check(M)
+    low = r.lower
+    weak = dataclasses.replace(low, witness=None)
+    assert not dataclasses.replace(r, lower=weak).check(M)
+
+
+def test_answers_report_the_search_size():
+    M = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]])
+    r = exact_D(M, solver="glucose4", use_cheap_bounds=False)
+    assert r.search["sat_calls"] == r.value and r.search["proof_lines"] >= r.proof.length
+    s = exact_D(np.eye(6, dtype=int), lower_bounds=(), use_cheap_bounds=True).search
+    assert set(s) == {"split_nodes", "splits_scanned", "sat_calls", "proof_lines"}
+    assert r.to_dict()["search"] == r.search
