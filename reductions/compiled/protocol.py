@@ -57,8 +57,7 @@ class CompiledProtocol(InducedProtocol):
         if device is None:
             p0 = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
             device = p0.device if p0 is not None else "cpu"
-        self._x0 = next(iter(gadget.problem.alice_inputs()))
-        self._y0 = next(iter(gadget.problem.bob_inputs()))
+        self._x0, self._y0 = gadget.problem.sample(1, seed=seed)[0]  # fillers (never enumerate: n may be large)
         seq = gadget.sequences([self._x0], [self._y0])
         if seq.dtype.kind not in "iu":
             raise ReductionNotApplicable(
@@ -96,7 +95,8 @@ class CompiledProtocol(InducedProtocol):
             g2 = get_gadget(bigger, gadget.task.name)
             if g2.name.replace(str(bigger.n), "?") != gadget.name.replace(str(self.problem.n), "?"):
                 raise ValueError("a gadget of another family")
-            seq = g2.sequences([next(iter(bigger.alice_inputs()))], [next(iter(bigger.bob_inputs()))])
+            x2, y2 = bigger.sample(1, seed=0)[0]
+            seq = g2.sequences([x2], [y2])
             S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
                           bob_values=lambda pos: _bob_values(g2, pos)).scalars
         except Exception as e:  # noqa: BLE001 - no second length to compare: say so
