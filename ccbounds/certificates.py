@@ -96,11 +96,32 @@ def check_witness(problem: Any, bound: Any) -> WitnessCheck:
         ok = check_rectangles(problem, w) and (w.lower.check() if hasattr(w.lower, "check") else True)
     elif kind == "ProtocolTree":
         ok = verify(w, problem).ok
+    elif isinstance(w, tuple) and w and all(type(c).__name__ == "RankCertificate" for c in w):
+        ok = _check_leaf_ranks(problem, bound, w)
     elif kind == "ExactResult":
         ok = verify(w.tree, problem).ok and w.tree.cost == w.value and _check_lower_of_exact(problem, w)
     else:
         return WitnessCheck(bound, kind, None)
     return WitnessCheck(bound, kind, bool(ok))
+
+
+def _check_leaf_ranks(problem: Any, bound: Any, certs: tuple) -> bool:
+    """A leaf-rank witness (theory §3.4): the pair of certificates for M and J - M, or one per output value
+    (``cert.value`` set); each is checked and the bound must not exceed log2 of the leaves they prove."""
+    import math
+
+    from ccbounds.bounds import check_rank_certificate
+    from ccbounds.bounds._matrix import as_matrix
+
+    if all(c.value is not None for c in certs):
+        ok = all(check_rank_certificate(problem, c) for c in certs)
+    elif len(certs) == 2 and all(c.value is None for c in certs):
+        M, _ = as_matrix(problem, binary=True)
+        ok = check_rank_certificate(M, certs[0]) and check_rank_certificate(1 - M, certs[1])
+    else:
+        return False
+    leaves = sum(c.rank for c in certs)
+    return bool(ok) and bound.value <= (math.log2(leaves) if leaves > 0 else 0.0) + 1e-9
 
 
 def check_report(report: Any, problem: Any) -> list[WitnessCheck]:

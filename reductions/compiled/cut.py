@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccbounds.errors import ReductionNotApplicable
+from reductions.compiled.positions import flat_nodes
 
 __all__ = ["Cut", "CutPart", "find_cut", "EXEC_BATCH", "ANALYSIS_BATCH"]
 
@@ -243,7 +244,7 @@ class _Analysis:
             if nv is None or not bool(nv.any()):
                 continue
             op = v.args[0] if v.target is operator.getitem else v
-            for u in _flat_nodes((op.args, op.kwargs)):
+            for u in flat_nodes((op.args, op.kwargs)):
                 d = self.deps.get(u)
                 if not isinstance(d, torch.Tensor) or not bool(d.ne(0).any()) or u.op == "placeholder" \
                         and u is not self.prog1.placeholders()[-1]:
@@ -299,7 +300,7 @@ class _Analysis:
         dep = self.dep
         mark = self.message_word()
         saved = {}
-        inputs = [a for a in _flat_nodes((op.args, op.kwargs))]
+        inputs = [a for a in flat_nodes((op.args, op.kwargs))]
         try:
             for a in inputs:
                 saved[a] = dep.deps[a]
@@ -338,18 +339,6 @@ class _Analysis:
         m = torch.zeros(self.W, dtype=torch.long)
         m[self.msg_bit // WORD_BITS] |= 1 << (self.msg_bit % WORD_BITS)
         return m
-
-
-def _flat_nodes(a: Any) -> list:
-    import torch.fx as fx
-
-    if isinstance(a, fx.Node):
-        return [a]
-    if isinstance(a, (list, tuple)):
-        return [n for x in a for n in _flat_nodes(x)]
-    if isinstance(a, dict):
-        return [n for x in a.values() for n in _flat_nodes(x)]
-    return []
 
 
 def _dtype_bits(dtype: Any) -> tuple[int, int]:
@@ -433,7 +422,7 @@ def _build_network(an: Any, splits: dict) -> Any:
             continue  # Bob's part reads the carry and elements of his own only
         for u in _inputs(v, an.tuple_nodes):
             if u in an.alice_only:
-                to_a, to_m = an.reads(u, v) if v.target is not operator.getitem or u in _flat_nodes(
+                to_a, to_m = an.reads(u, v) if v.target is not operator.getitem or u in flat_nodes(
                     v.args[0].args) else (v in an.alice_only, v in an.mixed)
                 if to_a:
                     G.add_edge(("A_out", u), ("A_in", v))

@@ -69,26 +69,30 @@ def _attr(module: Any, target: str) -> Any:
     return module
 
 
-def _input_nodes(node: Any) -> list:
-    """The graph nodes among ``node``'s arguments (in lists too)."""
+def flat_nodes(a: Any) -> list:
+    """The graph nodes in ``a`` (a node, or lists, tuples and dicts of them), in order, each once."""
     import torch.fx as fx
 
     out: list = []
 
-    def walk(a: Any) -> None:
-        if isinstance(a, fx.Node):
-            if a not in out:
-                out.append(a)
-        elif isinstance(a, (list, tuple)):
-            for x in a:
+    def walk(b: Any) -> None:
+        if isinstance(b, fx.Node):
+            if b not in out:
+                out.append(b)
+        elif isinstance(b, (list, tuple)):
+            for x in b:
                 walk(x)
-        elif isinstance(a, dict):
-            for x in a.values():
+        elif isinstance(b, dict):
+            for x in b.values():
                 walk(x)
 
-    walk(node.args)
-    walk(node.kwargs)
+    walk(a)
     return out
+
+
+def _input_nodes(node: Any) -> list:
+    """The graph nodes among ``node``'s arguments (in lists too)."""
+    return flat_nodes((node.args, node.kwargs))
 
 
 def element_bits(shape: tuple) -> tuple[Any, int]:

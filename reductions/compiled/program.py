@@ -12,21 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reductions.compiled.positions import _attr
+from reductions.compiled.positions import _attr, flat_nodes
 
 __all__ = ["CutPrograms"]
-
-
-def _flat_nodes(a: Any) -> list:
-    import torch.fx as fx
-
-    if isinstance(a, fx.Node):
-        return [a]
-    if isinstance(a, (list, tuple)):
-        return [n for x in a for n in _flat_nodes(x)]
-    if isinstance(a, dict):
-        return [n for x in a.values() for n in _flat_nodes(x)]
-    return []
 
 
 def _closure(targets: list, stop: set, tuple_nodes: set, extra: dict) -> set:
@@ -43,7 +31,7 @@ def _closure(targets: list, stop: set, tuple_nodes: set, extra: dict) -> set:
             continue
         reads = extra.get(n)
         if reads is None:
-            reads = _flat_nodes((n.args, n.kwargs))
+            reads = flat_nodes((n.args, n.kwargs))
         todo.extend(reads)
     return need
 
