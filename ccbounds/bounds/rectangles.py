@@ -249,23 +249,9 @@ def _encode(M: np.ndarray, kind: str, k: int, fool: list[tuple[int, int]]) -> tu
                 cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
         for t, (i, j) in enumerate(fool[:k]):
             cl.append([pool.id(("in", t, i, j))])
-    elif kind == "binary-rank":  # the 1-cells partitioned by 1-rectangles
-        for i in range(R):
-            for j in range(C):
-                if M[i, j] != 1:
-                    cl += [[-row[t, i], -col[t, j]] for t in range(k)]
-                    continue
-                ins = []
-                for t in range(k):
-                    v = pool.id(("in", t, i, j))
-                    ins.append(v)
-                    cl += [[-v, row[t, i]], [-v, col[t, j]], [v, -row[t, i], -col[t, j]]]
-                cl.append(ins)
-                cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
-        for t, (i, j) in enumerate(fool[:k]):
-            cl.append([pool.id(("in", t, i, j))])
-    else:
-        val = int(kind[-1])
+    else:  # "binary-rank": the 1-cells partitioned by 1-rectangles; otherwise the kind[-1]-cells covered
+        exact = kind == "binary-rank"
+        val = 1 if exact else int(kind[-1])
         for i in range(R):
             for j in range(C):
                 if M[i, j] != val:
@@ -276,9 +262,13 @@ def _encode(M: np.ndarray, kind: str, k: int, fool: list[tuple[int, int]]) -> tu
                     v = pool.id(("in", t, i, j))
                     ins.append(v)
                     cl += [[-v, row[t, i]], [-v, col[t, j]]]
+                    if exact:
+                        cl.append([v, -row[t, i], -col[t, j]])
                 cl.append(ins)
+                if exact:
+                    cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
         for t, (i, j) in enumerate(fool[:k]):
-            cl += [[row[t, i]], [col[t, j]]]
+            cl += [[pool.id(("in", t, i, j))]] if exact else [[row[t, i]], [col[t, j]]]
     return cl, pool
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch._subclasses.fake_tensor import is_fake
 
 from ccbounds.errors import InvalidInputError
 
@@ -41,6 +42,4 @@ def check_tokens(tokens: torch.Tensor, vocab_size: int, max_len: int | None = No
 
 def _tracing(tokens: torch.Tensor) -> bool:
     """True while the compiled reduction traces the model on fake tensors (they have no values to check)."""
-    from torch._subclasses.fake_tensor import is_fake
-
     return bool(is_fake(tokens))

@@ -121,32 +121,12 @@ def _user_frame(node: Any) -> str:
 
 def _inputs(node: Any, tuple_nodes: set) -> list:
     """The nodes ``node`` reads (through getitem of a multi-output op, that op's inputs)."""
-    import operator
-
-    import torch.fx as fx
-
+    direct = flat_nodes(node.args[0]) if node.target is operator.getitem else flat_nodes((node.args, node.kwargs))
     out: list = []
-
-    def walk(a: Any) -> None:
-        if isinstance(a, fx.Node):
-            if a in tuple_nodes:
-                for b in _inputs(a, tuple_nodes):
-                    if b not in out:
-                        out.append(b)
-            elif a not in out:
-                out.append(a)
-        elif isinstance(a, (list, tuple)):
-            for x in a:
-                walk(x)
-        elif isinstance(a, dict):
-            for x in a.values():
-                walk(x)
-
-    if node.target is operator.getitem:
-        walk(node.args[0])
-    else:
-        walk(node.args)
-        walk(node.kwargs)
+    for a in direct:
+        for b in (_inputs(a, tuple_nodes) if a in tuple_nodes else [a]):
+            if b not in out:
+                out.append(b)
     return out
 
 
