@@ -32,19 +32,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ccbounds.bounds._matrix import Deadline, as_matrix, check_memory, distinct_classes
 from ccbounds.errors import InvalidInputError, SolverLimitError, TooLargeError
 
-__all__ = ["P", "KIND_GF2", "KIND_MODP", "KIND_NODE", "KIND_SUB", "KIND_VALUES", "Refutation", "refute"]
+__all__ = ["P", "KIND_GF2", "KIND_ISO", "KIND_MODP", "KIND_NODE", "KIND_SUB", "KIND_VALUES", "Refutation", "refute"]
 
 #: the prime of the second rank test (2^31 - 1; products of two residues fit in int64)
 P = 2147483647
 #: entry kinds: leaf count over GF(2), leaf count modulo P, a child node, a subsolver certificate
 #: and the number of output values (the only cheap test when both rank tests are switched off)
 KIND_GF2, KIND_MODP, KIND_NODE, KIND_SUB, KIND_VALUES = 1, 2, 3, 4, 5
+#: a child holding an image of a node under the symmetries of D (theory §8.9): value indexes ``isos``
+KIND_ISO = 6
 _TESTS = {"gf2": KIND_GF2, "modp": KIND_MODP}
 #: largest number of distinct rows or columns (masks are int64; 2^31 splits are out of reach anyway)
 MAX_SIDE = 32
@@ -83,6 +86,7 @@ class Refutation:
     kind: np.ndarray
     value: np.ndarray
     subs: tuple[tuple[int, int, Any], ...] = ()
+    isos: tuple[tuple[int, tuple[int, ...], tuple[int, ...], bool, bool], ...] = ()
 
     @property
     def n_nodes(self) -> int:
@@ -196,28 +200,62 @@ def _leaves(bits, rows, other, test, p):
 
 
 @njit(cache=True)
-def _scan(bits, full, rest, other, k0, k1, thr, p, tests, child, kind, value, l0, l1, part1):
-    """Splits k0 <= k < k1 of the side ``full``: part1 = the bits of k placed on ``rest``; the cheap
-    tests (kinds) in the order given."""
-    for t in range(k1 - k0):
-        k = k0 + t
-        s1 = 0
-        for j in range(rest.shape[0]):
-            if (k >> j) & 1:
-                s1 |= np.int64(1) << rest[j]
-        s0 = full ^ s1
-        part1[t] = s1
-        child[t] = -1
-        for test in tests:
-            a = _leaves(bits, s1, other, test, p)
-            if a > thr:
-                child[t], kind[t], value[t] = 1, test, a
-                break
-            b = _leaves(bits, s0, other, test, p)
-            if b > thr:
-                child[t], kind[t], value[t] = 0, test, b
-                break
+def _scan_one(bits, full, rest, other, k0, t, thr, p, tests, bigfirst, child, kind, value, l0, l1, part1):
+    """Split k0 + t of the side ``full``: part1 = the bits of k0 + t placed on ``rest``; the cheap tests
+    (kinds) in the order given, on the larger child first when ``bigfirst``."""
+    k = k0 + t
+    s1 = 0
+    n1 = 0
+    for j in range(rest.shape[0]):
+        if (k >> j) & 1:
+            s1 |= np.int64(1) << rest[j]
+            n1 += 1
+    s0 = full ^ s1
+    part1[t] = s1
+    child[t] = -1
+    l0[t], l1[t] = 0, 0
+    first = 1
+    n0 = rest.shape[0] + 1 - n1
+    if bigfirst and n0 > n1:
+        first = 0
+    # with bigfirst: a child of k lines has at most #values * min(k, |other|) leaves; when that is not
+    # above thr no test can succeed on it, and it is not computed (its count stays 0)
+    no = 0
+    o = other
+    while o:
+        o &= o - 1
+        no += 1
+    nb = min(n1 if first == 0 else n0, no) * bits.shape[0]  # the second child's trivial bound
+    for test in tests:
+        a = _leaves(bits, s1 if first == 1 else s0, other, test, p)
+        if a > thr:
+            child[t], kind[t], value[t] = first, test, a
+            break
+        if bigfirst and nb <= thr:
+            b = 0
+        else:
+            b = _leaves(bits, s0 if first == 1 else s1, other, test, p)
+        if b > thr:
+            child[t], kind[t], value[t] = 1 - first, test, b
+            break
+        if first == 1:
             l0[t], l1[t] = b, a
+        else:
+            l0[t], l1[t] = a, b
+
+
+@njit(cache=True)
+def _scan(bits, full, rest, other, k0, k1, thr, p, tests, bigfirst, child, kind, value, l0, l1, part1):
+    """Splits k0 <= k < k1 of the side ``full`` (see :func:`_scan_one`), one thread."""
+    for t in range(k1 - k0):
+        _scan_one(bits, full, rest, other, k0, t, thr, p, tests, bigfirst, child, kind, value, l0, l1, part1)
+
+
+@njit(cache=True, parallel=True)
+def _scan_par(bits, full, rest, other, k0, k1, thr, p, tests, bigfirst, child, kind, value, l0, l1, part1):
+    """The same splits divided between numba's threads (each split is independent: same result)."""
+    for t in prange(k1 - k0):
+        _scan_one(bits, full, rest, other, k0, t, thr, p, tests, bigfirst, child, kind, value, l0, l1, part1)
 
 
 # ---------------------------------------------------------------- the search
@@ -227,11 +265,22 @@ def _positions(mask: int) -> list[int]:
 
 
 class _Search:
+    """The memoised split search. With ``speedups`` (theory §8.9) a refutation of a rectangle at depth e
+    answers every query at depth <= e and a tree of depth e every query at depth >= e, also when the
+    search is reused for the next depth; a child containing a refuted node is refuted by that node
+    (the checker accepts any node inside the child); a child whose merged matrix has the normal form
+    (:mod:`ccbounds.bounds._canonical`) of a refuted node is refuted by a KIND_ISO entry; hopeless cheap
+    tests are skipped, the larger child is tested first, the side with fewer splits is scanned first,
+    and the scan runs on ``workers`` threads. Without them it is the search of ccbounds at 383c2a5."""
+
     def __init__(self, M: np.ndarray, deadline: Deadline, sub: Callable[[np.ndarray, int], Any] | None,
-                 sub_max_side: int, sub_max_depth: int, tests: tuple[str, ...] = ("gf2", "modp")) -> None:
+                 sub_max_side: int, sub_max_depth: int, tests: tuple[str, ...] = ("gf2", "modp"),
+                 speedups: bool = False, workers: int = 1) -> None:
         self.M, self.deadline, self.sub = M, deadline, sub
         self.tests = np.array([_TESTS[t] for t in tests] or [KIND_VALUES], dtype=np.int64)
         self.sub_max_side, self.sub_max_depth = sub_max_side, sub_max_depth
+        self.speedups, self.workers = bool(speedups), max(1, int(workers))
+        self.binary = bool(np.isin(M, (0, 1)).all())
         vals = np.unique(M)
         # rbits[v, i]: columns where row i holds value v; cbits[v, j]: rows where column j holds v
         self.rbits = np.array([[int(sum(1 << j for j in np.flatnonzero(M[i] == v))) for i in range(M.shape[0])]
@@ -242,9 +291,20 @@ class _Search:
         self.witness: dict[tuple[int, int, int], tuple[int, int]] = {}  # (axis, part1) of a good split
         self.nodes: list[tuple[int, int, int, list[np.ndarray]]] = []
         self.subs: list[tuple[int, int, Any]] = []
+        self.isos: list[tuple[int, tuple[int, ...], tuple[int, ...], bool, bool]] = []
         self.scanned = 0
         self.bytes = 0  # split entries kept for the certificate (ENTRY_BYTES each)
         self.memory_budget: int | None = None
+        # speedups: (rows, cols) -> (deepest refuted depth, node) / shallowest depth with a tree
+        self.refuted: dict[tuple[int, int], tuple[int, int]] = {}
+        self.won: dict[tuple[int, int], int] = {}
+        self.forms: dict[bytes, tuple[int, int, int, int, Any]] = {}  # form -> (depth, node, rows, cols, Form)
+        self._nr = np.zeros(64, np.int64)  # refuted nodes as arrays, for the containment test
+        self._nc = np.zeros(64, np.int64)
+        self._nd = np.full(64, -1, np.int64)
+        self._nn = np.zeros(64, np.int64)
+        self._n = 0
+        self.hits = {"memo_hits": 0, "depth_hits": 0, "contain_hits": 0, "iso_hits": 0}
 
     def canonical(self, rows: int, cols: int) -> tuple[int, int]:
         """Drop duplicate rows and columns of the rectangle (first of each class kept)."""
@@ -269,35 +329,72 @@ class _Search:
         check_memory(self.bytes + SCAN_BYTES * n, f"the split search (scanning {n} splits of a "
                      f"{rows.bit_count()}x{cols.bit_count()} rectangle, {self.bytes // ENTRY_BYTES} entries kept)",
                      self.memory_budget)
+        tests = self.tests
+        if self.speedups and len(tests) > 1:
+            # a child's leaf count is at most the rectangle's (ranks of sub-matrices): a test the whole
+            # rectangle fails is failed by every child, so it is skipped (the last one is kept: its counts
+            # order the open splits)
+            keep = [t for t in tests[:-1] if _leaves(bits, full, other, t, P) > thr] + [tests[-1]]
+            tests = np.array(keep, dtype=np.int64)
+        kernel = _scan_par if self.workers > 1 else _scan
+        if self.workers > 1:
+            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
         out = [np.empty(n, dt) for dt in (np.int8, np.int8, np.int64, np.int64, np.int64, np.int64)]
-        for k0 in range(1, n + 1, _CHUNK):
+        for k0 in range(1, n + 1, _CHUNK * self.workers):
             self.check_time()
-            k1 = min(n + 1, k0 + _CHUNK)
+            k1 = min(n + 1, k0 + _CHUNK * self.workers)
             sl = [a[k0 - 1:k1 - 1] for a in out]
-            _scan(bits, full, rest, other, k0, k1, thr, P, self.tests, *sl)
+            kernel(bits, full, rest, other, k0, k1, thr, P, tests, self.speedups, *sl)
             self.scanned += k1 - k0
         return tuple(out)
+
+    def _remember(self, rows: int, cols: int, d: int, node: int) -> int:
+        """Record the outcome of ``solve`` (node id, or -1 for D <= d) in the memos; returns ``node``."""
+        self.memo[(rows, cols, d)] = node
+        if not self.speedups:
+            return node
+        if node < 0:
+            self.won[(rows, cols)] = min(d, self.won.get((rows, cols), d))
+            return node
+        if self.refuted.get((rows, cols), (-1, -1))[0] < d:
+            self.refuted[(rows, cols)] = (d, node)
+        if self._n == len(self._nr):
+            self._nr, self._nc, self._nd, self._nn = (np.concatenate([a, np.zeros_like(a)])
+                                                      for a in (self._nr, self._nc, self._nd, self._nn))
+        self._nr[self._n], self._nc[self._n], self._nd[self._n], self._nn[self._n] = rows, cols, d, node
+        self._n += 1
+        return node
 
     def solve(self, rows: int, cols: int, d: int) -> int:
         """Node id of a refutation of depth d on the (canonical) rectangle, or -1 if D <= d."""
         key = (rows, cols, d)
         if key in self.memo:
+            self.hits["memo_hits"] += 1
             return self.memo[key]
+        if self.speedups:
+            ref = self.refuted.get((rows, cols))
+            if ref is not None and ref[0] >= d:  # refuted deeper: refuted here (node depth >= d)
+                self.hits["depth_hits"] += 1
+                return ref[1]
+            if self.won.get((rows, cols), d + 1) <= d:  # a tree of smaller depth
+                self.hits["depth_hits"] += 1
+                return -1
         self.check_time()
         if self.monochromatic(rows, cols):
-            self.memo[key] = -1
-            return -1
+            return self._remember(rows, cols, d, -1)
         entries: list[np.ndarray] = []
         if d >= 1:
-            for axis in (0, 1):
+            axes = (0, 1)
+            if self.speedups and cols.bit_count() < rows.bit_count():  # fewer splits first: a tree shows sooner
+                axes = (1, 0)
+            for axis in axes:
                 got = self.split_entries(rows, cols, d, axis)
                 if isinstance(got, int):  # an open split with two children of depth <= d - 1
-                    self.memo[key], self.witness[key] = -1, (axis, got)
-                    return -1
+                    self.witness[key] = (axis, got)
+                    return self._remember(rows, cols, d, -1)
                 entries.append(got)
         self.nodes.append((rows, cols, d, entries))
-        self.memo[key] = len(self.nodes) - 1
-        return len(self.nodes) - 1
+        return self._remember(rows, cols, d, len(self.nodes) - 1)
 
     def split_entries(self, rows: int, cols: int, d: int, axis: int) -> np.ndarray | int:
         """Rows (axis, part1, child, kind, value) for every split of one side, or the part1 of a split
@@ -307,6 +404,16 @@ class _Search:
         for t in np.flatnonzero(child < 0):
             s1 = int(part1[t])
             order = (1, 0) if (l1[t], s1.bit_count()) >= (l0[t], (full ^ s1).bit_count()) else (0, 1)
+            got = None
+            if self.speedups and self.sub is None:  # what is known of either child, before any recursion
+                for c in order:
+                    part = s1 if c == 1 else full ^ s1
+                    got = self.known(part, cols, d - 1) if axis == 0 else self.known(rows, part, d - 1)
+                    if got is not None:
+                        child[t], (kind[t], value[t]) = c, got
+                        break
+            if got is not None:
+                continue
             for c in order:
                 part = s1 if c == 1 else full ^ s1
                 got = self.child(part, cols, d - 1) if axis == 0 else self.child(rows, part, d - 1)
@@ -319,8 +426,61 @@ class _Search:
         self.bytes += ENTRY_BYTES * n
         return np.stack([np.full(n, axis, np.int64), part1, child.astype(np.int64), kind.astype(np.int64), value])
 
+    def contained(self, rows: int, cols: int, d: int) -> int:
+        """A refuted node of depth >= d inside the rectangle (any rows and columns), or -1."""
+        n = self._n
+        if n == 0:
+            return -1
+        ok = (((self._nr[:n] & ~np.int64(rows)) == 0) & ((self._nc[:n] & ~np.int64(cols)) == 0)
+              & (self._nd[:n] >= d))
+        hit = np.flatnonzero(ok)
+        return int(self._nn[hit[0]]) if len(hit) else -1
+
+    def iso(self, rows: int, cols: int, d: int) -> tuple[Any, int]:
+        """``(normal form key, index into isos or -1)``: a refuted node whose merged matrix has the normal
+        form of this (canonical) rectangle's, at depth >= d, mapped onto it (theory §8.9)."""
+        from ccbounds.bounds._canonical import normal_form
+
+        xr, xc = _positions(rows), _positions(cols)
+        X = self.M[np.ix_(xr, xc)]
+        key, fx = normal_form(X, self.binary)
+        got = self.forms.get(key)
+        if got is None or got[0] < d:
+            return (key, fx), -1
+        depth, node, yrows, ycols, fy = got
+        # N = V_X[fx.rows][:, fx.cols] = V_Y[fy.rows][:, fy.cols]: row a of V_Y is row rho[a] of V_X
+        rho = np.empty(len(fy.rows), np.int64)
+        rho[fy.rows] = fx.rows
+        gam = np.empty(len(fy.cols), np.int64)
+        gam[fy.cols] = fx.cols
+        t, c = fx.transposed != fy.transposed, fx.complemented != fy.complemented
+        if fx.transposed:  # V_X = X^T: its rows are columns of X
+            rho, gam = gam, rho
+        xrows = tuple(int(xr[i]) for i in rho)
+        xcols = tuple(int(xc[j]) for j in gam)
+        Y = self.M[np.ix_(_positions(yrows), _positions(ycols))]
+        G = Y.T if t else Y
+        if not np.array_equal(self.M[np.ix_(xrows, xcols)], 1 - G if c else G):
+            return (key, fx), -1  # cannot happen for equal keys; a miss costs nothing
+        self.isos.append((node, xrows, xcols, bool(t), bool(c)))
+        return (key, fx), len(self.isos) - 1
+
+    def known(self, rows: int, cols: int, d: int) -> tuple[int, int] | None:
+        """(kind, value) refuting depth d on the rectangle by a node already proven (one inside it, or the
+        same merged rectangle refuted at depth >= d), without searching; None if there is none."""
+        node = self.contained(rows, cols, d)
+        if node >= 0:
+            self.hits["contain_hits"] += 1
+            return KIND_NODE, node
+        return None
+
     def child(self, rows: int, cols: int, d: int) -> tuple[int, int] | None:
         """(kind, value) refuting depth d on the rectangle, or None."""
+        if self.speedups and self.sub is None:
+            node = self.contained(rows, cols, d)
+            if node >= 0:
+                self.hits["contain_hits"] += 1
+                return KIND_NODE, node
         rows, cols = self.canonical(rows, cols)
         if self.sub is not None and (max(rows.bit_count(), cols.bit_count()) <= self.sub_max_side
                                      or d <= self.sub_max_depth):
@@ -332,7 +492,18 @@ class _Search:
                 if cert is not None:
                     self.subs.append((rows, cols, cert))
             return None if self.memo[key] < 0 else (KIND_SUB, self.memo[key])
+        form = None
+        if (self.speedups and (rows, cols, d) not in self.memo and (rows, cols) not in self.refuted
+                and (rows, cols) not in self.won and d >= 1 and min(rows.bit_count(), cols.bit_count()) > 1):
+            form, k = self.iso(rows, cols, d)
+            if k >= 0:
+                self.hits["iso_hits"] += 1
+                return KIND_ISO, k
         node = self.solve(rows, cols, d)
+        if node >= 0 and form is not None:
+            key, f = form
+            if self.forms.get(key, (-1,))[0] < d:
+                self.forms[key] = (d, node, rows, cols, f)
         return None if node < 0 else (KIND_NODE, node)
 
     def certificate(self, root: int, d: int) -> Refutation:
@@ -350,13 +521,14 @@ class _Search:
             node_cols=np.array([n[1] for n in self.nodes], np.int64),
             node_depth=np.array([n[2] for n in self.nodes], np.int8), offsets=offsets,
             axis=E[0].astype(np.int8), part1=E[1], child=E[2].astype(np.int8), kind=E[3].astype(np.int8),
-            value=E[4], subs=tuple(self.subs))
+            value=E[4], subs=tuple(self.subs), isos=tuple(self.isos))
 
 
 def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.ndarray, int], Any] | None = None,
            *, sub_max_side: int = 0, sub_max_depth: int = -1,
            tests: tuple[str, ...] = ("gf2", "modp"), memory_budget: int | None = None,
-           _searches: list | None = None) -> Refutation | None:
+           speedups: bool = True, workers: int = 1, _searches: list | None = None,
+           _reuse: Any = None) -> Refutation | None:
     """Prove D(M) > d by split enumeration with leaf-rank pruning; None when D(M) <= d.
 
     Parameters
@@ -381,6 +553,12 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
         Bytes the search may hold (the split arrays of the side being scanned and the certificate's
         entries); None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`. A scan or certificate estimated
         above it raises :class:`~ccbounds.errors.MemoryBudgetError` before allocating.
+    speedups : bool
+        The memo shared across depths, refutation by a contained node or a symmetric image, the skipped
+        tests and scan order of theory §8.9 (default); False: the search of ccbounds at commit 383c2a5.
+    workers : int
+        Threads the split scan is divided between (numba; each split is independent, so the answer and
+        the certificate are the same for every value); 1: one thread.
 
     Returns
     -------
@@ -407,7 +585,13 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
                             f"before merging duplicates, got {M.shape[0]}x{M.shape[1]}; merge duplicates first")
     if not set(tests) <= set(_TESTS):
         raise InvalidInputError(f"unknown cheap tests {sorted(set(tests) - set(_TESTS))}; use 'gf2' and/or 'modp'")
-    search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth, tuple(tests))
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InvalidInputError(f"workers must be an integer >= 1, got {workers!r}")
+    search = _reuse
+    if search is None or search.M.shape != M.shape or not np.array_equal(search.M, M) or search.sub is not sub:
+        search = _Search(M, deadline or Deadline(None), sub, sub_max_side, sub_max_depth, tuple(tests),
+                         speedups=speedups, workers=int(workers))
+    search.deadline = deadline or Deadline(None)
     search.memory_budget = memory_budget
     if _searches is not None:  # for _lookahead_tree: the splits behind a None
         _searches.append(search)

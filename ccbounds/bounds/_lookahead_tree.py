@@ -36,10 +36,16 @@ def _spec(S: _Search, rows: int, cols: int, e: int) -> Any:
         return int(X.flat[0])
     cr, cc = S.canonical(rows, cols)
     key = (cr, cc, e)
+    e0 = S.won.get((cr, cc), e + 1)
+    if key not in S.witness and e0 <= e and (cr, cc, e0) in S.witness:  # a tree of smaller depth (theory §8.9)
+        key, e = (cr, cc, e0), e0
     if key not in S.witness:  # judged by the subsolver: search it here (D <= e, so it is not refuted)
         sub, S.sub = S.sub, None
         found = S.solve(cr, cc, e)
         S.sub = sub
+        e0 = S.won.get((cr, cc), e + 1)
+        if key not in S.witness and e0 <= e and (cr, cc, e0) in S.witness:
+            key, e = (cr, cc, e0), e0
         if found >= 0 or key not in S.witness:
             raise RuntimeError(f"internal error: a rectangle the subsolver called shallow needs depth > {e}; "
                                "please report this matrix and subsolver")
@@ -103,21 +109,30 @@ class SplitRefutation:
 
 def refute_or_spec(M: Any, d: int, deadline: Deadline | None = None,
                    sub: Callable[[np.ndarray, int], Any] | None = None, stats: dict[str, int] | None = None,
-                   **kw: Any) -> Refutation | Any:
+                   search: list | None = None, **kw: Any) -> Refutation | Any:
     """A :class:`Refutation` of depth d (D(M) > d), or the split spec (:mod:`ccbounds.bounds._trees`
     format, indices of M) of a protocol of depth <= d, not yet checked: :func:`refute_or_tree` checks it.
-    ``stats`` (a dict) gets ``split_nodes`` and ``splits_scanned`` added, also when the search stops early."""
+    ``stats`` (a dict) gets ``split_nodes``, ``splits_scanned`` and the memo's hit counters added, also
+    when the search stops early. ``search``: a list holding the search of an earlier call on the same M
+    (or empty); it is reused, so what that call proved is known to this one (theory §8.9), and left there."""
     A, _ = as_matrix(M, what="the split search", binary=False)
     found: list[_Search] = []
+    reuse = search[0] if search else None
+    before = (0, 0, {}) if reuse is None else (len(reuse.nodes), reuse.scanned, dict(reuse.hits))
     try:
-        ref = refute(A, d, deadline, sub, _searches=found, **kw)
+        ref = refute(A, d, deadline, sub, _searches=found, _reuse=reuse, **kw)
         if ref is not None:
             return ref
         return _spec(found[0], (1 << A.shape[0]) - 1, (1 << A.shape[1]) - 1, int(d))
     finally:
+        if found and search is not None:
+            search[:] = [found[0]]
         if stats is not None and found:  # the search's size, also when it stopped early
-            stats["split_nodes"] = stats.get("split_nodes", 0) + len(found[0].nodes)
-            stats["splits_scanned"] = stats.get("splits_scanned", 0) + found[0].scanned
+            S = found[0]
+            stats["split_nodes"] = stats.get("split_nodes", 0) + len(S.nodes) - before[0]
+            stats["splits_scanned"] = stats.get("splits_scanned", 0) + S.scanned - before[1]
+            for k, v in S.hits.items():
+                stats[k] = stats.get(k, 0) + v - before[2].get(k, 0)
 
 
 def refute_or_tree(M: Any, d: int, deadline: Deadline | None = None,

@@ -11,8 +11,10 @@ elimination modulo q, q = 2 or the prime of the certificate). A certificate is a
   that this checker recomputes and that exceeds 2^(e-1) (theory §3), or by its number of output
   values (more than 2^(e-1)), or by a node (a
   sub-rectangle of the child claiming depth >= e - 1; sub-rectangles have D no larger, and nodes
-  shrink strictly, so the induction is well-founded), or by a subsolver certificate on a
-  sub-rectangle of the child whose ``check()`` passes (theory §8).
+  shrink strictly, so the induction is well-founded), or by an image of a node under the symmetries
+  of D (KIND_ISO: distinct rows and columns inside the child on which M equals the node's sub-matrix,
+  transposed and/or complemented as stated, compared cell by cell here; theory §8.9), or by a
+  subsolver certificate on a sub-rectangle of the child whose ``check()`` passes (theory §8).
 
 Examples
 --------
@@ -131,7 +133,7 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
         return hi == lo
     axis, part1 = np.asarray(ref.axis[lo:hi]), np.asarray(ref.part1[lo:hi], dtype=np.int64)
     child, kind, value = np.asarray(ref.child[lo:hi]), np.asarray(ref.kind[lo:hi]), np.asarray(ref.value[lo:hi])
-    if not (np.isin(child, (0, 1)).all() and np.isin(kind, (1, 2, 3, 4, 5)).all()):
+    if not (np.isin(child, (0, 1)).all() and np.isin(kind, (1, 2, 3, 4, 5, 6)).all()):
         return False
     for ax, side in ((0, rows), (1, cols)):
         if not _all_splits_once(part1[axis == ax], side, R if ax == 0 else C):
@@ -160,6 +162,9 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
         if not (_subset(ref.node_rows[t], c_rows[nodes]).all() and _subset(ref.node_cols[t], c_cols[nodes]).all()
                 and (np.asarray(ref.node_depth)[t] >= e - 1).all()):
             return False
+    for t, cr, cc in zip(value[kind == 6], c_rows[kind == 6], c_cols[kind == 6]):
+        if not _iso_ok(M, ref, int(t), int(cr), int(cc), e):
+            return False
     for t, cr, cc in zip(value[kind == 4], c_rows[kind == 4], c_cols[kind == 4]):
         if not 0 <= t < len(ref.subs):
             return False
@@ -169,6 +174,39 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
                 and np.array_equal(np.asarray(cert.matrix), X) and _sub_ok(cert, trust)):
             return False
     return True
+
+
+def _iso_ok(M: np.ndarray, ref: Any, t: int, c_rows: int, c_cols: int, e: int) -> bool:
+    """Entry ``isos[t]`` = (node, rows, cols, transposed, complemented): rows and columns distinct and inside
+    the child, the node of depth >= e - 1, and M on them equal to the node's sub-matrix (rows and columns
+    in increasing order), transposed and then complemented (1 - x, 0/1 matrices only) as flagged. Such a
+    sub-matrix of the child has the node's D (theory §8.9); it is as large as the node and lies inside the
+    child, which is smaller than the current node, so the induction stays well-founded."""
+    isos = getattr(ref, "isos", ())
+    if not 0 <= t < len(isos):
+        return False
+    node, rows, cols, transposed, complemented = isos[t]
+    R, C = M.shape
+    if not (isinstance(node, (int, np.integer)) and 0 <= node < len(ref.node_rows)
+            and int(ref.node_depth[node]) >= e - 1 and isinstance(transposed, (bool, np.bool_))
+            and isinstance(complemented, (bool, np.bool_))):
+        return False
+    r, c = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    if r.ndim != 1 or c.ndim != 1 or len(r) == 0 or len(c) == 0:
+        return False
+    if ((r < 0) | (r >= R)).any() or ((c < 0) | (c >= C)).any() or len(set(r.tolist())) != len(r) \
+            or len(set(c.tolist())) != len(c):
+        return False
+    if not (all((c_rows >> int(i)) & 1 for i in r) and all((c_cols >> int(j)) & 1 for j in c)):
+        return False
+    Y = M[np.ix_(_members(int(ref.node_rows[node]), R), _members(int(ref.node_cols[node]), C))]
+    G = Y.T if transposed else Y
+    if complemented:
+        if not np.isin(M, (0, 1)).all():
+            return False
+        G = 1 - G
+    X = M[np.ix_(r, c)]
+    return X.shape == G.shape and bool(np.array_equal(X, G))
 
 
 def _sub_ok(cert: Any, trust: tuple[type, ...]) -> bool:

@@ -46,6 +46,7 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ from ccbounds.bounds.rank import leaf_rank_bound, log_rank
 from ccbounds.bounds.rectangles import BUILD_BYTES_PER_SECOND
 from ccbounds.errors import InvalidInputError, MemoryBudgetError, SolverLimitError, TooLargeError
 
-__all__ = ["MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D", "protocol_tree_clauses"]
+__all__ = ["DEFAULT_WORKERS", "MAX_EXACT_SIDE", "DInterval", "ExactLimitError", "ExactResult", "exact_D",
+           "protocol_tree_clauses"]
 
 #: exact D takes matrices with at most this many distinct rows and columns
 MAX_EXACT_SIDE = 64
@@ -87,6 +89,9 @@ TREE_SEARCH_SECONDS = 0.5
 
 #: share of the time left that the exhaustive split search (theory §8.5) gets per depth before SAT
 SPLIT_SHARE = 0.75
+
+#: threads of the split search's scan when ``exact_D(workers=None)``: both cores of a two-core machine
+DEFAULT_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ class DInterval:
     lower: Bound
     upper: Bound
     reason: str
+    search: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def proof(self) -> UnsatProof | None:
@@ -203,7 +209,7 @@ class DInterval:
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "lower": self.lower.to_dict(), "upper": self.upper.to_dict(),
-                "reason": self.reason}
+                "reason": self.reason, "search": dict(self.search)}
 
     def __str__(self) -> str:
         lo, hi = math.ceil(self.lower.value - 1e-9), int(self.upper.value)
@@ -289,7 +295,7 @@ def _split_lower(cert: SplitRefutation, d: int, name: str) -> Bound:
 
 def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True,
-            encoding: str = "fooling") -> ExactResult:
+            encoding: str = "fooling", workers: int | None = None, speedups: bool = True) -> ExactResult:
     """Exact deterministic communication complexity D(f), with a protocol tree and an UNSAT proof.
 
     Parameters
@@ -320,6 +326,14 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         constraints (:mod:`ccbounds.bounds._encoding`). ``"plain"``: the search of ccbounds before issue
         11 — no tree or split search, the tree CNF alone — kept as the benchmark's baseline (with
         ``solver="glucose4"``).
+    workers : int or None
+        Threads the split search's scan is divided between (theory §8.9); the answer and its
+        certificates do not depend on it. None: :data:`DEFAULT_WORKERS` (2, or 1 on a one-core machine);
+        1: one thread. The SAT portfolio uses two processes either way.
+    speedups : bool
+        The split search's memo shared across depths, containment and symmetry hits, skipped tests and
+        scan order (theory §8.9; default). False, with ``workers=1``: the search of ccbounds at commit
+        383c2a5, the benchmark's baseline.
 
     Returns
     -------
@@ -350,6 +364,10 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     solver = resolve_solver(solver)
     if encoding not in _ENCODINGS:
         raise InvalidInputError(f"encoding must be one of {', '.join(_ENCODINGS)}, got {encoding!r}")
+    if workers is None:
+        workers = DEFAULT_WORKERS
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InvalidInputError(f"workers must be an integer >= 1 (threads for the split search), got {workers!r}")
     deadline = Deadline(time_limit)
     timings: dict[str, float] = {}
     rcls, ccls = distinct_classes(M0, 0), distinct_classes(M0, 1)
@@ -406,6 +424,9 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     split = encoding != "plain" and use_cheap_bounds and max(M.shape) <= SPLIT_MAX_SIDE
     timings["split search"] = timings["sat"] = 0.0
     search: dict[str, int] = {"split_nodes": 0, "splits_scanned": 0, "sat_calls": 0, "proof_lines": 0}
+    if speedups:
+        search.update(memo_hits=0, depth_hits=0, contain_hits=0, iso_hits=0)
+    shared: list = []  # the split search, reused from depth to depth (theory §8.9) with speedups
     claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
     for d in range(lo, hi):
         got = None
@@ -414,7 +435,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             rem = deadline.remaining()
             try:
                 got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)),
-                                     stats=search)
+                                     stats=search, search=shared if speedups else None, speedups=speedups,
+                                     workers=int(workers))
             except SolverLimitError:
                 got = None
             timings["split search"] += time.perf_counter() - t0
@@ -440,7 +462,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             why = (str(e).split(";")[0] if isinstance(e, MemoryBudgetError)
                    else f"time limit {time_limit} s hit while deciding depth {d}")
             interval = DInterval(name, refuted if refuted is not None else lo_bound,
-                                 _upper_bound(tree, name, up_how, M0.size), why)
+                                 _upper_bound(tree, name, up_how, M0.size), why, dict(search))
             raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
         timings["sat"] += time.perf_counter() - t0
         search["sat_calls"] += 1
