@@ -52,6 +52,8 @@ _TESTS = {"gf2": KIND_GF2, "modp": KIND_MODP}
 #: largest number of distinct rows or columns (masks are int64; 2^31 splits are out of reach anyway)
 MAX_SIDE = 32
 _CHUNK = 1 << 14
+#: a side with at least this many splits is scanned on ``workers`` threads, a smaller one on one
+PARALLEL_SPLITS = 1 << 15
 #: bytes per split while one side is scanned (the kernel's six arrays, the stacked entries, temporaries, and
 #: the certificate built from them): measured peak about 170 bytes per split (2.8 GB resident for the
 #: 2^24 splits of a 25-row side)
@@ -336,13 +338,14 @@ class _Search:
             # order the open splits)
             keep = [t for t in tests[:-1] if _leaves(bits, full, other, t, P) > thr] + [tests[-1]]
             tests = np.array(keep, dtype=np.int64)
-        kernel = _scan_par if self.workers > 1 else _scan
-        if self.workers > 1:
-            numba.set_num_threads(min(self.workers, numba.config.NUMBA_NUM_THREADS))
+        workers = self.workers if n >= PARALLEL_SPLITS else 1  # threads cost more than they save on small scans
+        kernel = _scan_par if workers > 1 else _scan
+        if workers > 1:
+            numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
         out = [np.empty(n, dt) for dt in (np.int8, np.int8, np.int64, np.int64, np.int64, np.int64)]
-        for k0 in range(1, n + 1, _CHUNK * self.workers):
+        for k0 in range(1, n + 1, _CHUNK * workers):
             self.check_time()
-            k1 = min(n + 1, k0 + _CHUNK * self.workers)
+            k1 = min(n + 1, k0 + _CHUNK * workers)
             sl = [a[k0 - 1:k1 - 1] for a in out]
             kernel(bits, full, rest, other, k0, k1, thr, P, tests, self.speedups, *sl)
             self.scanned += k1 - k0
