@@ -118,5 +118,8 @@ def test_answers_report_the_search_size():
     r = exact_D(M, solver="glucose4", use_cheap_bounds=False)
     assert r.search["sat_calls"] == r.value and r.search["proof_lines"] >= r.proof.length
     s = exact_D(np.eye(6, dtype=int), lower_bounds=(), use_cheap_bounds=True).search
-    assert set(s) == {"split_nodes", "splits_scanned", "sat_calls", "proof_lines"}
+    assert set(s) == {"split_nodes", "splits_scanned", "sat_calls", "proof_lines", "memo_hits", "depth_hits",
+                      "contain_hits", "iso_hits"}  # the memo's hits of theory §8.9
+    assert set(exact_D(np.eye(6, dtype=int), speedups=False).search) == {"split_nodes", "splits_scanned",
+                                                                         "sat_calls", "proof_lines"}
     assert r.to_dict()["search"] == r.search
