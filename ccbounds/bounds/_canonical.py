@@ -50,33 +50,37 @@ def apply_form(X: np.ndarray, form: Form) -> np.ndarray:
     return np.ascontiguousarray(V[np.ix_(form.rows, form.cols)])
 
 
-def _relabel(sig: list[bytes]) -> np.ndarray:
-    """Each signature replaced by its rank among the distinct signatures (an order-invariant relabelling)."""
-    order = {s: k for k, s in enumerate(sorted(set(sig)))}
-    return np.array([order[s] for s in sig], dtype=np.int64)
+#: fixed odd multipliers hashing a signature to one int64 (wrapping): any fixed function of the signature
+#: keeps the colours invariant; a collision only merges colours (a coarser, still invariant, order)
+_W = np.random.default_rng(20261207).integers(1, 1 << 62, size=4096, dtype=np.int64) | 1
+
+
+def _relabel(sig: np.ndarray) -> np.ndarray:
+    """Each row of ``sig`` replaced by the rank of its hash among the distinct hashes (order-invariant)."""
+    with np.errstate(over="ignore"):
+        h = (sig * _W[:sig.shape[1]]).sum(axis=1)
+    return np.unique(h, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _refine(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stable colours of the rows and columns of V (colour refinement; invariant under permutations)."""
     m, n = V.shape
-    vals = np.unique(V)
+    ind = [(V == v).astype(np.int64) for v in np.unique(V)]
     rc = np.zeros(m, np.int64)
     cc = np.zeros(n, np.int64)
     while True:
         # a row's signature: its colour and, for each value v and column colour c, how many columns it sees
-        nr, nc = int(rc.max()) + 1, int(cc.max()) + 1
-        rsig = [rc[i].tobytes() + b"".join(np.bincount(cc[V[i] == v], minlength=nc).tobytes() for v in vals)
-                for i in range(m)]
-        csig = [cc[j].tobytes() + b"".join(np.bincount(rc[V[:, j] == v], minlength=nr).tobytes() for v in vals)
-                for j in range(n)]
-        r2, c2 = _relabel(rsig), _relabel(csig)
-        if r2.max() == rc.max() and c2.max() == cc.max():
+        oc = np.eye(int(cc.max()) + 1, dtype=np.int64)[cc]  # (n, colours)
+        orr = np.eye(int(rc.max()) + 1, dtype=np.int64)[rc]
+        r2 = _relabel(np.hstack([rc[:, None]] + [B @ oc for B in ind]))
+        c2 = _relabel(np.hstack([cc[:, None]] + [B.T @ orr for B in ind]))
+        if r2.max() <= rc.max() and c2.max() <= cc.max():
             return r2, c2
         rc, cc = r2, c2
 
 
-def _ordered(V: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray, bool]:
-    rc, cc = _refine(V)
+def _ordered(V: np.ndarray, rc: np.ndarray, cc: np.ndarray) -> tuple[bytes, np.ndarray, np.ndarray, bool]:
+    """V with its lines ordered by the colours ``rc``, ``cc`` (ties by entries): key, row and column order."""
     rows = np.lexsort((np.arange(len(rc)), rc))
     cols = np.lexsort((np.arange(len(cc)), cc))
     discrete = len(set(rc.tolist())) == len(rc) and len(set(cc.tolist())) == len(cc)
@@ -110,16 +114,17 @@ def normal_form(X: np.ndarray, complement: bool | None = None) -> tuple[bytes, F
     >>> X = np.array([[1, 0], [1, 1]], dtype=np.int8)
     >>> k, f = normal_form(X)
     >>> apply_form(X, f).tolist(), f.discrete
-    ([[0, 0], [0, 1]], True)
+    ([[1, 0], [0, 0]], True)
     """
     X = np.asarray(X)
     if complement is None:
         complement = bool(np.isin(X, (0, 1)).all())
     best: tuple[bytes, Form] | None = None
-    for t in (False, True):
-        for c in ((False, True) if complement else (False,)):
-            V = X.T if t else X
-            key, rows, cols, discrete = _ordered(1 - V if c else V)
+    for c in ((False, True) if complement else (False,)):
+        V = 1 - X if c else X
+        rc, cc = _refine(V)  # the refinement of V^T is (cc, rc): the procedure treats both sides alike
+        for t in (False, True):
+            key, rows, cols, discrete = _ordered(V.T, cc, rc) if t else _ordered(V, rc, cc)
             if best is None or key < best[0]:
                 best = (key, Form(t, c, rows, cols, discrete))
     assert best is not None

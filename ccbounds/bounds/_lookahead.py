@@ -52,6 +52,9 @@ _TESTS = {"gf2": KIND_GF2, "modp": KIND_MODP}
 #: largest number of distinct rows or columns (masks are int64; 2^31 splits are out of reach anyway)
 MAX_SIDE = 32
 _CHUNK = 1 << 14
+#: the symmetric memo (normal forms, theory §8.9) is consulted for rectangles with a side of at least this
+#: many lines: a normal form costs milliseconds, more than searching a smaller rectangle
+ISO_MIN_SIDE = 10
 #: a side with at least this many splits is scanned on ``workers`` threads, a smaller one on one
 PARALLEL_SPLITS = 1 << 15
 #: bytes per split while one side is scanned (the kernel's six arrays, the stacked entries, temporaries, and
@@ -497,7 +500,8 @@ class _Search:
             return None if self.memo[key] < 0 else (KIND_SUB, self.memo[key])
         form = None
         if (self.speedups and (rows, cols, d) not in self.memo and (rows, cols) not in self.refuted
-                and (rows, cols) not in self.won and d >= 1 and min(rows.bit_count(), cols.bit_count()) > 1):
+                and (rows, cols) not in self.won and d >= 1 and min(rows.bit_count(), cols.bit_count()) > 1
+                and max(rows.bit_count(), cols.bit_count()) >= ISO_MIN_SIDE):
             form, k = self.iso(rows, cols, d)
             if k >= 0:
                 self.hits["iso_hits"] += 1
