@@ -41,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hard_instances import cheap_gap, literature_suite, suite
 
-from ccbounds.bounds import check_rup_proof, exact_D
+from ccbounds.bounds import _lookahead, check_rup_proof, exact_D
+from ccbounds.bounds._canonical import normal_form
 from ccbounds.bounds._lookahead import refute
 from ccbounds.bounds._matrix import distinct_classes
 from ccbounds.errors import SolverLimitError
@@ -125,9 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     lit = {n for n, _ in literature_suite()}
     items += [("literature" if n in lit else "xor6", n, M) for n, M in front
               if not (args.no_literature and n in lit)]
+    threshold, _lookahead.PARALLEL_SPLITS = _lookahead.PARALLEL_SPLITS, 1  # the threaded kernel compiles too
     for kw in (dict(workers=args.workers), dict(workers=1, speedups=False)):
         exact_D(np.eye(2, dtype=int), **kw)  # warm-up: imports (networkx, pysat) are not part of the timings
         refute(np.eye(3, dtype=np.int8), 2, **kw)  # and neither is compiling the split search's kernels
+    _lookahead.PARALLEL_SPLITS = threshold
+    normal_form(np.eye(3, dtype=np.int8))
     check_rup_proof([[1], [-1]], [], engine="numba")  # nor the proof checker's
     print(f"{'instance':<24}{'shape':>6}{'dist':>6}{'lo':>3}{'D':>3}{'new s':>7}{'old s':>7}{'o/n':>6}  "
           f"{'size (nodes/splits/hits/lines)':<24} certificate")
