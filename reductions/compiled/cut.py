@@ -212,6 +212,7 @@ class _Analysis:
 
         needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
         order = [n for n in self.prog1.graph.nodes if n.op == "call_function"]
+        tok = self.prog1.placeholders()[-1]
         for v in reversed(order):
             nv = needed.get(v)
             base = str(v.target).split(".")[-2] if str(v.target).startswith("aten.") else ""
@@ -227,7 +228,7 @@ class _Analysis:
             for u in flat_nodes((op.args, op.kwargs)):
                 d = self.deps.get(u)
                 if not isinstance(d, torch.Tensor) or not bool(d.ne(0).any()) or u.op == "placeholder" \
-                        and u is not self.prog1.placeholders()[-1]:
+                        and u is not tok:
                     continue
                 shape = tuple(d.shape[:-1])
                 if math.prod(shape) > MAX_PROBE:
@@ -334,20 +335,36 @@ def _dtype_bits(dtype: Any) -> tuple[int, int]:
 
 def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     """True if the part is a copy of Alice's input indexed by her positions: along some axis its Alice slices
-    depend on at least max(2, #Alice positions) different sets of her positions (per example)."""
+    depend on at least max(2, #Alice positions) different sets of her positions (per example).
+
+    Vectorised: every distinct Alice-dependency row of the masked elements gets an id (one ``unique``); a slice's
+    set is its row of a (slices x ids) incidence matrix, and the distinct non-empty rows are counted."""
+    import torch
+
     need = max(2, n_alice)
+    if mask.dim() == 0 or all(s < need for s in mask.shape) or not bool(mask.any()):
+        return False
+    rows = deps[mask] & alice_word  # (K, W), row-major like mask.nonzero()
+    _, ids = torch.unique(rows, dim=0, return_inverse=True)
+    n_ids = int(ids.max()) + 1
+    where = mask.nonzero()  # (K, dims)
     for dim in range(mask.dim()):
-        if mask.shape[dim] < need:
+        size = mask.shape[dim]
+        if size < need:
             continue
-        sets = set()
-        for i in range(mask.shape[dim]):
-            m = mask.select(dim, i)
-            if not bool(m.any()):
-                continue
-            d = (deps.select(dim, i)[m] & alice_word)
-            sets.add(tuple(d.reshape(-1, d.shape[-1]).unique(dim=0).flatten().tolist()))
-        if len(sets) >= need:
-            return True
+        if size * n_ids <= 1 << 26:
+            inc = torch.zeros((size, n_ids), dtype=torch.bool)
+            inc[where[:, dim], ids] = True
+            inc = inc[inc.any(1)]
+            if inc.shape[0] >= need and torch.unique(inc, dim=0).shape[0] >= need:
+                return True
+        else:  # too many (slice, id) pairs for a dense matrix: the sets of ids, slice by slice
+            pairs = torch.unique(torch.stack([where[:, dim], ids], 1), dim=0).tolist()
+            sets: dict = {}
+            for i, j in pairs:
+                sets.setdefault(i, []).append(j)
+            if len({tuple(v) for v in sets.values()}) >= need:
+                return True
     return False
 
 
@@ -372,10 +389,12 @@ def _build_network(an: Any, splits: dict) -> Any:
         ok = (n in an.batch_dim and hasattr(val, "dtype") and (val.dtype.is_floating_point or val.dtype.is_complex))
         if ok:
             reals, bits = _dtype_bits(val.dtype)
-            bd = an.batch_dim[n]
-            m1 = an.alice_only[n].movedim(bd, 0)[0]
-            k = int(m1.sum())
-            grows = _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice)
+            key = ("cand", n)
+            if key not in an._memo:
+                bd = an.batch_dim[n]
+                m1 = an.alice_only[n].movedim(bd, 0)[0]
+                an._memo[key] = (int(m1.sum()), _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice))
+            k, grows = an._memo[key]
             cand[n] = (k * reals, k * reals * bits, grows)
             pending.append((n, k * reals * bits, grows))
         else:
@@ -411,12 +430,15 @@ def _build_network(an: Any, splits: dict) -> Any:
                 elif to_m:
                     # Bob's part of v reads some of u's Alice elements: sending just those cuts this edge
                     if u in cand:
-                        m = an.read_mask(u, v)
-                        bd = an.batch_dim[u]
-                        m1 = m.movedim(bd, 0)[0]
-                        k = int(m1.sum())
+                        key = ("edge", u, v)
+                        if key not in an._memo:
+                            m = an.read_mask(u, v)
+                            bd = an.batch_dim[u]
+                            m1 = m.movedim(bd, 0)[0]
+                            an._memo[key] = (m, int(m1.sum()),
+                                             _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice))
+                        m, k, g = an._memo[key]
                         reals, bits = _dtype_bits(an.values[u].dtype)
-                        g = _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice)
                         edge_masks[(u, v)] = (m, k, g)
                         c = k * reals * bits
                         G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0), bits=c)
@@ -436,11 +458,13 @@ def _build_network(an: Any, splits: dict) -> Any:
 
 
 def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None,
-             bob_values: Any = None, source_lines: bool = True) -> Cut:
+             bob_values: Any = None, source_lines: bool = True, cheapest_in_bits: bool = True) -> Cut:
     """The cheapest checked cut of ``model``'s traced forward for a sequence with these ``owners``.
 
     ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it); ``bob_values(positions)``
     lists every joint value of Bob's tokens at those positions (for Lemma T's split; None: none enumerated).
+    ``cheapest_in_bits=False`` skips the cut in bits alone (``Cut.cheapest``), e.g. where only the size of the
+    returned cut is read.
 
     Raises
     ------
@@ -492,6 +516,8 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
             continue
         if best is None or value < best[0]:
             best = (value, _extract(G, reach, an, sps, cand, progx))
+        if not cheapest_in_bits:
+            continue
         bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits")
         if cheapest is None or bits < cheapest[0]:
             cheapest = (bits, _extract(G, reach2, an, sps, cand, progx))
@@ -502,7 +528,7 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     cut = best[1]
     check_cut(cut)
     # the cheapest cut in bits alone, whatever grows with n: the message to report when every cut grows
-    if cheapest[1].scalars < cut.scalars:
+    if cheapest is not None and cheapest[1].scalars < cut.scalars:
         check_cut(cheapest[1])
         cut.cheapest = cheapest[1]
     return cut
