@@ -282,17 +282,20 @@ class _Analysis:
         mark = self.message_word()
         saved = {}
         inputs = [a for a in flat_nodes((op.args, op.kwargs))]
+        zero = torch.zeros(self.W, dtype=torch.long)  # other inputs: no bit (broadcast; rules never write inputs)
         try:
             for a in inputs:
                 saved[a] = dep.deps[a]
                 d = dep.deps[a]
                 if isinstance(d, torch.Tensor):
-                    z = torch.zeros_like(d)
                     if a is u:
+                        z = torch.zeros_like(d)
                         z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
+                    else:
+                        z = zero.expand(d.shape)
                     dep.deps[a] = z
                 elif isinstance(d, list):
-                    dep.deps[a] = [torch.zeros_like(x) if isinstance(x, torch.Tensor) else x for x in d]
+                    dep.deps[a] = [zero.expand(x.shape) if isinstance(x, torch.Tensor) else x for x in d]
             args = dep._val(op.args)
             kwargs = {k: dep._val(x) for k, x in op.kwargs.items()}
             out = dep._rule(op, args, kwargs, dep.values[op])
@@ -333,6 +336,19 @@ def _dtype_bits(dtype: Any) -> tuple[int, int]:
     return 1, (torch.iinfo(dtype).bits if dtype != torch.bool else 1)
 
 
+def _row_ids(rows: Any) -> Any:
+    """For an integer matrix (K, W), the index of each row among its distinct rows (0..distinct-1): the ids of the
+    columns' values combined column by column (a 1-D ``unique`` each, faster than ``unique(dim=0)``)."""
+    import torch
+
+    ids = None
+    for w in range(rows.shape[1]):
+        _, col = torch.unique(rows[:, w], return_inverse=True)
+        ids = col if ids is None else ids * (int(col.max()) + 1) + col  # < K * K: no overflow
+        ids = torch.unique(ids, return_inverse=True)[1]
+    return ids if ids is not None else torch.zeros(rows.shape[0], dtype=torch.long)
+
+
 def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     """True if the part is a copy of Alice's input indexed by her positions: along some axis its Alice slices
     depend on at least max(2, #Alice positions) different sets of her positions (per example).
@@ -345,8 +361,12 @@ def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     if mask.dim() == 0 or all(s < need for s in mask.shape) or not bool(mask.any()):
         return False
     rows = deps[mask] & alice_word  # (K, W), row-major like mask.nonzero()
-    _, ids = torch.unique(rows, dim=0, return_inverse=True)
+    if bool((rows == rows[0]).all()):  # one set for every slice
+        return False
+    ids = _row_ids(rows)
     n_ids = int(ids.max()) + 1
+    if n_ids < 63 and (1 << n_ids) - 1 < need:  # fewer possible non-empty sets of ids than needed
+        return False
     where = mask.nonzero()  # (K, dims)
     for dim in range(mask.dim()):
         size = mask.shape[dim]
@@ -356,7 +376,7 @@ def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
             inc = torch.zeros((size, n_ids), dtype=torch.bool)
             inc[where[:, dim], ids] = True
             inc = inc[inc.any(1)]
-            if inc.shape[0] >= need and torch.unique(inc, dim=0).shape[0] >= need:
+            if inc.shape[0] >= need and int(_row_ids(inc.long()).max()) + 1 >= need:
                 return True
         else:  # too many (slice, id) pairs for a dense matrix: the sets of ids, slice by slice
             pairs = torch.unique(torch.stack([where[:, dim], ids], 1), dim=0).tolist()
@@ -475,12 +495,15 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     import torch
 
     from reductions.compiled.rules import split_rules
-    from reductions.compiled.trace import trace_forward
+    from reductions.compiled.trace import rebatch, trace_forward
 
     T = len(owners)
     if programs is None:
-        prog1 = trace_forward(model, T, ANALYSIS_BATCH, stack_traces=source_lines)
-        progx = trace_forward(model, T, exec_batch, stack_traces=False)  # (source lines come from prog1)
+        # one trace, at the exec batch; the analysis program is the same program re-run at ANALYSIS_BATCH (its
+        # sizes logged from one real run), or, where that run's ops differ, a second trace
+        progx = trace_forward(model, T, exec_batch, stack_traces=source_lines)
+        prog1 = rebatch(progx, model, ANALYSIS_BATCH) or trace_forward(model, T, ANALYSIS_BATCH,
+                                                                       stack_traces=source_lines)
     else:
         prog1, progx = programs
     device = next(iter(prog1.params.values())).device if prog1.params else "cpu"

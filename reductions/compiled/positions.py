@@ -258,15 +258,15 @@ class DependencyAnalysis:
         W = words_for(nbits)
         try:
             self.W, self.nbits = W, nbits
-            for a in inputs:
+            zero = torch.zeros(W, dtype=torch.long)  # unmarked inputs: no bit (one word, broadcast: the rules
+            for a in inputs:                         # never write into their inputs)
                 d = self.deps.get(a)
                 if a in marks:
                     self.deps[a] = marks[a]
                 elif isinstance(d, torch.Tensor):
-                    self.deps[a] = torch.zeros((*d.shape[:-1], W), dtype=torch.long)
+                    self.deps[a] = zero.expand(*d.shape[:-1], W)
                 elif isinstance(d, list):
-                    self.deps[a] = [torch.zeros((*x.shape[:-1], W), dtype=torch.long) if isinstance(x, torch.Tensor)
-                                    else x for x in d]
+                    self.deps[a] = [zero.expand(*x.shape[:-1], W) if isinstance(x, torch.Tensor) else x for x in d]
             args = self._val(op.args)
             kwargs = {k: self._val(x) for k, x in op.kwargs.items()}
             return self._rule(op, args, kwargs, self.values[op])
