@@ -216,10 +216,12 @@ class _Mismatch(Exception):
     pass
 
 
-def _dispatch_log(model: Any, program: TracedProgram, batch: int) -> list | None:
-    """Every aten op the model's forward dispatches on a real ``(batch, seq_len)`` token batch, in order:
-    (op, args and kwargs with tensors replaced by None, meta-device copies of the outputs). None if it fails."""
+def _dispatch_log(model: Any, program: TracedProgram, batch: int, fake: bool = False) -> list | None:
+    """Every aten op the model's forward dispatches on a ``(batch, seq_len)`` token batch, real (or fake: no values,
+    the trace's own path), in order: (op, args and kwargs with tensors replaced by None, meta-device copies of the
+    outputs). None if it fails."""
     import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.func import functional_call
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_map
@@ -234,9 +236,13 @@ def _dispatch_log(model: Any, program: TracedProgram, batch: int) -> list | None
     calls: list = []
 
     class Log(TorchDispatchMode):
+        ccbounds_tracing = True  # value checks in ccbounds' models are skipped, as in a trace
+
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             out = func(*args, **kwargs)
+            if func is torch.ops.prim.device.default:  # a metadata query, which make_fx does not record either
+                return out
             calls.append((func, tree_map(strip, args), tree_map(strip, kwargs), tree_map(meta, out)))
             return out
 
@@ -247,10 +253,18 @@ def _dispatch_log(model: Any, program: TracedProgram, batch: int) -> list | None
     device = next(iter(params.values())).device if params else "cpu"
     tokens = torch.zeros((batch, program.seq_len), dtype=torch.long, device=device)
     try:
-        with warnings.catch_warnings(), torch.no_grad(), torch.backends.mkldnn.flags(enabled=program.onednn):
+        with warnings.catch_warnings(), torch.no_grad(), torch.backends.mkldnn.flags(enabled=program.onednn), \
+                _quiet_torch_logs():
             warnings.simplefilter("ignore")
-            with Log():
-                _logits(functional_call(model, params, (tokens,), strict=False))
+            if fake:
+                mode = FakeTensorMode(allow_non_fake_inputs=True)
+                params = {k: mode.from_tensor(v) for k, v in params.items()}
+                tokens = mode.from_tensor(tokens)
+                with mode, Log():
+                    _logits(functional_call(model, params, (tokens,), strict=False))
+            else:
+                with Log():
+                    _logits(functional_call(model, params, (tokens,), strict=False))
     except Exception:  # noqa: BLE001 - no log: the caller traces instead
         return None
     return calls
@@ -294,9 +308,12 @@ def rebatch(program: TracedProgram, model: Any, batch: int) -> TracedProgram | N
     graph = program.graph
     if any(n.op == "get_attr" for n in graph.nodes):
         return None
-    calls = _dispatch_log(model, program, batch)
     ops = [n for n in graph.nodes if n.op == "call_function" and n.target is not operator.getitem]
-    if calls is None or len(calls) != len(ops) or any(c[0] != n.target for c, n in zip(calls, ops)):
+    for fake in (False, True):  # a real run (fast), else a fake one (the trace's own path, no values)
+        calls = _dispatch_log(model, program, batch, fake)
+        if calls is not None and len(calls) == len(ops) and all(c[0] == n.target for c, n in zip(calls, ops)):
+            break
+    else:
         return None
     new = fx.Graph()
     env: dict = {}
