@@ -277,35 +277,23 @@ class _Analysis:
     def _reads(self, u: Any, v: Any, source: str) -> tuple[bool, bool]:
         import torch
 
+        from reductions.compiled.positions import WORD_BITS
+
         op = v.args[0] if v.target is operator.getitem else v
-        dep = self.dep
-        mark = self.message_word()
-        saved = {}
-        inputs = [a for a in flat_nodes((op.args, op.kwargs))]
-        zero = torch.zeros(self.W, dtype=torch.long)  # other inputs: no bit (broadcast; rules never write inputs)
+        # one word whose only bit is the message bit's place in its word: every rule treats each bit (and each
+        # word) alike, so this is the message word's column of the full probe
+        bit = self.msg_bit % WORD_BITS
+        mark = 1 << bit
         try:
-            for a in inputs:
-                saved[a] = dep.deps[a]
-                d = dep.deps[a]
-                if isinstance(d, torch.Tensor):
-                    if a is u:
-                        z = torch.zeros_like(d)
-                        z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
-                    else:
-                        z = zero.expand(d.shape)
-                    dep.deps[a] = z
-                elif isinstance(d, list):
-                    dep.deps[a] = [zero.expand(x.shape) if isinstance(x, torch.Tensor) else x for x in d]
-            args = dep._val(op.args)
-            kwargs = {k: dep._val(x) for k, x in op.kwargs.items()}
-            out = dep._rule(op, args, kwargs, dep.values[op])
+            d = self.deps[u]
+            marks = {}
+            if isinstance(d, torch.Tensor):
+                z = torch.zeros((*d.shape[:-1], 1), dtype=torch.long)
+                z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
+                marks[u] = z
+            out = self.dep.probe(op, marks, bit + 1)
         except Exception:  # noqa: BLE001 - unknown: assume it reads (sound)
             return v in self.alice_only, v in self.mixed
-        finally:
-            for a, d in saved.items():
-                dep.deps[a] = d
-            if op in dep.fallbacks and dep.fallbacks.count(op) > 1:
-                dep.fallbacks.remove(op)
         if v.target is operator.getitem:
             out = out[v.args[1]] if isinstance(out, (list, tuple)) else None
         if not isinstance(out, torch.Tensor):
@@ -493,6 +481,7 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     """
     import networkx as nx
     import torch
+    from networkx.algorithms.flow import boykov_kolmogorov
 
     from reductions.compiled.rules import split_rules
     from reductions.compiled.trace import rebatch, trace_forward
@@ -534,14 +523,16 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     best = cheapest = None
     for sps in nets:
         G, cand, out = _build_network(an, sps)
-        value, (reach, _) = nx.minimum_cut(G, "src", "sink")
+        # the source side of networkx's minimum cut is the set of nodes that cannot reach the sink in the residual
+        # network of a maximum flow, which is the same for every maximum flow: the algorithm changes only the time
+        value, (reach, _) = nx.minimum_cut(G, "src", "sink", flow_func=boykov_kolmogorov)
         if not math.isfinite(value):
             continue
         if best is None or value < best[0]:
             best = (value, _extract(G, reach, an, sps, cand, progx))
         if not cheapest_in_bits:
             continue
-        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits")
+        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits", flow_func=boykov_kolmogorov)
         if cheapest is None or bits < cheapest[0]:
             cheapest = (bits, _extract(G, reach2, an, sps, cand, progx))
     if best is None:
