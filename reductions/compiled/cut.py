@@ -225,6 +225,7 @@ class _Analysis:
             if nv is None or not bool(nv.any()):
                 continue
             op = v.args[0] if v.target is operator.getitem else v
+            placed = self._placed(op, nv) if op is v else None
             for u in flat_nodes((op.args, op.kwargs)):
                 d = self.deps.get(u)
                 if not isinstance(d, torch.Tensor) or not bool(d.ne(0).any()) or u.op == "placeholder" \
@@ -233,6 +234,8 @@ class _Analysis:
                 shape = tuple(d.shape[:-1])
                 if math.prod(shape) > MAX_PROBE:
                     hit = torch.ones(shape, dtype=torch.bool)
+                elif placed is not None:
+                    hit = placed[u]
                 else:
                     marks, nb = element_bits(shape)
                     try:
@@ -244,6 +247,40 @@ class _Analysis:
                         hit = torch.ones(shape, dtype=torch.bool)
                 needed[u] = needed[u] | hit if u in needed else hit
         return needed
+
+    def _placed(self, op: Any, nv: Any) -> dict | None:
+        """For ``cat`` and ``stack``, which only place their inputs: per input node, its elements at the needed
+        elements ``nv`` of the output. Their rule moves each input's bit sets with the op itself, so the op on
+        element ids gives what the per-element probe gives, for every input at once (and in one pass, not one
+        per input). None for other ops."""
+        import torch
+
+        if op.target not in (torch.ops.aten.cat.default, torch.ops.aten.stack.default) or not op.args \
+                or not isinstance(op.args[0], (list, tuple)) or op.kwargs.keys() - {"dim"}:
+            return None
+        items, vals = op.args[0], self.values
+        first: dict = {}
+        offset = 1  # id 0: an element of no input node
+        for a in items:
+            if hasattr(a, "op"):
+                if not isinstance(self.deps.get(a), torch.Tensor):
+                    return None  # the rule falls back for this op
+                if a not in first:
+                    first[a] = offset
+                    offset += vals[a].numel()
+        try:
+            ids = [first[a] + torch.arange(vals[a].numel()).reshape(vals[a].shape) if hasattr(a, "op")
+                   else torch.zeros(tuple(vals_a.shape), dtype=torch.long)
+                   for a, vals_a in zip(items, self.dep._val(items))]
+            dim = op.args[1] if len(op.args) > 1 else op.kwargs.get("dim", 0)
+            out = op.target(ids, dim)
+            if tuple(out.shape) != tuple(nv.shape):
+                return None
+            seen = torch.zeros(offset, dtype=torch.bool)
+            seen[out[nv]] = True
+        except Exception:  # noqa: BLE001 - the per-element probe decides
+            return None
+        return {a: seen[o:o + vals[a].numel()].reshape(vals[a].shape) for a, o in first.items()}
 
     def read_mask(self, u: Any, v: Any) -> Any:
         """The Alice elements of ``u`` that the mixed elements of ``v`` read (per-element probe of ``v``'s op);

@@ -4,7 +4,10 @@ The forward is traced with ``torch.fx.experimental.proxy_tensor.make_fx`` on fak
 ``torch.func.functionalize`` (no in-place ops, no aliasing views) and ``torch.func.functional_call``
 (parameters and buffers become inputs of the program, so they are public constants), with oneDNN
 switched off so that ``nn.RNN``/``nn.GRU``/``nn.LSTM`` unroll into their per-step ops. Python loops are
-unrolled by tracing. What cannot be traced this way is refused, with the reason and what to do:
+unrolled by tracing. The compiled reduction traces once per sequence length and gets the program for a
+second batch size with :func:`rebatch` (one real run of the forward, its ops' sizes logged), tracing again
+only where that run's ops differ from the trace's. What cannot be traced this way is refused, with the
+reason and what to do:
 data-dependent control flow or ``.item()`` (fake tensors have no values), ops with no fake
 implementation, and random ops (dropout in training mode): the protocol must be deterministic.
 
@@ -16,6 +19,12 @@ Examples
 >>> prog = trace_forward(m, seq_len=4, batch=2)
 >>> prog.batch, prog.seq_len, prog.output_shape
 (2, 4, (2, 2))
+
+The same program for another batch size, from one logged run instead of a second trace:
+
+>>> prog3 = rebatch(prog, m, 3)
+>>> prog3.output_shape, [n.target for n in prog3.graph.nodes] == [n.target for n in prog.graph.nodes]
+((3, 2), True)
 """
 
 from __future__ import annotations
