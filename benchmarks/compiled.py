@@ -14,7 +14,8 @@ needed, network + cut, check, growth at n + 1, validation, other), for an LSTM o
 of ``benchmarks/protocol_eval.py --arch lstm``), an LSTM of width 64 on INDEX_16, the GRUCell loop of width 32 on
 INDEX_64 and nanoGPT's one-layer attention (tests/compiled_models.py) on EQ_16; with ``--suite``, the same split
 summed over the conformance models of tests/compiled_models.py at their small n (the test-suite's workload).
-A phase's time excludes the phases nested in it; "growth" is the whole compile at n + 1.
+A phase's time excludes the phases nested in it; "growth" is the whole compile at n + 1; "trace" includes
+the program's re-run for the analysis batch size (``reductions.compiled.trace.rebatch``) where there is one.
 
 Run:  python benchmarks/compiled.py [--n 64] [--width 32] [--alice 256]
       python benchmarks/compiled.py --phases [--only lstm64,gru32] | --suite
@@ -81,6 +82,7 @@ def phase_timer() -> object:
         return inner
 
     patches = [(trace, "trace_forward", "trace"), (cut._Analysis, "__init__", "analysis"),
+               *([(trace, "rebatch", "trace")] if hasattr(trace, "rebatch") else []),
                (cut._Analysis, "_needed", "needed"), (cut, "_build_network", "network+cut"),
                (networkx, "minimum_cut", "network+cut"), (cut, "check_cut", "check"),
                (protocol.CompiledProtocol, "_growth", "growth"), (protocol.CompiledProtocol, "_validate", "validation")]
