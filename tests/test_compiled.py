@@ -206,3 +206,102 @@ def test_compiled_protocol_is_an_induced_protocol_for_the_audit():
     assert isinstance(p, CompiledProtocol)
     report = audit(p, INDEX(4), precisions=(4, 32), samples=64, seed=0)
     assert len(report.rows) == 2
+
+
+# ---------------------------------------------------------------- compile-time shortcuts give what the slow paths give
+@pytest.mark.parametrize("build", [lambda: made(CellLoop), lambda: made(LinearAttention), lambda: made(MaxPooledRNN),
+                                   lambda: build_model(RecurrentConfig("lstm", vocab_size=6, num_classes=2, width=3,
+                                                                       layers=2)).eval()],
+                         ids=["lstm-cell-loop", "linear-attention", "max-pooled-rnn", "own-lstm-token-checks"])
+def test_rebatch_gives_the_program_a_second_trace_gives(build):
+    """The analysis program comes from one logged run, not a second trace: same nodes, targets, arguments and
+    output shapes as tracing at that batch size."""
+    import torch.fx as fx
+
+    from reductions.compiled.trace import rebatch
+
+    model = build()
+    traced = trace_forward(model, 5, 4)
+    got, want = rebatch(traced, model, 2), trace_forward(model, 5, 2)
+    assert got is not None and got.batch == 2 and got.output_shape == want.output_shape
+
+    def plain(a):
+        if isinstance(a, fx.Node):
+            return ("node", a.name)
+        if isinstance(a, (list, tuple)):
+            return [plain(x) for x in a]
+        if isinstance(a, dict):
+            return {k: plain(x) for k, x in a.items()}
+        return a
+
+    gn, wn = list(got.graph.nodes), list(want.graph.nodes)
+    assert [(n.name, n.op, n.target) for n in gn] == [(n.name, n.op, n.target) for n in wn]
+    for a, b in zip(gn, wn):
+        assert plain(a.args) == plain(b.args) and plain(a.kwargs) == plain(b.kwargs), a.name
+        va, vb = a.meta.get("val"), b.meta.get("val")
+        if isinstance(vb, torch.Tensor):
+            assert tuple(va.shape) == tuple(vb.shape) and va.dtype == vb.dtype, a.name
+
+
+def test_growth_test_equals_a_slice_by_slice_count():
+    """cut._grows (vectorised) against the definition: along some axis, at least max(2, #Alice positions) distinct
+    sets of Alice-dependency rows over the slices holding a part element."""
+    from reductions.compiled.cut import _grows
+
+    def reference(mask, deps, alice_word, n_alice):
+        need = max(2, n_alice)
+        for dim in range(mask.dim()):
+            sets = set()
+            for i in range(mask.shape[dim]):
+                m = mask.select(dim, i)
+                if bool(m.any()):
+                    rows = (deps.select(dim, i)[m] & alice_word).tolist()
+                    sets.add(frozenset(tuple(r) for r in rows))
+            if mask.shape[dim] >= need and len(sets) >= need:
+                return True
+        return False
+
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(400):
+        shape = tuple(int(s) for s in torch.randint(1, 6, (int(torch.randint(0, 4, (1,), generator=gen)),),
+                                                   generator=gen))
+        W = int(torch.randint(1, 3, (1,), generator=gen))
+        mask = torch.rand(shape, generator=gen) < float(torch.rand(1, generator=gen))
+        deps = torch.randint(0, int(torch.randint(1, 30, (1,), generator=gen)), (*shape, W), generator=gen)
+        alice_word = torch.randint(0, 8, (W,), generator=gen)
+        n_alice = int(torch.randint(0, 6, (1,), generator=gen))
+        assert _grows(mask, deps, alice_word, n_alice) == reference(mask, deps, alice_word, n_alice)
+
+
+def test_needed_elements_of_cat_and_stack_equal_the_per_element_probe():
+    """The needed-elements pass places cat/stack inputs by element ids; the generic per-element probe agrees."""
+    from reductions.compiled.cut import _Analysis
+    from reductions.compiled.positions import decode_elements, element_bits
+
+    class CatStack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = nn.Embedding(6, 2), nn.Linear(6, 2)
+
+        def forward(self, x):
+            e = self.emb(x)  # (B, 5, 2)
+            s = torch.stack([e[:, 0], e[:, 3], e[:, 0]], dim=1)  # an input twice
+            c = torch.cat([s[:, :1], e[:, 4:], e[:, 1:2] * 2], dim=1)
+            return self.head(torch.tanh(c[:, :, :1].reshape(x.shape[0], -1).repeat(1, 2)))
+
+    model = made(CatStack)
+    prog = trace_forward(model, 5, 2)
+    an = _Analysis(prog, trace_forward(model, 5, 3), ("Alice",) * 4 + ("Bob",), torch.tensor([[1, 0, 1, 1, 4]] * 2))
+    seen = 0
+    for v in prog.graph.nodes:
+        if v.op == "call_function" and v.target in (torch.ops.aten.cat.default, torch.ops.aten.stack.default):
+            nv = an.needed.get(v)
+            placed = an._placed(v, nv)
+            assert placed is not None
+            for u, hit in placed.items():
+                shape = tuple(an.deps[u].shape[:-1])
+                marks, nb = element_bits(shape)
+                want = decode_elements(an.dep.probe(v, {u: marks}, nb)[nv], nb).reshape(shape)
+                assert torch.equal(hit, want)
+                seen += 1
+    assert seen >= 4

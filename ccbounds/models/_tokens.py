@@ -41,5 +41,9 @@ def check_tokens(tokens: torch.Tensor, vocab_size: int, max_len: int | None = No
 
 
 def _tracing(tokens: torch.Tensor) -> bool:
-    """True while the compiled reduction traces the model on fake tensors (they have no values to check)."""
-    return bool(is_fake(tokens))
+    """True while the compiled reduction traces the model on fake tensors (they have no values to check), or logs
+    the ops of one run for another batch size (a dispatch mode marked ``ccbounds_tracing``: that run must take
+    the path of the trace)."""
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    return bool(is_fake(tokens)) or bool(getattr(_get_current_dispatch_mode(), "ccbounds_tracing", False))

@@ -212,6 +212,7 @@ class _Analysis:
 
         needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
         order = [n for n in self.prog1.graph.nodes if n.op == "call_function"]
+        tok = self.prog1.placeholders()[-1]
         for v in reversed(order):
             nv = needed.get(v)
             base = str(v.target).split(".")[-2] if str(v.target).startswith("aten.") else ""
@@ -224,14 +225,17 @@ class _Analysis:
             if nv is None or not bool(nv.any()):
                 continue
             op = v.args[0] if v.target is operator.getitem else v
+            placed = self._placed(op, nv) if op is v else None
             for u in flat_nodes((op.args, op.kwargs)):
                 d = self.deps.get(u)
                 if not isinstance(d, torch.Tensor) or not bool(d.ne(0).any()) or u.op == "placeholder" \
-                        and u is not self.prog1.placeholders()[-1]:
+                        and u is not tok:
                     continue
                 shape = tuple(d.shape[:-1])
                 if math.prod(shape) > MAX_PROBE:
                     hit = torch.ones(shape, dtype=torch.bool)
+                elif placed is not None:
+                    hit = placed[u]
                 else:
                     marks, nb = element_bits(shape)
                     try:
@@ -243,6 +247,40 @@ class _Analysis:
                         hit = torch.ones(shape, dtype=torch.bool)
                 needed[u] = needed[u] | hit if u in needed else hit
         return needed
+
+    def _placed(self, op: Any, nv: Any) -> dict | None:
+        """For ``cat`` and ``stack``, which only place their inputs: per input node, its elements at the needed
+        elements ``nv`` of the output. Their rule moves each input's bit sets with the op itself, so the op on
+        element ids gives what the per-element probe gives, for every input at once (and in one pass, not one
+        per input). None for other ops."""
+        import torch
+
+        if op.target not in (torch.ops.aten.cat.default, torch.ops.aten.stack.default) or not op.args \
+                or not isinstance(op.args[0], (list, tuple)) or op.kwargs.keys() - {"dim"}:
+            return None
+        items, vals = op.args[0], self.values
+        first: dict = {}
+        offset = 1  # id 0: an element of no input node
+        for a in items:
+            if hasattr(a, "op"):
+                if not isinstance(self.deps.get(a), torch.Tensor):
+                    return None  # the rule falls back for this op
+                if a not in first:
+                    first[a] = offset
+                    offset += vals[a].numel()
+        try:
+            ids = [first[a] + torch.arange(vals[a].numel()).reshape(vals[a].shape) if hasattr(a, "op")
+                   else torch.zeros(tuple(vals_a.shape), dtype=torch.long)
+                   for a, vals_a in zip(items, self.dep._val(items))]
+            dim = op.args[1] if len(op.args) > 1 else op.kwargs.get("dim", 0)
+            out = op.target(ids, dim)
+            if tuple(out.shape) != tuple(nv.shape):
+                return None
+            seen = torch.zeros(offset, dtype=torch.bool)
+            seen[out[nv]] = True
+        except Exception:  # noqa: BLE001 - the per-element probe decides
+            return None
+        return {a: seen[o:o + vals[a].numel()].reshape(vals[a].shape) for a, o in first.items()}
 
     def read_mask(self, u: Any, v: Any) -> Any:
         """The Alice elements of ``u`` that the mixed elements of ``v`` read (per-element probe of ``v``'s op);
@@ -276,32 +314,23 @@ class _Analysis:
     def _reads(self, u: Any, v: Any, source: str) -> tuple[bool, bool]:
         import torch
 
+        from reductions.compiled.positions import WORD_BITS
+
         op = v.args[0] if v.target is operator.getitem else v
-        dep = self.dep
-        mark = self.message_word()
-        saved = {}
-        inputs = [a for a in flat_nodes((op.args, op.kwargs))]
+        # one word whose only bit is the message bit's place in its word: every rule treats each bit (and each
+        # word) alike, so this is the message word's column of the full probe
+        bit = self.msg_bit % WORD_BITS
+        mark = 1 << bit
         try:
-            for a in inputs:
-                saved[a] = dep.deps[a]
-                d = dep.deps[a]
-                if isinstance(d, torch.Tensor):
-                    z = torch.zeros_like(d)
-                    if a is u:
-                        z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
-                    dep.deps[a] = z
-                elif isinstance(d, list):
-                    dep.deps[a] = [torch.zeros_like(x) if isinstance(x, torch.Tensor) else x for x in d]
-            args = dep._val(op.args)
-            kwargs = {k: dep._val(x) for k, x in op.kwargs.items()}
-            out = dep._rule(op, args, kwargs, dep.values[op])
+            d = self.deps[u]
+            marks = {}
+            if isinstance(d, torch.Tensor):
+                z = torch.zeros((*d.shape[:-1], 1), dtype=torch.long)
+                z[(self.alice_only if source == "alice" else self.mixed)[u]] = mark
+                marks[u] = z
+            out = self.dep.probe(op, marks, bit + 1)
         except Exception:  # noqa: BLE001 - unknown: assume it reads (sound)
             return v in self.alice_only, v in self.mixed
-        finally:
-            for a, d in saved.items():
-                dep.deps[a] = d
-            if op in dep.fallbacks and dep.fallbacks.count(op) > 1:
-                dep.fallbacks.remove(op)
         if v.target is operator.getitem:
             out = out[v.args[1]] if isinstance(out, (list, tuple)) else None
         if not isinstance(out, torch.Tensor):
@@ -332,22 +361,55 @@ def _dtype_bits(dtype: Any) -> tuple[int, int]:
     return 1, (torch.iinfo(dtype).bits if dtype != torch.bool else 1)
 
 
+def _row_ids(rows: Any) -> Any:
+    """For an integer matrix (K, W), the index of each row among its distinct rows (0..distinct-1): the ids of the
+    columns' values combined column by column (a 1-D ``unique`` each, faster than ``unique(dim=0)``)."""
+    import torch
+
+    ids = None
+    for w in range(rows.shape[1]):
+        _, col = torch.unique(rows[:, w], return_inverse=True)
+        ids = col if ids is None else ids * (int(col.max()) + 1) + col  # < K * K: no overflow
+        ids = torch.unique(ids, return_inverse=True)[1]
+    return ids if ids is not None else torch.zeros(rows.shape[0], dtype=torch.long)
+
+
 def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     """True if the part is a copy of Alice's input indexed by her positions: along some axis its Alice slices
-    depend on at least max(2, #Alice positions) different sets of her positions (per example)."""
+    depend on at least max(2, #Alice positions) different sets of her positions (per example).
+
+    Vectorised: every distinct Alice-dependency row of the masked elements gets an id (one ``unique``); a slice's
+    set is its row of a (slices x ids) incidence matrix, and the distinct non-empty rows are counted."""
+    import torch
+
     need = max(2, n_alice)
+    if mask.dim() == 0 or all(s < need for s in mask.shape) or not bool(mask.any()):
+        return False
+    rows = deps[mask] & alice_word  # (K, W), row-major like mask.nonzero()
+    if bool((rows == rows[0]).all()):  # one set for every slice
+        return False
+    ids = _row_ids(rows)
+    n_ids = int(ids.max()) + 1
+    if n_ids < 63 and (1 << n_ids) - 1 < need:  # fewer possible non-empty sets of ids than needed
+        return False
+    where = mask.nonzero()  # (K, dims)
     for dim in range(mask.dim()):
-        if mask.shape[dim] < need:
+        size = mask.shape[dim]
+        if size < need:
             continue
-        sets = set()
-        for i in range(mask.shape[dim]):
-            m = mask.select(dim, i)
-            if not bool(m.any()):
-                continue
-            d = (deps.select(dim, i)[m] & alice_word)
-            sets.add(tuple(d.reshape(-1, d.shape[-1]).unique(dim=0).flatten().tolist()))
-        if len(sets) >= need:
-            return True
+        if size * n_ids <= 1 << 26:
+            inc = torch.zeros((size, n_ids), dtype=torch.bool)
+            inc[where[:, dim], ids] = True
+            inc = inc[inc.any(1)]
+            if inc.shape[0] >= need and int(_row_ids(inc.long()).max()) + 1 >= need:
+                return True
+        else:  # too many (slice, id) pairs for a dense matrix: the sets of ids, slice by slice
+            pairs = torch.unique(torch.stack([where[:, dim], ids], 1), dim=0).tolist()
+            sets: dict = {}
+            for i, j in pairs:
+                sets.setdefault(i, []).append(j)
+            if len({tuple(v) for v in sets.values()}) >= need:
+                return True
     return False
 
 
@@ -372,10 +434,12 @@ def _build_network(an: Any, splits: dict) -> Any:
         ok = (n in an.batch_dim and hasattr(val, "dtype") and (val.dtype.is_floating_point or val.dtype.is_complex))
         if ok:
             reals, bits = _dtype_bits(val.dtype)
-            bd = an.batch_dim[n]
-            m1 = an.alice_only[n].movedim(bd, 0)[0]
-            k = int(m1.sum())
-            grows = _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice)
+            key = ("cand", n)
+            if key not in an._memo:
+                bd = an.batch_dim[n]
+                m1 = an.alice_only[n].movedim(bd, 0)[0]
+                an._memo[key] = (int(m1.sum()), _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice))
+            k, grows = an._memo[key]
             cand[n] = (k * reals, k * reals * bits, grows)
             pending.append((n, k * reals * bits, grows))
         else:
@@ -411,12 +475,15 @@ def _build_network(an: Any, splits: dict) -> Any:
                 elif to_m:
                     # Bob's part of v reads some of u's Alice elements: sending just those cuts this edge
                     if u in cand:
-                        m = an.read_mask(u, v)
-                        bd = an.batch_dim[u]
-                        m1 = m.movedim(bd, 0)[0]
-                        k = int(m1.sum())
+                        key = ("edge", u, v)
+                        if key not in an._memo:
+                            m = an.read_mask(u, v)
+                            bd = an.batch_dim[u]
+                            m1 = m.movedim(bd, 0)[0]
+                            an._memo[key] = (m, int(m1.sum()),
+                                             _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice))
+                        m, k, g = an._memo[key]
                         reals, bits = _dtype_bits(an.values[u].dtype)
-                        g = _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice)
                         edge_masks[(u, v)] = (m, k, g)
                         c = k * reals * bits
                         G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0), bits=c)
@@ -436,11 +503,13 @@ def _build_network(an: Any, splits: dict) -> Any:
 
 
 def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None,
-             bob_values: Any = None, source_lines: bool = True) -> Cut:
+             bob_values: Any = None, source_lines: bool = True, cheapest_in_bits: bool = True) -> Cut:
     """The cheapest checked cut of ``model``'s traced forward for a sequence with these ``owners``.
 
     ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it); ``bob_values(positions)``
     lists every joint value of Bob's tokens at those positions (for Lemma T's split; None: none enumerated).
+    ``cheapest_in_bits=False`` skips the cut in bits alone (``Cut.cheapest``), e.g. where only the size of the
+    returned cut is read.
 
     Raises
     ------
@@ -449,14 +518,18 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     """
     import networkx as nx
     import torch
+    from networkx.algorithms.flow import boykov_kolmogorov
 
     from reductions.compiled.rules import split_rules
-    from reductions.compiled.trace import trace_forward
+    from reductions.compiled.trace import rebatch, trace_forward
 
     T = len(owners)
     if programs is None:
-        prog1 = trace_forward(model, T, ANALYSIS_BATCH, stack_traces=source_lines)
-        progx = trace_forward(model, T, exec_batch, stack_traces=False)  # (source lines come from prog1)
+        # one trace, at the exec batch; the analysis program is the same program re-run at ANALYSIS_BATCH (its
+        # sizes logged from one real run), or, where that run's ops differ, a second trace
+        progx = trace_forward(model, T, exec_batch, stack_traces=source_lines)
+        prog1 = rebatch(progx, model, ANALYSIS_BATCH) or trace_forward(model, T, ANALYSIS_BATCH,
+                                                                       stack_traces=source_lines)
     else:
         prog1, progx = programs
     device = next(iter(prog1.params.values())).device if prog1.params else "cpu"
@@ -487,12 +560,16 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     best = cheapest = None
     for sps in nets:
         G, cand, out = _build_network(an, sps)
-        value, (reach, _) = nx.minimum_cut(G, "src", "sink")
+        # the source side of networkx's minimum cut is the set of nodes that cannot reach the sink in the residual
+        # network of a maximum flow, which is the same for every maximum flow: the algorithm changes only the time
+        value, (reach, _) = nx.minimum_cut(G, "src", "sink", flow_func=boykov_kolmogorov)
         if not math.isfinite(value):
             continue
         if best is None or value < best[0]:
             best = (value, _extract(G, reach, an, sps, cand, progx))
-        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits")
+        if not cheapest_in_bits:
+            continue
+        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits", flow_func=boykov_kolmogorov)
         if cheapest is None or bits < cheapest[0]:
             cheapest = (bits, _extract(G, reach2, an, sps, cand, progx))
     if best is None:
@@ -502,7 +579,7 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     cut = best[1]
     check_cut(cut)
     # the cheapest cut in bits alone, whatever grows with n: the message to report when every cut grows
-    if cheapest[1].scalars < cut.scalars:
+    if cheapest is not None and cheapest[1].scalars < cut.scalars:
         check_cut(cheapest[1])
         cut.cheapest = cheapest[1]
     return cut

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import operator
 from typing import Any
 
@@ -113,11 +112,25 @@ def decode_elements(d: Any, n: int) -> Any:
     """The boolean vector of length ``n`` of the element bits set anywhere in ``d``."""
     import torch
 
-    flat = d.reshape(-1, d.shape[-1])
-    acc = functools.reduce(operator.or_, flat.unbind(0)) if flat.shape[0] else torch.zeros(d.shape[-1],
-                                                                                           dtype=torch.long)
+    acc = _or_dim(d.reshape(-1, d.shape[-1]), 0)
     bits = (acc.unsqueeze(-1) >> torch.arange(WORD_BITS)) & 1  # (W, WORD_BITS)
     return bits.reshape(-1)[:n].bool()
+
+
+def _or_dim(d: Any, dim: int) -> Any:
+    """OR of the words over one tensor dim (removed), by halving: log2(size) vectorised steps."""
+    k = d.shape[dim]
+    if k == 0:
+        return d.sum(dim) * 0
+    if k == 1:
+        return d.select(dim, 0)
+    while k > 1:
+        h = k // 2
+        y = d.narrow(dim, 0, h) | d.narrow(dim, h, h)
+        if k % 2:
+            y.narrow(dim, 0, 1).bitwise_or_(d.narrow(dim, 2 * h, 1))
+        d, k = y, h
+    return d.squeeze(dim)
 
 
 def _or_reduce(d: Any, dims: Any, keepdim: bool) -> Any:
@@ -125,21 +138,25 @@ def _or_reduce(d: Any, dims: Any, keepdim: bool) -> Any:
     nd = d.dim() - 1
     dims = sorted({x % nd for x in dims}, reverse=True) if nd else []
     for dim in dims:
-        parts = d.unbind(dim)
-        r = functools.reduce(operator.or_, parts) if parts else d.sum(dim) * 0
+        r = _or_dim(d, dim)
         d = r.unsqueeze(dim) if keepdim else r
     return d
 
 
 def _cumulative_or(d: Any, dim: int) -> Any:
+    """The running OR of the words along ``dim`` (a log-step scan: OR is associative and idempotent)."""
     import torch
 
     dim = dim % (d.dim() - 1)
-    parts, run = [], None
-    for p in d.unbind(dim):
-        run = p if run is None else run | p
-        parts.append(run)
-    return torch.stack(parts, dim)
+    k = d.shape[dim]
+    if k == 0:
+        raise ValueError("a scan over an empty axis")
+    x = d.clone()
+    s = 1
+    while s < k:
+        x = torch.cat([x.narrow(dim, 0, s), x.narrow(dim, s, k - s) | x.narrow(dim, 0, k - s)], dim)
+        s *= 2
+    return x
 
 
 def _broadcast_or(shape: tuple, deps: list) -> Any:
@@ -235,27 +252,32 @@ class DependencyAnalysis:
         for several outputs). Nothing of the analysis changes."""
         import torch
 
-        saved = (dict(self.deps), self.W, self.nbits, list(self.fallbacks))
+        inputs = _input_nodes(op)
+        missing = object()
+        saved = ({a: self.deps.get(a, missing) for a in inputs}, self.W, self.nbits, len(self.fallbacks))
         W = words_for(nbits)
         try:
             self.W, self.nbits = W, nbits
-            for a in _input_nodes(op):
+            zero = torch.zeros(W, dtype=torch.long)  # unmarked inputs: no bit (one word, broadcast: the rules
+            for a in inputs:                         # never write into their inputs)
                 d = self.deps.get(a)
                 if a in marks:
                     self.deps[a] = marks[a]
                 elif isinstance(d, torch.Tensor):
-                    self.deps[a] = torch.zeros((*d.shape[:-1], W), dtype=torch.long)
+                    self.deps[a] = zero.expand(*d.shape[:-1], W)
                 elif isinstance(d, list):
-                    self.deps[a] = [torch.zeros((*x.shape[:-1], W), dtype=torch.long) if isinstance(x, torch.Tensor)
-                                    else x for x in d]
+                    self.deps[a] = [zero.expand(*x.shape[:-1], W) if isinstance(x, torch.Tensor) else x for x in d]
             args = self._val(op.args)
             kwargs = {k: self._val(x) for k, x in op.kwargs.items()}
             return self._rule(op, args, kwargs, self.values[op])
-        finally:
-            self.deps.clear()
-            self.deps.update(saved[0])
+        finally:  # the rules write no other entry of deps
+            for a, d in saved[0].items():
+                if d is missing:
+                    self.deps.pop(a, None)
+                else:
+                    self.deps[a] = d
             self.W, self.nbits = saved[1], saved[2]
-            self.fallbacks[:] = saved[3]
+            del self.fallbacks[saved[3]:]
 
     def message_word(self) -> Any:
         """The words with only the message bit set."""

@@ -4,7 +4,10 @@ The forward is traced with ``torch.fx.experimental.proxy_tensor.make_fx`` on fak
 ``torch.func.functionalize`` (no in-place ops, no aliasing views) and ``torch.func.functional_call``
 (parameters and buffers become inputs of the program, so they are public constants), with oneDNN
 switched off so that ``nn.RNN``/``nn.GRU``/``nn.LSTM`` unroll into their per-step ops. Python loops are
-unrolled by tracing. What cannot be traced this way is refused, with the reason and what to do:
+unrolled by tracing. The compiled reduction traces once per sequence length and gets the program for a
+second batch size with :func:`rebatch` (one real run of the forward, its ops' sizes logged), tracing again
+only where that run's ops differ from the trace's. What cannot be traced this way is refused, with the
+reason and what to do:
 data-dependent control flow or ``.item()`` (fake tensors have no values), ops with no fake
 implementation, and random ops (dropout in training mode): the protocol must be deterministic.
 
@@ -16,6 +19,12 @@ Examples
 >>> prog = trace_forward(m, seq_len=4, batch=2)
 >>> prog.batch, prog.seq_len, prog.output_shape
 (2, 4, (2, 2))
+
+The same program for another batch size, from one logged run instead of a second trace:
+
+>>> prog3 = rebatch(prog, m, 3)
+>>> prog3.output_shape, [n.target for n in prog3.graph.nodes] == [n.target for n in prog.graph.nodes]
+((3, 2), True)
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any
 
 from ccbounds.errors import ReductionNotApplicable
 
-__all__ = ["TracedProgram", "trace_forward", "RANDOM_OPS"]
+__all__ = ["TracedProgram", "trace_forward", "rebatch", "RANDOM_OPS"]
 
 #: aten ops that draw random numbers: a program that runs one is not a deterministic protocol
 RANDOM_OPS = ("bernoulli", "native_dropout", "dropout", "rand", "randn", "randint", "randperm", "normal",
@@ -47,6 +56,7 @@ class TracedProgram:
     batch: int
     seq_len: int
     output_shape: tuple
+    onednn: bool = False  # whether oneDNN was on for the trace (see trace_forward)
 
     @property
     def graph(self) -> Any:
@@ -161,6 +171,7 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
     # oneDNN off first (nn.RNN/GRU/LSTM unroll into per-step ops, so the state is a value of the program);
     # if torch cannot trace that decomposition, with oneDNN on (the fused RNN op: its outputs then depend on
     # all of its inputs' positions, a sound over-approximation)
+    onednn = False
     for onednn in (False, True):
         try:
             with warnings.catch_warnings(), torch.no_grad(), _quiet_torch_logs():
@@ -207,4 +218,140 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
         raise ReductionNotApplicable(
             f"the model's forward returns logits of shape {shape} for a batch of {batch}; the compiled reduction "
             "needs (batch, classes) logits read at the answer position")
-    return TracedProgram(gm, params, batch, seq_len, tuple(val.shape))
+    return TracedProgram(gm, params, batch, seq_len, tuple(val.shape), onednn)
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _dispatch_log(model: Any, program: TracedProgram, batch: int, fake: bool = False) -> list | None:
+    """Every aten op the model's forward dispatches on a ``(batch, seq_len)`` token batch, real (or fake: no values,
+    the trace's own path), in order: (op, args and kwargs with tensors replaced by None, meta-device copies of the
+    outputs). None if it fails."""
+    import torch
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.func import functional_call
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_map
+
+    def meta(t: Any) -> Any:
+        return torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta") if isinstance(t, torch.Tensor) \
+            else t
+
+    def strip(t: Any) -> Any:
+        return None if isinstance(t, torch.Tensor) else t
+
+    calls: list = []
+
+    class Log(TorchDispatchMode):
+        ccbounds_tracing = True  # value checks in ccbounds' models are skipped, as in a trace
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            if func is torch.ops.prim.device.default:  # a metadata query, which make_fx does not record either
+                return out
+            calls.append((func, tree_map(strip, args), tree_map(strip, kwargs), tree_map(meta, out)))
+            return out
+
+    # buffers copied: a real run must not change them (e.g. batch-norm statistics in training mode); parameters as
+    # they are (nn.LSTM takes another path for copies of its flat weights)
+    buffers = {k for k, _ in model.named_buffers()}
+    params = {k: v.detach().clone() if k in buffers else v for k, v in program.params.items()}
+    device = next(iter(params.values())).device if params else "cpu"
+    tokens = torch.zeros((batch, program.seq_len), dtype=torch.long, device=device)
+    try:
+        with warnings.catch_warnings(), torch.no_grad(), torch.backends.mkldnn.flags(enabled=program.onednn), \
+                _quiet_torch_logs():
+            warnings.simplefilter("ignore")
+            if fake:
+                mode = FakeTensorMode(allow_non_fake_inputs=True)
+                params = {k: mode.from_tensor(v) for k, v in params.items()}
+                tokens = mode.from_tensor(tokens)
+                with mode, Log():
+                    _logits(functional_call(model, params, (tokens,), strict=False))
+            else:
+                with Log():
+                    _logits(functional_call(model, params, (tokens,), strict=False))
+    except Exception:  # noqa: BLE001 - no log: the caller traces instead
+        return None
+    return calls
+
+
+def _merge(a: Any, logged: Any) -> Any:
+    """``a`` (a node's argument) with its non-tensor parts taken from ``logged`` (the same argument of the
+    same op in another run): nodes stay, numbers and shapes come from the log."""
+    import torch.fx as fx
+
+    if isinstance(a, fx.Node):
+        if logged is not None:
+            raise _Mismatch
+        return a
+    if isinstance(a, (list, tuple)):
+        if not isinstance(logged, (list, tuple)) or len(logged) != len(a):
+            raise _Mismatch
+        return type(a)(_merge(x, y) for x, y in zip(a, logged))
+    if isinstance(a, dict):
+        if not isinstance(logged, dict) or set(logged) != set(a):
+            raise _Mismatch
+        return {k: _merge(a[k], logged[k]) for k in a}
+    if logged is None and a is not None or type(logged) is not type(a) and not (
+            isinstance(a, (int, float)) and isinstance(logged, (int, float))):
+        raise _Mismatch
+    return logged
+
+
+def rebatch(program: TracedProgram, model: Any, batch: int) -> TracedProgram | None:
+    """The same traced program for another batch size, without tracing again: the model's forward is run once
+    for real on a ``(batch, seq_len)`` batch under a dispatch mode that logs every op, and each node of
+    ``program`` takes the non-tensor arguments (sizes, ...) and output shapes the same op had in that run. The
+    ops must be the same, in the same order; None where they are not (or the graph holds tensor constants, or
+    the run fails): then trace the model at that batch size instead.
+    """
+    import operator
+
+    import torch
+    import torch.fx as fx
+
+    graph = program.graph
+    if any(n.op == "get_attr" for n in graph.nodes):
+        return None
+    ops = [n for n in graph.nodes if n.op == "call_function" and n.target is not operator.getitem]
+    for fake in (False, True):  # a real run (fast), else a fake one (the trace's own path, no values)
+        calls = _dispatch_log(model, program, batch, fake)
+        if calls is not None and len(calls) == len(ops) and all(c[0] == n.target for c, n in zip(calls, ops)):
+            break
+    else:
+        return None
+    new = fx.Graph()
+    env: dict = {}
+    for old in graph.nodes:
+        env[old] = new.node_copy(old, lambda n: env[n])  # names, targets and meta (stack traces) kept
+    logged = dict(zip(ops, calls))
+    tok = program.placeholders()[-1]
+    out_val = None
+    try:
+        for old in graph.nodes:
+            node = env[old]
+            if old is tok:
+                node.meta["val"] = torch.empty((batch, program.seq_len), dtype=torch.long, device="meta")
+            elif old in logged:
+                _, args, kwargs, val = logged[old]
+                node.args = _merge(tuple(node.args), tuple(args))
+                node.kwargs = _merge(dict(node.kwargs), dict(kwargs))
+                node.meta["val"] = val
+            elif old.op == "call_function" and old.target is operator.getitem:
+                node.meta["val"] = env[old.args[0]].meta["val"][old.args[1]]
+            elif old.op not in ("placeholder", "output"):
+                return None
+        out = [n for n in new.nodes if n.op == "output"][0].args[0]
+        while isinstance(out, (list, tuple)) and len(out) == 1:
+            out = out[0]
+        out_val = out.meta.get("val") if isinstance(out, fx.Node) else None
+    except (_Mismatch, KeyError, IndexError, TypeError):
+        return None
+    if not isinstance(out_val, torch.Tensor) or out_val.dim() != 2 or out_val.shape[0] != batch:
+        return None
+    gm = fx.GraphModule(program.graph_module, new)
+    return TracedProgram(gm, program.params, batch, program.seq_len, tuple(out_val.shape), program.onednn)
