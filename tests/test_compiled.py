@@ -305,3 +305,98 @@ def test_needed_elements_of_cat_and_stack_equal_the_per_element_probe():
                 assert torch.equal(hit, want)
                 seen += 1
     assert seen >= 4
+
+
+# ----------------------------------------------------------------------------- cuts ranked, attention kernels, tables
+def test_stacked_lstm_cuts_at_its_state_not_at_every_layer_1_output():
+    """At n = 4 the layer-1 outputs at each of Alice's positions (4 x 4) plus layer 1's c (4) = 20 scalars undercut the
+    3-layer state (3 x 2 x 4 = 24), but they are a copy of her input spread over tensors: the state is the cut."""
+    torch.manual_seed(0)
+    model = build_model(RecurrentConfig("lstm", vocab_size=6, num_classes=2, width=4, layers=3)).eval()
+    p = compile_reduction(model, INDEX(4))
+    assert p.scalars == 3 * 2 * 4 and not p.message_grows_with_n
+
+
+class BiGRU(nn.Module):
+    """Read at position 0, where the backward direction has read Bob's tokens: the cut is her embeddings."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.rnn, self.head = nn.Embedding(4, 4), nn.GRU(4, 4, batch_first=True, bidirectional=True), \
+            nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(self.emb(x))[0][:, 0])
+
+
+def test_bidirectional_gru_cuts_at_alices_embeddings():
+    p = compile_reduction(made(BiGRU), EQ(3))
+    assert p.message_grows_with_n and p.scalars == 3 * 4  # 3 positions x d = 4 (not the 3 x 12 gate inputs)
+    assert "gives no bound" in p.explain()
+
+
+class MHABlock(nn.Module):
+    """nn.MultiheadAttention called with its default need_weights=True (weights averaged, then discarded)."""
+
+    def __init__(self, V=4, T=8, d=8, heads=2):
+        super().__init__()
+        self.tok, self.pos = nn.Embedding(V, d), nn.Embedding(T, d)
+        self.attn, self.out = nn.MultiheadAttention(d, heads, batch_first=True), nn.Linear(d, 2)
+
+    def forward(self, x):
+        h = self.tok(x) + self.pos(torch.arange(x.shape[1]))
+        a, _ = self.attn(h, h, h)
+        return self.out(h + a)[:, -1]
+
+
+@pytest.mark.parametrize("d,H", [(8, 2), (12, 3)])
+def test_fused_attention_is_split_by_lemma_t(d, H):
+    """SDPA (ccbounds' TransformerClassifier, via nn.TransformerEncoderLayer) and nn.MultiheadAttention with its
+    weights are traced in math form, so the partial-softmax rule gives Lemma T's H (d_v + 1) for EQ's constant END."""
+    from ccbounds.models import TransformerConfig
+
+    torch.manual_seed(0)
+    tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=8, d_model=d, heads=H, layers=1)).eval()
+    for model in (tf, made(MHABlock, d=d, heads=H)):
+        p = compile_reduction(model, EQ(3))
+        assert p.scalars == H * (d // H + 1) and not p.message_grows_with_n
+        assert "partial-softmax" in p.describe_message()
+
+
+def test_growth_is_judged_at_n_minus_1_when_the_model_ends_at_this_length():
+    """INDEX_4 on a Transformer with 5 positions: n + 1 cannot run; at n - 1 Bob's index takes fewer values."""
+    from ccbounds.models import TransformerConfig
+
+    torch.manual_seed(0)
+    tf = build_model(TransformerConfig(vocab_size=6, num_classes=2, max_len=5, d_model=8, heads=2, layers=1)).eval()
+    p = compile_reduction(tf, INDEX(4))
+    assert p.message_grows_with_n and "n - 1" in p.growth_note
+
+
+class TableSum(nn.Module):
+    """A table indexed by token ids (no nn.Embedding), summed over positions."""
+
+    def __init__(self):
+        super().__init__()
+        self.table, self.w = nn.Parameter(torch.randn(4, 3)), nn.Parameter(torch.randn(3, 2))
+
+    def forward(self, x):
+        return torch.tanh(self.table[x].sum(1)) @ self.w
+
+
+def test_a_table_read_by_token_ids_is_tracked_per_position():
+    p = compile_reduction(made(TableSum), INDEX(2))  # Alice's partial sum: 3 scalars
+    assert p.scalars == 3 and not p.message_grows_with_n
+    xs, ys = list(p.problem.alice_inputs()), list(p.problem.bob_inputs())
+    assert (p.answer_grid(p.messages(xs), ys) == p.model_grid(xs, ys)).all()
+
+
+def test_bob_does_not_recompute_what_his_output_does_not_read():
+    """An nn.LSTM stacks every step's output; Bob fills the steps before the cut with zeros and still equals the
+    model on every input (the validation compares with the model's own forward)."""
+    torch.manual_seed(2)
+    model = build_model(RecurrentConfig("lstm", vocab_size=6, num_classes=2, width=3)).eval()
+    p = compile_reduction(model, INDEX(4))
+    assert p.programs.fill and len(p.programs.bob_nodes) < len(p.programs.alice_nodes)
+    xs, ys = list(p.problem.alice_inputs()), list(p.problem.bob_inputs())
+    assert (p.answer_grid(p.messages(xs), ys) == p.model_grid(xs, ys)).all()

@@ -45,6 +45,8 @@ __all__ = ["Cut", "CutPart", "find_cut", "EXEC_BATCH", "ANALYSIS_BATCH"]
 EXEC_BATCH = 256
 #: values with more elements than this are taken as wholly needed by the output (no per-element probe)
 MAX_PROBE = 1 << 14
+#: rounds of the minimum cut that move a copy of Alice's input spread over several values to the top tier
+MAX_SPREAD_ROUNDS = 4
 #: batch size of the program the dependency analysis runs (2, not 1: torch decomposes some ops differently
 #: for a batch of one, and the two programs must run the same ops)
 ANALYSIS_BATCH = 2
@@ -89,9 +91,12 @@ class Cut:
     def bits(self) -> int:
         return sum(p.bits for p in self.parts)
 
+    #: the element parts together are a copy of Alice's input spread over several tensors (see _spread)
+    spread: bool = False
+
     @property
     def grows_with_n(self) -> bool:
-        return any(p.grows for p in self.parts)
+        return self.spread or any(p.grows for p in self.parts)
 
 
 def _user_frame(node: Any) -> str:
@@ -110,6 +115,7 @@ def _user_frame(node: Any) -> str:
     if not user:
         return where.rstrip(", ")
     head, code = user[-1]
+    code = " ".join(code.split())
     try:
         path = head.split('"')[1]
         lineno = head.split("line ")[1].split(",")[0]
@@ -374,6 +380,13 @@ def _row_ids(rows: Any) -> Any:
     return ids if ids is not None else torch.zeros(rows.shape[0], dtype=torch.long)
 
 
+def _partial(mask: Any, deps: Any, alice_word: Any) -> bool:
+    """True if some Alice element of the part depends on only some of Alice's positions (an intermediate value
+    along her sequence: a cut through several of them is a copy of her input spread over many values)."""
+    d = deps[mask] & alice_word
+    return bool((d != alice_word).any())
+
+
 def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     """True if the part is a copy of Alice's input indexed by her positions: along some axis its Alice slices
     depend on at least max(2, #Alice positions) different sets of her positions (per example).
@@ -413,7 +426,7 @@ def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     return False
 
 
-def _build_network(an: Any, splits: dict) -> Any:
+def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset()) -> Any:
     import networkx as nx
 
     G = nx.DiGraph()
@@ -438,19 +451,30 @@ def _build_network(an: Any, splits: dict) -> Any:
             if key not in an._memo:
                 bd = an.batch_dim[n]
                 m1 = an.alice_only[n].movedim(bd, 0)[0]
-                an._memo[key] = (int(m1.sum()), _grows(m1, an.deps[n].movedim(bd, 0)[0], an.alice_word, n_alice))
-            k, grows = an._memo[key]
+                d1 = an.deps[n].movedim(bd, 0)[0]
+                an._memo[key] = (int(m1.sum()), _grows(m1, d1, an.alice_word, n_alice),
+                                 _partial(m1, d1, an.alice_word))
+            k, grows, partial = an._memo[key]
             cand[n] = (k * reals, k * reals * bits, grows)
-            pending.append((n, k * reals * bits, grows))
+            tier = 2 if grows or n in promoted else int(partial)
+            pending.append((n, k * reals * bits, tier))
         else:
             G.add_edge(("A_in", n), ("A_out", n))
-    # a copy of Alice's input (it grows with n) is taken only where no other cut exists: its arcs cost more
-    # than every other arc together, so the minimum cut uses as few of them as it can, then the fewest bits
-    # (each value's Alice elements also bound every edge's capacity out of it: at most len(nodes) edges each)
-    big = (1 + sum(c for _, c, g in pending if not g) + sum(sp.carry_scalars * 64 for sp in splits.values())) \
+    # the cut is chosen lexicographically: fewest bits of copies of Alice's input (parts that grow with n), then
+    # fewest bits of values that depend on only some of her positions (a cut through several such values along
+    # her sequence is a copy of her input spread over many tensors: the layer-1 outputs of a stacked RNN at every
+    # position undercut the stack's state at small n), then the fewest bits. Each tier's weight exceeds every
+    # capacity of the tiers below together (each value's Alice elements bound every edge out of it: at most
+    # len(nodes) edges each)
+    total = (1 + sum(c for _, c, _ in pending) + sum(sp.carry_scalars * 64 for sp in splits.values())) \
         * (2 + len(nodes))
-    for n, c, g in pending:
-        G.add_edge(("A_in", n), ("A_out", n), capacity=c + (big * c if g else 0), bits=c)
+    weight = (1, 1 + total, 1 + total * (1 + total))
+
+    def capacity(c: int, tier: int) -> int:
+        return c * weight[tier]
+
+    for n, c, tier in pending:
+        G.add_edge(("A_in", n), ("A_out", n), capacity=capacity(c, tier), bits=c)
     edge_masks: dict = {}
     for n, sp in splits.items():
         reals, bits = _dtype_bits(an.values[n].dtype)
@@ -480,13 +504,15 @@ def _build_network(an: Any, splits: dict) -> Any:
                             m = an.read_mask(u, v)
                             bd = an.batch_dim[u]
                             m1 = m.movedim(bd, 0)[0]
-                            an._memo[key] = (m, int(m1.sum()),
-                                             _grows(m1, an.deps[u].movedim(bd, 0)[0], an.alice_word, n_alice))
-                        m, k, g = an._memo[key]
+                            d1 = an.deps[u].movedim(bd, 0)[0]
+                            an._memo[key] = (m, int(m1.sum()), _grows(m1, d1, an.alice_word, n_alice),
+                                             _partial(m1, d1, an.alice_word))
+                        m, k, g, partial = an._memo[key]
                         reals, bits = _dtype_bits(an.values[u].dtype)
                         edge_masks[(u, v)] = (m, k, g)
                         c = k * reals * bits
-                        G.add_edge(("A_out", u), ("M", v), capacity=c + (big * c if g else 0), bits=c)
+                        tier = 2 if g or u in promoted else int(partial)
+                        G.add_edge(("A_out", u), ("M", v), capacity=capacity(c, tier), bits=c)
                     else:
                         G.add_edge(("A_out", u), ("M", v))
             if u in an.mixed and v in an.mixed and an.reads(u, v, "mixed")[1]:
@@ -558,18 +584,35 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     if any(sp.from_source for sp in splits.values()):
         nets.append({n: sp for n, sp in splits.items() if not sp.from_source})
     best = cheapest = None
+    n_alice = sum(o == "Alice" for o in owners)
     for sps in nets:
-        G, cand, out = _build_network(an, sps)
-        # the source side of networkx's minimum cut is the set of nodes that cannot reach the sink in the residual
-        # network of a maximum flow, which is the same for every maximum flow: the algorithm changes only the time
-        value, (reach, _) = nx.minimum_cut(G, "src", "sink", flow_func=boykov_kolmogorov)
+        promoted: set = set()
+        for _ in range(MAX_SPREAD_ROUNDS):
+            G, cand, out = _build_network(an, sps, promoted)
+            # the source side of networkx's minimum cut is the set of nodes that cannot reach the sink in the
+            # residual network of a maximum flow, the same for every maximum flow: the algorithm changes only the time
+            try:
+                value, (reach, _) = nx.minimum_cut(G, "src", "sink", flow_func=boykov_kolmogorov)
+            except nx.NetworkXUnbounded:  # a path of arcs that cannot be cut: no finite cut in this network
+                value = math.inf
+            if not math.isfinite(value):
+                break
+            found = _extract(G, reach, an, sps, cand, progx)
+            nodes, sets = _spread(found, an)
+            found.spread = sets >= max(2, n_alice)
+            if not found.spread or nodes <= promoted:
+                break
+            promoted |= nodes  # a copy of her input spread over these values: cut elsewhere if anything else can
         if not math.isfinite(value):
             continue
         if best is None or value < best[0]:
-            best = (value, _extract(G, reach, an, sps, cand, progx))
+            best = (value, found)
         if not cheapest_in_bits:
             continue
-        bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits", flow_func=boykov_kolmogorov)
+        try:
+            bits, (reach2, _) = nx.minimum_cut(G, "src", "sink", capacity="bits", flow_func=boykov_kolmogorov)
+        except nx.NetworkXUnbounded:  # pragma: no cover - the same arcs are finite as in the network above
+            continue
         if cheapest is None or bits < cheapest[0]:
             cheapest = (bits, _extract(G, reach2, an, sps, cand, progx))
     if best is None:
@@ -583,6 +626,23 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
         check_cut(cheapest[1])
         cut.cheapest = cheapest[1]
     return cut
+
+
+def _spread(cut: Cut, an: Any) -> tuple[set, int]:
+    """The values of the cut's element parts that depend on only some of Alice's positions, and how many
+    different sets of her positions those elements depend on, pooled over the parts (as many as her positions:
+    the cut is a copy of her input spread over several tensors, e.g. every position's input projection)."""
+    nodes, sets = set(), set()
+    for p in cut.parts:
+        if p.kind != "elements":
+            continue
+        d = an.deps[p.node][p.mask] & an.alice_word
+        part = {tuple(r) for r in d.reshape(-1, d.shape[-1]).unique(dim=0).tolist()}
+        full = tuple(an.alice_word.tolist())
+        if part - {full}:
+            nodes.add(p.node)
+            sets |= part - {full}
+    return nodes, len(sets)
 
 
 def _extract(G: Any, reach: set, an: Any, splits: dict, cand: dict, progx: Any) -> Cut:

@@ -222,8 +222,8 @@ CONST = {"zeros_like", "ones_like", "empty_like", "full_like", "new_zeros", "new
 REDUCE = {"sum", "mean", "amax", "amin", "prod", "max", "min", "logsumexp", "var", "std", "norm", "any", "all",
           "argmax", "argmin", "linalg_vector_norm", "nansum", "var_mean", "std_mean"}
 SCAN = {"cumsum", "cumprod", "logcumsumexp", "cummax", "cummin", "_logcumsumexp"}
-ALONG = {"_softmax", "softmax", "_log_softmax", "log_softmax", "sort", "topk", "_fft_r2c", "_fft_c2r", "_fft_c2c",
-         "fft_fft", "fft_ifft", "fft_rfft", "fft_irfft", "special_log_softmax"}
+ALONG = {"_softmax", "_safe_softmax", "softmax", "_log_softmax", "log_softmax", "sort", "topk", "_fft_r2c",
+         "_fft_c2r", "_fft_c2c", "fft_fft", "fft_ifft", "fft_rfft", "fft_irfft", "special_log_softmax"}
 MATMUL = {"mm", "bmm", "addmm", "baddbmm", "matmul", "dot", "mv", "addmv", "linear", "einsum", "addbmm"}
 
 
@@ -380,6 +380,8 @@ class DependencyAnalysis:
             pointwise = torch.Tag.pointwise in tags or base in POINTWISE
             if pointwise and isinstance(out, torch.Tensor) and not list_args:
                 return _broadcast_or(tuple(out.shape), list(deps.values()))
+            if base == "index" and 1 in list_args and isinstance(out, torch.Tensor):
+                return self._index(node, args, deps, out)
             if base in MOVEMENT:
                 return self._movement(node, target, args, kwargs, deps, list_args, out)
             if base in REDUCE and isinstance(out, torch.Tensor | tuple) and 0 in deps:
@@ -407,6 +409,27 @@ class DependencyAnalysis:
         except Exception:  # noqa: BLE001 - an op the rule cannot handle falls back (sound)
             pass
         return self._fallback(node, out)
+
+    def _index(self, node: Any, args: tuple, deps: dict, out: Any) -> Any:
+        """``self[i_1, ..., i_k]`` (advanced indexing, the index tensors adjacent): an element depends on the
+        element of ``self`` it reads and on the index elements that chose it (a table read by token ids)."""
+        import torch
+        import torch.fx as fx
+
+        idx_nodes = list(node.args[1])
+        used = [i for i, a in enumerate(idx_nodes) if a is not None]
+        if not used or used != list(range(used[0], used[-1] + 1)):
+            raise ValueError("index tensors that are not adjacent")
+        k = used[0]
+        data = deps.get(0)
+        d = data[tuple(args[1])] if data is not None else self._zero(out)
+        idx = [self.deps[a] if isinstance(a, fx.Node) else self._zero(args[1][i]) for i, a in enumerate(idx_nodes)
+               if a is not None]
+        shape = torch.broadcast_shapes(*(tuple(x.shape[:-1]) for x in idx))
+        joined = _broadcast_or(tuple(shape), idx)  # (*shape, W)
+        lead, rest = k, out.dim() - k - len(shape)
+        joined = joined.reshape(*(1,) * lead, *shape, *(1,) * rest, self.W)
+        return d | joined.expand(*out.shape, self.W)
 
     def _fallback(self, node: Any, out: Any) -> Any:
         import torch

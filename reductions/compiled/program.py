@@ -39,7 +39,7 @@ def _closure(targets: list, stop: set, tuple_nodes: set, extra: dict) -> set:
 class CutPrograms:
     """Alice's and Bob's programs of a checked :class:`~reductions.compiled.cut.Cut`."""
 
-    def __init__(self, cut: Any) -> None:
+    def __init__(self, cut: Any, fill: bool = True) -> None:
         self.cut = cut
         an = cut.analysis
         self.an = an
@@ -59,7 +59,19 @@ class CutPrograms:
         # Bob: the output, stopping at values the message gives whole, reading split ops' Bob inputs
         whole = {p.node for p in cut.parts if p.kind == "elements" and bool(p.mask.all())}
         extra = {n: list(sp.inputs) for n, sp in cut.splits.items()}
-        self.bob_nodes = _closure([out], whole, an.tuple_nodes, extra)
+        # values every element of which depends on Alice's positions and none on Bob's, outside the message: the
+        # checked cut says Bob's output reads none of them, so Bob fills them with zeros instead of recomputing
+        # them from filler tokens (e.g. the earlier steps of an RNN whose outputs are stacked)
+        self.fill = set()
+        if fill:
+            import torch
+
+            parts = {p.node for p in cut.parts} | set(cut.splits)
+            for n, d in an.deps.items():
+                if isinstance(d, torch.Tensor) and n not in parts and n.op == "call_function" and d.dim() > 1 \
+                        and bool((d & an.alice_word).ne(0).any(-1).all()) and not bool((d & an.bob_word).ne(0).any()):
+                    self.fill.add(n)
+        self.bob_nodes = _closure([out], whole | self.fill, an.tuple_nodes, extra)
         self.batch = an.progx.batch
 
     # -- running the exec program ---------------------------------------------------------------------
@@ -182,6 +194,10 @@ class CutPrograms:
 
             def on_value(n: Any, values: dict, v: Any, pieces: dict = pieces, whole: set = whole) -> Any:
                 if n not in pieces:
+                    if v is None and n in self.fill:
+                        like = self.an.to_exec[n].meta["val"]
+                        values[n] = torch.zeros(like.shape, dtype=like.dtype, device=tokens.device)
+                        return True
                     return None
                 p, flat = pieces[n]
                 if v is None:  # before computing n

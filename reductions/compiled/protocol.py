@@ -82,32 +82,45 @@ class CompiledProtocol(InducedProtocol):
         return self._S
 
     def _growth(self, model: Any, gadget: Any) -> tuple[bool, str]:
-        """Whether the message grows with n: a part indexed by Alice's positions (a copy of her input), or a
-        larger cheapest cut for the same gadget at n + 1 (the program is compiled again there)."""
+        """Whether the message grows with n: a part indexed by Alice's positions (a copy of her input), or
+        another cheapest cut for the same gadget at n + 1 (the program is compiled again there; at n - 1 when
+        the model cannot run at n + 1, e.g. its positions end at this length)."""
         from reductions.compiled.cut import find_cut
 
         if self.cut.grows_with_n:
             return True, "a part of the cut is indexed by Alice's positions"
-        try:
-            from reductions.gadgets import get_gadget
+        from reductions.gadgets import get_gadget
 
-            bigger = self.problem.resized(self.problem.n + 1)
-            g2 = get_gadget(bigger, gadget.task.name)
-            if g2.name.replace(str(bigger.n), "?") != gadget.name.replace(str(self.problem.n), "?"):
-                raise ValueError("a gadget of another family")
-            x2, y2 = bigger.sample(1, seed=0)[0]
-            seq = g2.sequences([x2], [y2])
-            S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
-                          bob_values=lambda pos: _bob_values(g2, pos), cheapest_in_bits=False).scalars
-        except Exception as e:  # noqa: BLE001 - no second length to compare: say so
-            return False, (f"the cut at n + 1 could not be compiled ({type(e).__name__}), so growth was judged from "
-                           "this length alone")
-        if S2 > self._S:
-            return True, f"the cheapest cut at n + 1 has {S2} scalars, more than the {self._S} at n"
-        if S2 < self._S:  # another kind of cut at n + 1: no constant size can be claimed
-            return True, (f"the cheapest cut at n + 1 has {S2} scalars, fewer than the {self._S} at n: a cut of "
-                          "another kind, so no constant size is claimed")
-        return False, f"the cheapest cut at n + 1 has the same {S2} scalars"
+        first: Exception | None = None
+        n = self.problem.n
+        if not isinstance(n, int):
+            return False, "the problem has no size parameter n, so growth was judged from this length alone"
+        superset = _enumerates_vocabulary(gadget)  # list Bob's token values the same way at both lengths
+        for m in (n + 1, n - 1):  # n - 1 where the model cannot run at n + 1
+            try:
+                if m < 1:
+                    raise ValueError("no shorter problem")
+                other = self.problem.resized(m)
+                g2 = get_gadget(other, gadget.task.name)
+                if g2.name.replace(str(other.n), "?") != gadget.name.replace(str(self.problem.n), "?"):
+                    raise ValueError("a gadget of another family")
+                x2, y2 = other.sample(1, seed=0)[0]
+                seq = g2.sequences([x2], [y2])
+                S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
+                              bob_values=lambda pos, g2=g2: _bob_values(g2, pos, superset),
+                              cheapest_in_bits=False).scalars
+            except Exception as e:  # noqa: BLE001 - no other length to compare: try the next, else say so
+                first = first or e
+                continue
+            at = "n + 1" if m > self.problem.n else "n - 1"
+            if (S2 > self._S) == (m > self.problem.n) and S2 != self._S:
+                return True, f"the cheapest cut at {at} has {S2} scalars, against {self._S} at n"
+            if S2 != self._S:  # another kind of cut at the other length: no constant size can be claimed
+                return True, (f"the cheapest cut at {at} has {S2} scalars against {self._S} at n: a cut of another "
+                              "kind, so no constant size is claimed")
+            return False, f"the cheapest cut at {at} has the same {S2} scalars"
+        return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so growth was "
+                       "judged from this length alone")
 
     def _tokens(self, xs: Sequence[Any], ys: Sequence[Any]) -> Any:
         import torch
@@ -126,15 +139,16 @@ class CompiledProtocol(InducedProtocol):
         return self.programs.bob(messages.to(self.device), tokens)
 
     def describe_message(self) -> str:
-        parts = []
+        """The message's tensors, grouped by the line of the user's code that made them."""
+        groups: dict = {}
         for p in self.cut.parts:
             shape = "x".join(str(s) for s in p.shape) or "scalar"
             rule = f" [{p.split.rule}]" if p.kind == "carry" else ""
-            where = f" at {p.where}" if p.where else ""
-            parts.append(f"{p.name} ({shape} {str(p.dtype).replace('torch.', '')}, {p.scalars} scalars: "
-                         f"{p.what}{rule}){where}")
+            groups.setdefault(p.where, []).append(f"{p.name} ({shape} {str(p.dtype).replace('torch.', '')}, "
+                                                  f"{p.scalars} scalars: {p.what}{rule})")
+        text = "; ".join(", ".join(items) + (f" at {where}" if where else "") for where, items in groups.items())
         head = f"{len(self.cut.parts)} tensor{'s' if len(self.cut.parts) != 1 else ''} of the traced forward"
-        return head + (": " + "; ".join(parts) if parts else " (none: Bob's answer does not depend on Alice)")
+        return head + (": " + text if text else " (none: Bob's answer does not depend on Alice)")
 
     def explain(self, precision: Any = 32, eps: float = 0.0) -> str:
         text = super().explain(precision, eps)
@@ -144,8 +158,8 @@ class CompiledProtocol(InducedProtocol):
                 "argument gives no length limit: this is how one layer of attention escapes the bound on this "
                 "task.",
                 "Here the compiled analysis found no cut of constant size: the cheapest cut it finds grows with n "
-                f"({self.growth_note}), e.g. a copy of Alice's input indexed by her positions, so this reduction "
-                "gives no bound for this model (theory §4.3).")
+                f"({self.growth_note}), so the argument gives no length limit: the structure of this model gives no "
+                "bound (theory §4.3).")
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +186,12 @@ class CompiledProtocol(InducedProtocol):
                 f"the model's forward fails on the gadget's sequences ({type(e).__name__}: "
                 f"{' '.join(str(e).split())[:200]}); check its vocabulary and maximum length") from None
         got = self.bob_logits_from_tokens(self.messages(xs), self.bob_tokens(ys)).float()
+        if self.programs.fill and (ref.shape != got.shape or not torch.allclose(got, ref, atol=ATOL, rtol=RTOL)):
+            # Bob's zeros for values his output does not read gave NaN/inf somewhere: recompute them instead
+            from reductions.compiled.program import CutPrograms
+
+            self.programs = CutPrograms(self.cut, fill=False)
+            got = self.bob_logits_from_tokens(self.messages(xs), self.bob_tokens(ys)).float()
         if ref.shape != got.shape or not torch.allclose(got, ref, atol=ATOL, rtol=RTOL):
             diff = (got - ref).abs().max().item() if ref.shape == got.shape else float("nan")
             bad = int((~torch.isclose(got, ref, atol=ATOL, rtol=RTOL)).any(-1).sum()) if ref.shape == got.shape \
@@ -186,11 +206,17 @@ class CompiledProtocol(InducedProtocol):
 MAX_ENUMERATE = 1 << 16
 
 
-def _bob_values(gadget: Any, positions: tuple) -> list | None:
+def _enumerates_vocabulary(gadget: Any) -> bool:
+    """Whether Bob has too many inputs to list (his token values are then every id of the vocabulary)."""
+    return gadget.problem.num_bob_inputs > MAX_ENUMERATE
+
+
+def _bob_values(gadget: Any, positions: tuple, superset: bool | None = None) -> list | None:
     """Every joint value of Bob's tokens at ``positions`` over his inputs, in first-seen order (None: too many
-    inputs to enumerate)."""
+    inputs to enumerate); with ``superset`` (default: when he has more than MAX_ENUMERATE inputs) every joint
+    value of the task's token ids instead."""
     problem = gadget.problem
-    if problem.num_bob_inputs > MAX_ENUMERATE:
+    if _enumerates_vocabulary(gadget) if superset is None else superset:
         # too many inputs to list: every joint value of the task's token ids (a superset: Alice sends more)
         vocab = int(gadget.task.vocab_size)
         if vocab ** len(positions) > MAX_ENUMERATE:

@@ -318,7 +318,7 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
     if mm is None or _base(mm) not in {"bmm", "mm"}:
         return None
     sm = _back(mm.args[0], _VIEWLIKE)
-    soft = _base(sm) == "_softmax"
+    soft = _base(sm) in {"_softmax", "_safe_softmax"}
     if soft and not hasattr(sm.args[0], "op") or not hasattr(sm, "op"):
         return None
     S = sm.args[0] if soft else sm  # the scores (softmax) or the weights themselves (retention, linear attention)

@@ -57,6 +57,7 @@ class TracedProgram:
     seq_len: int
     output_shape: tuple
     onednn: bool = False  # whether oneDNN was on for the trace (see trace_forward)
+    no_weights: bool = False  # whether nn.MultiheadAttention was asked for no weights (see trace_forward)
 
     @property
     def graph(self) -> Any:
@@ -122,6 +123,41 @@ def _label_modules(gm: Any, spans: list) -> None:
             nodes[i].meta["module"] = name  # later (inner) spans overwrite earlier (outer) ones
 
 
+def _math_attention() -> Any:
+    """``scaled_dot_product_attention`` (and ``nn.MultiheadAttention``, which calls it) traced as its math form
+    (matmul, softmax, matmul) instead of a fused kernel, so the split rules see the softmax (Lemma T)."""
+    try:
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError:  # pragma: no cover - torch < 2.3: the fused op stays (a sound over-approximation)
+        return contextlib.nullcontext()
+    return sdpa_kernel([SDPBackend.MATH])
+
+
+@contextlib.contextmanager
+def _mha_without_weights(active: bool) -> Any:
+    """While tracing, ``nn.MultiheadAttention`` called with ``need_weights=False`` (its output is the same; the
+    weights it returns become None). The traced program is validated against the real forward."""
+    from torch import nn
+
+    if not active:
+        yield
+        return
+    original = nn.MultiheadAttention.forward
+
+    def forward(self: Any, query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) >= 2:  # (key_padding_mask, need_weights, ...) given by position
+            args = (args[0], False, *args[2:])
+        else:
+            kwargs["need_weights"] = False
+        return original(self, query, key, value, *args, **kwargs)
+
+    nn.MultiheadAttention.forward = forward
+    try:
+        yield
+    finally:
+        nn.MultiheadAttention.forward = original
+
+
 @contextlib.contextmanager
 def _quiet_torch_logs() -> Any:
     """Silence torch's fake-tensor error log while tracing (a failed trace is reported as one refusal line)."""
@@ -171,12 +207,16 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
     # oneDNN off first (nn.RNN/GRU/LSTM unroll into per-step ops, so the state is a value of the program);
     # if torch cannot trace that decomposition, with oneDNN on (the fused RNN op: its outputs then depend on
     # all of its inputs' positions, a sound over-approximation)
-    onednn = False
-    for onednn in (False, True):
+    # nn.MultiheadAttention first without its averaged weights (most forwards discard them): it then calls
+    # scaled_dot_product_attention on (batch, heads, T, d) tensors, whose softmax Lemma T's rule splits; a forward
+    # that reads the weights fails that trace and is traced as written
+    onednn = no_weights = False
+    for onednn, no_weights in ((False, True), (False, False), (True, False)):
         try:
             with warnings.catch_warnings(), torch.no_grad(), _quiet_torch_logs():
                 warnings.simplefilter("ignore")  # oneDNN's TF32 note when its flags are set
-                with torch.backends.mkldnn.flags(enabled=onednn):
+                with torch.backends.mkldnn.flags(enabled=onednn), _math_attention(), \
+                        _mha_without_weights(no_weights):
                     gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces)(params, tokens)
             break
         except ReductionNotApplicable:
@@ -218,7 +258,7 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
         raise ReductionNotApplicable(
             f"the model's forward returns logits of shape {shape} for a batch of {batch}; the compiled reduction "
             "needs (batch, classes) logits read at the answer position")
-    return TracedProgram(gm, params, batch, seq_len, tuple(val.shape), onednn)
+    return TracedProgram(gm, params, batch, seq_len, tuple(val.shape), onednn, no_weights)
 
 
 class _Mismatch(Exception):
@@ -263,7 +303,7 @@ def _dispatch_log(model: Any, program: TracedProgram, batch: int, fake: bool = F
     tokens = torch.zeros((batch, program.seq_len), dtype=torch.long, device=device)
     try:
         with warnings.catch_warnings(), torch.no_grad(), torch.backends.mkldnn.flags(enabled=program.onednn), \
-                _quiet_torch_logs():
+                _quiet_torch_logs(), _math_attention(), _mha_without_weights(program.no_weights):
             warnings.simplefilter("ignore")
             if fake:
                 mode = FakeTensorMode(allow_non_fake_inputs=True)
@@ -354,4 +394,5 @@ def rebatch(program: TracedProgram, model: Any, batch: int) -> TracedProgram | N
     if not isinstance(out_val, torch.Tensor) or out_val.dim() != 2 or out_val.shape[0] != batch:
         return None
     gm = fx.GraphModule(program.graph_module, new)
-    return TracedProgram(gm, program.params, batch, program.seq_len, tuple(out_val.shape), program.onednn)
+    return TracedProgram(gm, program.params, batch, program.seq_len, tuple(out_val.shape), program.onednn,
+                         program.no_weights)
