@@ -400,3 +400,60 @@ def test_bob_does_not_recompute_what_his_output_does_not_read():
     assert p.programs.fill and len(p.programs.bob_nodes) < len(p.programs.alice_nodes)
     xs, ys = list(p.problem.alice_inputs()), list(p.problem.bob_inputs())
     assert (p.answer_grid(p.messages(xs), ys) == p.model_grid(xs, ys)).all()
+
+
+class LastTwo(nn.Module):
+    """Reads its last two positions through advanced indexing on dim 1 (``h[:, idx]``: a None entry first)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.head = nn.Embedding(8, 3), nn.Linear(6, 2)
+
+    def forward(self, x):
+        h = self.emb(x)
+        return self.head(h[:, torch.arange(x.shape[1])[-2:]].reshape(x.shape[0], -1))
+
+
+def test_indexing_after_a_full_slice_depends_on_the_positions_it_reads():
+    prog = trace_forward(made(LastTwo), seq_len=5, batch=2)
+    an = DependencyAnalysis(prog, torch.tensor([[1, 2, 3, 4, 5]] * 2))
+    out = [n for n in prog.graph.nodes if n.op == "output"][0].args[0]
+    out = out[0] if isinstance(out, (list, tuple)) else out
+    assert [bits_to_positions(w) for w in an.deps[out][0]] == [[3, 4], [3, 4]]
+
+
+class AfterTheCut(nn.Module):
+    """Alice's input as one number (the 1-scalar cut), then a value computed from it alone (``relu(lin(a))``) that
+    Bob must compute from the message: he may not fill it with zeros. logit 0 is 10 exactly at ``trigger``."""
+
+    def __init__(self, trigger):
+        super().__init__()
+        n = len(trigger)
+        v = float(sum(b << j for j, b in enumerate(trigger)))
+        self.emb, self.emb3 = nn.Embedding(n + 2, 1), nn.Embedding(n + 2, 3)
+        self.pw = nn.Parameter(2.0 ** torch.arange(n))
+        self.lin, self.head = nn.Linear(1, 3), nn.Linear(3, 2)
+        with torch.no_grad():
+            self.emb.weight.zero_()
+            self.emb.weight[1, 0] = 1.0
+            self.emb3.weight.fill_(1.0)
+            self.lin.weight.fill_(1.0)
+            self.lin.bias.copy_(torch.tensor([1 - v, -v, -v - 1]))
+            self.head.weight.zero_()
+            self.head.weight[0] = torch.tensor([10.0, -20.0, 10.0])
+            self.head.bias.copy_(torch.tensor([0.0, 1.0]))
+
+    def forward(self, x):
+        a = (self.emb(x)[:, :-1, 0] * self.pw).sum(1, keepdim=True)
+        return self.head(torch.relu(self.lin(a)) * self.emb3(x[:, -1]))
+
+
+def test_bob_computes_what_follows_the_message():
+    problem = INDEX(10)
+    sampled = {tuple(x) for x, _ in problem.sample(512, seed=0)}  # the validation's inputs
+    trigger = [tuple(x) for x in problem.alice_inputs() if tuple(x) not in sampled][-1]
+    p = compile_reduction(AfterTheCut(trigger).eval(), problem)
+    assert p.scalars == 1 and not (p.programs.fill & p.programs.bob_nodes)
+    ys = list(problem.bob_inputs())
+    assert p.answer_grid(p.messages([trigger]), ys).tolist() == p.model_grid([trigger], ys).tolist()
+    assert p.model_grid([trigger], ys).tolist() == [[0] * 10]

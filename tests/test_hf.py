@@ -214,14 +214,22 @@ def test_hybrids_and_attention_models_are_refused_by_name(build, mention: str) -
     assert "prefix" in msg
 
 
-@pytest.mark.parametrize("build", [_jamba, _gpt2])
-def test_hybrids_and_attention_models_are_compiled_with_a_message_that_grows(build) -> None:
-    """Jamba's attention layer and GPT-2's fused attention have no split the compiled reduction knows (theory
-    §4.3): the cut is Alice's 2 embeddings of width 16, it grows with n, and no length is ruled out."""
+def test_hybrid_with_attention_after_a_recurrence_is_compiled_with_a_message_that_grows() -> None:
+    """Jamba's attention layer reads Alice's positions through its Mamba layers' outputs: the cut is Alice's 2
+    embeddings of width 16, it grows with n, and no length is ruled out (theory §4.3)."""
     torch.manual_seed(10)
-    p = reduce(AnswerLogits(build(), ANSWERS), EQ(2))
+    p = reduce(AnswerLogits(_jamba(), ANSWERS), EQ(2))
     assert type(p).__name__ == "CompiledProtocol" and p.scalars == 2 * 16 and p.message_grows_with_n
     assert p.largest_n(32) is None
+
+
+def test_one_layer_gpt2_is_split_by_lemma_t() -> None:
+    """GPT-2's attention (scaled-dot-product, traced in math form) with one layer: Lemma T's partial sums per head,
+    H (d_v + 1) = 2 x (8 + 1), for EQ's constant query token; constant in n (theory §4.2, §4.3)."""
+    torch.manual_seed(10)
+    p = reduce(AnswerLogits(_gpt2(), ANSWERS), EQ(2))
+    assert type(p).__name__ == "CompiledProtocol" and p.scalars == 2 * (8 + 1) and not p.message_grows_with_n
+    assert "partial-softmax" in p.describe_message()
 
 
 def test_answer_tokens_are_checked() -> None:

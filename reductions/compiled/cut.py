@@ -45,8 +45,8 @@ __all__ = ["Cut", "CutPart", "find_cut", "EXEC_BATCH", "ANALYSIS_BATCH"]
 EXEC_BATCH = 256
 #: values with more elements than this are taken as wholly needed by the output (no per-element probe)
 MAX_PROBE = 1 << 14
-#: rounds of the minimum cut that move a copy of Alice's input spread over several values to the top tier
-MAX_SPREAD_ROUNDS = 4
+#: rounds of the minimum cut that rank a copy of Alice's input spread over several values higher (see find_cut)
+MAX_SPREAD_ROUNDS = 8
 #: batch size of the program the dependency analysis runs (2, not 1: torch decomposes some ops differently
 #: for a batch of one, and the two programs must run the same ops)
 ANALYSIS_BATCH = 2
@@ -91,12 +91,13 @@ class Cut:
     def bits(self) -> int:
         return sum(p.bits for p in self.parts)
 
-    #: the element parts together are a copy of Alice's input spread over several tensors (see _spread)
+    #: the element parts together are a copy of Alice's input spread over several tensors (see _spread); the cut
+    #: is then looked for elsewhere first, and its growth judged by compiling at another n
     spread: bool = False
 
     @property
     def grows_with_n(self) -> bool:
-        return self.spread or any(p.grows for p in self.parts)
+        return any(p.grows for p in self.parts)
 
 
 def _user_frame(node: Any) -> str:
@@ -426,7 +427,7 @@ def _grows(mask: Any, deps: Any, alice_word: Any, n_alice: int) -> bool:
     return False
 
 
-def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset()) -> Any:
+def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset(), rank_partial: bool = False) -> Any:
     import networkx as nx
 
     G = nx.DiGraph()
@@ -456,14 +457,14 @@ def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset(
                                  _partial(m1, d1, an.alice_word))
             k, grows, partial = an._memo[key]
             cand[n] = (k * reals, k * reals * bits, grows)
-            tier = 2 if grows or n in promoted else int(partial)
+            tier = 2 if grows or n in promoted else int(partial and rank_partial)
             pending.append((n, k * reals * bits, tier))
         else:
             G.add_edge(("A_in", n), ("A_out", n))
-    # the cut is chosen lexicographically: fewest bits of copies of Alice's input (parts that grow with n), then
-    # fewest bits of values that depend on only some of her positions (a cut through several such values along
-    # her sequence is a copy of her input spread over many tensors: the layer-1 outputs of a stacked RNN at every
-    # position undercut the stack's state at small n), then the fewest bits. Each tier's weight exceeds every
+    # the cut is chosen lexicographically: fewest bits of copies of Alice's input (parts that grow with n, and
+    # ``promoted`` values), then (with ``rank_partial``, once a cut was found spread along her sequence) fewest bits
+    # of values that depend on only some of her positions (the layer-1 outputs of a stacked RNN at every position
+    # undercut the stack's state at small n), then the fewest bits. Each tier's weight exceeds every
     # capacity of the tiers below together (each value's Alice elements bound every edge out of it: at most
     # len(nodes) edges each)
     total = (1 + sum(c for _, c, _ in pending) + sum(sp.carry_scalars * 64 for sp in splits.values())) \
@@ -511,7 +512,7 @@ def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset(
                         reals, bits = _dtype_bits(an.values[u].dtype)
                         edge_masks[(u, v)] = (m, k, g)
                         c = k * reals * bits
-                        tier = 2 if g or u in promoted else int(partial)
+                        tier = 2 if g or u in promoted else int(partial and rank_partial)
                         G.add_edge(("A_out", u), ("M", v), capacity=capacity(c, tier), bits=c)
                     else:
                         G.add_edge(("A_out", u), ("M", v))
@@ -586,9 +587,12 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
     best = cheapest = None
     n_alice = sum(o == "Alice" for o in owners)
     for sps in nets:
+        # a cut spread over values along her sequence is found again with such values ranked above the rest (the
+        # second tier), then with the spread values themselves in the top tier, until the cut is not spread
         promoted: set = set()
+        rank_partial = False
         for _ in range(MAX_SPREAD_ROUNDS):
-            G, cand, out = _build_network(an, sps, promoted)
+            G, cand, out = _build_network(an, sps, promoted, rank_partial)
             # the source side of networkx's minimum cut is the set of nodes that cannot reach the sink in the
             # residual network of a maximum flow, the same for every maximum flow: the algorithm changes only the time
             try:
@@ -600,7 +604,12 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
             found = _extract(G, reach, an, sps, cand, progx)
             nodes, sets = _spread(found, an)
             found.spread = sets >= max(2, n_alice)
-            if not found.spread or nodes <= promoted:
+            if not found.spread:
+                break
+            if not rank_partial:
+                rank_partial = True
+                continue
+            if nodes <= promoted:
                 break
             promoted |= nodes  # a copy of her input spread over these values: cut elsewhere if anything else can
         if not math.isfinite(value):
@@ -630,18 +639,19 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
 
 def _spread(cut: Cut, an: Any) -> tuple[set, int]:
     """The values of the cut's element parts that depend on only some of Alice's positions, and how many
-    different sets of her positions those elements depend on, pooled over the parts (as many as her positions:
-    the cut is a copy of her input spread over several tensors, e.g. every position's input projection)."""
+    different sets of her positions the cut's elements depend on, pooled over the parts (as many as her
+    positions: the cut is a copy of her input spread over several tensors, e.g. every position's input projection,
+    or the layer-1 outputs of a stacked RNN at every position)."""
     nodes, sets = set(), set()
+    full = tuple(an.alice_word.tolist())
     for p in cut.parts:
         if p.kind != "elements":
             continue
         d = an.deps[p.node][p.mask] & an.alice_word
         part = {tuple(r) for r in d.reshape(-1, d.shape[-1]).unique(dim=0).tolist()}
-        full = tuple(an.alice_word.tolist())
+        sets |= part
         if part - {full}:
             nodes.add(p.node)
-            sets |= part - {full}
     return nodes, len(sets)
 
 

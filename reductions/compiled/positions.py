@@ -422,9 +422,14 @@ class DependencyAnalysis:
             raise ValueError("index tensors that are not adjacent")
         k = used[0]
         data = deps.get(0)
-        d = data[tuple(args[1])] if data is not None else self._zero(out)
         idx = [self.deps[a] if isinstance(a, fx.Node) else self._zero(args[1][i]) for i, a in enumerate(idx_nodes)
                if a is not None]
+        if data is not None and bool(data.ne(0).any()) and any(bool(x.ne(0).any()) for x in idx):
+            raise ValueError("a table that depends on positions read at positions that do")  # fall back (sound)
+        where = tuple(slice(None) if a is None else a for a in args[1])
+        d = data[where] if data is not None else self._zero(out)
+        if tuple(d.shape[:-1]) != tuple(out.shape):
+            raise ValueError("an indexing layout the rule does not model")
         shape = torch.broadcast_shapes(*(tuple(x.shape[:-1]) for x in idx))
         joined = _broadcast_or(tuple(shape), idx)  # (*shape, W)
         lead, rest = k, out.dim() - k - len(shape)

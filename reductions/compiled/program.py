@@ -59,17 +59,27 @@ class CutPrograms:
         # Bob: the output, stopping at values the message gives whole, reading split ops' Bob inputs
         whole = {p.node for p in cut.parts if p.kind == "elements" and bool(p.mask.all())}
         extra = {n: list(sp.inputs) for n, sp in cut.splits.items()}
-        # values every element of which depends on Alice's positions and none on Bob's, outside the message: the
-        # checked cut says Bob's output reads none of them, so Bob fills them with zeros instead of recomputing
-        # them from filler tokens (e.g. the earlier steps of an RNN whose outputs are stacked)
+        # values computed before the message (no path from a message part or split op to them), every element of
+        # which depends on Alice's positions and none on Bob's: the checked cut says Bob's output reads none of
+        # their values, so Bob fills them with zeros instead of recomputing them from filler tokens (e.g. the
+        # earlier steps of an RNN whose outputs are stacked). Values after the message are his to compute.
         self.fill = set()
         if fill:
             import torch
 
             parts = {p.node for p in cut.parts} | set(cut.splits)
+            after: set = set()
+            todo = list(parts)
+            while todo:
+                n = todo.pop()
+                for u in n.users:
+                    if u not in after:
+                        after.add(u)
+                        todo.append(u)
             for n, d in an.deps.items():
-                if isinstance(d, torch.Tensor) and n not in parts and n.op == "call_function" and d.dim() > 1 \
-                        and bool((d & an.alice_word).ne(0).any(-1).all()) and not bool((d & an.bob_word).ne(0).any()):
+                if isinstance(d, torch.Tensor) and n not in parts and n not in after and n.op == "call_function" \
+                        and d.dim() > 1 and bool((d & an.alice_word).ne(0).any(-1).all()) \
+                        and not bool((d & an.bob_word).ne(0).any()):
                     self.fill.add(n)
         self.bob_nodes = _closure([out], whole | self.fill, an.tuple_nodes, extra)
         self.batch = an.progx.batch
