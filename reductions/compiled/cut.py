@@ -91,10 +91,6 @@ class Cut:
     def bits(self) -> int:
         return sum(p.bits for p in self.parts)
 
-    #: the element parts together are a copy of Alice's input spread over several tensors (see _spread); the cut
-    #: is then looked for elsewhere first, and its growth judged by compiling at another n
-    spread: bool = False
-
     @property
     def grows_with_n(self) -> bool:
         return any(p.grows for p in self.parts)
@@ -603,8 +599,7 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
                 break
             found = _extract(G, reach, an, sps, cand, progx)
             nodes, sets = _spread(found, an)
-            found.spread = sets >= max(2, n_alice)
-            if not found.spread:
+            if sets < max(2, n_alice):  # not a copy of her input spread over tensors
                 break
             if not rank_partial:
                 rank_partial = True

@@ -102,7 +102,7 @@ class CompiledProtocol(InducedProtocol):
                     raise ValueError("no shorter problem")
                 other = self.problem.resized(m)
                 g2 = get_gadget(other, gadget.task.name)
-                if g2.name.replace(str(other.n), "?") != gadget.name.replace(str(self.problem.n), "?"):
+                if g2.name.replace(str(m), "?") != gadget.name.replace(str(n), "?"):
                     raise ValueError("a gadget of another family")
                 if _enumerates_vocabulary(g2) != superset:  # Bob's values listed another way there: not comparable
                     raise ValueError("Bob's token values are listed another way at this length")
@@ -114,8 +114,8 @@ class CompiledProtocol(InducedProtocol):
             except Exception as e:  # noqa: BLE001 - no other length to compare: try the next, else say so
                 first = first or e
                 continue
-            at = "n + 1" if m > self.problem.n else "n - 1"
-            if (S2 > self._S) == (m > self.problem.n) and S2 != self._S:
+            at = "n + 1" if m > n else "n - 1"
+            if (S2 > self._S) == (m > n) and S2 != self._S:
                 return True, f"the cheapest cut at {at} has {S2} scalars, against {self._S} at n"
             if S2 != self._S:  # another kind of cut at the other length: no constant size can be claimed
                 return True, (f"the cheapest cut at {at} has {S2} scalars against {self._S} at n: a cut of another "
@@ -222,12 +222,11 @@ def _enumerates_vocabulary(gadget: Any) -> bool:
     return gadget.problem.num_bob_inputs > MAX_ENUMERATE
 
 
-def _bob_values(gadget: Any, positions: tuple, superset: bool | None = None) -> list | None:
+def _bob_values(gadget: Any, positions: tuple) -> list | None:
     """Every joint value of Bob's tokens at ``positions`` over his inputs, in first-seen order (None: too many
-    inputs to enumerate); with ``superset`` (default: when he has more than MAX_ENUMERATE inputs) every joint
-    value of the task's token ids instead."""
+    inputs to enumerate); when he has more than MAX_ENUMERATE inputs, every joint value of the task's token ids."""
     problem = gadget.problem
-    if _enumerates_vocabulary(gadget) if superset is None else superset:
+    if _enumerates_vocabulary(gadget):
         # too many inputs to list: every joint value of the task's token ids (a superset: Alice sends more)
         vocab = int(gadget.task.vocab_size)
         if vocab ** len(positions) > MAX_ENUMERATE:
