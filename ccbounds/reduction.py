@@ -1,10 +1,14 @@
 """``reduce(model, problem)``: a trained model becomes an executable one-way protocol (theory §4).
 
-Lemma R (recurrent models) and Lemma T (one softmax attention layer) say how. The result is an
-:class:`~ccbounds.protocols.induced.InducedProtocol` (the core's protocol engine, re-exported here),
-whose message is a vector of S scalars. This module is the facade: :func:`reduce` finds the model's
-adapter (:mod:`ccbounds.adapters`), the gadget (:mod:`reductions.gadgets`) and the reduction that
-applies (:mod:`reductions.registry`, where users register their own).
+Every model goes one way: its own forward is traced and cut (theory §4.3, :mod:`reductions.compiled`).
+Alice runs the part of the program that depends on her positions and sends the cheapest checked cut
+of it; Bob runs the rest. For a recurrent model that cut is the state (Lemma R), for one softmax
+attention layer the partial sums of Lemma T, for anything else whatever the program needs (Alice's
+embeddings, which grow with n, when nothing smaller separates the parties). The result is an
+:class:`~ccbounds.protocols.induced.InducedProtocol`, validated against the model's real forward. A
+Hugging Face recurrent model whose forward does not trace is read through its own cache instead
+(:mod:`reductions.hf_cache`); the built-in readings (:func:`reductions.registry.builtin_reduction`)
+are otherwise the test oracles the compiled reduction is checked against.
 
 Examples
 --------
@@ -38,7 +42,7 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
     Parameters
     ----------
     model : torch.nn.Module
-        A recurrent classifier or a one-layer Transformer classifier (see :mod:`ccbounds.adapters`).
+        Any traceable, deterministic PyTorch classifier over token ids (logits of shape (batch, classes)).
     problem : Problem
         INDEX, EQ or DISJ (:mod:`ccbounds.problems`).
     task : str, optional
@@ -46,7 +50,7 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
     gadget : Gadget, optional
         The embedding of the problem into the task; overrides ``task`` (e.g. other token ids).
     validate : bool
-        Check the adapter's reading of the model against the model's own forward.
+        Check the protocol against the model's own forward (every input, or 512 sampled ones).
     device : str or torch.device, optional
         Where to run the model (default: where its parameters are).
     answer_tokens : sequence of int, optional
@@ -61,14 +65,11 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
     Raises
     ------
     ReductionNotApplicable
-        Two or more attention layers, bidirectional RNNs, attention back over the prefix, a gadget
-        whose cut the reduction cannot use; the message says why.
-    UnsupportedArchitecture
-        No adapter reads the model's layout (the message lists the supported ones).
+        A forward that cannot be traced into one program (data-dependent Python control flow, ``.item()``),
+        a random one (dropout in training mode), one that fails on the gadget's sequences; the message says
+        why and what to do.
     """
-    from ccbounds.adapters import get_adapter
     from reductions.gadgets import get_gadget
-    from reductions.registry import find_reduction
 
     if not hasattr(problem, "alice_inputs"):
         raise InvalidInputError(f"reduce() needs a Problem such as ccbounds.INDEX(16), got {problem!r}")
@@ -88,39 +89,66 @@ def reduce(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, va
         from ccbounds.devices import resolve_device
 
         device = resolve_device(device)
-    check_classifier_output(model, gadget.task, device)
-    try:
-        adapter = get_adapter(model, validate=validate, seed=seed)
-    except ReductionNotApplicable as first:  # no adapter reads it: compile the user's own forward
-        return _compiled(model, gadget, device, seed, validate, first)
-    t = gadget.task
     from reductions.gadgets.layouts import vocabulary_note
 
-    refuse, vocab_note = vocabulary_note(adapter.vocab_size, gadget)
-    if refuse:
-        raise ReductionNotApplicable(vocab_note)
-    if adapter.max_len is not None and adapter.max_len < t.seq_len:
-        raise ReductionNotApplicable(
-            f"the model accepts sequences of at most {adapter.max_len} tokens but {t.name} needs {t.seq_len}; "
-            "reduce a smaller problem")
+    refuse, vocab_note = vocabulary_note(model_vocabulary(model), gadget)
     try:
-        protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
-    except ReductionNotApplicable as first:  # the built-in reading does not apply: compile the forward
-        return _compiled(model, gadget, device, seed, validate, first)
-    protocol.vocabulary_note = vocab_note  # said in audit reports when the vocabularies differ
-    return protocol
-
-
-def _compiled(model: Any, gadget: Any, device: Any, seed: int, validate: bool, first: Exception) -> InducedProtocol:
-    """The compiled reduction (theory §4.3), tried when no built-in reading applies; if it refuses too, its
-    reason is the one reported (with the built-in one after it)."""
+        check_classifier_output(model, gadget.task, device)
+    except ReductionNotApplicable:  # the forward fails on the gadget's ids: say so in terms of token ids
+        if refuse:
+            raise ReductionNotApplicable(vocab_note) from None
+        raise
+    if refuse:  # the forward reads every id: the embedding found first was not the token table (positions?)
+        vocab_note = ""
     from reductions.compiled import CompiledProtocol
 
     try:
         protocol = CompiledProtocol(model, gadget, device=device, seed=seed, validate=validate)
-    except ReductionNotApplicable as e:
-        raise type(e)(f"{e} (the built-in reductions: {_first_sentence(first)})") from None
-    protocol.vocabulary_note = ""
+    except ReductionNotApplicable as refused:
+        protocol = _cache_reading(model, gadget, device, seed, validate, refused)
+    protocol.vocabulary_note = vocab_note  # said in audit reports when the vocabularies differ
+    return protocol
+
+
+def model_vocabulary(model: Any) -> int:
+    """The number of token ids ``model`` reads: its Hugging Face config's ``vocab_size``, else the size of its
+    first ``nn.Embedding`` (0: unknown). A guess used for messages only: :func:`reduce` refuses a vocabulary
+    only where the forward fails on the gadget's token ids.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model_vocabulary(torch.nn.Sequential(torch.nn.Embedding(7, 2), torch.nn.Linear(2, 2)))
+    7
+    >>> model_vocabulary(torch.nn.Linear(2, 2))
+    0
+    """
+    config = getattr(model, "config", None)
+    size = getattr(config, "vocab_size", None)
+    if isinstance(size, int) and size > 0:
+        return size
+    for m in model.modules() if hasattr(model, "modules") else ():
+        if type(m).__name__ == "Embedding" and hasattr(m, "num_embeddings"):
+            return int(m.num_embeddings)
+    return 0
+
+
+def _cache_reading(model: Any, gadget: Any, device: Any, seed: int, validate: bool,
+                   refused: ReductionNotApplicable) -> InducedProtocol:
+    """Where the compiled reduction refuses a Hugging Face recurrent model (its forward does not trace: data-
+    dependent control flow or kernels without a fake implementation), Lemma R through the model's own cache
+    (:mod:`reductions.hf_cache`), validated against its forward; every other refusal stands."""
+    from reductions.hf_cache import HFCacheProtocol
+    from reductions.registry import builtin_reduction
+
+    try:
+        protocol = builtin_reduction(model, gadget.problem, gadget=gadget, validate=validate, seed=seed,
+                                     device=device)
+    except Exception:  # noqa: BLE001 - no cache to read: the compiled reduction's reason is the answer
+        raise refused from None
+    if not isinstance(protocol, HFCacheProtocol):
+        raise refused
+    protocol.compiled_refusal = _first_sentence(refused)
     return protocol
 
 
@@ -142,10 +170,10 @@ def check_classifier_output(model: Any, task: Any, device: Any, k: int = 4) -> N
     """Refuse a model whose forward on ``k`` sequences of ``task`` does not return finite float logits of shape
     ``(k, task.num_classes)`` (or an object with such a ``logits`` field).
 
-    A forward that raises is left to the adapters, which report it with what they expected.
-
     Raises
     ------
+    ReductionNotApplicable
+        The forward raises on the task's sequences (a vocabulary or maximum length that does not cover them).
     InvalidInputError
         Class ids or other integer outputs, a wrong batch size or number of classes, NaN or inf logits.
     """
@@ -160,8 +188,11 @@ def check_classifier_output(model: Any, task: Any, device: Any, k: int = 4) -> N
     try:
         with torch.no_grad():
             out = model(x)
-    except Exception:  # noqa: BLE001 - the adapters report a failing forward with the layouts they read
-        return
+    except Exception as e:  # noqa: BLE001 - the user's forward on the task's own sequences
+        raise ReductionNotApplicable(
+            f"{name}.forward fails on sequences of {task.name} ({task.seq_len} tokens, ids 0..{task.vocab_size - 1}"
+            f"): {type(e).__name__}: {' '.join(str(e).split())[:200]}; reduce a problem whose sequences the model "
+            "accepts, or pass a gadget with the model's token ids") from None
     logits = out if isinstance(out, torch.Tensor) else getattr(out, "logits", None)
     if not isinstance(logits, torch.Tensor):
         raise InvalidInputError(f"{name}.forward returns {type(out).__name__}, not logits: a classifier returns a "

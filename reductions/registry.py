@@ -1,13 +1,10 @@
-"""The registry of reductions: which one-way protocol a model (through its adapter) induces.
+"""The built-in readings of a model as one-way protocols, written before the compiled reduction and kept as its
+independent test oracles (:func:`builtin_reduction`), and for Hugging Face models whose forward does not trace.
 
-Built-in: :mod:`reductions.recurrent` (Lemma R) and :mod:`reductions.attention` (Lemma T). A user adds
-a reduction for a new architecture without editing ccbounds::
-
-    from reductions.registry import Reduction, register_reduction
-    register_reduction(Reduction(name="my-ssm", applies=lambda adapter, gadget: ..., build=...,
-                                 lemma="Lemma R", source="theory §4"))
-
-(usually together with an adapter registered by :func:`ccbounds.adapters.register_adapter`).
+Built-in: :mod:`reductions.recurrent` (Lemma R), :mod:`reductions.attention` (Lemma T), the hook and
+``TorchFunctionMode`` interceptions (:mod:`reductions.intercept`) and Hugging Face caches
+(:mod:`reductions.hf_cache`). ``register_reduction`` was removed: :func:`ccbounds.reduce` compiles the model's
+own forward (theory §4.3); an op it cannot split is taught with :func:`reductions.compiled.register_split_rule`.
 
 Examples
 --------
@@ -21,9 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ccbounds.errors import InvalidInputError, UnsupportedArchitecture
+from ccbounds.adapters.base import removed_extension
+from ccbounds.errors import UnsupportedArchitecture
 
-__all__ = ["Reduction", "register_reduction", "unregister_reduction", "find_reduction", "list_reductions"]
+__all__ = ["Reduction", "register_reduction", "unregister_reduction", "find_reduction", "list_reductions",
+           "builtin_reduction"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,6 @@ class Reduction:
                 "description": self.description}
 
 
-_USER: list[Reduction] = []
 _BUILTIN: list[Reduction] = []
 
 
@@ -63,28 +61,49 @@ def _builtins() -> list[Reduction]:
     return _BUILTIN
 
 
-def register_reduction(reduction: Reduction) -> Reduction:
-    """Add a reduction; user reductions are tried before the built-ins (a same-named one is replaced)."""
-    if not isinstance(reduction, Reduction):
-        raise InvalidInputError("register_reduction takes a reductions.registry.Reduction record")
-    unregister_reduction(reduction.name, missing_ok=True)
-    _USER.insert(0, reduction)
-    return reduction
+def register_reduction(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
+
+    Raises
+    ------
+    InvalidInputError
+        Always, saying what replaces it.
+
+    Examples
+    --------
+    >>> try:
+    ...     register_reduction()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    register_reduction was removed
+    """
+    removed_extension("register_reduction")
 
 
-def unregister_reduction(name: str, missing_ok: bool = False) -> None:
-    """Remove a user-registered reduction by name."""
-    for r in list(_USER):
-        if r.name == name:
-            _USER.remove(r)
-            return
-    if not missing_ok:
-        raise InvalidInputError(f"no user-registered reduction named {name!r}")
+def unregister_reduction(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
+
+    Raises
+    ------
+    InvalidInputError
+        Always, saying what replaces it.
+
+    Examples
+    --------
+    >>> try:
+    ...     unregister_reduction()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    unregister_reduction was removed
+    """
+    removed_extension("unregister_reduction")
 
 
 def list_reductions() -> list[Reduction]:
-    """User reductions first, then the built-ins."""
-    return [*_USER, *_builtins()]
+    """The built-in readings, in the order :func:`find_reduction` tries them (user registration was removed)."""
+    return list(_builtins())
 
 
 def find_reduction(adapter: Any, gadget: Any) -> Reduction:
@@ -95,4 +114,45 @@ def find_reduction(adapter: Any, gadget: Any) -> Reduction:
     names = ", ".join(r.name for r in list_reductions())
     raise UnsupportedArchitecture(
         f"no reduction applies to a {getattr(adapter, 'kind', '?')} adapter ({names} were tried); "
-        "register one with reductions.registry.register_reduction")
+        "ccbounds.reduce compiles the model's forward instead (theory §4.3)")
+
+
+def builtin_reduction(model: Any, problem: Any, task: Any = None, gadget: Any = None, *, validate: bool = True,
+                      seed: int = 0, device: Any = None) -> Any:
+    """The built-in readings of a model, written before the compiled reduction and independently of it: Lemma R
+    through the recurrent adapters (ccbounds' models, nn.RNN/GRU/LSTM modules by hooks, Hugging Face caches) and
+    Lemma T through the attention adapters. They are the oracles the compiled reduction (:func:`ccbounds.reduce`)
+    is tested against, and the cache reading is what ``reduce`` keeps for Hugging Face models whose forward does
+    not trace. Not a production path: ``reduce`` is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from ccbounds.models import RecurrentConfig, build_model
+    >>> from ccbounds.problems import INDEX
+    >>> _ = torch.manual_seed(0)
+    >>> gru = build_model(RecurrentConfig("gru", vocab_size=6, num_classes=2, width=3)).eval()
+    >>> type(builtin_reduction(gru, INDEX(4))).__name__, builtin_reduction(gru, INDEX(4)).scalars
+    ('RecurrentStateProtocol', 3)
+    """
+    from ccbounds.adapters import get_adapter
+    from ccbounds.errors import ReductionNotApplicable
+    from reductions.gadgets import get_gadget
+    from reductions.gadgets.layouts import vocabulary_note
+
+    if gadget is None:
+        gadget = get_gadget(problem, task)
+    if device is None:
+        p0 = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+        device = p0.device if p0 is not None else "cpu"
+    adapter = get_adapter(model, validate=validate, seed=seed)
+    refuse, note = vocabulary_note(adapter.vocab_size, gadget)
+    if refuse:
+        raise ReductionNotApplicable(note)
+    if adapter.max_len is not None and adapter.max_len < gadget.task.seq_len:
+        raise ReductionNotApplicable(
+            f"the model accepts sequences of at most {adapter.max_len} tokens but {gadget.task.name} needs "
+            f"{gadget.task.seq_len}; reduce a smaller problem")
+    protocol = find_reduction(adapter, gadget).build(model, adapter, gadget, device=device)
+    protocol.vocabulary_note = note
+    return protocol

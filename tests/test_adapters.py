@@ -22,7 +22,6 @@ from ccbounds.adapters import (
     merge_partial_sums,
     partial_sums,
     register_adapter,
-    registered_adapters,
     unregister_adapter,
     validate_adapter,
 )
@@ -30,7 +29,6 @@ from ccbounds.errors import (
     TWO_LAYER_REASON,
     InvalidInputError,
     ReductionNotApplicable,
-    UnknownNameError,
     UnsupportedArchitecture,
 )
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model
@@ -321,7 +319,7 @@ def test_foreign_module_reading_first_position_rejected():
         build_attention_adapter(seeded(UserMHA, "first"))
     msg = str(err.value)
     assert "none of" in msg and "head(attn(h))" in msg and "head(LN(h_T + attn(h)))" in msg
-    assert "register_adapter" in msg
+    assert "register_split_rule" in msg
 
 
 # ----------------------------------------------------------------------------- refusals and unknown layouts
@@ -355,7 +353,7 @@ def test_refusals_name_lemma_and_reason():
 
 def test_unknown_layouts_list_supported():
     for model in (nn.Sequential(nn.Embedding(3, 4), nn.Linear(4, 2)), "not a model"):
-        with pytest.raises(UnsupportedArchitecture, match="supported: Lemma R.*Lemma T.*register_adapter"):
+        with pytest.raises(UnsupportedArchitecture, match="supported: Lemma R.*Lemma T.*register_split_rule"):
             get_adapter(model)
     with pytest.raises(UnsupportedArchitecture, match="forward failed on token ids"):
         get_adapter(nn.Sequential(nn.GRU(4, 4), nn.Linear(4, 2)))
@@ -399,39 +397,25 @@ class CumSumAdapter(RecurrentAdapter):
         return {"sum": state[0]}
 
 
-@pytest.fixture
-def clean_registry():
-    yield
-    for e in registered_adapters():
-        if not e.builtin:
-            unregister_adapter(e.name)
+def test_user_adapters_are_replaced_by_the_compiled_reduction():
+    """A model no built-in reading accepts (the running sum of CumSum) needs no adapter any more: reduce()
+    compiles its forward, and the hand-written adapter (Lemma R with the sum as the state) is the oracle."""
+    from ccbounds import reduce
+    from ccbounds.problems import INDEX
 
-
-def test_register_adapter_user_first_and_validated(clean_registry):
     model = seeded(CumSum)
     with pytest.raises(UnsupportedArchitecture, match="supported"):
         get_adapter(model)
-    register_adapter(CumSum, CumSumAdapter, "cumsum")
-    a = get_adapter(model)
-    assert isinstance(a, CumSumAdapter) and a.state_size == 3
+    oracle = CumSumAdapter(model)
     x = tokens(4, 2, 5)
-    assert torch.allclose(a.reconstruct(x), model(x), atol=ATOL)
-    # user registrations are tried before the built-ins, even for a built-in layout
-    register_adapter(lambda m: isinstance(m, UserRecurrent), lambda m: CumSumAdapter(model), "override")
-    assert isinstance(get_adapter(seeded(UserRecurrent, "gru")), CumSumAdapter)
-    assert type(get_adapter(ref_rnn("gru"))).__name__ == "TorchRecurrentAdapter"
-    assert [e.name for e in registered_adapters()][:2] == ["override", "cumsum"]
-    register_adapter(CumSum, lambda m: CumSumAdapter(m, wrong=True), "cumsum")  # replaces the entry by name
-    with pytest.raises(UnsupportedArchitecture, match="user adapter cumsum.*does not reproduce"):
-        get_adapter(model)
-    assert isinstance(get_adapter(model, validate=False), CumSumAdapter)
-    register_adapter(CumSum, lambda m: "nope", "cumsum")
-    with pytest.raises(InvalidInputError, match="must return"):
-        get_adapter(model)
-    with pytest.raises(UnknownNameError, match="override"):
-        unregister_adapter("missing")
-    with pytest.raises(InvalidInputError):
-        register_adapter(CumSum, None, "x")
+    assert torch.allclose(oracle.reconstruct(x), model(x), atol=ATOL)
+    p = reduce(model, INDEX(2))  # data 0/1 and index tokens 2/3: CumSum's 4 token ids
+    assert p.scalars == oracle.state_size == 3 and not p.message_grows_with_n
+    xs, ys = list(p.problem.alice_inputs()), list(p.problem.bob_inputs())
+    assert (p.answer_grid(p.messages(xs), ys) == p.model_grid(xs, ys)).all()
+    for removed in (register_adapter, unregister_adapter):
+        with pytest.raises(InvalidInputError, match="was removed.*register_split_rule"):
+            removed(CumSum, CumSumAdapter, "cumsum")
 
 
 def test_validation_is_seeded_and_restores_training_mode():

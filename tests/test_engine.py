@@ -15,8 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from ccbounds import EQ, INDEX, audit, check_reduction, reduce, register_adapter  # noqa: E402
-from ccbounds.adapters import TorchRecurrentAdapter, unregister_adapter  # noqa: E402
+from ccbounds import EQ, INDEX, audit, check_reduction, reduce  # noqa: E402
 from ccbounds.errors import InvalidInputError  # noqa: E402
 from ccbounds.protocols.induced import InducedProtocol  # noqa: E402
 from ccbounds.quantize import parse_precision  # noqa: E402
@@ -42,21 +41,7 @@ class WrappedLSTM(nn.Module):
         return Output(logits=self.head(out[:, -1]), hidden=out)
 
 
-class UnwrapAdapter(TorchRecurrentAdapter):
-    description = "Embedding -> LSTM -> Linear, forward returns Output(logits=...)"
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model(tokens).logits
-
-
-@pytest.fixture
-def unwrap_adapter():
-    register_adapter(WrappedLSTM, UnwrapAdapter, "wrapped-lstm")
-    yield
-    unregister_adapter("wrapped-lstm")
-
-
-def test_model_returning_an_output_object_is_reduced_audited_checked_and_witnessed(unwrap_adapter) -> None:
+def test_model_returning_an_output_object_is_reduced_audited_checked_and_witnessed() -> None:
     torch.manual_seed(0)
     model = WrappedLSTM(4, 1).eval()  # width 1: S = 2 scalars, so low precisions collide
     p = reduce(model, INDEX(4))
@@ -145,7 +130,7 @@ def test_bad_precisions_are_refused_with_the_valid_ones(bad) -> None:
         parse_precision(bad)
 
 
-def test_reduce_cost_and_check_read_precisions_the_same_way(unwrap_adapter) -> None:
+def test_reduce_cost_and_check_read_precisions_the_same_way() -> None:
     torch.manual_seed(3)
     p = reduce(WrappedLSTM(4, 2), INDEX(4))
     for spec in (8, "8", "fixed8", "fp16", 32, "fp32"):

@@ -1,17 +1,20 @@
-"""Adapters: what a one-way reduction (theory §4) needs from a model, and nothing else.
+"""Adapters: the built-in readings of models (theory §4), the test oracles of the compiled reduction.
+
+:func:`ccbounds.reduce` compiles the model's own forward (theory §4.3) and needs no adapter; these classes are
+what :func:`reductions.registry.builtin_reduction` reads, independently of it, and the Hugging Face cache
+reading ``reduce`` keeps where a forward does not trace. ``register_adapter`` and ``register_state_module``
+were removed (they raise, saying what replaces them).
 
 * :class:`RecurrentAdapter` (Lemma R): ``initial_state``, ``advance``, ``readout``, ``state_tensors``,
   ``state_size``, ``flatten`` / ``unflatten``.
 * :class:`AttentionAdapter` (Lemma T, one layer): ``queries``, ``keys_values``, ``finish``, and the
   softmax-splitting helpers (:mod:`ccbounds.adapters.softmax`) :func:`attend`, :func:`partial_sums`, :func:`combine`.
 * :class:`InterceptedRecurrentAdapter` / :class:`InterceptedAttentionAdapter`: the user's own forward, run as
-  written, with the recurrent modules' states captured and injected by hooks (:func:`register_state_module`
-  teaches it a recurrent module type of one's own, through a :class:`StateProtocol`), or with the one
+  written, with the recurrent modules' states captured and injected by hooks (through a :class:`StateProtocol`
+  per module type), or with the one
   attention softmax split by a ``TorchFunctionMode``; what :func:`get_adapter` gives every model that is
   not one of ccbounds' reference classes;
-* :func:`get_adapter` finds the adapter of a model; :func:`register_adapter` adds one for a new model
-  family (e.g. a state-space model: implement :class:`RecurrentAdapter` with its SSM state and
-  convolution buffer as the state).
+* :func:`get_adapter` finds the built-in adapter of a model.
 
 The built-in torch adapters (``TorchRecurrentAdapter``, ``TransformerAdapter``) load lazily, so importing
 this package does not import torch.

@@ -24,7 +24,7 @@ Examples
 --------
 >>> RecurrentAdapter.kind, AttentionAdapter.kind
 ('recurrent', 'attention')
->>> "register_adapter" in REGISTER_HINT
+>>> "register_split_rule" in REGISTER_HINT
 True
 """
 
@@ -45,12 +45,29 @@ __all__ = [
     "AttentionAdapter",
     "validate_adapter",
     "REGISTER_HINT",
+    "removed_extension",
 ]
 
-#: how to plug in a model that no built-in adapter reads (quoted in error messages)
+#: what to do about a model that no built-in reading accepts (quoted in error messages)
 REGISTER_HINT = (
-    "register a custom adapter with ccbounds.adapters.register_adapter(predicate_or_class, factory, name)"
+    "ccbounds.reduce compiles any traceable forward (theory §4.3); an op whose positions it cannot split is taught "
+    "with reductions.compiled.register_split_rule"
 )
+
+
+def removed_extension(name: str) -> None:
+    """Raise the error of a removed extension point (adapters, state protocols and reductions registered by users),
+    saying what replaces it.
+
+    Raises
+    ------
+    InvalidInputError
+        Always.
+    """
+    raise InvalidInputError(
+        f"{name} was removed: ccbounds.reduce compiles the model's own forward (theory §4.3), so a model needs no "
+        "adapter, state protocol or reduction of its own; delete the registration (an op whose positions the compiled "
+        "analysis cannot split is taught with reductions.compiled.register_split_rule)")
 
 
 class Adapter(ABC):

@@ -1,8 +1,7 @@
 """Lemma R by interception: the user's own forward, with its recurrent modules' states captured and injected.
 
 Alice runs the user's model on her prefix; forward hooks capture the final state of every recurrent
-module (``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``: ``h_n`` of all layers, and ``c_n`` for an LSTM; or the
-state tensors of a module type registered with :func:`register_state_module`). That state is the
+module (``nn.RNN`` / ``nn.GRU`` / ``nn.LSTM``: ``h_n`` of all layers, and ``c_n`` for an LSTM). That state is the
 message. Bob runs the user's model on his part with forward pre-hooks that start each recurrent module
 from the message (``hx`` for torch's RNNs). Everything else in the forward — embeddings, norms between
 stacked modules, ``batch_first`` either way, MLP heads, reading ``output[:, -1]`` or ``h_n`` — is the
@@ -51,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ccbounds.adapters.base import REGISTER_HINT, Adapter
+from ccbounds.adapters.base import REGISTER_HINT, Adapter, removed_extension
 from ccbounds.errors import (
     InvalidInputError,
     ReductionNotApplicable,
@@ -148,43 +147,44 @@ class TorchRNNState(StateProtocol):
 _PROTOCOLS: dict[type, StateProtocol] = {nn.RNNBase: TorchRNNState()}
 
 
-def register_state_module(cls: type, protocol: StateProtocol) -> None:
-    """Teach Lemma R by interception a recurrent module type of your own (tried before the built-ins).
+def register_state_module(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
+
+    Raises
+    ------
+    InvalidInputError
+        Always, saying what replaces it.
 
     Examples
     --------
-    >>> class Leaky(nn.Module):
-    ...     def forward(self, x, h0=None):
-    ...         h = torch.zeros(x.shape[0], x.shape[2]) if h0 is None else h0
-    ...         for t in range(x.shape[1]):
-    ...             h = 0.5 * h + x[:, t]
-    ...         return h
-    >>> class LeakyState(StateProtocol):
-    ...     def initial_state(self, module, batch):
-    ...         return {"h": torch.zeros(batch, 3)}
-    ...     def start_from(self, module, args, kwargs, state):
-    ...         return (args[0], state["h"]), kwargs
-    ...     def state_tensors(self, module, args, kwargs, output):
-    ...         return {"h": output}
-    >>> register_state_module(Leaky, LeakyState())
-    >>> type(state_protocol_for(Leaky())).__name__
-    'LeakyState'
-    >>> unregister_state_module(Leaky)
+    >>> try:
+    ...     register_state_module()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    register_state_module was removed
     """
-    if not isinstance(cls, type) or not isinstance(protocol, StateProtocol):
-        raise InvalidInputError("register_state_module(cls, protocol) takes a module class and a StateProtocol "
-                                "instance")
-    _PROTOCOLS.pop(cls, None)
-    items = list(_PROTOCOLS.items())
-    _PROTOCOLS.clear()
-    _PROTOCOLS.update([(cls, protocol), *items])
+    removed_extension("register_state_module")
 
 
-def unregister_state_module(cls: type) -> None:
-    """Remove a registration made by :func:`register_state_module`."""
-    if cls is nn.RNNBase or cls not in _PROTOCOLS:
-        raise InvalidInputError(f"{getattr(cls, '__name__', cls)!r} is not a registered recurrent module type")
-    del _PROTOCOLS[cls]
+def unregister_state_module(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
+
+    Raises
+    ------
+    InvalidInputError
+        Always, saying what replaces it.
+
+    Examples
+    --------
+    >>> try:
+    ...     unregister_state_module()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    unregister_state_module was removed
+    """
+    removed_extension("unregister_state_module")
 
 
 def state_protocol_for(module: Any) -> StateProtocol | None:
@@ -273,7 +273,7 @@ class InterceptedRecurrentAdapter(Adapter):
     ----------
     model : nn.Module
         Any model whose forward maps token ids ``(B, T)`` to logits and whose state across positions is
-        held by torch RNN modules or registered module types (:func:`register_state_module`).
+        held by torch RNN modules.
 
     Raises
     ------

@@ -1,13 +1,13 @@
-"""Finding the adapter of a model: user registrations, refusals, then the built-in layouts.
+"""Finding the built-in reading of a model (the test oracles of the compiled reduction, and the Hugging Face
+cache reading): refusals, then the built-in layouts. User registration (``register_adapter``) was removed:
+:func:`ccbounds.reduce` compiles any traceable forward (theory §4.3).
 
 :func:`get_adapter` tries, in order:
 
-1. adapters registered with :func:`register_adapter` (latest first) — validated against the model's
-   forward when ``validate`` is true;
-2. the refusals of theory §4 (:func:`check_applicable`): bidirectional RNNs, recurrent models that also
+1. the refusals of theory §4 (:func:`check_applicable`): bidirectional RNNs, recurrent models that also
    attend back over the prefix, and two or more attention layers raise
    :class:`~ccbounds.errors.ReductionNotApplicable`;
-3. the built-in adapters in :data:`ADAPTERS`.
+2. the built-in adapters in :data:`ADAPTERS`.
 
 A model matching nothing raises :class:`~ccbounds.errors.UnsupportedArchitecture` listing the
 supported layouts. torch is imported only when a model is inspected.
@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ccbounds.adapters.base import REGISTER_HINT, Adapter, validate_adapter
-from ccbounds.errors import InvalidInputError, ReductionNotApplicable, UnknownNameError, UnsupportedArchitecture
+from ccbounds.adapters.base import REGISTER_HINT, Adapter, removed_extension, validate_adapter
+from ccbounds.errors import ReductionNotApplicable, UnsupportedArchitecture
 
 __all__ = [
     "AdapterEntry",
@@ -187,69 +187,49 @@ ADAPTERS: tuple[AdapterEntry, ...] = (
     ),
 )
 
-_USER: list[AdapterEntry] = []
-
-
-def register_adapter(predicate_or_class: Callable[[Any], bool] | type, factory: Callable[[Any], Adapter],
-                     name: str) -> AdapterEntry:
-    """Teach :func:`get_adapter` a new model family without editing ccbounds; tried before the built-ins.
-
-    Parameters
-    ----------
-    predicate_or_class : callable or type
-        ``predicate(model) -> bool``, or a class (then ``isinstance(model, cls)``).
-    factory : callable
-        ``factory(model) -> RecurrentAdapter | AttentionAdapter``.
-    name : str
-        Unique name; registering a name again replaces the earlier entry.
-
-    Returns
-    -------
-    AdapterEntry
+def register_adapter(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
 
     Raises
     ------
     InvalidInputError
-        If ``factory`` or ``predicate_or_class`` is not callable, or ``name`` is empty.
+        Always, saying what replaces it.
 
     Examples
     --------
-    >>> e = register_adapter(int, lambda m: None, "ints")
-    >>> [u.name for u in registered_adapters() if not u.builtin]
-    ['ints']
-    >>> unregister_adapter("ints")
+    >>> try:
+    ...     register_adapter()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    register_adapter was removed
     """
-    if not callable(factory) or not callable(predicate_or_class) or not name:
-        raise InvalidInputError("register_adapter(predicate_or_class, factory, name) needs two callables and a name")
-    if isinstance(predicate_or_class, type):
-        cls = predicate_or_class
-        predicate: Callable[[Any], bool] = lambda m: isinstance(m, cls)  # noqa: E731
-        what = f"instances of {cls.__name__}"
-    else:
-        predicate = predicate_or_class
-        what = f"models accepted by {getattr(predicate_or_class, '__name__', 'a predicate')}"
-    _USER[:] = [e for e in _USER if e.name != name]
-    entry = AdapterEntry(name, "user", f"user adapter for {what}", predicate, factory, builtin=False)
-    _USER.append(entry)
-    return entry
+    removed_extension("register_adapter")
 
 
-def unregister_adapter(name: str) -> None:
-    """Remove a user registration by name.
+def unregister_adapter(*args: Any, **kwargs: Any) -> None:
+    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
+    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
 
     Raises
     ------
-    UnknownNameError
-        If no user adapter has that name (the message lists the registered ones).
+    InvalidInputError
+        Always, saying what replaces it.
+
+    Examples
+    --------
+    >>> try:
+    ...     unregister_adapter()
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    unregister_adapter was removed
     """
-    if not any(e.name == name for e in _USER):
-        raise UnknownNameError(f"no user adapter named {name!r}; registered: {[e.name for e in _USER] or 'none'}")
-    _USER[:] = [e for e in _USER if e.name != name]
+    removed_extension("unregister_adapter")
 
 
 def registered_adapters() -> tuple[AdapterEntry, ...]:
-    """Every adapter in the order :func:`get_adapter` tries them (users latest first, then built-ins)."""
-    return tuple(reversed(_USER)) + ADAPTERS
+    """Every adapter in the order :func:`get_adapter` tries them (the built-ins; user registration was removed)."""
+    return ADAPTERS
 
 
 def check_applicable(model: Any) -> None:
@@ -311,21 +291,8 @@ def get_adapter(model: Any, *, validate: bool = True, seed: int = 0) -> Adapter:
         See :func:`check_applicable`.
     UnsupportedArchitecture
         No adapter reads the layout, or its reading does not reproduce forward (the message lists the
-        supported layouts and how to register a custom adapter).
-    InvalidInputError
-        A registered factory returned something that is not an adapter.
+        supported layouts and says that :func:`ccbounds.reduce` compiles any traceable forward).
     """
-    for entry in reversed(_USER):
-        if entry.predicate(model):
-            adapter = entry.factory(model)
-            if not isinstance(adapter, Adapter):
-                raise InvalidInputError(
-                    f"the factory of user adapter {entry.name!r} returned {type(adapter).__name__}; it must return a "
-                    "RecurrentAdapter or AttentionAdapter"
-                )
-            if validate:
-                validate_adapter(adapter, seed=seed, reading=f"user adapter {entry.name}")
-            return adapter
     check_applicable(model)
     for entry in ADAPTERS:
         if entry.predicate(model):
