@@ -144,7 +144,9 @@ def _cache_reading(model: Any, gadget: Any, device: Any, seed: int, validate: bo
     try:
         protocol = builtin_reduction(model, gadget.problem, gadget=gadget, validate=validate, seed=seed,
                                      device=device)
-    except Exception:  # noqa: BLE001 - no cache to read: the compiled reduction's reason is the answer
+    except ReductionNotApplicable as why:  # a built-in reading that refuses with a reason: say both
+        raise ReductionNotApplicable(f"{refused} (the built-in readings: {_first_sentence(why)})") from None
+    except Exception:  # noqa: BLE001 - no built-in reading of this layout: the compiled reduction's reason stands
         raise refused from None
     if not isinstance(protocol, HFCacheProtocol):
         raise refused
