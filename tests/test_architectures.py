@@ -1,5 +1,7 @@
 """The architecture registry (ccbounds.architectures): every family's adapter, on models built from the
-registry, has a measured message size equal to the registry's one formula, for several sizes."""
+registry, has a measured message size equal to the registry's one formula, for several sizes (the built-in
+reading, builtin_reduction); reduce()'s compiled cut equals it, or is the cheaper copy of Alice's input where
+both grow with n."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ccbounds.architectures import ARCHITECTURES, get_architecture
 from ccbounds.errors import UnknownNameError
 from ccbounds.problems import EQ, INDEX
 from reductions.gadgets import get_gadget
+from reductions.registry import builtin_reduction
 
 RECURRENT = [a for a in ARCHITECTURES.values() if a.recurrent and a.gates]  # torch RNNs (HF Mamba: test_hf.py)
 ATTENTION = [a for a in ARCHITECTURES.values() if not a.recurrent and a.scalars is not None]
@@ -51,13 +54,18 @@ def test_recurrent_state_size_equals_the_registry_formula(arch, width: int, laye
 @pytest.mark.parametrize("problem", [EQ(3), INDEX(3)], ids=lambda p: p.name)
 def test_attention_message_size_equals_the_registry_formula(arch, width: int, heads: int, problem) -> None:
     model = _build(arch, problem, width, heads=heads)
-    p = ccbounds.reduce(model, problem)
-    Q = len(p.query_values)  # the query token's values Alice prepares sums for
+    oracle = builtin_reduction(model, problem)  # Lemma T's reading, the formula's
+    Q = len(oracle.query_values)  # the query token's values Alice prepares sums for
     count = Q * heads * (width // heads + 1)  # per head: d_v averaged values + 1 log-mass
     assert Q == problem.query_token_values
-    assert _alice_width(p, problem) == p.scalars == count
+    assert _alice_width(oracle, problem) == oracle.scalars == count
     assert arch.message_scalars(width, heads=heads, query_values=Q) == count
     assert arch.adapter_for(model).heads == heads
+    # reduce()'s compiled cut: Lemma T's partial sums where Q is constant (EQ's END token); for INDEX, Q = n and
+    # Lemma T's (width + heads) * n exceed the copy of Alice's n embeddings, width * n: both grow with n
+    p = ccbounds.reduce(model, problem)
+    expect = count if Q == 1 else problem.n * width
+    assert _alice_width(p, problem) == p.scalars == expect and p.message_grows_with_n == (Q > 1)
 
 
 def test_families_without_a_lemma_are_compiled_with_a_message_that_grows() -> None:

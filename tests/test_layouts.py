@@ -14,6 +14,7 @@ from ccbounds.problems import EQ, INDEX
 from ccbounds.reduction import reduce
 from ccbounds.testing import check_reduction
 from reductions.gadgets import check_gadget, get_gadget
+from reductions.registry import builtin_reduction
 
 torch.set_num_threads(1)
 
@@ -64,8 +65,10 @@ def test_cls_public_at_0_lemma_t_and_end_token():
     g = get_gadget(EQ(3), bos=4, eos=5)  # [CLS] x SEP y END [EOS]
     model = made(CLSModel, 6)
     check_reduction(model, EQ(3), gadget=g).raise_if_failed()
-    p = reduce(model, EQ(3), gadget=g)
-    assert p.query_position == 0 and p.query_values == (4,) and p.scalars == 2 * (4 + 1)
+    oracle = builtin_reduction(model, EQ(3), gadget=g)  # Lemma T's reading: the public [CLS] row
+    assert oracle.query_position == 0 and oracle.query_values == (4,) and oracle.scalars == 2 * (4 + 1)
+    p = reduce(model, EQ(3), gadget=g)  # the compiled cut: the same partial sums
+    assert p.scalars == 2 * (4 + 1) and not p.message_grows_with_n and "partial-softmax" in p.describe_message()
     # without the public [CLS], position 0 is Alice's: no Lemma T reading; the compiled reduction (theory §4.3)
     # finds no cut of constant size (the read-out row's query is hers), so nothing is ruled out
     q = reduce(model, EQ(3))
