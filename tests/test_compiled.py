@@ -457,3 +457,54 @@ def test_bob_computes_what_follows_the_message():
     ys = list(problem.bob_inputs())
     assert p.answer_grid(p.messages([trigger]), ys).tolist() == p.model_grid([trigger], ys).tolist()
     assert p.model_grid([trigger], ys).tolist() == [[0] * 10]
+
+
+class StackedSteps(nn.Module):
+    """A hand-written RNN whose steps are stacked (B, T, H), read at one step through ``pick`` (a callable on the
+    stacked tensor): a select Bob may read straight from the step, or, after axes are reordered, may not."""
+
+    def __init__(self, pick, V=6, H=3):
+        super().__init__()
+        self.emb, self.w, self.head, self.pick = nn.Embedding(V, H), nn.Linear(H, H), nn.Linear(H, 2), pick
+
+    def forward(self, x):
+        e, h, hs = self.emb(x), torch.zeros(x.shape[0], self.w.out_features), []
+        for t in range(x.shape[1]):
+            h = torch.tanh(self.w(h) + e[:, t])
+            hs.append(h)
+        return self.head(self.pick(torch.stack(hs, 1)))
+
+
+@pytest.mark.parametrize("pick, aliased", [
+    (lambda s: s[:, -1], True),                       # the last step: Bob reads it without the stack
+    (lambda s: s.transpose(0, 1)[-1], True),          # the same step through a transpose
+    (lambda s: s.transpose(0, 2)[:, -1].t(), False),  # axes reordered around the select: the stack is built
+])
+def test_bob_reads_a_selected_step_of_a_stack_without_building_it(pick, aliased):
+    from reductions.compiled.program import _stack_selects
+
+    problem = INDEX(3)
+    p = compile_reduction(made(StackedSteps, pick), problem)
+    assert p.scalars == 3
+    assert bool(_stack_selects(p.programs.order)) == aliased
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+
+
+def test_bob_computes_his_own_positions_once_per_distinct_row(monkeypatch):
+    """Bob's message-independent values (his embeddings) are computed once per distinct token row and gathered;
+    rows hashed to one key fall back to a row-wise unique: both give the model's answers."""
+    from reductions.compiled import program
+
+    problem = INDEX(4)
+    p = compile_reduction(made(CellLoop), problem)
+    assert p.programs.frontier and p.programs.static
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    truth = p.model_grid(xs, ys).tolist()
+    assert p.answer_grid(p.messages(xs), ys).tolist() == truth
+    tokens = torch.tensor([[1, 2, 3], [4, 5, 6], [1, 2, 3], [0, 0, 0]])
+    monkeypatch.setattr(program, "_row_weights", lambda width: torch.zeros(width, dtype=torch.long))
+    rows, inverse = program._distinct_rows(tokens)
+    assert torch.equal(rows[inverse], tokens) and rows.shape[0] == 3
+    p.programs._cache = None
+    assert p.answer_grid(p.messages(xs), ys).tolist() == truth
