@@ -508,3 +508,23 @@ def test_bob_computes_his_own_positions_once_per_distinct_row(monkeypatch):
     assert torch.equal(rows[inverse], tokens) and rows.shape[0] == 3
     p.programs._cache = None
     assert p.answer_grid(p.messages(xs), ys).tolist() == truth
+
+
+def test_a_cut_is_found_once_per_model_and_bob_follows_changed_weights():
+    """reduce() of the same model object again reuses its cut (validated again); Bob's values computed once per
+    token row are recomputed when the weights change in place; a model whose forward changed is compiled again."""
+    problem = INDEX(3)
+    model = made(CellLoop)
+    p = compile_reduction(model, problem)
+    q = compile_reduction(model, problem)
+    assert q.cut is p.cut
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    p.answer_grid(p.messages(xs), ys)
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(torch.randn_like(w))
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+    model.forward = lambda x: CellLoop.forward(model, x.flip(1))  # another program, same weights
+    r = compile_reduction(model, problem)
+    assert r.cut is not p.cut
+    assert r.answer_grid(r.messages(xs), ys).tolist() == r.model_grid(xs, ys).tolist()

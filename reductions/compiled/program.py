@@ -376,7 +376,8 @@ class CutPrograms:
         import torch
 
         distinct, inverse = _distinct_rows(tokens)
-        if self._cache is not None and torch.equal(self._cache[0], distinct):
+        weights = tuple((p.data_ptr(), p._version) for p in self.an.progx.params.values())  # changed in place: again
+        if self._cache is not None and self._cache[2] == weights and torch.equal(self._cache[0], distinct):
             return self._cache[1], inverse
         pieces: dict = {f: [] for f in self.frontier}
         for s in range(0, distinct.shape[0], self.batch):
@@ -389,5 +390,5 @@ class CutPrograms:
                 else:
                     pieces[f].append(values[f].movedim(bd, 0)[:k])
         rows = {f: (v if isinstance(v, torch.Tensor) else torch.cat(v)) for f, v in pieces.items()}
-        self._cache = (distinct, rows)
+        self._cache = (distinct, rows, weights)
         return rows, inverse

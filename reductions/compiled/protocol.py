@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,7 +49,8 @@ class CompiledProtocol(InducedProtocol):
 
     lemma = "the cut theorem (theory §4.3): Alice sends a cut of the traced program"
 
-    def __init__(self, model: Any, gadget: Any, *, device: Any = None, seed: int = 0, validate: bool = True) -> None:
+    def __init__(self, model: Any, gadget: Any, *, device: Any = None, seed: int = 0, validate: bool = True,
+                 _cached: bool = True) -> None:
         import torch
 
         from reductions.compiled.cut import find_cut
@@ -62,20 +64,37 @@ class CompiledProtocol(InducedProtocol):
         if seq.dtype.kind not in "iu":
             raise ReductionNotApplicable(
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
-        self.cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
-        self._S = self.cut.scalars
+        key = _cache_key(model, gadget, seq[0].tolist(), device)
+        hit = _COMPILED.get(model, {}).get(key) if key is not None and _cached else None
+        if hit is None:
+            cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
+        else:
+            cut = hit[0]
+        self.cut, self._S = cut, cut.scalars
         super().__init__(model, ForwardOnly(model), gadget, name=f"{gadget.name} via the compiled cut",
                          device=device)
-        self.message_grows_with_n, self.growth_note = self._growth(model, gadget)
-        if self.message_grows_with_n and self.cut.cheapest is not None:
-            # no cut of constant size was found: report the cheapest one at this n (it grows too)
-            self.cut = self.cut.cheapest
-            self._S = self.cut.scalars
-            self.message_bits = self._S * 32
+        if hit is None:
+            self.message_grows_with_n, self.growth_note = self._growth(model, gadget)
+            if self.message_grows_with_n and self.cut.cheapest is not None:
+                # no cut of constant size was found: report the cheapest one at this n (it grows too)
+                self.cut = self.cut.cheapest
+            if key is not None:
+                _COMPILED.setdefault(model, {})[key] = (self.cut, self.message_grows_with_n, self.growth_note)
+        else:
+            self.message_grows_with_n, self.growth_note = hit[1], hit[2]
+        self._S = self.cut.scalars
+        self.message_bits = self._S * 32
         self.programs = CutPrograms(self.cut)
         if validate:
-            with torch.no_grad():
-                self._validate(seed)
+            try:
+                with torch.no_grad():
+                    self._validate(seed)
+            except ReductionNotApplicable:
+                if hit is None:
+                    raise
+                # the model changed since its cut was cached (e.g. its forward reads a new attribute): compile again
+                _COMPILED.get(model, {}).pop(key, None)
+                self.__init__(model, gadget, device=device, seed=seed, validate=validate, _cached=False)
 
     @property
     def scalars(self) -> int:
@@ -211,6 +230,25 @@ class CompiledProtocol(InducedProtocol):
                 f"the compiled protocol differs from the model's own forward on {bad} of {len(pairs)} inputs (max "
                 f"logit difference {diff:.3g}); the traced program is not the model's computation on every input "
                 "(e.g. a Python branch on a value that tracing fixed); please report this model")
+
+
+#: cuts already found, per model object (dropped with it) and per structure, gadget and device: the cut is a
+#: function of the traced program, which depends on the model's code and the shapes of its weights, not on their
+#: values; every protocol built from a cached cut is validated against the model's forward as usual
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cache_key(model: Any, gadget: Any, tokens: list, device: Any) -> tuple | None:
+    """What the cut of ``model`` for ``gadget`` depends on besides the model object (None: not cacheable)."""
+    try:
+        weakref.ref(model)
+        tensors = [*model.named_parameters(remove_duplicate=False), *model.named_buffers()]
+        task = gadget.task.to_dict() if hasattr(gadget.task, "to_dict") else gadget.task.name
+        return (type(model).forward, bool(getattr(model, "training", False)), str(device),
+                tuple((k, tuple(v.shape), str(v.dtype), str(v.device)) for k, v in tensors),
+                gadget.name, tuple(gadget.owners), tuple(tokens), repr(task))
+    except Exception:  # noqa: BLE001 - not a module with weights and a task we can describe: never cached
+        return None
 
 
 #: enumerate Bob's inputs to list his token values at a query's positions when there are at most this many
