@@ -528,3 +528,41 @@ def test_a_cut_is_found_once_per_model_and_bob_follows_changed_weights():
     r = compile_reduction(model, problem)
     assert r.cut is not p.cut
     assert r.answer_grid(r.messages(xs), ys).tolist() == r.model_grid(xs, ys).tolist()
+
+
+class WritesIntoBuffer(nn.Module):
+    """A hand-written RNN that writes each step into a preallocated buffer (``out[:, t] = h`` or a one-step slice),
+    then reads its last step (the state: 3 scalars) or its mean over positions (the state and Alice's partial
+    mean: 6)."""
+
+    def __init__(self, write, read, V=6, H=3):
+        super().__init__()
+        self.emb, self.w, self.head, self.write, self.read = nn.Embedding(V, H), nn.Linear(H, H), nn.Linear(H, 2), \
+            write, read
+
+    def forward(self, x):
+        e, (B, T) = self.emb(x), x.shape
+        out, h = torch.zeros(B, T, self.w.out_features), torch.zeros(B, self.w.out_features)
+        for t in range(T):
+            h = torch.tanh(self.w(h) + e[:, t])
+            if self.write == "select":
+                out[:, t] = h
+            else:
+                out[:, t:t + 1] = h.unsqueeze(1)
+        return self.head(out[:, -1] if self.read == "last" else out.mean(1))
+
+
+@pytest.mark.parametrize("write, read, S", [("select", "last", 3), ("slice", "last", 3), ("select", "mean", 6)])
+def test_writes_into_a_buffer_are_followed(write, read, S):
+    """In-place writes into views of a buffer are traced through torch.func.functionalize (the write becomes a
+    scatter that makes a new buffer), so the analysis sees which positions each step's write carries."""
+    from reductions.compiled.trace import _writes_into_views
+
+    problem = INDEX(4)
+    model = made(WritesIntoBuffer, write, read)
+    p = compile_reduction(model, problem)
+    assert p.scalars == S and not p.message_grows_with_n
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+    assert not _writes_into_views(p.cut.analysis.progx.graph_module)
+    assert not _writes_into_views(trace_forward(made(CellLoop), 4, 2).graph_module)
