@@ -199,7 +199,7 @@ class CutPrograms:
                 bad.add(f)
             if not bad:
                 break
-            dynamic |= bad
+            dynamic |= bad | (_downstream(bad) & self.bob_nodes)  # computed per row, and so is all that reads them
         self.static, self.frontier = static, frontier
 
     # -- running the exec program ---------------------------------------------------------------------

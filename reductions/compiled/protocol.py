@@ -66,15 +66,24 @@ class CompiledProtocol(InducedProtocol):
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
         key = _cache_key(model, gadget, seq[0].tolist(), device)
         hit = _COMPILED.get(model, {}).get(key) if key is not None and _cached else None
-        if hit is None:
-            cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
-        else:
-            cut = hit[0]
+        def cut_at_n(spread: bool) -> Any:
+            return find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos),
+                            spread=spread)
+
+        cut = cut_at_n(False) if hit is None else hit[0]
         self.cut, self._S = cut, cut.scalars
         super().__init__(model, ForwardOnly(model), gadget, name=f"{gadget.name} via the compiled cut",
                          device=device)
         if hit is None:
-            self.message_grows_with_n, self.growth_note = self._growth(model, gadget)
+            self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=False)
+            if self.message_grows_with_n or self.growth_note.endswith(_UNJUDGED):
+                # the cheapest cut grows with n (or could not be compared): it may be a copy of Alice's input
+                # spread over tensors (a stacked RNN's layer-1 outputs at every position); found again with
+                # values that depend on only some of her positions ranked above the rest (theory §4.3)
+                again = cut_at_n(True)
+                if again.scalars != cut.scalars or [p.node for p in again.parts] != [p.node for p in cut.parts]:
+                    self.cut, self._S = again, again.scalars
+                    self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=True)
             if self.message_grows_with_n and self.cut.cheapest is not None:
                 # no cut of constant size was found: report the cheapest one at this n (it grows too)
                 self.cut = self.cut.cheapest
@@ -100,7 +109,7 @@ class CompiledProtocol(InducedProtocol):
     def scalars(self) -> int:
         return self._S
 
-    def _growth(self, model: Any, gadget: Any) -> tuple[bool, str]:
+    def _growth(self, model: Any, gadget: Any, spread: bool = True) -> tuple[bool, str]:
         """Whether the message grows with n: a part indexed by Alice's positions (a copy of her input), or
         another cheapest cut for the same gadget at n + 1 (the program is compiled again there; at n - 1 when
         the model cannot run at n + 1, e.g. its positions end at this length)."""
@@ -113,7 +122,7 @@ class CompiledProtocol(InducedProtocol):
         first: Exception | None = None
         n = self.problem.n
         if not isinstance(n, int):
-            return False, "the problem has no size parameter n, so growth was judged from this length alone"
+            return False, f"the problem has no size parameter n, so {_UNJUDGED}"
         superset = _enumerates_vocabulary(gadget)  # list Bob's token values the same way at both lengths
         for m in (n + 1, n - 1):  # n - 1 where the model cannot run at n + 1
             try:
@@ -129,7 +138,7 @@ class CompiledProtocol(InducedProtocol):
                 seq = g2.sequences([x2], [y2])
                 S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
                               bob_values=lambda pos, g2=g2: _bob_values(g2, pos),
-                              cheapest_in_bits=False).scalars
+                              cheapest_in_bits=False, spread=spread).scalars
             except Exception as e:  # noqa: BLE001 - no other length to compare: try the next, else say so
                 first = first or e
                 continue
@@ -140,8 +149,7 @@ class CompiledProtocol(InducedProtocol):
                 return True, (f"the cheapest cut at {at} has {S2} scalars against {self._S} at n: a cut of another "
                               "kind, so no constant size is claimed")
             return False, f"the cheapest cut at {at} has the same {S2} scalars"
-        return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so growth was "
-                       "judged from this length alone")
+        return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so {_UNJUDGED}")
 
     def _tokens(self, xs: Sequence[Any], ys: Sequence[Any]) -> Any:
         import torch
@@ -231,6 +239,8 @@ class CompiledProtocol(InducedProtocol):
                 f"logit difference {diff:.3g}); the traced program is not the model's computation on every input "
                 "(e.g. a Python branch on a value that tracing fixed); please report this model")
 
+
+_UNJUDGED = "growth was judged from this length alone"
 
 #: cuts already found, per model object (dropped with it) and per structure, gadget and device: the cut is a
 #: function of the traced program, which depends on the model's code and the shapes of its weights, not on their
