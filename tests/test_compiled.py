@@ -457,3 +457,112 @@ def test_bob_computes_what_follows_the_message():
     ys = list(problem.bob_inputs())
     assert p.answer_grid(p.messages([trigger]), ys).tolist() == p.model_grid([trigger], ys).tolist()
     assert p.model_grid([trigger], ys).tolist() == [[0] * 10]
+
+
+class StackedSteps(nn.Module):
+    """A hand-written RNN whose steps are stacked (B, T, H), read at one step through ``pick`` (a callable on the
+    stacked tensor): a select Bob may read straight from the step, or, after axes are reordered, may not."""
+
+    def __init__(self, pick, V=6, H=3):
+        super().__init__()
+        self.emb, self.w, self.head, self.pick = nn.Embedding(V, H), nn.Linear(H, H), nn.Linear(H, 2), pick
+
+    def forward(self, x):
+        e, h, hs = self.emb(x), torch.zeros(x.shape[0], self.w.out_features), []
+        for t in range(x.shape[1]):
+            h = torch.tanh(self.w(h) + e[:, t])
+            hs.append(h)
+        return self.head(self.pick(torch.stack(hs, 1)))
+
+
+@pytest.mark.parametrize("pick, aliased", [
+    (lambda s: s[:, -1], True),                       # the last step: Bob reads it without the stack
+    (lambda s: s.transpose(0, 1)[-1], True),          # the same step through a transpose
+    (lambda s: s.transpose(0, 2)[:, -1].t(), False),  # axes reordered around the select: the stack is built
+])
+def test_bob_reads_a_selected_step_of_a_stack_without_building_it(pick, aliased):
+    from reductions.compiled.program import _stack_selects
+
+    problem = INDEX(3)
+    p = compile_reduction(made(StackedSteps, pick), problem)
+    assert p.scalars == 3
+    assert bool(_stack_selects(p.programs.order)) == aliased
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+
+
+def test_bob_computes_his_own_positions_once_per_distinct_row(monkeypatch):
+    """Bob's message-independent values (his embeddings) are computed once per distinct token row and gathered;
+    rows hashed to one key fall back to a row-wise unique: both give the model's answers."""
+    from reductions.compiled import program
+
+    problem = INDEX(4)
+    p = compile_reduction(made(CellLoop), problem)
+    assert p.programs.frontier and p.programs.static
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    truth = p.model_grid(xs, ys).tolist()
+    assert p.answer_grid(p.messages(xs), ys).tolist() == truth
+    tokens = torch.tensor([[1, 2, 3], [4, 5, 6], [1, 2, 3], [0, 0, 0]])
+    monkeypatch.setattr(program, "_row_weights", lambda width: torch.zeros(width, dtype=torch.long))
+    rows, inverse = program._distinct_rows(tokens)
+    assert torch.equal(rows[inverse], tokens) and rows.shape[0] == 3
+    p.programs._cache = None
+    assert p.answer_grid(p.messages(xs), ys).tolist() == truth
+
+
+def test_a_cut_is_found_once_per_model_and_bob_follows_changed_weights():
+    """reduce() of the same model object again reuses its cut (validated again); Bob's values computed once per
+    token row are recomputed when the weights change in place; a model whose forward changed is compiled again."""
+    problem = INDEX(3)
+    model = made(CellLoop)
+    p = compile_reduction(model, problem)
+    q = compile_reduction(model, problem)
+    assert q.cut is p.cut
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    p.answer_grid(p.messages(xs), ys)
+    with torch.no_grad():
+        for w in model.parameters():
+            w.add_(torch.randn_like(w))
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+    model.forward = lambda x: CellLoop.forward(model, x.flip(1))  # another program, same weights
+    r = compile_reduction(model, problem)
+    assert r.cut is not p.cut
+    assert r.answer_grid(r.messages(xs), ys).tolist() == r.model_grid(xs, ys).tolist()
+
+
+class WritesIntoBuffer(nn.Module):
+    """A hand-written RNN that writes each step into a preallocated buffer (``out[:, t] = h`` or a one-step slice),
+    then reads its last step (the state: 3 scalars) or its mean over positions (the state and Alice's partial
+    mean: 6)."""
+
+    def __init__(self, write, read, V=6, H=3):
+        super().__init__()
+        self.emb, self.w, self.head, self.write, self.read = nn.Embedding(V, H), nn.Linear(H, H), nn.Linear(H, 2), \
+            write, read
+
+    def forward(self, x):
+        e, (B, T) = self.emb(x), x.shape
+        out, h = torch.zeros(B, T, self.w.out_features), torch.zeros(B, self.w.out_features)
+        for t in range(T):
+            h = torch.tanh(self.w(h) + e[:, t])
+            if self.write == "select":
+                out[:, t] = h
+            else:
+                out[:, t:t + 1] = h.unsqueeze(1)
+        return self.head(out[:, -1] if self.read == "last" else out.mean(1))
+
+
+@pytest.mark.parametrize("write, read, S", [("select", "last", 3), ("slice", "last", 3), ("select", "mean", 6)])
+def test_writes_into_a_buffer_are_followed(write, read, S):
+    """In-place writes into views of a buffer are traced through torch.func.functionalize (the write becomes a
+    scatter that makes a new buffer), so the analysis sees which positions each step's write carries."""
+    from reductions.compiled.trace import _writes_into_views
+
+    problem = INDEX(4)
+    model = made(WritesIntoBuffer, write, read)
+    p = compile_reduction(model, problem)
+    assert p.scalars == S and not p.message_grows_with_n
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+    assert not _writes_into_views(p.cut.analysis.progx.graph_module)
+    assert not _writes_into_views(trace_forward(made(CellLoop), 4, 2).graph_module)

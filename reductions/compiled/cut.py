@@ -526,13 +526,15 @@ def _build_network(an: Any, splits: dict, promoted: frozenset | set = frozenset(
 
 
 def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_BATCH, programs: Any = None,
-             bob_values: Any = None, source_lines: bool = True, cheapest_in_bits: bool = True) -> Cut:
+             bob_values: Any = None, source_lines: bool = True, cheapest_in_bits: bool = True,
+             spread: bool = True) -> Cut:
     """The cheapest checked cut of ``model``'s traced forward for a sequence with these ``owners``.
 
     ``tokens`` is one concrete sequence (any valid one: the dependency analysis runs on it); ``bob_values(positions)``
     lists every joint value of Bob's tokens at those positions (for Lemma T's split; None: none enumerated).
     ``cheapest_in_bits=False`` skips the cut in bits alone (``Cut.cheapest``), e.g. where only the size of the
-    returned cut is read.
+    returned cut is read. ``spread=False`` keeps the first cheapest cut even where it is spread along Alice's
+    sequence (see :func:`_spread`): the caller finds it again with ``spread=True`` if that cut grows with n.
 
     Raises
     ------
@@ -598,6 +600,8 @@ def find_cut(model: Any, owners: tuple, tokens: Any, *, exec_batch: int = EXEC_B
             if not math.isfinite(value):
                 break
             found = _extract(G, reach, an, sps, cand, progx)
+            if not spread:
+                break
             nodes, sets = _spread(found, an)
             if sets < max(2, n_alice):  # not a copy of her input spread over tensors
                 break

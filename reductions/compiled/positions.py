@@ -380,6 +380,8 @@ class DependencyAnalysis:
             pointwise = torch.Tag.pointwise in tags or base in POINTWISE
             if pointwise and isinstance(out, torch.Tensor) and not list_args:
                 return _broadcast_or(tuple(out.shape), list(deps.values()))
+            if base in ("select_scatter", "slice_scatter") and isinstance(out, torch.Tensor):
+                return self._scatter(base, args, kwargs, deps, out)
             if base == "index" and 1 in list_args and isinstance(out, torch.Tensor):
                 return self._index(node, args, deps, out)
             if base in MOVEMENT:
@@ -409,6 +411,20 @@ class DependencyAnalysis:
         except Exception:  # noqa: BLE001 - an op the rule cannot handle falls back (sound)
             pass
         return self._fallback(node, out)
+
+    def _scatter(self, base: str, args: tuple, kwargs: dict, deps: dict, out: Any) -> Any:
+        """``select_scatter(input, src, dim, index)`` / ``slice_scatter(input, src, dim, start, end, step)`` (an
+        in-place write into a view, functionalised): the written elements depend on ``src``'s, the rest on
+        ``input``'s; the same op on the dependency tensors (whose word axis comes last) says which is which."""
+        import torch
+
+        d_in = deps[0] if 0 in deps else self._zero(args[0])
+        d_src = deps[1] if 1 in deps else self._zero(args[1])
+        rest = list(args[2:])
+        dim = rest[0] if rest else kwargs.get("dim", 0)
+        rest = rest[1:] if rest else []
+        kw = {k: v for k, v in kwargs.items() if k != "dim"}
+        return getattr(torch, base)(d_in, d_src, dim % out.dim(), *rest, **kw)
 
     def _index(self, node: Any, args: tuple, deps: dict, out: Any) -> Any:
         """``self[i_1, ..., i_k]`` (advanced indexing, the index tensors adjacent): an element depends on the

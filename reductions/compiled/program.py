@@ -36,6 +36,94 @@ def _closure(targets: list, stop: set, tuple_nodes: set, extra: dict) -> set:
     return need
 
 
+def _downstream(nodes: set) -> set:
+    """Every node that reads (through any chain of ops) one of ``nodes``, not counting them."""
+    after: set = set()
+    todo = list(nodes)
+    while todo:
+        n = todo.pop()
+        for u in n.users:
+            if u not in after:
+                after.add(u)
+                todo.append(u)
+    return after
+
+
+def _mutated(node: Any) -> bool:
+    """Whether an op writes into one of its inputs in place (or its schema is unknown)."""
+    schema = getattr(node.target, "_schema", None)
+    return schema is None or schema.is_mutable
+
+
+def _stack_selects(order: list) -> dict:
+    """``select`` nodes that read one input of a ``stack`` through transposes and permutes that leave the other
+    axes in order, each mapped to that input (its value, exactly: the select of a stack of equal tensors along the
+    stacked axis is the stacked tensor). A select whose value is written in place is left alone."""
+    import torch
+
+    aten = torch.ops.aten
+    found: dict = {}
+    for n in order:
+        if n.op != "call_function" or n.target is not aten.select.int or any(_mutated(u) for u in n.users
+                                                                                 if u.op == "call_function"):
+            continue
+        src, dim, index = n.args[0], n.args[1], n.args[2]
+        chain = []
+        while getattr(src, "op", None) == "call_function" and src.target in (aten.transpose.int, aten.permute.default,
+                                                                             aten.t.default):
+            chain.append(src)
+            src = src.args[0]
+        if getattr(src, "op", None) != "call_function" or src.target is not aten.stack.default:
+            continue
+        inputs = list(src.args[0])
+        rank = len(getattr(inputs[0], "meta", {}).get("val", ()).shape) + 1 if inputs else 0
+        if rank == 0:
+            continue
+        axis = src.args[1] if len(src.args) > 1 else src.kwargs.get("dim", 0)
+        axis %= rank
+        labels = list(range(rank))  # the stack's axes, then moved by the chain
+        for c in reversed(chain):
+            if c.target is aten.permute.default:
+                labels = [labels[i % rank] for i in c.args[1]]
+            else:
+                a, b = (0, 1) if c.target is aten.t.default else (c.args[1] % rank, c.args[2] % rank)
+                labels[a], labels[b] = labels[b], labels[a]
+        dim %= rank
+        rest = labels[:dim] + labels[dim + 1:]
+        if labels[dim] != axis or rest != sorted(rest) or not -len(inputs) <= index < len(inputs):
+            continue
+        found[n] = inputs[index]
+    return found
+
+
+def _distinct_rows(tokens: Any) -> tuple[Any, Any]:
+    """The distinct rows of an integer matrix and each row's index among them (rows hashed to one integer, then
+    checked; on a collision, torch's row-wise unique)."""
+    import torch
+
+    keys = (tokens.long() * _row_weights(tokens.shape[1]).to(tokens.device)).sum(1)
+    _, first_of, inverse = _unique_keys(keys)
+    distinct = tokens[first_of]
+    if not torch.equal(distinct[inverse], tokens):  # two rows with one key
+        return torch.unique(tokens, dim=0, return_inverse=True)
+    return distinct, inverse
+
+
+def _row_weights(width: int) -> Any:
+    import torch
+
+    return torch.randint(1, 1 << 31, (width,), generator=torch.Generator().manual_seed(0), dtype=torch.long)
+
+
+def _unique_keys(keys: Any) -> tuple[Any, Any, Any]:
+    import torch
+
+    uniq, inverse = torch.unique(keys, return_inverse=True)
+    first_of = torch.full((uniq.shape[0],), keys.shape[0], dtype=torch.long, device=keys.device)
+    first_of.scatter_reduce_(0, inverse, torch.arange(keys.shape[0], device=keys.device), reduce="amin")
+    return uniq, first_of, inverse
+
+
 class CutPrograms:
     """Alice's and Bob's programs of a checked :class:`~reductions.compiled.cut.Cut`."""
 
@@ -63,29 +151,59 @@ class CutPrograms:
         # which depends on Alice's positions and none on Bob's: the checked cut says Bob's output reads none of
         # their values, so Bob fills them with zeros instead of recomputing them from filler tokens (e.g. the
         # earlier steps of an RNN whose outputs are stacked). Values after the message are his to compute.
-        self.fill = set()
-        if fill:
-            import torch
+        import torch
 
-            parts = {p.node for p in cut.parts} | set(cut.splits)
-            after: set = set()
-            todo = list(parts)
-            while todo:
-                n = todo.pop()
-                for u in n.users:
-                    if u not in after:
-                        after.add(u)
-                        todo.append(u)
+        self.fill = set()
+        parts = {p.node for p in cut.parts} | set(cut.splits)
+        after = _downstream(parts)
+        if fill:
             for n, d in an.deps.items():
                 if isinstance(d, torch.Tensor) and n not in parts and n not in after and n.op == "call_function" \
                         and d.dim() > 1 and bool((d & an.alice_word).ne(0).any(-1).all()) \
                         and not bool((d & an.bob_word).ne(0).any()):
                     self.fill.add(n)
+        # Bob reads the one step of a stack his output selects (an RNN's outputs stacked, then out[:, -1]) without
+        # stacking the rest
+        self.alias = {n: src for n, src in _stack_selects(self.order).items() if n not in cut.splits}
+        extra.update({n: [src] for n, src in self.alias.items()})
         self.bob_nodes = _closure([out], whole | self.fill, an.tuple_nodes, extra)
         self.batch = an.progx.batch
+        self._static_split(parts | after | self.fill | _downstream(self.fill), whole, extra)
+        self._cache: tuple | None = None
+
+    def _static_split(self, touched: set, whole: set, extra: dict) -> None:
+        """Split Bob's program into the values that do not depend on the message (his own positions' embeddings,
+        input projections, ...: computed once per distinct token row and reused for every message) and the
+        rest. ``frontier``: the message-independent values the rest reads, each gathered per row along its batch
+        axis; one without a batch axis that depends on positions is computed with the rest instead."""
+        import torch
+
+        an = self.an
+        dynamic = {n for n in self.bob_nodes if n in touched}
+
+        def reads(n: Any) -> list:
+            if n in whole or n in self.fill:
+                return []
+            return list(extra.get(n, ())) if n in extra else flat_nodes((n.args, n.kwargs))
+
+        while True:
+            static = {n for n in self.bob_nodes - dynamic if n.op == "call_function"}
+            frontier = {a for n in dynamic for a in reads(n) if a in static}
+            if self.out in static:
+                frontier.add(self.out)
+            bad = set()
+            for f in frontier:
+                d = an.deps.get(f)
+                if f in an.batch_dim or (isinstance(d, torch.Tensor) and not bool(d.ne(0).any())):
+                    continue  # gathered along its batch axis, or a constant of the parameters
+                bad.add(f)
+            if not bad:
+                break
+            dynamic |= bad | (_downstream(bad) & self.bob_nodes)  # computed per row, and so is all that reads them
+        self.static, self.frontier = static, frontier
 
     # -- running the exec program ---------------------------------------------------------------------
-    def _run(self, tokens: Any, needed: set, on_value: Any = None) -> dict:
+    def _run(self, tokens: Any, needed: set, on_value: Any = None, alias: dict | None = None) -> dict:
         import torch
         import torch.fx as fx
 
@@ -116,7 +234,10 @@ class CutPrograms:
                 nx_ = an.to_exec[n1]
                 if on_value is not None and on_value(n1, values, None) is not None:
                     continue
-                v = nx_.target(*val(nx_.args), **val(nx_.kwargs))
+                if alias is not None and n1 in alias:
+                    v = values[alias[n1]]
+                else:
+                    v = nx_.target(*val(nx_.args), **val(nx_.kwargs))
                 values[n1] = v
                 if on_value is not None:
                     on_value(n1, values, v)
@@ -190,9 +311,13 @@ class CutPrograms:
         """Logits ``(B, C)`` from messages ``(B, S)`` and full sequences ``tokens`` (Alice's positions: filler)."""
         import torch
 
+        rows, inverse = self._static_values(tokens)
         outs = []
         for s in range(0, tokens.shape[0], self.batch):
             chunk, k = self._padded(tokens[s:s + self.batch])
+            index = inverse[s:s + self.batch]
+            if index.shape[0] != chunk.shape[0]:
+                index = torch.cat([index, index[-1:].expand(chunk.shape[0] - index.shape[0])])
             m = messages[s:s + self.batch]
             if m.shape[0] != chunk.shape[0]:
                 m = torch.cat([m, m[-1:].expand(chunk.shape[0] - m.shape[0], -1)])
@@ -202,7 +327,13 @@ class CutPrograms:
                 off += p.scalars
             whole = {p.node for p in self.cut.parts if p.kind == "elements" and bool(p.mask.all())}
 
-            def on_value(n: Any, values: dict, v: Any, pieces: dict = pieces, whole: set = whole) -> Any:
+            def on_value(n: Any, values: dict, v: Any, pieces: dict = pieces, whole: set = whole,
+                         index: Any = index) -> Any:
+                if v is None and n in rows:  # message-independent: computed once per distinct token row
+                    r = rows[n]
+                    bd = self.an.batch_dim.get(n)
+                    values[n] = r if bd is None else r.index_select(0, index).movedim(0, bd)
+                    return True
                 if n not in pieces:
                     if v is None and n in self.fill:
                         like = self.an.to_exec[n].meta["val"]
@@ -234,6 +365,30 @@ class CutPrograms:
                 values[n] = w.movedim(0, bd)
                 return None
 
-            values = self._run(chunk, self.bob_nodes, on_value)
+            values = self._run(chunk, self.bob_nodes - (self.static - self.frontier), on_value, self.alias)
             outs.append(values[self.out][:k])
         return torch.cat(outs)
+
+    def _static_values(self, tokens: Any) -> tuple[dict, Any]:
+        """The frontier's message-independent values for each distinct row of ``tokens`` (rows along axis 0), and
+        each row's index among them; the last distinct rows asked are kept (an audit asks the same queries of
+        every batch of messages)."""
+        import torch
+
+        distinct, inverse = _distinct_rows(tokens)
+        weights = tuple((p.data_ptr(), p._version) for p in self.an.progx.params.values())  # changed in place: again
+        if self._cache is not None and self._cache[2] == weights and torch.equal(self._cache[0], distinct):
+            return self._cache[1], inverse
+        pieces: dict = {f: [] for f in self.frontier}
+        for s in range(0, distinct.shape[0], self.batch):
+            chunk, k = self._padded(distinct[s:s + self.batch])
+            values = self._run(chunk, self.static, alias=self.alias)
+            for f in self.frontier:
+                bd = self.an.batch_dim.get(f)
+                if bd is None:
+                    pieces[f] = values[f]
+                else:
+                    pieces[f].append(values[f].movedim(bd, 0)[:k])
+        rows = {f: (v if isinstance(v, torch.Tensor) else torch.cat(v)) for f, v in pieces.items()}
+        self._cache = (distinct, rows, weights)
+        return rows, inverse

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,7 +49,8 @@ class CompiledProtocol(InducedProtocol):
 
     lemma = "the cut theorem (theory §4.3): Alice sends a cut of the traced program"
 
-    def __init__(self, model: Any, gadget: Any, *, device: Any = None, seed: int = 0, validate: bool = True) -> None:
+    def __init__(self, model: Any, gadget: Any, *, device: Any = None, seed: int = 0, validate: bool = True,
+                 _cached: bool = True) -> None:
         import torch
 
         from reductions.compiled.cut import find_cut
@@ -62,26 +64,52 @@ class CompiledProtocol(InducedProtocol):
         if seq.dtype.kind not in "iu":
             raise ReductionNotApplicable(
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
-        self.cut = find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos))
-        self._S = self.cut.scalars
+        key = _cache_key(model, gadget, seq[0].tolist(), device)
+        hit = _COMPILED.get(model, {}).get(key) if key is not None and _cached else None
+        def cut_at_n(spread: bool) -> Any:
+            return find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos),
+                            spread=spread)
+
+        cut = cut_at_n(False) if hit is None else hit[0]
+        self.cut, self._S = cut, cut.scalars
         super().__init__(model, ForwardOnly(model), gadget, name=f"{gadget.name} via the compiled cut",
                          device=device)
-        self.message_grows_with_n, self.growth_note = self._growth(model, gadget)
-        if self.message_grows_with_n and self.cut.cheapest is not None:
-            # no cut of constant size was found: report the cheapest one at this n (it grows too)
-            self.cut = self.cut.cheapest
-            self._S = self.cut.scalars
-            self.message_bits = self._S * 32
+        if hit is None:
+            self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=False)
+            if self.message_grows_with_n or self.growth_note.endswith(_UNJUDGED):
+                # the cheapest cut grows with n (or could not be compared): it may be a copy of Alice's input
+                # spread over tensors (a stacked RNN's layer-1 outputs at every position); found again with
+                # values that depend on only some of her positions ranked above the rest (theory §4.3)
+                again = cut_at_n(True)
+                if again.scalars != cut.scalars or [p.node for p in again.parts] != [p.node for p in cut.parts]:
+                    self.cut, self._S = again, again.scalars
+                    self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=True)
+            if self.message_grows_with_n and self.cut.cheapest is not None:
+                # no cut of constant size was found: report the cheapest one at this n (it grows too)
+                self.cut = self.cut.cheapest
+            if key is not None:
+                _COMPILED.setdefault(model, {})[key] = (self.cut, self.message_grows_with_n, self.growth_note)
+        else:
+            self.message_grows_with_n, self.growth_note = hit[1], hit[2]
+        self._S = self.cut.scalars
+        self.message_bits = self._S * 32
         self.programs = CutPrograms(self.cut)
         if validate:
-            with torch.no_grad():
-                self._validate(seed)
+            try:
+                with torch.no_grad():
+                    self._validate(seed)
+            except ReductionNotApplicable:
+                if hit is None:
+                    raise
+                # the model changed since its cut was cached (e.g. its forward reads a new attribute): compile again
+                _COMPILED.get(model, {}).pop(key, None)
+                self.__init__(model, gadget, device=device, seed=seed, validate=validate, _cached=False)
 
     @property
     def scalars(self) -> int:
         return self._S
 
-    def _growth(self, model: Any, gadget: Any) -> tuple[bool, str]:
+    def _growth(self, model: Any, gadget: Any, spread: bool = True) -> tuple[bool, str]:
         """Whether the message grows with n: a part indexed by Alice's positions (a copy of her input), or
         another cheapest cut for the same gadget at n + 1 (the program is compiled again there; at n - 1 when
         the model cannot run at n + 1, e.g. its positions end at this length)."""
@@ -94,7 +122,7 @@ class CompiledProtocol(InducedProtocol):
         first: Exception | None = None
         n = self.problem.n
         if not isinstance(n, int):
-            return False, "the problem has no size parameter n, so growth was judged from this length alone"
+            return False, f"the problem has no size parameter n, so {_UNJUDGED}"
         superset = _enumerates_vocabulary(gadget)  # list Bob's token values the same way at both lengths
         for m in (n + 1, n - 1):  # n - 1 where the model cannot run at n + 1
             try:
@@ -110,7 +138,7 @@ class CompiledProtocol(InducedProtocol):
                 seq = g2.sequences([x2], [y2])
                 S2 = find_cut(model, g2.owners, seq[0].tolist(), exec_batch=3, source_lines=False,
                               bob_values=lambda pos, g2=g2: _bob_values(g2, pos),
-                              cheapest_in_bits=False).scalars
+                              cheapest_in_bits=False, spread=spread).scalars
             except Exception as e:  # noqa: BLE001 - no other length to compare: try the next, else say so
                 first = first or e
                 continue
@@ -121,8 +149,7 @@ class CompiledProtocol(InducedProtocol):
                 return True, (f"the cheapest cut at {at} has {S2} scalars against {self._S} at n: a cut of another "
                               "kind, so no constant size is claimed")
             return False, f"the cheapest cut at {at} has the same {S2} scalars"
-        return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so growth was "
-                       "judged from this length alone")
+        return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so {_UNJUDGED}")
 
     def _tokens(self, xs: Sequence[Any], ys: Sequence[Any]) -> Any:
         import torch
@@ -211,6 +238,27 @@ class CompiledProtocol(InducedProtocol):
                 f"the compiled protocol differs from the model's own forward on {bad} of {len(pairs)} inputs (max "
                 f"logit difference {diff:.3g}); the traced program is not the model's computation on every input "
                 "(e.g. a Python branch on a value that tracing fixed); please report this model")
+
+
+_UNJUDGED = "growth was judged from this length alone"
+
+#: cuts already found, per model object (dropped with it) and per structure, gadget and device: the cut is a
+#: function of the traced program, which depends on the model's code and the shapes of its weights, not on their
+#: values; every protocol built from a cached cut is validated against the model's forward as usual
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _cache_key(model: Any, gadget: Any, tokens: list, device: Any) -> tuple | None:
+    """What the cut of ``model`` for ``gadget`` depends on besides the model object (None: not cacheable)."""
+    try:
+        weakref.ref(model)
+        tensors = [*model.named_parameters(remove_duplicate=False), *model.named_buffers()]
+        task = gadget.task.to_dict() if hasattr(gadget.task, "to_dict") else gadget.task.name
+        return (type(model).forward, bool(getattr(model, "training", False)), str(device),
+                tuple((k, tuple(v.shape), str(v.dtype), str(v.device)) for k, v in tensors),
+                gadget.name, tuple(gadget.owners), tuple(tokens), repr(task))
+    except Exception:  # noqa: BLE001 - not a module with weights and a task we can describe: never cached
+        return None
 
 
 #: enumerate Bob's inputs to list his token values at a query's positions when there are at most this many

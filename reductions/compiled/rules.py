@@ -371,6 +371,7 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
 
     def partial(s_: Any, v_: Any) -> tuple[Any, Any]:
         lz = torch.logsumexp(s_, -1)  # (..., )
+        lz = torch.where(torch.isneginf(lz), torch.full_like(lz, EMPTY_LOG_MASS), lz)  # every key of hers masked
         w = torch.softmax(s_, -1).nan_to_num(0.0)
         a = (w.unsqueeze(-2) @ v_).squeeze(-2)  # (..., dv)
         return a, lz
@@ -442,6 +443,9 @@ def _softmax_match(node: Any, an: Any) -> Split | None:
 
 #: the most (query row, token values) pairs a softmax split enumerates
 MAX_QUERY_VALUES = 4096
+#: log Z_A sent when a mask excludes every one of Alice's keys (logsumexp = -inf): finite, so the message
+#: quantizes, and exp() of it is 0 next to any unmasked score of Bob's (validation checks the model's real ones)
+EMPTY_LOG_MASS = -1.0e4
 
 
 _BUILTIN = [

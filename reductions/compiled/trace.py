@@ -1,8 +1,9 @@
 """Trace the user's own forward into a straight-line program of aten ops (theory §4.3, step 1).
 
-The forward is traced with ``torch.fx.experimental.proxy_tensor.make_fx`` on fake tensors, through
-``torch.func.functionalize`` (no in-place ops, no aliasing views) and ``torch.func.functional_call``
-(parameters and buffers become inputs of the program, so they are public constants), with oneDNN
+The forward is traced with ``torch.fx.experimental.proxy_tensor.make_fx`` on fake tensors through
+``torch.func.functional_call`` (parameters and buffers become inputs of the program, so they are public
+constants); a forward that writes in place into a view of another tensor (``out[:, t] = h``) is traced again
+through ``torch.func.functionalize``, which turns each such write into a scatter making a new tensor. oneDNN is
 switched off so that ``nn.RNN``/``nn.GRU``/``nn.LSTM`` unroll into their per-step ops. Python loops are
 unrolled by tracing. The compiled reduction traces once per sequence length and gets the program for a
 second batch size with :func:`rebatch` (one real run of the forward, its ops' sizes logged), tracing again
@@ -218,6 +219,10 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
                 with torch.backends.mkldnn.flags(enabled=onednn), _math_attention(), \
                         _mha_without_weights(no_weights):
                     gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces)(params, tokens)
+                    if _writes_into_views(gm):  # e.g. out[:, t] = h: traced again without in-place writes
+                        spans.clear()
+                        gm = make_fx(torch.func.functionalize(forward, remove="mutations"), tracing_mode="fake",
+                                     record_stack_traces=stack_traces)(params, tokens)
             break
         except ReductionNotApplicable:
             raise
@@ -259,6 +264,23 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
             f"the model's forward returns logits of shape {shape} for a batch of {batch}; the compiled reduction "
             "needs (batch, classes) logits read at the answer position")
     return TracedProgram(gm, params, batch, seq_len, tuple(val.shape), onednn, no_weights)
+
+
+def _writes_into_views(gm: Any) -> bool:
+    """Whether an op of the traced program writes in place into a view of another tensor (``out[:, t] = h``,
+    ``x.select(1, 0).add_(1)``): the write changes the base tensor, which the program's data flow does not show,
+    so such a program is traced again through ``torch.func.functionalize`` (the write becomes a ``*_scatter`` op
+    that makes a new base)."""
+    for n in gm.graph.nodes:
+        schema = getattr(n.target, "_schema", None)
+        if n.op != "call_function" or schema is None or not schema.is_mutable:
+            continue
+        for arg, a in zip(schema.arguments, n.args):
+            if arg.alias_info is not None and arg.alias_info.is_write and hasattr(a, "target"):
+                made_by = getattr(a.target, "_schema", None)
+                if made_by is not None and any(r.alias_info is not None for r in made_by.returns):
+                    return True
+    return False
 
 
 class _Mismatch(Exception):
