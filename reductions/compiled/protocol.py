@@ -86,6 +86,8 @@ class CompiledProtocol(InducedProtocol):
                     self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=True)
             if self.message_grows_with_n and self.cut.cheapest is not None:
                 # no cut of constant size was found: report the cheapest one at this n (it grows too)
+                self.growth_note += (f"; the message sent is the cut with fewest bits at n, {self.cut.cheapest.scalars}"
+                                     " scalars, which grows too")
                 self.cut = self.cut.cheapest
             if key is not None:
                 _COMPILED.setdefault(model, {})[key] = (self.cut, self.message_grows_with_n, self.growth_note)
