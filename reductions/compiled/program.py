@@ -5,7 +5,10 @@ positions hold a fixed filler, which her message does not depend on: the cut was
 message off: the cut's Alice elements and the carries of split ops, flattened into S float32 scalars.
 Bob runs the ops his output needs on sequences holding his tokens (Alice's positions hold a filler),
 with the message written over the cut's elements and the split ops replaced by their Bob parts.
-Both run the program traced at :data:`~reductions.compiled.cut.EXEC_BATCH` rows, in padded chunks.
+Both run the program traced at :data:`~reductions.compiled.cut.EXEC_BATCH` rows, in padded chunks. Bob's values
+that do not depend on the message (his own positions' embeddings and input projections) are computed once per
+distinct token row and gathered for every message that row is asked of (an audit asks the same queries of every
+message), and a select of one step of a stacked tensor (an RNN's outputs, then ``out[:, -1]``) reads that step.
 """
 
 from __future__ import annotations

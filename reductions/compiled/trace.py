@@ -135,28 +135,37 @@ def _math_attention() -> Any:
 
 
 @contextlib.contextmanager
-def _mha_without_weights(active: bool) -> Any:
-    """While tracing, ``nn.MultiheadAttention`` called with ``need_weights=False`` (its output is the same; the
-    weights it returns become None). The traced program is validated against the real forward."""
+def _mha_without_weights(active: bool, model: Any = None) -> Any:
+    """While tracing, the ``nn.MultiheadAttention`` modules of ``model`` called with ``need_weights=False`` (their
+    output is the same; the weights they return become None). Each module's own ``forward`` is wrapped on the
+    instance, so no other model (or thread) sees the change. The traced program is validated against the real
+    forward."""
     from torch import nn
 
-    if not active:
-        yield
-        return
-    original = nn.MultiheadAttention.forward
+    mods = [m for m in model.modules() if isinstance(m, nn.MultiheadAttention)] \
+        if active and hasattr(model, "modules") else []
+    saved = []
+    for m in mods:
+        had = "forward" in m.__dict__
+        saved.append((m, had, m.__dict__.get("forward")))
+        original = m.forward
 
-    def forward(self: Any, query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
-        if len(args) >= 2:  # (key_padding_mask, need_weights, ...) given by position
-            args = (args[0], False, *args[2:])
-        else:
-            kwargs["need_weights"] = False
-        return original(self, query, key, value, *args, **kwargs)
+        def forward(query: Any, key: Any, value: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            if len(args) >= 2:  # (key_padding_mask, need_weights, ...) given by position
+                args = (args[0], False, *args[2:])
+            else:
+                kwargs["need_weights"] = False
+            return _original(query, key, value, *args, **kwargs)
 
-    nn.MultiheadAttention.forward = forward
+        m.forward = forward
     try:
         yield
     finally:
-        nn.MultiheadAttention.forward = original
+        for m, had, old in saved:
+            if had:
+                m.forward = old
+            else:
+                del m.forward
 
 
 @contextlib.contextmanager
@@ -217,7 +226,7 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
             with warnings.catch_warnings(), torch.no_grad(), _quiet_torch_logs():
                 warnings.simplefilter("ignore")  # oneDNN's TF32 note when its flags are set
                 with torch.backends.mkldnn.flags(enabled=onednn), _math_attention(), \
-                        _mha_without_weights(no_weights):
+                        _mha_without_weights(no_weights, model):
                     gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces)(params, tokens)
                     if _writes_into_views(gm):  # e.g. out[:, t] = h: traced again without in-place writes
                         spans.clear()
@@ -325,7 +334,7 @@ def _dispatch_log(model: Any, program: TracedProgram, batch: int, fake: bool = F
     tokens = torch.zeros((batch, program.seq_len), dtype=torch.long, device=device)
     try:
         with warnings.catch_warnings(), torch.no_grad(), torch.backends.mkldnn.flags(enabled=program.onednn), \
-                _quiet_torch_logs(), _math_attention(), _mha_without_weights(program.no_weights):
+                _quiet_torch_logs(), _math_attention(), _mha_without_weights(program.no_weights, model):
             warnings.simplefilter("ignore")
             if fake:
                 mode = FakeTensorMode(allow_non_fake_inputs=True)
