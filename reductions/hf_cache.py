@@ -36,6 +36,9 @@ class HFCacheProtocol(InducedProtocol):
     """Alice sends the HF backbone's cache after her prefix; Bob continues one token per call (Lemma R)."""
 
     lemma = "Lemma R (theory §4)"
+    #: why :func:`ccbounds.reduce` read the model through its cache: the compiled reduction's refusal ("" when the
+    #: cache reading was asked for directly, e.g. by :func:`reductions.registry.builtin_reduction`)
+    compiled_refusal = ""
 
     def __init__(self, model: Any, adapter: Any, gadget: Any, *, device: Any = None) -> None:
         self._S = int(adapter.state_size)
@@ -59,6 +62,16 @@ class HFCacheProtocol(InducedProtocol):
 
     def describe_message(self) -> str:
         return self.adapter.describe_state()
+
+    def explain(self, precision: Any = 32, eps: float = 0.0) -> str:
+        text = super().explain(precision, eps)
+        if not self.compiled_refusal:
+            return text
+        return text + ("\nRead through the model's own cache because the compiled reduction (theory §4.3) refused: "
+                       f"{self.compiled_refusal.rstrip('.')}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "compiled_refusal": self.compiled_refusal}
 
 
 def validate_cut(p: HFCacheProtocol, *, seed: int = 0, rows: int = VALIDATION_ROWS) -> float:

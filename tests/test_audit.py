@@ -261,7 +261,8 @@ def test_disj_and_one_layer_transformer() -> None:
     torch.manual_seed(7)
     tf = build_model(TransformerConfig(vocab_size=6, num_classes=2, max_len=5, d_model=8, heads=2)).eval()
     t = ccbounds.audit(tf, INDEX(4), precisions=(2, "bf16", 32), **SMALL)
-    assert t.protocol_mismatches == 0 and t.model_accuracy == t.row(32).accuracy and t.scalars == 4 * 2 * 5
+    # INDEX: Lemma T's 4 * 2 * (4 + 1) partial sums exceed Alice's 4 embeddings of width 8, the compiled cut
+    assert t.protocol_mismatches == 0 and t.model_accuracy == t.row(32).accuracy and t.scalars == 4 * 8
 
 
 def test_one_layer_transformer_on_index_has_no_largest_n() -> None:

@@ -80,10 +80,12 @@ SPEC = {"task": "index-lookup", "n": 4, "q": 2}
 
 CASES = {  # name: (constructor in MODELS, kwargs, missing keys without code, scalars through --model or refusal)
     "mean-pool-gru": ("MeanPoolGRU", {}, ["tokens", "readout_position"], 4 + 4),  # compiled: state + partial mean
-    "sqrt-d-scaled": ("TF", {"sinus_scaled": True}, ["heads", "norm_first", "positions", "embedding_scale"], 4 * 2 * 5),
+    # INDEX_4 through one attention layer (d = 8): Lemma T's partial sums for Bob's Q = 4 index values, 4 (d + H),
+    # exceed her 4 embeddings, 4 d: the compiled cut is the copy, and both grow with n
+    "sqrt-d-scaled": ("TF", {"sinus_scaled": True}, ["heads", "norm_first", "positions", "embedding_scale"], 4 * 8),
     "cls-readout": ("TF", {"read": 0}, ["readout_position"], 4 * 8),  # compiled: her 4 embeddings (grows with n)
-    "pre-norm": ("TF", {"norm_first": True}, ["norm_first"], 4 * 2 * 5),
-    "four-heads": ("four_heads", {}, ["heads"], 4 * 4 * 3),
+    "pre-norm": ("TF", {"norm_first": True}, ["norm_first"], 4 * 8),  # the copy: 4 * 8 < Lemma T's 4 * 2 * 5
+    "four-heads": ("four_heads", {}, ["heads"], 4 * 8),  # the copy: 4 * 8 < Lemma T's 4 * 4 * 3
     "relu-rnn": ("ReluRNN", {}, ["nonlinearity"], 5),
     "bos-at-0": ("BOSLSTM", {}, ["tokens", "readout_position"], 2 * 3),
 }

@@ -124,6 +124,8 @@ def test_every_supported_family_passes_conformance(family: str) -> None:
     p = reduce(model, EQ(2))
     if family in CACHE_ONLY:
         assert isinstance(p, HFCacheProtocol) and "differs from the model's own forward" in p.compiled_refusal
+        assert "because the compiled reduction (theory §4.3) refused" in p.explain()
+        assert p.to_dict()["compiled_refusal"] == p.compiled_refusal
     else:
         assert type(p).__name__ == "CompiledProtocol" and p.scalars == COMPILED_S.get(family, oracle.scalars)
     xs, ys = list(EQ(2).alice_inputs()), list(EQ(2).bob_inputs())

@@ -58,7 +58,9 @@ def test_audit_a_save_pretrained_directory_with_a_spec(capsys, tmp_path) -> None
     spec.write_text(json.dumps({"task": "eq", "n": 2, "answer_tokens": [6, 7]}))
     code, out, err = run(capsys, "audit", str(folder), "--spec", str(spec), "--samples", "16", "--precisions", "32")
     assert code == 0, err
-    assert "hf-pretrained" in out and "via the Mamba cache" in out and "S = 448" in out  # 2*(32*3 + 32*4)
+    # the compiled cut: EQ_2's n = 2 <= K - 1 = 3, so every cut through the conv window is a copy of Alice's input;
+    # the cheapest is her 2 embeddings of width 16 (the cache reading, 2*(32*3 + 32*4) = 448: tests/test_hf.py)
+    assert "hf-pretrained" in out and "via the compiled cut" in out and "S = 32" in out
 
 
 @pytest.mark.parametrize("spec,needle", [
