@@ -567,3 +567,16 @@ def test_writes_into_a_buffer_are_followed(write, read, S):
     assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
     assert not _writes_into_views(p.cut.analysis.progx.graph_module)
     assert not _writes_into_views(trace_forward(made(CellLoop), 4, 2).graph_module)
+
+
+def test_bob_runs_large_calls_through_the_same_program_at_a_larger_batch(monkeypatch):
+    """Calls of at least BOB_BATCH rows run Bob's program re-sized to BOB_BATCH rows (checked against the traced one
+    on the call's first rows); the answers are the model's."""
+    from reductions.compiled import program
+
+    monkeypatch.setattr(program, "BOB_BATCH", 512)
+    problem = INDEX(4)
+    p = compile_reduction(made(CellLoop), problem)
+    xs, ys = list(problem.alice_inputs()) * 8, list(problem.bob_inputs())  # 128 messages x 4 queries = 512 rows
+    assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
+    assert isinstance(p.programs._big, tuple) and p.programs._big[0] == 512

@@ -52,6 +52,10 @@ def _downstream(nodes: set) -> set:
     return after
 
 
+#: rows of Bob's larger program, for calls with at least as many rows (an audit's answer grids)
+BOB_BATCH = 4096
+
+
 def _mutated(node: Any) -> bool:
     """Whether an op writes into one of its inputs in place (or its schema is unknown)."""
     schema = getattr(node.target, "_schema", None)
@@ -130,8 +134,10 @@ def _unique_keys(keys: Any) -> tuple[Any, Any, Any]:
 class CutPrograms:
     """Alice's and Bob's programs of a checked :class:`~reductions.compiled.cut.Cut`."""
 
-    def __init__(self, cut: Any, fill: bool = True) -> None:
+    def __init__(self, cut: Any, fill: bool = True, model: Any = None) -> None:
         self.cut = cut
+        self.model = model  # to trace Bob's program at BOB_BATCH rows (None: never)
+        self._big: Any = None  # Bob's program at BOB_BATCH rows: None = not built yet, False = not available
         an = cut.analysis
         self.an = an
         self.order = [n for n in an.prog1.graph.nodes if n.op in ("placeholder", "call_function", "get_attr")]
@@ -171,6 +177,7 @@ class CutPrograms:
         extra.update({n: [src] for n, src in self.alias.items()})
         self.bob_nodes = _closure([out], whole | self.fill, an.tuple_nodes, extra)
         self.batch = an.progx.batch
+        self._small = (self.batch, an.to_exec, self.x2one, an.progx.graph_module)
         self._static_split(parts | after | self.fill | _downstream(self.fill), whole, extra)
         self._cache: tuple | None = None
 
@@ -206,11 +213,13 @@ class CutPrograms:
         self.static, self.frontier = static, frontier
 
     # -- running the exec program ---------------------------------------------------------------------
-    def _run(self, tokens: Any, needed: set, on_value: Any = None, alias: dict | None = None) -> dict:
+    def _run(self, tokens: Any, needed: set, on_value: Any = None, alias: dict | None = None,
+             prog: tuple | None = None) -> dict:
         import torch
         import torch.fx as fx
 
         an = self.an
+        _, to_exec, x2one, gm = prog or self._small
         values: dict = {}
         params = list(an.progx.params.values())
         phs = an.prog1.placeholders()
@@ -220,7 +229,7 @@ class CutPrograms:
 
         def val(a: Any) -> Any:
             if isinstance(a, fx.Node):
-                return values[self.x2one[a]]
+                return values[x2one[a]]
             if isinstance(a, (list, tuple)):
                 return type(a)(val(x) for x in a)
             if isinstance(a, dict):
@@ -230,11 +239,11 @@ class CutPrograms:
         with torch.no_grad():
             for n1 in self.order:
                 if n1.op == "get_attr":
-                    values[n1] = _attr(an.progx.graph_module, an.to_exec[n1].target)
+                    values[n1] = _attr(gm, to_exec[n1].target)
                     continue
                 if n1.op != "call_function" or n1 not in needed:
                     continue
-                nx_ = an.to_exec[n1]
+                nx_ = to_exec[n1]
                 if on_value is not None and on_value(n1, values, None) is not None:
                     continue
                 if alias is not None and n1 in alias:
@@ -255,13 +264,14 @@ class CutPrograms:
             v = torch.view_as_real(v)
         return v.reshape(v.shape[0], -1)
 
-    def _padded(self, tokens: Any) -> tuple[Any, int]:
+    def _padded(self, tokens: Any, batch: int | None = None) -> tuple[Any, int]:
         import torch
 
+        batch = batch or self.batch
         k = tokens.shape[0]
-        if k == self.batch:
+        if k == batch:
             return tokens, k
-        pad = tokens[-1:].expand(self.batch - k, -1)
+        pad = tokens[-1:].expand(batch - k, -1)
         return torch.cat([tokens, pad]), k
 
     def alice(self, tokens: Any) -> Any:
@@ -312,16 +322,22 @@ class CutPrograms:
 
     def bob(self, messages: Any, tokens: Any) -> Any:
         """Logits ``(B, C)`` from messages ``(B, S)`` and full sequences ``tokens`` (Alice's positions: filler)."""
+
+        prog = self._bob_program(messages, tokens)
+        return self._bob(messages, tokens, prog)
+
+    def _bob(self, messages: Any, tokens: Any, prog: tuple) -> Any:
         import torch
 
         rows, inverse = self._static_values(tokens)
+        B, to_exec = prog[0], prog[1]
         outs = []
-        for s in range(0, tokens.shape[0], self.batch):
-            chunk, k = self._padded(tokens[s:s + self.batch])
-            index = inverse[s:s + self.batch]
+        for s in range(0, tokens.shape[0], B):
+            chunk, k = self._padded(tokens[s:s + B], B)
+            index = inverse[s:s + B]
             if index.shape[0] != chunk.shape[0]:
                 index = torch.cat([index, index[-1:].expand(chunk.shape[0] - index.shape[0])])
-            m = messages[s:s + self.batch]
+            m = messages[s:s + B]
             if m.shape[0] != chunk.shape[0]:
                 m = torch.cat([m, m[-1:].expand(chunk.shape[0] - m.shape[0], -1)])
             pieces, off = {}, 0
@@ -339,7 +355,7 @@ class CutPrograms:
                     return True
                 if n not in pieces:
                     if v is None and n in self.fill:
-                        like = self.an.to_exec[n].meta["val"]
+                        like = to_exec[n].meta["val"]
                         values[n] = torch.zeros(like.shape, dtype=like.dtype, device=tokens.device)
                         return True
                     return None
@@ -354,7 +370,7 @@ class CutPrograms:
                         values[n] = p.split.bob(values, c)
                         return True
                     if n in whole:
-                        like = self.an.to_exec[n].meta["val"]
+                        like = to_exec[n].meta["val"]
                         bd = self.an.batch_dim[n]
                         c = self._unflat(p, flat, like)
                         shape = [s_ for i, s_ in enumerate(like.shape) if i != bd]
@@ -368,9 +384,40 @@ class CutPrograms:
                 values[n] = w.movedim(0, bd)
                 return None
 
-            values = self._run(chunk, self.bob_nodes - (self.static - self.frontier), on_value, self.alias)
+            values = self._run(chunk, self.bob_nodes - (self.static - self.frontier), on_value, self.alias, prog)
             outs.append(values[self.out][:k])
         return torch.cat(outs)
+
+    def _bob_program(self, messages: Any, tokens: Any) -> tuple:
+        """The exec program Bob runs ``tokens`` through: the one traced at EXEC_BATCH rows, or for calls of at least
+        BOB_BATCH rows the same program at BOB_BATCH rows (its sizes from one fake run; fewer, larger ops), once it
+        gives the small program's logits on the first rows of such a call."""
+        import torch
+
+        if tokens.shape[0] < BOB_BATCH or self.model is None or self._big is False:
+            return self._small
+        if self._big is None:
+            from reductions.compiled.trace import rebatch
+
+            self._big = False
+            big = rebatch(self.an.progx, self.model, BOB_BATCH, real=False)
+            if big is None:
+                return self._small
+            n1, nb = list(self.an.prog1.graph.nodes), list(big.graph.nodes)
+            if len(n1) != len(nb) or any(a.target != b.target for a, b in zip(n1, nb)):
+                return self._small
+            to_exec = dict(zip(n1, nb))
+            prog = (BOB_BATCH, to_exec, {v: k for k, v in to_exec.items()}, big.graph_module)
+            k = min(self.batch, tokens.shape[0])
+            try:
+                got = self._bob(messages[:BOB_BATCH], tokens[:BOB_BATCH], prog)[:k]
+            except Exception:  # noqa: BLE001 - the larger program does not run: Bob keeps the traced one
+                return self._small
+            want = self._bob(messages[:k], tokens[:k], self._small)
+            if got.shape != want.shape or not torch.allclose(got, want, atol=1e-5, rtol=1e-5):
+                return self._small
+            self._big = prog
+        return self._big
 
     def _static_values(self, tokens: Any) -> tuple[dict, Any]:
         """The frontier's message-independent values for each distinct row of ``tokens`` (rows along axis 0), and

@@ -95,7 +95,7 @@ class CompiledProtocol(InducedProtocol):
             self.message_grows_with_n, self.growth_note = hit[1], hit[2]
         self._S = self.cut.scalars
         self.message_bits = self._S * 32
-        self.programs = CutPrograms(self.cut)
+        self.programs = CutPrograms(self.cut, model=model)
         if validate:
             try:
                 with torch.no_grad():
@@ -230,7 +230,7 @@ class CompiledProtocol(InducedProtocol):
             # Bob's zeros for values his output does not read gave NaN/inf somewhere: recompute them instead
             from reductions.compiled.program import CutPrograms
 
-            self.programs = CutPrograms(self.cut, fill=False)
+            self.programs = CutPrograms(self.cut, fill=False, model=self.module)
             got = self.bob_logits_from_tokens(self.messages(xs), self.bob_tokens(ys)).float()
         if ref.shape != got.shape or not torch.allclose(got, ref, atol=ATOL, rtol=RTOL):
             diff = (got - ref).abs().max().item() if ref.shape == got.shape else float("nan")

@@ -373,12 +373,13 @@ def _merge(a: Any, logged: Any) -> Any:
     return logged
 
 
-def rebatch(program: TracedProgram, model: Any, batch: int) -> TracedProgram | None:
+def rebatch(program: TracedProgram, model: Any, batch: int, real: bool = True) -> TracedProgram | None:
     """The same traced program for another batch size, without tracing again: the model's forward is run once
     for real on a ``(batch, seq_len)`` batch under a dispatch mode that logs every op, and each node of
     ``program`` takes the non-tensor arguments (sizes, ...) and output shapes the same op had in that run. The
     ops must be the same, in the same order; None where they are not (or the graph holds tensor constants, or
-    the run fails): then trace the model at that batch size instead.
+    the run fails): then trace the model at that batch size instead. ``real=False``: the fake run only (no memory
+    for the model's values at that batch size).
     """
     import operator
 
@@ -389,7 +390,7 @@ def rebatch(program: TracedProgram, model: Any, batch: int) -> TracedProgram | N
     if any(n.op == "get_attr" for n in graph.nodes):
         return None
     ops = [n for n in graph.nodes if n.op == "call_function" and n.target is not operator.getitem]
-    for fake in (False, True):  # a real run (fast), else a fake one (the trace's own path, no values)
+    for fake in (False, True) if real else (True,):  # a real run (fast), else a fake one (the trace's path)
         calls = _dispatch_log(model, program, batch, fake)
         if calls is not None and len(calls) == len(ops) and all(c[0] == n.target for c, n in zip(calls, ops)):
             break
