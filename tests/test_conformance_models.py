@@ -312,16 +312,7 @@ COMPILED_DIFFERS = {
                                             "d = 8: cheaper than Lemma T's 4 * 4 * (2 + 1)"),
 }
 
-#: accepted models on which reduce() is known to fail a check, with the reason (strict: fixing it fails the test)
-COMPILED_BUGS = {
-    "hand-block-padding-mask": "the compiled partial-softmax carry sends log Z_A = -inf when the padding mask "
-                               "excludes all of Alice's keys (x = 000): exact, but not quantizable (the oracle sends "
-                               "a finite EMPTY_LOG_MASS)",
-}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=COMPILED_BUGS[n]))
-                                  if n in COMPILED_BUGS else n for n in sorted(ACCEPTED)])
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_accepted_models_equal_their_protocol_on_all_inputs(name):
     build, problem, task, S = ACCEPTED[name]
     model = build()
