@@ -120,8 +120,9 @@ def test_every_supported_family_passes_conformance(family: str) -> None:
     oracle = builtin_reduction(model, EQ(2))  # the cache reading
     assert oracle.adapter.family.model_type == family
     assert oracle.scalars == count(lm.config)
-    check_reduction(model, EQ(2)).raise_if_failed()
-    p = reduce(model, EQ(2))
+    result = check_reduction(model, EQ(2))
+    result.raise_if_failed()
+    p = result.reduced  # what reduce(model, EQ(2)) returned
     if family in CACHE_ONLY:
         assert isinstance(p, HFCacheProtocol) and "differs from the model's own forward" in p.compiled_refusal
         assert "because the compiled reduction (theory §4.3) refused" in p.explain()
@@ -189,10 +190,11 @@ def test_backbone_inside_the_users_own_classifier_with_its_own_head() -> None:
     model = Classifier().eval()
     oracle = builtin_reduction(model, EQ(3))  # the cache reading
     assert oracle.scalars == _count_mamba(model.encoder.config) == 2 * (32 * 3 + 32 * 4)
-    check_reduction(model, EQ(3)).raise_if_failed()
+    result = check_reduction(model, EQ(3))
+    result.raise_if_failed()
     # the compiled cut: Alice's 3 embeddings of width 16; the two layers' conv windows (2 x 3 slots) are taken for
     # a copy of her 3 positions spread over tensors (see test_two_layer_mamba_at_small_n_keeps_its_state_cut)
-    assert reduce(model, EQ(3)).scalars == 3 * 16
+    assert result.reduced.scalars == 3 * 16
 
 
 def test_a_head_that_pools_over_all_positions_is_refused_with_the_reason() -> None:
@@ -303,8 +305,9 @@ def test_a_classifier_that_feeds_embeddings_or_a_mask_to_the_backbone(family: st
     oracle = builtin_reduction(model, EQ(2))  # the cache reading
     count = _count_rwkv(model.core.config) if family == "rwkv" else _count_mamba(model.core.config)
     assert oracle.scalars == count == (160 if family == "rwkv" else 32 * 3 + 32 * 4)
-    check_reduction(model, EQ(2)).raise_if_failed()
-    p = reduce(model, EQ(2))
+    result = check_reduction(model, EQ(2))
+    result.raise_if_failed()
+    p = result.reduced  # what reduce(model, EQ(2)) returned
     if family == "rwkv":  # CACHE_ONLY: the traced forward does not reproduce the model
         assert isinstance(p, HFCacheProtocol) and p.scalars == count
     else:  # n = 2 <= K - 1 = 3: every cut is a copy of Alice's input; her 2 embeddings of width 16 (COMPILED_S)
