@@ -32,11 +32,13 @@ __all__ = ["check_reduction", "check_refusal", "ConformanceResult"]
 
 @dataclass(frozen=True)
 class ConformanceResult:
-    """Named pass/fail checks with details; ``ok`` when all passed."""
+    """Named pass/fail checks with details; ``ok`` when all passed. ``reduced`` is the protocol that was checked
+    (what ``reduce`` returned), so a caller can inspect it without compiling the model again."""
 
     protocol: str
     checks: dict[str, bool]
     details: dict[str, str] = field(default_factory=dict)
+    reduced: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -132,7 +134,7 @@ def check_reduction(model: Any, problem: Any, *, task: Any = None, gadget: Any =
     gc = check_gadget(p.gadget, exhaustive=exhaustive, samples=None if exhaustive else samples, seed=seed)
     checks["gadget"] = bool(gc.ok)
     details["gadget"] = str(gc).splitlines()[0] if str(gc) else ""
-    return ConformanceResult(p.name, checks, details)
+    return ConformanceResult(p.name, checks, details, reduced=p)
 
 
 def check_refusal(model: Any, problem: Any, *, must_mention: str = "", task: Any = None) -> str:

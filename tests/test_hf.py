@@ -17,11 +17,12 @@ import transformers as tf
 from torch import nn
 
 from ccbounds.adapters import get_adapter
-from ccbounds.errors import InvalidInputError
+from ccbounds.errors import InvalidInputError, ReductionNotApplicable
 from ccbounds.models.answers import AnswerLogits
 from ccbounds.problems import EQ, INDEX
 from ccbounds.reduction import reduce
 from ccbounds.testing import check_reduction, check_refusal
+from reductions.hf_cache import HFCacheProtocol
 from reductions.registry import builtin_reduction
 
 torch.set_num_threads(1)
@@ -122,8 +123,9 @@ def test_every_supported_family_passes_conformance(family: str) -> None:
     oracle = builtin_reduction(model, EQ(2))  # the cache reading
     assert oracle.adapter.family.model_type == family
     assert oracle.scalars == count(lm.config)
-    check_reduction(model, EQ(2)).raise_if_failed()
-    p = reduce(model, EQ(2))
+    result = check_reduction(model, EQ(2))
+    result.raise_if_failed()
+    p = result.reduced  # what reduce(model, EQ(2)) returned
     assert type(p).__name__ == "CompiledProtocol" and p.scalars == COMPILED_S.get(family, oracle.scalars)
     xs, ys = list(EQ(2).alice_inputs()), list(EQ(2).bob_inputs())
     assert (p.answer_grid(p.messages(xs), ys) == oracle.answer_grid(oracle.messages(xs), ys)).all()
@@ -186,10 +188,11 @@ def test_backbone_inside_the_users_own_classifier_with_its_own_head() -> None:
     model = Classifier().eval()
     oracle = builtin_reduction(model, EQ(3))  # the cache reading
     assert oracle.scalars == _count_mamba(model.encoder.config) == 2 * (32 * 3 + 32 * 4)
-    check_reduction(model, EQ(3)).raise_if_failed()
+    result = check_reduction(model, EQ(3))
+    result.raise_if_failed()
     # the compiled cut: Alice's 3 embeddings of width 16; the two layers' conv windows (2 x 3 slots) are taken for
     # a copy of her 3 positions spread over tensors (see test_two_layer_mamba_at_small_n_keeps_its_state_cut)
-    assert reduce(model, EQ(3)).scalars == 3 * 16
+    assert result.reduced.scalars == 3 * 16
 
 
 def test_a_head_that_pools_over_all_positions_is_refused_with_the_reason() -> None:
@@ -300,8 +303,9 @@ def test_a_classifier_that_feeds_embeddings_or_a_mask_to_the_backbone(family: st
     oracle = builtin_reduction(model, EQ(2))  # the cache reading
     count = _count_rwkv(model.core.config) if family == "rwkv" else _count_mamba(model.core.config)
     assert oracle.scalars == count == (160 if family == "rwkv" else 32 * 3 + 32 * 4)
-    check_reduction(model, EQ(2)).raise_if_failed()
-    p = reduce(model, EQ(2))
+    result = check_reduction(model, EQ(2))
+    result.raise_if_failed()
+    p = result.reduced  # what reduce(model, EQ(2)) returned
     if family == "rwkv":  # the compiled cut: 13 vectors of 16 (COMPILED_S says why), constant in n
         assert type(p).__name__ == "CompiledProtocol" and p.scalars == COMPILED_S["rwkv"]
         assert not p.message_grows_with_n
@@ -339,3 +343,19 @@ def test_the_message_is_what_the_models_own_cache_holds_after_the_prefix() -> No
 def test_two_layer_mamba_at_small_n_keeps_its_state_cut() -> None:
     p = reduce(_mamba(), INDEX(4), answer_tokens=ANSWERS)
     assert p.scalars == _count_mamba(_mamba().config) and not p.message_grows_with_n
+
+
+def test_the_cache_is_read_where_the_forward_does_not_trace(monkeypatch) -> None:
+    """reduce() compiles every model; a Hugging Face recurrent model whose forward does not trace (simulated here:
+    the tracer refuses) is read through its own cache instead, and the protocol says why."""
+    from reductions.compiled import trace
+
+    def refuse(*args, **kwargs):
+        raise ReductionNotApplicable("cannot trace the model's forward into one program: simulated")
+
+    monkeypatch.setattr(trace, "trace_forward", refuse)
+    model = AnswerLogits(_mamba(), ANSWERS)
+    p = reduce(model, INDEX(4))
+    assert isinstance(p, HFCacheProtocol) and p.scalars == _count_mamba(model.lm.config)
+    assert "simulated" in p.compiled_refusal and "because the compiled reduction (theory §4.3) refused" in p.explain()
+    assert p.to_dict()["compiled_refusal"] == p.compiled_refusal
