@@ -580,3 +580,27 @@ def test_bob_runs_large_calls_through_the_same_program_at_a_larger_batch(monkeyp
     xs, ys = list(problem.alice_inputs()) * 8, list(problem.bob_inputs())  # 128 messages x 4 queries = 512 rows
     assert p.answer_grid(p.messages(xs), ys).tolist() == p.model_grid(xs, ys).tolist()
     assert isinstance(p.programs._big, tuple) and p.programs._big[0] == 512
+
+
+def test_large_values_are_probed_by_rows_so_lemma_t_still_applies(monkeypatch):
+    """Values of more than MAX_PROBE elements (here made small) are probed a row at a time: the read-out row alone is
+    needed, so one attention layer still gets Lemma T's H (d_v + 1) = 10 scalars, constant in n, not a copy."""
+    from ccbounds.models import TransformerConfig
+    from reductions.compiled import cut
+
+    monkeypatch.setattr(cut, "MAX_PROBE", 64)
+    torch.manual_seed(0)
+    tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=10, d_model=8, heads=2)).eval()
+    p = compile_reduction(tf, EQ(4))
+    assert p.scalars == 2 * (4 + 1) and not p.message_grows_with_n
+
+
+def test_bobs_last_token_values_come_from_the_gadget_when_his_inputs_are_too_many_to_list():
+    """EQ_20: Bob has 2^20 inputs (too many to list); the gadget states the values of the last (query) token, so
+    Lemma T's carry is sent for those values only: H (d_v + 1) = 10 scalars."""
+    from ccbounds.models import TransformerConfig
+
+    torch.manual_seed(0)
+    tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=42, d_model=8, heads=2)).eval()
+    p = compile_reduction(tf, EQ(20))
+    assert p.scalars == 10 and not p.message_grows_with_n

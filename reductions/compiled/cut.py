@@ -211,7 +211,6 @@ class _Analysis:
         skipped (they are constants for both parties)."""
         import torch
 
-        from reductions.compiled.positions import decode_elements, element_bits
 
         needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
         order = [n for n in self.prog1.graph.nodes if n.op == "call_function"]
@@ -235,21 +234,37 @@ class _Analysis:
                         and u is not tok:
                     continue
                 shape = tuple(d.shape[:-1])
-                if math.prod(shape) > MAX_PROBE:
-                    hit = torch.ones(shape, dtype=torch.bool)
-                elif placed is not None:
+                if placed is not None:
                     hit = placed[u]
                 else:
-                    marks, nb = element_bits(shape)
                     try:
-                        got = self.dep.probe(op, {u: marks}, nb)
-                        if v.target is operator.getitem:
-                            got = got[v.args[1]]
-                        hit = decode_elements(got[nv], nb).reshape(shape)
+                        hit = self._probe_elements(op, v, u, shape, nv)
                     except Exception:  # noqa: BLE001 - unknown: every element is needed (sound)
                         hit = torch.ones(shape, dtype=torch.bool)
                 needed[u] = needed[u] | hit if u in needed else hit
         return needed
+
+    def _probe_elements(self, op: Any, v: Any, u: Any, shape: tuple, at: Any) -> Any:
+        """The elements of ``u`` (of ``shape``) that the elements ``at`` of ``v`` read: the rule of ``v``'s op re-run
+        with each element of ``u`` carrying its own bit; for a value of more than MAX_PROBE elements, each row
+        (all but the last axis) carrying one bit, so a row is read as a whole (coarser, still sound); all of
+        them where even its rows are too many."""
+        import torch
+
+        from reductions.compiled.positions import decode_elements, element_bits
+
+        grouped = math.prod(shape) > MAX_PROBE
+        rows = shape[:-1] if grouped else shape
+        if not shape or math.prod(rows) > MAX_PROBE:
+            return torch.ones(shape, dtype=torch.bool)
+        marks, nb = element_bits(rows)
+        if grouped:
+            marks = marks.unsqueeze(-2).expand(*shape, marks.shape[-1]).contiguous()
+        got = self.dep.probe(op, {u: marks}, nb)
+        if v.target is operator.getitem:
+            got = got[v.args[1]]
+        hit = decode_elements(got[at], nb).reshape(rows)
+        return hit.unsqueeze(-1).expand(shape).clone() if grouped else hit
 
     def _placed(self, op: Any, nv: Any) -> dict | None:
         """For ``cat`` and ``stack``, which only place their inputs: per input node, its elements at the needed
@@ -289,19 +304,10 @@ class _Analysis:
         """The Alice elements of ``u`` that the mixed elements of ``v`` read (per-element probe of ``v``'s op);
         all of them where the probe cannot tell."""
 
-        from reductions.compiled.positions import decode_elements, element_bits
-
         mine = self.alice_only[u]
-        shape = tuple(mine.shape)
-        if math.prod(shape) > MAX_PROBE:
-            return mine
         op = v.args[0] if v.target is operator.getitem else v
-        marks, nb = element_bits(shape)
         try:
-            got = self.dep.probe(op, {u: marks}, nb)
-            if v.target is operator.getitem:
-                got = got[v.args[1]]
-            hit = decode_elements(got[self.mixed[v]], nb).reshape(shape)
+            hit = self._probe_elements(op, v, u, tuple(mine.shape), self.mixed[v])
         except Exception:  # noqa: BLE001 - unknown: every Alice element is read (sound)
             return mine
         return hit & mine

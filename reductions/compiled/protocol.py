@@ -277,6 +277,10 @@ def _bob_values(gadget: Any, positions: tuple) -> list | None:
     inputs to enumerate); when he has more than MAX_ENUMERATE inputs, every joint value of the task's token ids."""
     problem = gadget.problem
     if _enumerates_vocabulary(gadget):
+        last = (int(gadget.task.seq_len) - 1,)
+        if tuple(positions) == last and gadget.final_token_values:
+            # the values the gadget states for its last position (checked by check_gadget)
+            return [(int(v),) for v in gadget.final_token_values]
         # too many inputs to list: every joint value of the task's token ids (a superset: Alice sends more)
         vocab = int(gadget.task.vocab_size)
         if vocab ** len(positions) > MAX_ENUMERATE:
