@@ -141,6 +141,8 @@ def _cache_reading(model: Any, gadget: Any, device: Any, seed: int, validate: bo
     from reductions.hf_cache import HFCacheProtocol
     from reductions.registry import builtin_reduction
 
+    if not _has_hugging_face_module(model):  # only a Hugging Face model has a cache to read
+        raise refused
     try:
         protocol = builtin_reduction(model, gadget.problem, gadget=gadget, validate=validate, seed=seed,
                                      device=device)
@@ -152,6 +154,12 @@ def _cache_reading(model: Any, gadget: Any, device: Any, seed: int, validate: bo
         raise refused
     protocol.compiled_refusal = _first_sentence(refused)
     return protocol
+
+
+def _has_hugging_face_module(model: Any) -> bool:
+    """Whether ``model`` is or holds a module of Hugging Face ``transformers`` (no import of it)."""
+    mods = model.modules() if hasattr(model, "modules") else [model]
+    return any(c.__module__.startswith("transformers.") for m in mods for c in type(m).__mro__)
 
 
 def _first_sentence(e: Exception) -> str:

@@ -65,7 +65,11 @@ class CompiledProtocol(InducedProtocol):
             raise ReductionNotApplicable(
                 f"the gadget {gadget.name} feeds vectors, not token ids; the compiled reduction traces token models")
         key = _cache_key(model, gadget, seq[0].tolist(), device)
-        hit = _COMPILED.get(model, {}).get(key) if key is not None and _cached else None
+        # a cached cut is reused only when this protocol is validated against the forward (which may have changed:
+        # a flag it reads) and the cut's program reads the model's current weight tensors (not replaced ones)
+        hit = _COMPILED.get(model, {}).get(key) if key is not None and _cached and validate else None
+        if hit is not None and not _same_tensors(hit[0], model):
+            hit = None
         def cut_at_n(spread: bool) -> Any:
             return find_cut(model, gadget.owners, seq[0].tolist(), bob_values=lambda pos: _bob_values(gadget, pos),
                             spread=spread)
@@ -86,8 +90,8 @@ class CompiledProtocol(InducedProtocol):
                     self.message_grows_with_n, self.growth_note = self._growth(model, gadget, spread=True)
             if self.message_grows_with_n and self.cut.cheapest is not None:
                 # no cut of constant size was found: report the cheapest one at this n (it grows too)
-                self.growth_note += (f"; the message sent is the cut with fewest bits at n, {self.cut.cheapest.scalars}"
-                                     " scalars, which grows too")
+                self.growth_note += (f"; sent instead: the cut with the fewest bits at n ({self.cut.cheapest.scalars} "
+                                     "scalars, e.g. Alice's embeddings), which grows too")
                 self.cut = self.cut.cheapest
             if key is not None:
                 _COMPILED.setdefault(model, {})[key] = (self.cut, self.message_grows_with_n, self.growth_note)
@@ -146,11 +150,11 @@ class CompiledProtocol(InducedProtocol):
                 continue
             at = "n + 1" if m > n else "n - 1"
             if (S2 > self._S) == (m > n) and S2 != self._S:
-                return True, f"the cheapest cut at {at} has {S2} scalars, against {self._S} at n"
+                return True, f"the cut found at {at} has {S2} scalars, against {self._S} at n"
             if S2 != self._S:  # another kind of cut at the other length: no constant size can be claimed
-                return True, (f"the cheapest cut at {at} has {S2} scalars against {self._S} at n: a cut of another "
+                return True, (f"the cut found at {at} has {S2} scalars against {self._S} at n: a cut of another "
                               "kind, so no constant size is claimed")
-            return False, f"the cheapest cut at {at} has the same {S2} scalars"
+            return False, f"the cut found at {at} has the same {S2} scalars"
         return False, (f"the cut at n + 1 and n - 1 could not be compiled ({type(first).__name__}), so {_UNJUDGED}")
 
     def _tokens(self, xs: Sequence[Any], ys: Sequence[Any]) -> Any:
@@ -248,6 +252,13 @@ _UNJUDGED = "growth was judged from this length alone"
 #: function of the traced program, which depends on the model's code and the shapes of its weights, not on their
 #: values; every protocol built from a cached cut is validated against the model's forward as usual
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _same_tensors(cut: Any, model: Any) -> bool:
+    """Whether the programs of ``cut`` read the very parameter and buffer tensors ``model`` holds now."""
+    now = {**dict(model.named_parameters(remove_duplicate=False)), **dict(model.named_buffers())}
+    held = cut.analysis.progx.params
+    return held.keys() == now.keys() and all(held[k] is now[k] for k in held)
 
 
 def _cache_key(model: Any, gadget: Any, tokens: list, device: Any) -> tuple | None:

@@ -201,6 +201,12 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
         raise ReductionNotApplicable(
             "the model is in training mode with dropout, so its forward is random and no deterministic protocol "
             "reproduces it; call model.eval() first")
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.training]
+    if batch_norms:
+        raise ReductionNotApplicable(
+            f"the model's {type(batch_norms[0]).__name__} is in training mode, so each example's output depends on "
+            "the other examples of its batch (batch statistics) and no protocol for one input reproduces it; call "
+            "model.eval() first")
     params = {**dict(model.named_parameters(remove_duplicate=False)), **dict(model.named_buffers())}
     if any(p.is_meta for p in params.values()):
         raise ReductionNotApplicable("the model's weights are on the meta device (not loaded); load them first")
@@ -227,11 +233,12 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
                 warnings.simplefilter("ignore")  # oneDNN's TF32 note when its flags are set
                 with torch.backends.mkldnn.flags(enabled=onednn), _math_attention(), \
                         _mha_without_weights(no_weights, model):
-                    gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces)(params, tokens)
+                    gm = make_fx(forward, tracing_mode="fake", record_stack_traces=stack_traces,
+                                 _allow_non_fake_inputs=True)(params, tokens)
                     if _writes_into_views(gm):  # e.g. out[:, t] = h: traced again without in-place writes
                         spans.clear()
                         gm = make_fx(torch.func.functionalize(forward, remove="mutations"), tracing_mode="fake",
-                                     record_stack_traces=stack_traces)(params, tokens)
+                                     record_stack_traces=stack_traces, _allow_non_fake_inputs=True)(params, tokens)
             break
         except ReductionNotApplicable:
             raise
@@ -244,7 +251,7 @@ def trace_forward(model: Any, seq_len: int, batch: int, *, dtype: Any = None,
         _label_modules(gm, spans)
     if gm is None:
         e = first
-        text = " ".join(str(e).split())[:300]
+        text = " ".join(str(e).split())[:160]
         hint = ("the forward depends on token values in Python (an if/while on a tensor, .item(), .tolist(), "
                 "a data-dependent shape); write it with torch ops (torch.where, masking) so one program serves "
                 "every input") if any(w in text.lower() for w in ("data-dependent", "data dependent", "item",
