@@ -203,7 +203,12 @@ class _Analysis:
 
     def bob_values(self, positions: tuple) -> list | None:
         """Every joint value of Bob's tokens at ``positions`` over his inputs (None: unknown or too many)."""
-        return None if self._bob_values is None else self._bob_values(positions)
+        if self._bob_values is None:
+            return None
+        key = ("bob_values", tuple(positions))
+        if key not in self._memo:
+            self._memo[key] = self._bob_values(positions)
+        return self._memo[key]
 
     def _needed(self, out: Any) -> dict:
         """Per value, the elements the output reads (through any path): a backward pass in which each op's rule is

@@ -286,7 +286,6 @@ def _enumerates_vocabulary(gadget: Any) -> bool:
 def _bob_values(gadget: Any, positions: tuple) -> list | None:
     """Every joint value of Bob's tokens at ``positions`` over his inputs, in first-seen order (None: too many
     inputs to enumerate); when he has more than MAX_ENUMERATE inputs, every joint value of the task's token ids."""
-    problem = gadget.problem
     if _enumerates_vocabulary(gadget):
         last = (int(gadget.task.seq_len) - 1,)
         if tuple(positions) == last and gadget.final_token_values:
@@ -299,10 +298,25 @@ def _bob_values(gadget: Any, positions: tuple) -> list | None:
         return list(itertools.product(range(vocab), repeat=len(positions)))
     where = [gadget.bob_positions.index(p) for p in positions]
     seen: dict = {}
-    for y in problem.bob_inputs():
-        toks = gadget.encode_bob(y)[1]
+    for toks in _bob_token_rows(gadget):
         seen.setdefault(tuple(int(toks[i]) for i in where), None)
     return list(seen)
+
+
+_ROWS: list = []  # (gadget, its distinct rows of Bob's tokens): the last few gadgets asked about
+
+
+def _bob_token_rows(gadget: Any) -> list:
+    """The distinct rows of Bob's tokens over all his inputs, in first-seen order (computed once per gadget)."""
+    for g, rows in _ROWS:
+        if g is gadget:
+            return rows
+    seen: dict = {}
+    for y in gadget.problem.bob_inputs():
+        seen.setdefault(tuple(int(t) for t in gadget.encode_bob(y)[1]), None)
+    _ROWS.insert(0, (gadget, list(seen)))
+    del _ROWS[4:]
+    return _ROWS[0][1]
 
 
 def compile_reduction(model: Any, problem: Any, gadget: Any = None, *, device: Any = None, seed: int = 0,
