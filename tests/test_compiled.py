@@ -604,3 +604,78 @@ def test_bobs_last_token_values_come_from_the_gadget_when_his_inputs_are_too_man
     tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=42, d_model=8, heads=2)).eval()
     p = compile_reduction(tf, EQ(20))
     assert p.scalars == 10 and not p.message_grows_with_n
+
+
+class Pools(nn.Module):
+    """A GRU read at its last step, or (``pool = True``, a flag the forward reads) mean-pooled over every step."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.rnn, self.head, self.pool = nn.Embedding(6, 3), nn.GRU(3, 4, batch_first=True), \
+            nn.Linear(4, 2), False
+
+    def forward(self, x):
+        out, _ = self.rnn(self.emb(x))
+        return self.head(out.mean(1) if self.pool else out[:, -1])
+
+
+def test_a_cached_cut_is_not_reused_unvalidated_or_over_replaced_weights():
+    problem = INDEX(3)
+    model = made(Pools)
+    p = compile_reduction(model, problem)
+    assert p.scalars == 4
+    model.pool = True  # the forward changed: an unvalidated protocol must not take the old cut
+    q = compile_reduction(model, problem, validate=False)
+    assert q.cut is not p.cut and q.scalars == 8  # the state and Alice's partial sum
+    model.pool = False
+    model.head.weight = nn.Parameter(model.head.weight.detach().clone())  # a new tensor object
+    r = compile_reduction(model, problem)
+    assert r.cut is not p.cut
+    with torch.no_grad():
+        model.head.weight.mul_(-3.0)
+    xs, ys = list(problem.alice_inputs()), list(problem.bob_inputs())
+    assert r.answer_grid(r.messages(xs), ys).tolist() == r.model_grid(xs, ys).tolist()
+
+
+class MaskAttribute(nn.Module):
+    """One attention layer whose causal mask is a plain tensor attribute (not a registered buffer)."""
+
+    def __init__(self, V=6, d=4, T=12):
+        super().__init__()
+        self.e, self.q, self.k, self.v, self.h = nn.Embedding(V, d), nn.Linear(d, d), nn.Linear(d, d), \
+            nn.Linear(d, d), nn.Linear(d, 2)
+        self.mask = torch.tril(torch.ones(T, T)).bool()
+
+    def forward(self, x):
+        h, T = self.e(x), x.shape[1]
+        a = (self.q(h) @ self.k(h).transpose(1, 2)).masked_fill(~self.mask[:T, :T], float("-inf")).softmax(-1)
+        return self.h((a @ self.v(h))[:, -1])
+
+
+def test_plain_tensor_attributes_are_traced_and_batch_norm_in_training_is_refused():
+    p = compile_reduction(made(MaskAttribute), EQ(3))
+    assert p.scalars == 1 * (4 + 1) and not p.message_grows_with_n
+
+    class Normed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.e, self.bn, self.h = nn.Embedding(6, 3), nn.BatchNorm1d(3), nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.h(self.bn(self.e(x).mean(1)))
+
+    with pytest.raises(ReductionNotApplicable, match="BatchNorm1d is in training mode.*model.eval"):
+        reduce(Normed(), INDEX(3))
+    with pytest.raises(ReductionNotApplicable) as e:  # not a Hugging Face model: no adapter named
+        reduce(Item().eval(), INDEX(3))
+    assert "adapter" not in str(e.value) and "\n" not in str(e.value)
+
+
+class Item(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.e, self.h = nn.Embedding(6, 3), nn.Linear(3, 2)
+
+    def forward(self, x):
+        e = self.e(x)
+        return self.h(e[:, -1] * 2 if e.sum().item() > 0 else e[:, -1])
