@@ -18,12 +18,12 @@ refuses (no gadget here puts the output position on Alice's side).
 Examples
 --------
 >>> import torch
->>> from ccbounds import reduce
+>>> from reductions.registry import builtin_reduction
 >>> from ccbounds.models import TransformerConfig, build_model
 >>> from ccbounds.problems import DISJ
 >>> torch.manual_seed(0) and None
 >>> tf = build_model(TransformerConfig(vocab_size=4, num_classes=2, max_len=8, d_model=8, heads=2))
->>> p = reduce(tf, DISJ(3))
+>>> p = builtin_reduction(tf, DISJ(3))  # this reading (reduce() compiles the forward)
 >>> p.scalars, p.query_values
 (10, (3,))
 >>> pairs = DISJ(3).sample(30, seed=2)

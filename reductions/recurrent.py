@@ -8,12 +8,12 @@ S·b >= D^{A->B}(f).
 Examples
 --------
 >>> import torch
->>> from ccbounds import reduce
+>>> from reductions.registry import builtin_reduction
 >>> from ccbounds.models import RecurrentConfig, build_model
 >>> from ccbounds.problems import EQ
 >>> torch.manual_seed(0) and None
 >>> gru = build_model(RecurrentConfig("gru", vocab_size=4, num_classes=2, width=5))
->>> p = reduce(gru, EQ(3))
+>>> p = builtin_reduction(gru, EQ(3))  # this reading (reduce() compiles the forward)
 >>> p.scalars, p.describe_message()
 (5, 'the GRU state at the cut: h (1 layer x 5)')
 >>> pairs = EQ(3).sample(20, seed=1)
