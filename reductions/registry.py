@@ -61,44 +61,8 @@ def _builtins() -> list[Reduction]:
     return _BUILTIN
 
 
-def register_reduction(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     register_reduction()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    register_reduction was removed
-    """
-    removed_extension("register_reduction")
-
-
-def unregister_reduction(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     unregister_reduction()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    unregister_reduction was removed
-    """
-    removed_extension("unregister_reduction")
+register_reduction = removed_extension("register_reduction")
+unregister_reduction = removed_extension("unregister_reduction")
 
 
 def list_reductions() -> list[Reduction]:

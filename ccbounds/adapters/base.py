@@ -55,19 +55,31 @@ REGISTER_HINT = (
 )
 
 
-def removed_extension(name: str) -> None:
-    """Raise the error of a removed extension point (adapters, state protocols and reductions registered by users),
-    saying what replaces it.
+def removed_extension(name: str) -> Any:
+    """A stand-in for a removed extension point (adapters, state protocols and reductions registered by users):
+    calling it raises one error saying what replaces it.
 
-    Raises
-    ------
-    InvalidInputError
-        Always.
+    Examples
+    --------
+    >>> register_thing = removed_extension("register_thing")
+    >>> try:
+    ...     register_thing(object)
+    ... except Exception as e:
+    ...     print(str(e).split(":")[0])
+    register_thing was removed
     """
-    raise InvalidInputError(
-        f"{name} was removed: ccbounds.reduce compiles the model's own forward (theory §4.3), so a model needs no "
-        "adapter, state protocol or reduction of its own; delete the registration (an op whose positions the compiled "
-        "analysis cannot split is taught with reductions.compiled.register_split_rule)")
+
+    def removed(*args: Any, **kwargs: Any) -> None:
+        raise InvalidInputError(
+            f"{name} was removed: ccbounds.reduce compiles the model's own forward (theory §4.3), so a model needs "
+            "no adapter, state protocol or reduction of its own; delete the registration (an op whose positions "
+            "the compiled analysis cannot split is taught with reductions.compiled.register_split_rule)")
+
+    removed.__name__ = removed.__qualname__ = name
+    removed.__doc__ = ("Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see "
+                       ":func:`reductions.compiled.register_split_rule` for an op it cannot split. Raises "
+                       "InvalidInputError, saying what replaces it.")
+    return removed
 
 
 class Adapter(ABC):

@@ -147,44 +147,8 @@ class TorchRNNState(StateProtocol):
 _PROTOCOLS: dict[type, StateProtocol] = {nn.RNNBase: TorchRNNState()}
 
 
-def register_state_module(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     register_state_module()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    register_state_module was removed
-    """
-    removed_extension("register_state_module")
-
-
-def unregister_state_module(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     unregister_state_module()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    unregister_state_module was removed
-    """
-    removed_extension("unregister_state_module")
+register_state_module = removed_extension("register_state_module")
+unregister_state_module = removed_extension("unregister_state_module")
 
 
 def state_protocol_for(module: Any) -> StateProtocol | None:

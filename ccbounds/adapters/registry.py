@@ -187,44 +187,8 @@ ADAPTERS: tuple[AdapterEntry, ...] = (
     ),
 )
 
-def register_adapter(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     register_adapter()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    register_adapter was removed
-    """
-    removed_extension("register_adapter")
-
-
-def unregister_adapter(*args: Any, **kwargs: Any) -> None:
-    """Removed: :func:`ccbounds.reduce` compiles the model's own forward (theory §4.3); see
-    :func:`reductions.compiled.register_split_rule` for an op it cannot split.
-
-    Raises
-    ------
-    InvalidInputError
-        Always, saying what replaces it.
-
-    Examples
-    --------
-    >>> try:
-    ...     unregister_adapter()
-    ... except Exception as e:
-    ...     print(str(e).split(":")[0])
-    unregister_adapter was removed
-    """
-    removed_extension("unregister_adapter")
+register_adapter = removed_extension("register_adapter")
+unregister_adapter = removed_extension("unregister_adapter")
 
 
 def registered_adapters() -> tuple[AdapterEntry, ...]:
