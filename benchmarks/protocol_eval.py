@@ -58,9 +58,15 @@ def bench(args: argparse.Namespace, arch: str) -> None:
     ys = list(range(args.n))
     paths = [("compiled cut (reduce)", reduce)]
     if args.builtin:
+        from ccbounds.models.answers import AnswerLogits
         from reductions.registry import builtin_reduction
 
-        paths.append(("built-in reading (builtin_reduction, before the compiled path)", builtin_reduction))
+        def builtin(model: torch.nn.Module, problem: object, device: str, answer_tokens: list | None = None) -> object:
+            if answer_tokens is not None:  # what reduce() does with answer_tokens
+                model = AnswerLogits(model, answer_tokens)
+            return builtin_reduction(model, problem, device=device)
+
+        paths.append(("built-in reading (builtin_reduction, before the compiled path)", builtin))
     for path, make in paths:
         t0 = time.perf_counter()
         proto = make(model, problem, device=args.device, **kw)
