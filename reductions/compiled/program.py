@@ -154,7 +154,7 @@ class CutPrograms:
                 targets.extend(p.split.inputs)
         self.alice_nodes = _closure(targets, set(), an.tuple_nodes, {})
         # Bob: the output, stopping at values the message gives whole, reading split ops' Bob inputs
-        whole = {p.node for p in cut.parts if p.kind == "elements" and bool(p.mask.all())}
+        self.whole = whole = {p.node for p in cut.parts if p.kind == "elements" and bool(p.mask.all())}
         extra = {n: list(sp.inputs) for n, sp in cut.splits.items()}
         # values computed before the message (no path from a message part or split op to them), every element of
         # which depends on Alice's positions and none on Bob's: the checked cut says Bob's output reads none of
@@ -264,15 +264,16 @@ class CutPrograms:
             v = torch.view_as_real(v)
         return v.reshape(v.shape[0], -1)
 
-    def _padded(self, tokens: Any, batch: int | None = None) -> tuple[Any, int]:
+    def _padded(self, rows: Any, batch: int | None = None) -> tuple[Any, int]:
+        """``rows`` (along axis 0) padded to ``batch`` rows by repeating its last, and how many were given."""
         import torch
 
         batch = batch or self.batch
-        k = tokens.shape[0]
+        k = rows.shape[0]
         if k == batch:
-            return tokens, k
-        pad = tokens[-1:].expand(batch - k, -1)
-        return torch.cat([tokens, pad]), k
+            return rows, k
+        pad = rows[-1:].expand(batch - k, *rows.shape[1:])
+        return torch.cat([rows, pad]), k
 
     def alice(self, tokens: Any) -> Any:
         """Messages ``(B, S)`` float32 for full sequences ``tokens`` ``(B, T)`` (Bob's positions: any filler)."""
@@ -334,19 +335,13 @@ class CutPrograms:
         outs = []
         for s in range(0, tokens.shape[0], B):
             chunk, k = self._padded(tokens[s:s + B], B)
-            index = inverse[s:s + B]
-            if index.shape[0] != chunk.shape[0]:
-                index = torch.cat([index, index[-1:].expand(chunk.shape[0] - index.shape[0])])
-            m = messages[s:s + B]
-            if m.shape[0] != chunk.shape[0]:
-                m = torch.cat([m, m[-1:].expand(chunk.shape[0] - m.shape[0], -1)])
+            index, _ = self._padded(inverse[s:s + B], B)
+            m, _ = self._padded(messages[s:s + B], B)
             pieces, off = {}, 0
             for p in self.cut.parts:
                 pieces[p.node] = (p, m[:, off:off + p.scalars])
                 off += p.scalars
-            whole = {p.node for p in self.cut.parts if p.kind == "elements" and bool(p.mask.all())}
-
-            def on_value(n: Any, values: dict, v: Any, pieces: dict = pieces, whole: set = whole,
+            def on_value(n: Any, values: dict, v: Any, pieces: dict = pieces, whole: set = self.whole,
                          index: Any = index) -> Any:
                 if v is None and n in rows:  # message-independent: computed once per distinct token row
                     r = rows[n]
