@@ -38,12 +38,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ccbounds.adapters.base import REGISTER_HINT, Adapter
-from ccbounds.adapters.intercept_recurrent import (
+from ccbounds.adapters._forward import (
     forward_failed,
     logits_of,
     token_vocabulary,
 )
+from ccbounds.adapters.base import REGISTER_HINT, Adapter
 from ccbounds.errors import ReductionNotApplicable, UnsupportedArchitecture
 
 __all__ = ["ROLES", "AttentionInterceptor", "InterceptedAttentionAdapter", "count_attention"]

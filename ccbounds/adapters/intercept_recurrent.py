@@ -50,6 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ccbounds.adapters._forward import forward_failed, logits_of, token_vocabulary
 from ccbounds.adapters.base import REGISTER_HINT, Adapter, removed_extension
 from ccbounds.errors import (
     InvalidInputError,
@@ -157,46 +158,6 @@ def state_protocol_for(module: Any) -> StateProtocol | None:
         if isinstance(module, cls):
             return proto
     return None
-
-
-def forward_failed(model: Any, tokens: torch.Tensor, exc: Exception, during: str = "") -> UnsupportedArchitecture:
-    """The error for a user's forward that raised on the token ids we fed it."""
-    return UnsupportedArchitecture(
-        f"{type(model).__name__}.forward failed{during} on token ids of shape {tuple(tokens.shape)} "
-        f"({type(exc).__name__}: {exc}); {REGISTER_HINT}")
-
-
-def logits_of(out: Any) -> torch.Tensor:
-    """The logits tensor of a forward's output: the tensor itself, or its ``logits`` field."""
-    if isinstance(out, torch.Tensor):
-        return out
-    got = getattr(out, "logits", None)
-    if isinstance(got, torch.Tensor):
-        return got
-    raise UnsupportedArchitecture(
-        f"the model's forward returned {type(out).__name__}, not logits (B, C) or an object with a logits field; "
-        f"{REGISTER_HINT}")
-
-
-def token_vocabulary(model: nn.Module, tokens: torch.Tensor) -> int:
-    """``num_embeddings`` of the ``nn.Embedding`` the model feeds its token ids to (0 if none is)."""
-    seen: list[int] = []
-
-    def hook(module: nn.Module, args: tuple) -> None:
-        if args and args[0] is tokens or (args and isinstance(args[0], torch.Tensor) and args[0].shape == tokens.shape
-                                          and bool(torch.equal(args[0], tokens))):
-            seen.append(module.num_embeddings)
-
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, nn.Embedding)]
-    try:
-        with torch.no_grad():
-            model(tokens)
-    except Exception:  # noqa: BLE001 - the caller's own forward reports its errors later
-        return 0
-    finally:
-        for h in handles:
-            h.remove()
-    return seen[0] if seen else 0
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def proof_arrays(proof: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarr
             ok, lits, offs, dele = _parse(buf, len(proof))
             if ok:
                 return lits, offs, dele
-    from ccbounds.bounds.drup import parse_proof
+    from ccbounds.bounds._proof_lines import parse_proof
 
     steps = parse_proof(proof)
     sizes = np.fromiter((len(c) for _, c in steps), np.int64, len(steps))

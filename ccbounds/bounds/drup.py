@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds.bounds._proof_lines import parse_proof
 from ccbounds.errors import CCBoundsError, InvalidInputError, UnknownNameError
 
 __all__ = ["ENGINES", "ORIGINS", "UnsatProof", "check_rup_proof", "parse_proof"]
@@ -68,9 +69,9 @@ def _rebuild(origin: dict[str, Any]) -> list[list[int]] | None:
         from ccbounds.bounds._encoding import protocol_tree_clauses
 
         return protocol_tree_clauses(M, size, fooling)[0]
-    from ccbounds.bounds.rectangles import _encode
+    from ccbounds.bounds._rect_encoding import rectangle_clauses
 
-    return _encode(M, kind, size, fooling)[0]
+    return rectangle_clauses(M, kind, size, fooling)[0]
 
 
 @dataclass(frozen=True)
@@ -125,33 +126,6 @@ class UnsatProof:
     def __str__(self) -> str:
         tail = f"DRUP proof, {self.length} lines" if self.lemmas is not None else "no proof logged"
         return f"UNSAT: {self.claim} ({self.solver}, {len(self.clauses)} clauses, {tail})"
-
-
-def parse_proof(proof: Iterable[Any]) -> list[tuple[bool, tuple[int, ...]]]:
-    """Parse proof lines into ``(is_deletion, literals)``; accepts text lines or integer lists.
-
-    Examples
-    --------
-    >>> parse_proof(["1 -2 0", "d 1 -2 0", [3, 0]])
-    [(False, (1, -2)), (True, (1, -2)), (False, (3,))]
-    """
-    out: list[tuple[bool, tuple[int, ...]]] = []
-    for line in proof:
-        if isinstance(line, (bytes, str)):
-            text = line.decode() if isinstance(line, bytes) else line
-            toks = text.split()
-            if not toks:
-                continue
-            dele = toks[0] == "d"
-            lits = [int(t) for t in (toks[1:] if dele else toks)]
-        else:
-            dele, lits = False, [int(t) for t in line]
-        if lits and lits[-1] == 0:
-            lits = lits[:-1]
-        if 0 in lits:
-            raise ValueError(f"a proof line has a 0 before its end: {line!r}")
-        out.append((dele, tuple(lits)))
-    return out
 
 
 class _Propagator:

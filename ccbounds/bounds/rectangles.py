@@ -40,6 +40,7 @@ from ccbounds.bound_record import Bound
 from ccbounds.bounds import _trees
 from ccbounds.bounds._fooling_greedy import fooling_bound
 from ccbounds.bounds._matrix import Deadline, as_matrix, check_memory, resolve_solver
+from ccbounds.bounds._rect_encoding import rectangle_clauses
 from ccbounds.bounds._sat import run_sat
 from ccbounds.bounds.drup import UnsatProof
 from ccbounds.bounds.rank import rank_real
@@ -221,55 +222,10 @@ BUILD_BYTES_PER_SECOND = 1e8
 
 
 def encoding_bytes(shape: tuple[int, int], kind: str, k: int) -> float:
-    """Estimated bytes of :func:`_encode` (about 200 bytes a clause as Python lists)."""
+    """Estimated bytes of :func:`~ccbounds.bounds._rect_encoding.rectangle_clauses` (~200 bytes a clause as lists)."""
     R, C = shape
     per_cell = k * (4 + (k - 1) / 2) + 1 if kind in ("partition", "binary-rank") else 2 * k + 1
     return 200.0 * (R * C * per_cell + k)
-
-
-def _encode(M: np.ndarray, kind: str, k: int, fool: list[tuple[int, int]]) -> tuple[list[list[int]], Any]:
-    from pysat.formula import IDPool
-
-    pool = IDPool()
-    R, C = M.shape
-    row = {(t, i): pool.id(("row", t, i)) for t in range(k) for i in range(R)}
-    col = {(t, j): pool.id(("col", t, j)) for t in range(k) for j in range(C)}
-    cl: list[list[int]] = []
-    if kind == "partition":
-        out = {t: pool.id(("out", t)) for t in range(k)}
-        for i in range(R):
-            for j in range(C):
-                ins = []
-                for t in range(k):
-                    v = pool.id(("in", t, i, j))
-                    ins.append(v)
-                    cl += [[-v, row[t, i]], [-v, col[t, j]], [v, -row[t, i], -col[t, j]],
-                           [-v, out[t] if M[i, j] else -out[t]]]
-                cl.append(ins)
-                cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
-        for t, (i, j) in enumerate(fool[:k]):
-            cl.append([pool.id(("in", t, i, j))])
-    else:  # "binary-rank": the 1-cells partitioned by 1-rectangles; otherwise the kind[-1]-cells covered
-        exact = kind == "binary-rank"
-        val = 1 if exact else int(kind[-1])
-        for i in range(R):
-            for j in range(C):
-                if M[i, j] != val:
-                    cl += [[-row[t, i], -col[t, j]] for t in range(k)]
-                    continue
-                ins = []
-                for t in range(k):
-                    v = pool.id(("in", t, i, j))
-                    ins.append(v)
-                    cl += [[-v, row[t, i]], [-v, col[t, j]]]
-                    if exact:
-                        cl.append([v, -row[t, i], -col[t, j]])
-                cl.append(ins)
-                if exact:
-                    cl += [[-a, -b] for n, a in enumerate(ins) for b in ins[n + 1:]]
-        for t, (i, j) in enumerate(fool[:k]):
-            cl += [[pool.id(("in", t, i, j))]] if exact else [[row[t, i]], [col[t, j]]]
-    return cl, pool
 
 
 def _decode(M: np.ndarray, kind: str, k: int, model: tuple[int, ...], pool: Any) -> list[Rect]:
@@ -331,7 +287,7 @@ def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
             if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
                 raise SolverLimitError(f"the exact {kind} number ran out of time (time_limit={time_limit} s): "
                                        f"building the CNF with {k} rectangles would take longer than the time left")
-            cl, pool = _encode(M, kind, k, fool)
+            cl, pool = rectangle_clauses(M, kind, k, fool)
             outcome = run_sat(cl, solver, deadline, proof=True, what=f"the exact {kind} number")
         except SolverLimitError as e:
             timings["sat"] = time.perf_counter() - t0

@@ -110,7 +110,7 @@ def load_hf_checkpoint(path: str | Path, spec: Mapping[str, Any] | str | Path | 
         No spec, a spec without ``answer_tokens``, answer ids outside the vocabulary, a vocabulary smaller
         than the task's, or a directory that is not a loadable ``save_pretrained`` output.
     """
-    from ccbounds.checkpoint._load import LoadedCheckpoint
+    from ccbounds.checkpoint._loaded import LoadedCheckpoint
     from ccbounds.models.hf import SPEC_NAME, load_hf_directory
 
     folder = Path(path)

@@ -40,7 +40,7 @@ class ForwardOnly:
         self.model = model
 
     def forward(self, tokens: Any) -> Any:
-        from ccbounds.adapters.intercept_recurrent import logits_of
+        from ccbounds.adapters._forward import logits_of
 
         return logits_of(self.model(tokens))
 
