@@ -5,6 +5,8 @@ Each :class:`Architecture` says, for its family: the name (``ccbounds train --ar
 dataclass and how to make one for a task, how to build the model, the adapter that reads it (Lemma R
 or Lemma T, theory §4), the one formula for the message size S in scalars, and how a foreign
 state_dict is matched to it (gate blocks of a recurrent layer, encoder layers of a Transformer).
+The registry is the one owner of these facts: :func:`~ccbounds.models.build_model` builds through
+:func:`architecture_of` and the configs' ``state_scalars`` read S here.
 
 =========  ==============================  ==================================================
 name       S (scalars Alice sends)         lemma
@@ -36,9 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ccbounds.errors import UnknownNameError
+from ccbounds.errors import InvalidInputError, UnknownNameError
+from ccbounds.models.config import RecurrentConfig, TransformerConfig, config_from_dict
+from ccbounds.models.hf import HFConfig
 
-__all__ = ["ARCHITECTURES", "Architecture", "get_architecture", "register_architecture"]
+__all__ = ["ARCHITECTURES", "Architecture", "architecture_of", "get_architecture", "register_architecture"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ class Architecture:
         Transformers are matched by their number of encoder layers (``TransformerConfig.arch``).
     recurrent : bool
         True for families whose depth is ``layers`` and whose width is a hidden size (Lemma R).
+    builder : str or None
+        ``"module:callable"`` that builds the model from a config (imported lazily: torch); None: not buildable.
     """
 
     name: str
@@ -77,6 +83,7 @@ class Architecture:
     adapter: str | None
     gates: int | None = None
     recurrent: bool = False
+    builder: str | None = None
 
     def message_scalars(self, width: int, *, heads: int = 1, layers: int = 1, query_values: int = 1) -> int | None:
         """S, the scalars of Alice's message (theory §4); None when no reduction applies.
@@ -87,10 +94,16 @@ class Architecture:
         return None if self.scalars is None else int(self.scalars(width, heads, layers, query_values))
 
     def build(self, config: Any) -> Any:
-        """A fresh (randomly initialised) model of this family from ``config`` (torch imported here)."""
-        from ccbounds.models.build import build_model
+        """A fresh (randomly initialised) model from ``config`` (torch imported here).
 
-        return build_model(config)
+        ``config`` may be a dict (:func:`~ccbounds.models.config_from_dict`); a config of another family is
+        built by that family's entry (:func:`architecture_of`), as :func:`~ccbounds.models.build_model` does.
+        """
+        if isinstance(config, dict):
+            config = config_from_dict(config)
+        arch = self if isinstance(config, self.config) and self.builder else architecture_of(config)
+        module, name = str(arch.builder).split(":")
+        return getattr(importlib.import_module(module), name)(config)
 
     def adapter_for(self, model: Any) -> Any:
         """The registered adapter of this family on ``model`` (no validation against forward)."""
@@ -124,21 +137,44 @@ def get_architecture(name: str) -> Architecture:
     return ARCHITECTURES[key]
 
 
-def _recurrent(cell: str, gates: int, state_per_unit: int, text: str) -> Architecture:
-    from ccbounds.models.config import RecurrentConfig
+def architecture_of(config: Any) -> Architecture:
+    """The entry that builds ``config``: the one named by ``config.arch``, else the first whose config class
+    ``config`` is an instance of (a ``tf3`` config is built like every ``TransformerConfig``).
 
+    Raises
+    ------
+    InvalidInputError
+        For an object no entry builds; the message names the config classes that are.
+
+    Examples
+    --------
+    >>> architecture_of(RecurrentConfig("gru", vocab_size=3, num_classes=2, width=4)).name
+    'gru'
+    >>> architecture_of(TransformerConfig(vocab_size=3, num_classes=2, max_len=4, d_model=4, layers=3)).name
+    'tf1'
+    """
+    named = ARCHITECTURES.get(str(getattr(config, "arch", "")).lower())
+    if named is not None and named.builder and isinstance(config, named.config):
+        return named
+    for arch in ARCHITECTURES.values():
+        if arch.builder and isinstance(config, arch.config):
+            return arch
+    names = sorted({a.config.__name__ for a in ARCHITECTURES.values() if a.builder})
+    raise InvalidInputError(f"build_model needs a {' or '.join(names)}, got {type(config).__name__}")
+
+
+def _recurrent(cell: str, gates: int, state_per_unit: int, text: str) -> Architecture:
     def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
              layers: int = 1) -> Any:
         return RecurrentConfig(cell, vocab_size, num_classes, width=width, layers=layers)
 
     return Architecture(cell, text, "Lemma R", RecurrentConfig,
                         lambda width, heads, layers, q: state_per_unit * width * layers, make,
-                        "ccbounds.adapters.recurrent:TorchRecurrentAdapter", gates=gates, recurrent=True)
+                        "ccbounds.adapters.recurrent:TorchRecurrentAdapter", gates=gates, recurrent=True,
+                        builder="ccbounds.models.recurrent:RecurrentClassifier")
 
 
 def _transformer(depth: int, text: str) -> Architecture:
-    from ccbounds.models.config import TransformerConfig
-
     def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
              layers: int = 1) -> Any:  # the family fixes the depth; ``layers`` counts recurrent layers
         return TransformerConfig(vocab_size=vocab_size, num_classes=num_classes, max_len=seq_len, d_model=width,
@@ -147,12 +183,11 @@ def _transformer(depth: int, text: str) -> Architecture:
     one = depth == 1
     return Architecture(f"tf{depth}", text, "Lemma T" if one else None, TransformerConfig,
                         (lambda width, heads, _, q: q * heads * (width // heads + 1)) if one else None, make,
-                        "ccbounds.adapters.attention:build_attention_adapter" if one else None)
+                        "ccbounds.adapters.attention:build_attention_adapter" if one else None,
+                        builder="ccbounds.models.transformer:TransformerClassifier")
 
 
 def _hf_mamba(text: str) -> Architecture:
-    from ccbounds.models.hf import HFConfig
-
     def make(vocab_size: int, num_classes: int, seq_len: int, width: int, heads: int | None = None,
              layers: int = 1) -> Any:
         return HFConfig("mamba", vocab_size, num_classes, width=width, layers=layers)
@@ -160,7 +195,8 @@ def _hf_mamba(text: str) -> Architecture:
     d = HFConfig("mamba", 1, 2, 1)  # the defaults: expand, conv kernel K, state size N
     per_unit = d.expand * ((d.conv_kernel - 1) + d.state_size)
     return Architecture("mamba", text, "Lemma R", HFConfig, lambda width, heads, layers, q: per_unit * width * layers,
-                        make, "ccbounds.adapters.hf:HFCacheAdapter", recurrent=True)
+                        make, "ccbounds.adapters.hf:HFCacheAdapter", recurrent=True,
+                        builder="ccbounds.models.hf:build_hf_model")
 
 
 for _entry in (

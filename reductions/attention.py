@@ -40,7 +40,7 @@ import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
 from ccbounds.protocols.induced import InducedProtocol
-from reductions.registry import Reduction
+from reductions.base import Reduction
 
 __all__ = ["PartialSoftmaxProtocol", "ATTENTION_REDUCTION", "final_token_values"]
 

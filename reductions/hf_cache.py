@@ -23,7 +23,7 @@ import numpy as np
 from ccbounds.adapters.hf import check_same
 from ccbounds.errors import ReductionNotApplicable
 from ccbounds.protocols.induced import InducedProtocol
-from reductions.registry import Reduction
+from reductions.base import Reduction
 
 __all__ = ["HF_CACHE_REDUCTION", "VALIDATION_ROWS", "HFCacheProtocol", "validate_cut"]
 

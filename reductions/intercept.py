@@ -42,7 +42,7 @@ import numpy as np
 
 from ccbounds.errors import ReductionNotApplicable
 from ccbounds.protocols.induced import InducedProtocol
-from reductions.registry import Reduction
+from reductions.base import Reduction
 
 __all__ = [
     "INTERCEPTED_ATTENTION",

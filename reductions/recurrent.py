@@ -28,8 +28,8 @@ from typing import Any
 
 from ccbounds.errors import InvalidInputError
 from ccbounds.protocols.induced import InducedProtocol
+from reductions.base import Reduction
 from reductions.intercept import PrefixCut, prefix_tokens, split_point
-from reductions.registry import Reduction
 
 __all__ = ["RECURRENT_REDUCTION", "RecurrentStateProtocol", "measured_state_size"]
 

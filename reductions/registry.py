@@ -14,36 +14,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ccbounds.adapters.base import removed_extension
 from ccbounds.errors import UnsupportedArchitecture
+from reductions.base import Reduction
 
 __all__ = ["Reduction", "register_reduction", "unregister_reduction", "find_reduction", "list_reductions",
            "builtin_reduction"]
-
-
-@dataclass(frozen=True)
-class Reduction:
-    """A way to turn (model, adapter, gadget) into an :class:`~ccbounds.reduction.InducedProtocol`.
-
-    ``applies(adapter, gadget)`` returns True or raises ReductionNotApplicable with the reason;
-    ``build(model, adapter, gadget, device=...)`` returns the protocol.
-    """
-
-    name: str
-    applies: Callable[[Any, Any], bool]
-    build: Callable[..., Any]
-    lemma: str = ""
-    source: str = ""
-    inequality: str = ""
-    description: str = ""
-
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "lemma": self.lemma, "inequality": self.inequality, "source": self.source,
-                "description": self.description}
 
 
 _BUILTIN: list[Reduction] = []

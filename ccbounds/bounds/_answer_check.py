@@ -66,7 +66,7 @@ def _log_ok(count: int, value: float) -> bool:
 
 
 def _lower_failures(M: np.ndarray, M0: np.ndarray, b: Any) -> list[str]:
-    from ccbounds.bounds._lookahead_tree import SplitRefutation
+    from ccbounds.bounds._refutation_check import SplitRefutation
     from ccbounds.bounds.drup import UnsatProof
     from ccbounds.bounds.fooling import FoolingSet, is_fooling_set
     from ccbounds.bounds.rank import RankCertificate, check_rank_certificate

@@ -17,13 +17,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ccbounds.bounds._lookahead import Refutation, _positions, _Search, refute
 from ccbounds.bounds._matrix import Deadline, as_matrix, distinct_classes
+from ccbounds.bounds._refutation_check import SplitRefutation
 
 __all__ = ["SplitRefutation", "refute_or_spec", "refute_or_tree"]
 
@@ -56,55 +56,6 @@ def _spec(S: _Search, rows: int, cols: int, e: int) -> Any:
     if axis == 0:
         return ("Alice", ones, _spec(S, rows ^ p1, cols, e - 1), _spec(S, p1, cols, e - 1))
     return ("Bob", ones, _spec(S, rows, cols ^ p1, e - 1), _spec(S, rows, p1, e - 1))
-
-
-@dataclass(frozen=True, eq=False)
-class SplitRefutation:
-    """The lower-bound certificate of exact D from the split search (theory §8.5): ``refutation`` proves
-    D(``matrix``) > ``depth`` for ``matrix``, the matrix with duplicate rows and columns merged.
-
-    :meth:`check` runs the independent checker
-    :func:`~ccbounds.bounds._refutation_check.check_refutation` on it.
-    """
-
-    matrix: np.ndarray = field(repr=False)
-    refutation: Refutation = field(repr=False)
-
-    @property
-    def depth(self) -> int:
-        return int(self.refutation.depth)
-
-    @property
-    def length(self) -> int:
-        """Entries of the certificate (one per split of each of its nodes)."""
-        return int(self.refutation.n_entries)
-
-    def check(self, M: Any = None) -> bool:
-        """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
-        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
-        from ccbounds.bounds._refutation_check import check_refutation
-        from ccbounds.errors import CCBoundsError
-
-        A = np.asarray(self.matrix)
-        if A.ndim != 2 or A.dtype.kind not in "biu":
-            return False
-        try:
-            as_matrix(A, what="the certificate's matrix", binary=False)
-        except CCBoundsError:
-            return False
-        if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
-            return False
-        return bool(check_refutation(A, self.refutation))
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.refutation
-        return {"claim": f"no protocol tree of depth {self.depth}", "method": "split search",
-                "nodes": int(r.n_nodes), "entries": self.length, "bytes": int(r.nbytes)}
-
-    def __str__(self) -> str:
-        r = self.refutation
-        return (f"split-search refutation of depth {self.depth}: {r.n_nodes} nodes, {self.length} split entries "
-                f"(checked by check_refutation)")
 
 
 def refute_or_spec(M: Any, d: int, deadline: Deadline | None = None,

@@ -26,11 +26,17 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["check_refutation"]
+from ccbounds.bounds._matrix import as_matrix
+
+if TYPE_CHECKING:
+    from ccbounds.bounds._lookahead import Refutation
+
+__all__ = ["SplitRefutation", "check_refutation"]
 
 _P = 2147483647
 _BATCH = 4096
@@ -212,8 +218,6 @@ def _iso_ok(M: np.ndarray, ref: Any, t: int, c_rows: int, c_cols: int, e: int) -
 def _sub_ok(cert: Any, trust: tuple[type, ...]) -> bool:
     """A subsolver certificate is accepted only if it is a split refutation (checked here, recursively) or of
     a type the caller named in ``trust`` (then its own ``check()`` decides): never on its word alone."""
-    from ccbounds.bounds._lookahead_tree import SplitRefutation
-
     if type(cert) is SplitRefutation:
         return check_refutation(cert.matrix, cert.refutation, trust)
     return type(cert) in trust and bool(cert.check())
@@ -254,3 +258,52 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
     if int(ref.node_depth[ref.root]) < ref.depth or ref.depth < 0 or (np.asarray(ref.node_depth) < 0).any():
         return False
     return all(_check_node(M, ref, k, tuple(trust)) for k in range(n))
+
+
+@dataclass(frozen=True, eq=False)
+class SplitRefutation:
+    """The lower-bound certificate of exact D from the split search (theory §8.5): ``refutation`` proves
+    D(``matrix``) > ``depth`` for ``matrix``, the matrix with duplicate rows and columns merged.
+
+    :meth:`check` runs the independent checker :func:`check_refutation` on it. The type lives here, with its
+    checker, so that the checker recognises its own certificates without importing the search
+    (:mod:`~ccbounds.bounds._lookahead_tree` re-exports it).
+    """
+
+    matrix: np.ndarray = field(repr=False)
+    refutation: Refutation = field(repr=False)
+
+    @property
+    def depth(self) -> int:
+        return int(self.refutation.depth)
+
+    @property
+    def length(self) -> int:
+        """Entries of the certificate (one per split of each of its nodes)."""
+        return int(self.refutation.n_entries)
+
+    def check(self, M: Any = None) -> bool:
+        """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
+        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
+        from ccbounds.errors import CCBoundsError
+
+        A = np.asarray(self.matrix)
+        if A.ndim != 2 or A.dtype.kind not in "biu":
+            return False
+        try:
+            as_matrix(A, what="the certificate's matrix", binary=False)
+        except CCBoundsError:
+            return False
+        if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
+            return False
+        return bool(check_refutation(A, self.refutation))
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.refutation
+        return {"claim": f"no protocol tree of depth {self.depth}", "method": "split search",
+                "nodes": int(r.n_nodes), "entries": self.length, "bytes": int(r.nbytes)}
+
+    def __str__(self) -> str:
+        r = self.refutation
+        return (f"split-search refutation of depth {self.depth}: {r.n_nodes} nodes, {self.length} split entries "
+                f"(checked by check_refutation)")

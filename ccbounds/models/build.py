@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccbounds.errors import InvalidInputError
-from ccbounds.models.config import RecurrentConfig, TransformerConfig, config_from_dict
+from ccbounds.architectures import architecture_of
+from ccbounds.models.config import config_from_dict
 
 __all__ = ["build_model", "count_parameters"]
 
 
 def build_model(config: Any) -> Any:
-    """A fresh (randomly initialised) :class:`RecurrentClassifier` or :class:`TransformerClassifier`.
+    """A fresh (randomly initialised) model of ``config``'s family, built by its architecture registry entry.
+
+    :func:`~ccbounds.architectures.architecture_of` finds the entry (:class:`RecurrentClassifier`,
+    :class:`TransformerClassifier`, or Hugging Face Mamba for an ``HFConfig``).
 
     Parameters
     ----------
@@ -39,21 +42,7 @@ def build_model(config: Any) -> Any:
     """
     if isinstance(config, dict):
         config = config_from_dict(config)
-    if isinstance(config, RecurrentConfig):
-        from ccbounds.models.recurrent import RecurrentClassifier
-
-        return RecurrentClassifier(config)
-    if isinstance(config, TransformerConfig):
-        from ccbounds.models.transformer import TransformerClassifier
-
-        return TransformerClassifier(config)
-    if type(config).__name__ == "HFConfig":
-        from ccbounds.models.hf import build_hf_model
-
-        return build_hf_model(config)
-    raise InvalidInputError(
-        f"build_model needs a RecurrentConfig or TransformerConfig, got {type(config).__name__}"
-    )
+    return architecture_of(config).build(config)
 
 
 def count_parameters(model: Any) -> int:
