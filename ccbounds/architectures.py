@@ -150,7 +150,7 @@ def architecture_of(config: Any) -> Architecture:
     --------
     >>> architecture_of(RecurrentConfig("gru", vocab_size=3, num_classes=2, width=4)).name
     'gru'
-    >>> architecture_of(TransformerConfig(vocab_size=3, num_classes=2, max_len=4, d_model=4, layers=3)).name
+    >>> architecture_of(TransformerConfig(vocab_size=3, num_classes=2, max_len=4, d_model=4, heads=1, layers=3)).name
     'tf1'
     """
     named = ARCHITECTURES.get(str(getattr(config, "arch", "")).lower())

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from ccbounds.codes import code_dimension, nearly_orthogonal_codes
 from ccbounds.errors import InvalidInputError
-from ccbounds.models.codes import code_dimension, nearly_orthogonal_codes
 from ccbounds.tasks.base import Task, check_n
 
 __all__ = ["NearestNeighbour"]

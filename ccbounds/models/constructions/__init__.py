@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ccbounds.codes import code_dimension
 from ccbounds.errors import InvalidInputError, UnknownNameError
-from ccbounds.models.codes import code_dimension
 from ccbounds.models.constructions._common import ConstructionInfo
 from ccbounds.models.constructions.dyck import DyckDFA, dyck_dfa, dyck_recognizer, dyck_width
 from ccbounds.models.constructions.index_lookup import index_lookup_lambda, index_lookup_transformer

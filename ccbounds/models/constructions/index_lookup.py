@@ -19,8 +19,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ccbounds.codes import nearly_orthogonal_codes
 from ccbounds.errors import InvalidInputError
-from ccbounds.models.codes import nearly_orthogonal_codes
 from ccbounds.models.config import TransformerConfig
 from ccbounds.models.constructions._common import ConstructionInfo, check_eps, check_n, zero_model
 
@@ -57,7 +57,7 @@ def index_lookup_transformer(
     """A :class:`TransformerClassifier` (1 layer, 1 head, post-norm, learned positions) for INDEX_n.
 
     Construction (d_model = q + 2k, blocks S | Q | P of sizes q, k, k). Draw n+1 nearly orthogonal
-    codes u_0..u_n ∈ R^k (:func:`~ccbounds.models.codes.nearly_orthogonal_codes`, realised coherence
+    codes u_0..u_n ∈ R^k (:func:`~ccbounds.codes.nearly_orthogonal_codes`, realised coherence
     γ_r ≤ γ) and set λ = ln(n(1−ε)/ε)/(1−γ_r).
 
     - embed(s) = [e_s, 0, 0] for a data symbol s < q; embed(q+i) = [0, u_i, 0]; pos(j) = [0, 0, u_j].
@@ -89,7 +89,7 @@ def index_lookup_transformer(
     eps : float
         Softmax mass allowed off the target, in (0, 1/2).
     gamma, delta, k, seed, max_tries
-        Passed to :func:`~ccbounds.models.codes.nearly_orthogonal_codes` for the n+1 codes.
+        Passed to :func:`~ccbounds.codes.nearly_orthogonal_codes` for the n+1 codes.
 
     Returns
     -------
