@@ -160,7 +160,8 @@ def architecture_of(config: Any) -> Architecture:
         if arch.builder and isinstance(config, arch.config):
             return arch
     names = sorted({a.config.__name__ for a in ARCHITECTURES.values() if a.builder})
-    raise InvalidInputError(f"build_model needs a {' or '.join(names)}, got {type(config).__name__}")
+    raise InvalidInputError(f"build_model needs the config of a registered architecture ({', '.join(names)}), "
+                            f"got {type(config).__name__}")
 
 
 def _recurrent(cell: str, gates: int, state_per_unit: int, text: str) -> Architecture:
