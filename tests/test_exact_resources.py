@@ -60,10 +60,13 @@ def test_q_ary_index_settled_by_the_leaf_count(n, q):
 
 
 def test_split_search_refuses_past_its_memory_budget():
-    M = np.eye(12, dtype=np.int8)
+    M = np.eye(12, dtype=np.int8)  # D = 4, leaf count 24
     with pytest.raises(MemoryBudgetError):
-        refute(M, 3, memory_budget=10_000)
-    assert refute(M, 3) is not None  # the default budget is enough
+        refute(M, 5, memory_budget=10_000)  # 24 <= 32 leaves: the 2^11 - 1 row splits must be scanned
+    assert refute(M, 5) is None  # the default budget is enough (and a tree of depth 5 exists)
+    # 24 > 8: the root's own leaf count refutes depth 3, with no scan and no entries, within any budget
+    ref = refute(M, 3, memory_budget=10_000)
+    assert ref.n_nodes == 1 and ref.n_entries == 0 and check_refutation(M, ref)
 
 
 def test_exact_D_answers_with_an_interval_past_the_memory_budget(monkeypatch):
