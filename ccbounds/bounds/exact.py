@@ -31,9 +31,10 @@ cheap lower bounds are "non-constant", ``ceil(log2 #values)`` (a tree has a leaf
 leaf count ``ceil(log2 sum_v rank([M == v]))`` (theory §3.4: every leaf is a monochromatic rectangle,
 of rank one in the indicator of its value).
 
-Resources: every search stays within :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET` (the split search
-refuses a scan or certificate estimated above it, the tree CNF is estimated before it is built, SAT
-children get it as their data limit); past it the answer is the :class:`DInterval` known so far.
+Resources: every search stays within ``memory_budget`` (default
+:data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`): the split search refuses a scan or certificate estimated
+above it (SAT is tried instead), the tree CNF is estimated before it is built, SAT children get it as their
+data limit; past it the answer is the :class:`DInterval` known so far (``interval.limit == "memory"``).
 ``result.check(x)`` checks a whole answer end to end against the problem (:mod:`ccbounds.bounds._answer_check`).
 
 Examples
