@@ -89,6 +89,10 @@ def test_split_refutation_check_validates_its_matrix():
     assert not SplitRefutation(M.astype(np.int16) * 200, cert.refutation).check()  # outside 0..127
     assert not cert.check(1 - M)  # not the matrix it claims
     assert not check_refutation(M * -1, cert.refutation)
+    # the check states its memory before allocating: past a tiny budget it refuses, checking nothing
+    with pytest.raises(MemoryBudgetError):
+        cert.check(M, memory_budget=100)
+    assert cert.check(M, memory_budget=10**6)
 
 
 def test_unsat_proof_check_rebuilds_its_cnf():
@@ -102,6 +106,8 @@ def test_unsat_proof_check_rebuilds_its_cnf():
     assert not dataclasses.replace(p, origin=other).check()
     bad_lit = dataclasses.replace(p, clauses=((0, 1),) + p.clauses[1:], origin=None)
     assert not bad_lit.check()
+    as_float = dict(p.origin, matrix=np.asarray(p.origin["matrix"], dtype=float))  # same values, not as built
+    assert not dataclasses.replace(p, origin=as_float).check()
     no_fool = dict(p.origin, fooling=((0, 0), (0, 1), (1, 0)))  # not a fooling set
     assert not dataclasses.replace(p, origin=no_fool).check()
 

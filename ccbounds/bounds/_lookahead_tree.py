@@ -79,9 +79,11 @@ class SplitRefutation:
         """Entries of the certificate (one per split of each of its nodes)."""
         return int(self.refutation.n_entries)
 
-    def check(self, M: Any = None) -> bool:
+    def check(self, M: Any = None, memory_budget: int | None = None) -> bool:
         """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
-        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
+        given ``M``, equal to it) and the independent checker accepts the refutation on it, within
+        ``memory_budget`` bytes (None: ``MEMORY_BUDGET``; past it :class:`~ccbounds.errors.MemoryBudgetError`
+        is raised before anything is checked)."""
         from ccbounds.bounds._refutation_check import check_refutation
         from ccbounds.errors import CCBoundsError
 
@@ -94,7 +96,7 @@ class SplitRefutation:
             return False
         if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
             return False
-        return bool(check_refutation(A, self.refutation))
+        return bool(check_refutation(A, self.refutation, memory_budget=memory_budget))
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refutation

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_refutation"]
+__all__ = ["check_bytes", "check_refutation"]
 
 _P = 2147483647
 _BATCH = 4096
@@ -40,8 +40,24 @@ _BATCH = 4096
 _BATCH_CELLS = 1 << 22
 
 
+#: bytes the checker allocates per entry of the node it checks (masks, sorted copies, the failing children's
+#: row and column masks), and per cell of a leaf-count batch (its boolean and int64 arrays and temporaries)
+_ENTRY_BYTES = 120
+_CELL_BYTES = 64
+
+
 def _batch(M: np.ndarray) -> int:
     return max(1, min(_BATCH, _BATCH_CELLS // M.size))
+
+
+def check_bytes(shape: tuple[int, int], ref: Any) -> int:
+    """Estimated peak bytes :func:`check_refutation` allocates for ``ref`` on a matrix of ``shape``, beyond the
+    certificate itself: the largest node's per-entry arrays plus one leaf-count batch."""
+    R, C = shape
+    per_node = np.diff(np.asarray(ref.offsets, dtype=np.int64))
+    most = int(per_node.max()) if len(per_node) else 0
+    batch = min(max(1, most), max(1, min(_BATCH, _BATCH_CELLS // max(1, R * C))))
+    return _ENTRY_BYTES * most + _CELL_BYTES * batch * R * C
 
 
 def _members(mask: int, n: int) -> np.ndarray:
@@ -231,7 +247,7 @@ def _sub_ok(cert: Any, trust: tuple[type, ...]) -> bool:
     return type(cert) in trust and bool(cert.check())
 
 
-def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
+def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = (), memory_budget: int | None = None) -> bool:
     """True iff ``ref`` (a :class:`~ccbounds.bounds._lookahead.Refutation`) proves D(M) > ref.depth.
 
     Parameters
@@ -242,10 +258,18 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
     trust : tuple of types
         Subsolver certificate types whose own ``check()`` is accepted for ``ref.subs`` entries; by
         default only split refutations, which are checked here (any other object is rejected).
+    memory_budget : int or None
+        Bytes the check may allocate beyond the certificate (:func:`check_bytes` estimates them before
+        anything is allocated); None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`.
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    MemoryBudgetError
+        The check would allocate more than ``memory_budget``: nothing was checked (raise the budget).
     """
     M = np.asarray(M)
     if M.ndim != 2 or M.size == 0 or M.dtype.kind not in "biu" or tuple(ref.shape) != M.shape or max(M.shape) > 63:
@@ -265,4 +289,8 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
         return False
     if int(ref.node_depth[ref.root]) < ref.depth or ref.depth < 0 or (np.asarray(ref.node_depth) < 0).any():
         return False
+    from ccbounds.bounds._matrix import check_memory
+
+    check_memory(check_bytes(M.shape, ref), f"checking the split-search certificate ({n} nodes, "
+                 f"{len(ref.part1)} entries)", memory_budget)
     return all(_check_node(M, ref, k, tuple(trust)) for k in range(n))
