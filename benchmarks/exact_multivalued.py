@@ -14,6 +14,17 @@ checkout> python benchmarks/exact_multivalued.py``; an answer without ``check`` 
 unchecked). The instances: INDEX(3, q=3) (27 x 3, D = 4), INDEX(2, q=5) (25 x 2, D = 4), INDEX(2, q=6)
 (36 x 2, D = 4), and ``--extra`` adds INDEX(4, q=3) (81 x 4 with 81 distinct rows: over the exact
 search's 64, refused) and INDEX(2, q=7), INDEX(3, q=4).
+
+Measured on the shared two-core machine (Dec 2026): at commit 75545dc (cheap bounds "non-constant" and
+ceil(log2 #values) only) INDEX(3, q=3) and INDEX(2, q=5) were killed at 300 s (the split search scanning
+2^26 - 1, resp. 2^24 - 1, root splits; without tracemalloc a review measured 240 s and over 12 GB, resp.
+110 s) and INDEX(2, q=6) took 1.7 s (SAT); now each takes 0.1-0.2 s and 0.03-0.04 s to check, with a
+traced peak of 1.6 MiB and a peak RSS of 117 MiB (the interpreter and its libraries).
+
+Then the split search itself on the instances it accepts (at most 32 distinct rows): ``refute(M, 3)``, whose
+root's own leaf count refutes depth 3 with an entry-free node (theory §8.5), timed and checked by
+``check_refutation``, and ``refute(M, 3, self_test=False)``, which would scan every split of the rows: the
+memory budget refuses it before allocating (the refusal's estimate is printed).
 """
 
 from __future__ import annotations
@@ -113,7 +124,46 @@ def main(argv: list[str] | None = None) -> int:
         bad += d["checked"] is False
         print(f"{name:<16}{shape:>7}{d['D']:>3}{d['solve_s']:9.3f}{d['check_s']:9.3f}"
               f"{d['traced_peak_bytes'] / 2**20:12.2f}{d['max_rss_kib'] / 1024:13.1f}  {d['lower']}; {ok}")
+    bad += _split_search(INDEX_SPLIT)
     return 1 if bad else 0
+
+
+INDEX_SPLIT = [(3, 3), (2, 5)]
+
+
+def _split_search(instances: list[tuple[int, int]]) -> int:
+    """refute(M, 3) with and without the root's own leaf count; returns the number of failed checks."""
+    import inspect
+
+    from ccbounds.bounds._lookahead import refute
+    from ccbounds.bounds._refutation_check import check_refutation
+    from ccbounds.errors import MemoryBudgetError
+    from ccbounds.problems import INDEX
+
+    if "self_test" not in inspect.signature(refute).parameters:
+        print("\n(this ccbounds has no root leaf-count test in its split search: section skipped)")
+        return 0
+    import numpy as np
+
+    refute(np.eye(3, dtype=np.int8), 2, self_test=False)  # loading the compiled kernels is not timed
+    print("\nthe split search at depth 3 (this process):")
+    bad = 0
+    for n, q in instances:
+        M = INDEX(n, q=q).matrix()
+        t0 = time.perf_counter()
+        ref = refute(M, 3)
+        t = time.perf_counter() - t0
+        ok = ref is not None and check_refutation(M, ref)
+        bad += not ok
+        try:
+            refute(M, 3, self_test=False)
+            scan = "scanned (no refusal)"
+        except MemoryBudgetError as e:
+            est = str(e).split(" would allocate about ")[-1].split(" (memory_budget")[0]
+            scan = f"scan of {(1 << (M.shape[0] - 1)) - 1} row splits refused, {est}"
+        print(f"  INDEX({n}, q={q}): root test {t:.3f} s, {ref.n_nodes} node, {ref.n_entries} entries, "
+              f"{'checked' if ok else 'CHECK FAILED'};\n    without it: {scan}")
+    return bad
 
 
 if __name__ == "__main__":
