@@ -38,8 +38,6 @@ _BATCH = 4096
 #: cells (rectangles x rows x columns) of one batch of the leaf-count check: its int64 arrays then take
 #: 32 MiB each, whatever the matrix's shape, so the checker's memory is this plus linear in the certificate
 _BATCH_CELLS = 1 << 22
-
-
 #: bytes the checker allocates per entry of the node it checks (masks, sorted copies, the failing children's
 #: row and column masks), and per cell of a leaf-count batch (its boolean and int64 arrays and temporaries)
 _ENTRY_BYTES = 120
