@@ -262,3 +262,15 @@ def test_end_to_end_check_rejects_corrupted_pieces():
     assert not r.check(M2)
     # a problem answered by the right tree and certificate, but a claimed value one off
     assert not dataclasses.replace(r, value=3).check(_SPLIT)
+
+
+def test_rectangle_numbers_take_the_memory_budget():
+    from ccbounds.bounds import partition_number
+    from ccbounds.bounds.rectangles import RectangleLimitError, binary_rank, check_rectangles
+
+    with pytest.raises(RectangleLimitError) as e:
+        partition_number(_SPLIT, use_cheap_bounds=False, memory_budget=1000)  # its first CNF is over it
+    assert "memory budget" in str(e.value) and check_rectangles(_SPLIT, e.value.upper, "partition")
+    assert e.value.lower <= partition_number(_SPLIT).witness.number <= e.value.upper.number
+    with pytest.raises(InvalidInputError):
+        binary_rank(_SPLIT, memory_budget=-1)
