@@ -146,10 +146,10 @@ def test_interrupted_search_keeps_both_certificates(monkeypatch):
 
     real = ex.run_sat
 
-    def limited(clauses, solver, deadline, proof=True, what=""):
+    def limited(clauses, solver, deadline, proof=True, what="", memory_budget=None):
         if "depth 3" in what:  # depths 0..2 are refuted, then the time runs out
             raise SolverLimitError(f"{what} ran out of time")
-        return real(clauses, solver, deadline, proof, what)
+        return real(clauses, solver, deadline, proof, what, memory_budget)
 
     monkeypatch.setattr(ex, "run_sat", limited)
     with pytest.raises(ExactLimitError) as info:

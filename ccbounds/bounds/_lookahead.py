@@ -300,6 +300,7 @@ class _Search:
         self.scanned = 0
         self.bytes = 0  # split entries kept for the certificate (ENTRY_BYTES each)
         self.memory_budget: int | None = None
+        self.self_test = True
         # speedups: (rows, cols) -> (deepest refuted depth, node) / shallowest depth with a tree
         self.refuted: dict[tuple[int, int], tuple[int, int]] = {}
         self.won: dict[tuple[int, int], int] = {}
@@ -371,6 +372,10 @@ class _Search:
         self._n += 1
         return node
 
+    def self_refuted(self, rows: int, cols: int, d: int) -> bool:
+        """The rectangle's own leaf count (the cheap tests, in order) exceeds 2^d, so D > d (theory §3.4)."""
+        return any(_leaves(self.rbits, rows, cols, int(t), P) > (1 << d) for t in self.tests)
+
     def solve(self, rows: int, cols: int, d: int) -> int:
         """Node id of a refutation of depth d on the (canonical) rectangle, or -1 if D <= d."""
         key = (rows, cols, d)
@@ -389,6 +394,12 @@ class _Search:
         if self.monochromatic(rows, cols):
             return self._remember(rows, cols, d, -1)
         entries: list[np.ndarray] = []
+        if d >= 1 and self.self_test and self.self_refuted(rows, cols, d):
+            # the node's own leaf count exceeds 2^d: refuted without its splits (an entry-free node, which
+            # the checker accepts by recomputing the count; theory §8.5). Only a root can get here: a child
+            # is searched only after this very test failed on it at its parent's scan.
+            self.nodes.append((rows, cols, d, entries))
+            return self._remember(rows, cols, d, len(self.nodes) - 1)
         if d >= 1:
             axes = (0, 1)
             if self.speedups and cols.bit_count() < rows.bit_count():  # fewer splits first: a tree shows sooner
@@ -534,7 +545,7 @@ class _Search:
 def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.ndarray, int], Any] | None = None,
            *, sub_max_side: int = 0, sub_max_depth: int = -1,
            tests: tuple[str, ...] = ("gf2", "modp"), memory_budget: int | None = None,
-           speedups: bool = True, workers: int = 1, _searches: list | None = None,
+           speedups: bool = True, workers: int = 1, self_test: bool = True, _searches: list | None = None,
            _reuse: Any = None) -> Refutation | None:
     """Prove D(M) > d by split enumeration with leaf-rank pruning; None when D(M) <= d.
 
@@ -566,6 +577,12 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
     workers : int
         Threads the split scan is divided between (numba; each split is independent, so the answer and
         the certificate are the same for every value); 1: one thread.
+    self_test : bool
+        Test a node's own leaf count before scanning its splits (default): a rectangle with more than
+        2^d leaves is refuted by an entry-free node, whatever its size (theory §8.5). Only the root can
+        be refuted this way (a child reaches the search only after failing the same test at its parent's
+        scan), so this is what keeps ``refute(INDEX(3, q=3), 3)`` from scanning 2^26 splits. False: scan
+        the root too (for tests of the scan's certificate entries).
 
     Returns
     -------
@@ -600,6 +617,7 @@ def refute(M: Any, d: int, deadline: Deadline | None = None, sub: Callable[[np.n
                          speedups=speedups, workers=int(workers))
     search.deadline = deadline or Deadline(None)
     search.memory_budget = memory_budget
+    search.self_test = bool(self_test)
     if _searches is not None:  # for _lookahead_tree: the splits behind a None
         _searches.append(search)
     root = search.solve(rows, cols, int(d))

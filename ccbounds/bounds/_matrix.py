@@ -63,9 +63,13 @@ def check_memory(nbytes: float, what: str, budget: int | None = None) -> None:
     """
     limit = MEMORY_BUDGET if budget is None else budget
     if nbytes > limit:
-        raise MemoryBudgetError(f"{what} would allocate about {nbytes / 1e6:.1f} MB, over the memory budget of "
-                                f"{limit / 1e6:.0f} MB (ccbounds.bounds._matrix.MEMORY_BUDGET); use a smaller "
-                                "instance or raise the budget")
+        raise MemoryBudgetError(f"{what} would allocate about {_mb(nbytes)}, over the memory budget of "
+                                f"{_mb(limit)} (memory_budget, by default ccbounds.bounds._matrix.MEMORY_BUDGET); "
+                                "use a smaller instance or raise the budget")
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e5 else f"{nbytes:.0f} bytes"
 
 
 def problem_name(x: Any, M: np.ndarray) -> str:

@@ -5,11 +5,12 @@ recomputed by a batched elimination of its own (rows as 0/1 integer arrays, frac
 elimination modulo q, q = 2 or the prime of the certificate). A certificate is accepted iff
 
 * the root node is a sub-rectangle of M claiming depth > ``ref.depth`` or more,
-* every node of depth 0 is not monochromatic, and every node of depth e >= 1 has exactly one entry
-  for each split of its rows and of its columns (part1 a nonempty subset of the side without its
-  lowest index), naming a child that needs depth > e - 1 by a leaf count over GF(2) or modulo P
-  that this checker recomputes and that exceeds 2^(e-1) (theory §3), or by its number of output
-  values (more than 2^(e-1)), or by a node (a
+* every node of depth 0 is not monochromatic; a node of depth e >= 1 without entries has a leaf count
+  over GF(2) or modulo P, recomputed here, above 2^e (no tree of depth e has that many leaves); every
+  other node of depth e >= 1 has exactly one entry for each split of its rows and of its columns
+  (part1 a nonempty subset of the side without its lowest index), naming a child that needs depth
+  > e - 1 by a leaf count over GF(2) or modulo P that this checker recomputes and that exceeds
+  2^(e-1) (theory §3), or by its number of output values (more than 2^(e-1)), or by a node (a
   sub-rectangle of the child claiming depth >= e - 1; sub-rectangles have D no larger, and nodes
   shrink strictly, so the induction is well-founded), or by an image of a node under the symmetries
   of D (KIND_ISO: distinct rows and columns inside the child on which M equals the node's sub-matrix,
@@ -36,10 +37,31 @@ from ccbounds.bounds._matrix import as_matrix
 if TYPE_CHECKING:
     from ccbounds.bounds._lookahead import Refutation
 
-__all__ = ["SplitRefutation", "check_refutation"]
+__all__ = ["SplitRefutation", "check_bytes", "check_refutation"]
 
 _P = 2147483647
 _BATCH = 4096
+#: cells (rectangles x rows x columns) of one batch of the leaf-count check: its int64 arrays then take
+#: 32 MiB each, whatever the matrix's shape, so the checker's memory is this plus linear in the certificate
+_BATCH_CELLS = 1 << 22
+#: bytes the checker allocates per entry of the node it checks (masks, sorted copies, the failing children's
+#: row and column masks), and per cell of a leaf-count batch (its boolean and int64 arrays and temporaries)
+_ENTRY_BYTES = 120
+_CELL_BYTES = 64
+
+
+def _batch(M: np.ndarray) -> int:
+    return max(1, min(_BATCH, _BATCH_CELLS // M.size))
+
+
+def check_bytes(shape: tuple[int, int], ref: Any) -> int:
+    """Estimated peak bytes :func:`check_refutation` allocates for ``ref`` on a matrix of ``shape``, beyond the
+    certificate itself: the largest node's per-entry arrays plus one leaf-count batch."""
+    R, C = shape
+    per_node = np.diff(np.asarray(ref.offsets, dtype=np.int64))
+    most = int(per_node.max()) if len(per_node) else 0
+    batch = min(max(1, most), max(1, min(_BATCH, _BATCH_CELLS // max(1, R * C))))
+    return _ENTRY_BYTES * most + _CELL_BYTES * batch * R * C
 
 
 def _members(mask: int, n: int) -> np.ndarray:
@@ -92,15 +114,16 @@ def _leaf_counts(M: np.ndarray, row_sel: np.ndarray, col_sel: np.ndarray, q: int
     """sum over the values v of M of rank_q([X == v]) for the batch of rectangles (B, R) x (B, C)."""
     out = np.zeros(len(row_sel), dtype=np.int64)
     weights = np.int64(1) << np.arange(M.shape[1], dtype=np.int64)
-    for s in range(0, len(row_sel), _BATCH):
-        r, c = row_sel[s:s + _BATCH], col_sel[s:s + _BATCH]
+    step = _batch(M)
+    for s in range(0, len(row_sel), step):
+        r, c = row_sel[s:s + step], col_sel[s:s + step]
         cells = r[:, :, None] & c[:, None, :]
         for v in np.unique(M):
             X = (M == v)[None] & cells
             if q == 2:  # rows packed into bitmasks: the same elimination, n times less work
-                out[s:s + _BATCH] += _rank_gf2((X * weights).sum(axis=2), M.shape[1])
+                out[s:s + step] += _rank_gf2((X * weights).sum(axis=2), M.shape[1])
             else:
-                out[s:s + _BATCH] += _rank_mod(X.astype(np.int64), q)
+                out[s:s + step] += _rank_mod(X.astype(np.int64), q)
     return out
 
 
@@ -137,6 +160,9 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
         return False
     if e == 0:
         return hi == lo
+    if hi == lo:  # no entries: the node's own leaf count must exceed 2^e (theory §8.5), recomputed here
+        r_sel, c_sel = _members(rows, R)[None], _members(cols, C)[None]
+        return any(int(_leaf_counts(M, r_sel, c_sel, q)[0]) > (1 << e) for q in (2, _P))
     axis, part1 = np.asarray(ref.axis[lo:hi]), np.asarray(ref.part1[lo:hi], dtype=np.int64)
     child, kind, value = np.asarray(ref.child[lo:hi]), np.asarray(ref.kind[lo:hi]), np.asarray(ref.value[lo:hi])
     if not (np.isin(child, (0, 1)).all() and np.isin(kind, (1, 2, 3, 4, 5, 6)).all()):
@@ -151,8 +177,8 @@ def _check_node(M: np.ndarray, ref: Any, k: int, trust: tuple[type, ...]) -> boo
     c_cols = np.where(axis == 1, part, cols).astype(np.int64)
     for kd, q in ((1, 2), (2, _P)):
         sel = np.flatnonzero(kind == kd)
-        for s in range(0, len(sel), _BATCH):  # in batches: memory independent of the certificate's size
-            b = sel[s:s + _BATCH]
+        for s in range(0, len(sel), _batch(M)):  # in batches: memory independent of the certificate's size
+            b = sel[s:s + _batch(M)]
             got = _leaf_counts(M, _mask_rows(c_rows[b], R), _mask_rows(c_cols[b], C), q)
             if not (np.array_equal(got, value[b]) and (got > (1 << (e - 1))).all()):
                 return False
@@ -223,7 +249,7 @@ def _sub_ok(cert: Any, trust: tuple[type, ...]) -> bool:
     return type(cert) in trust and bool(cert.check())
 
 
-def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
+def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = (), memory_budget: int | None = None) -> bool:
     """True iff ``ref`` (a :class:`~ccbounds.bounds._lookahead.Refutation`) proves D(M) > ref.depth.
 
     Parameters
@@ -234,10 +260,18 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
     trust : tuple of types
         Subsolver certificate types whose own ``check()`` is accepted for ``ref.subs`` entries; by
         default only split refutations, which are checked here (any other object is rejected).
+    memory_budget : int or None
+        Bytes the check may allocate beyond the certificate (:func:`check_bytes` estimates them before
+        anything is allocated); None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`.
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    MemoryBudgetError
+        The check would allocate more than ``memory_budget``: nothing was checked (raise the budget).
     """
     M = np.asarray(M)
     if M.ndim != 2 or M.size == 0 or M.dtype.kind not in "biu" or tuple(ref.shape) != M.shape or max(M.shape) > 63:
@@ -257,6 +291,10 @@ def check_refutation(M: Any, ref: Any, trust: tuple[type, ...] = ()) -> bool:
         return False
     if int(ref.node_depth[ref.root]) < ref.depth or ref.depth < 0 or (np.asarray(ref.node_depth) < 0).any():
         return False
+    from ccbounds.bounds._matrix import check_memory
+
+    check_memory(check_bytes(M.shape, ref), f"checking the split-search certificate ({n} nodes, "
+                 f"{len(ref.part1)} entries)", memory_budget)
     return all(_check_node(M, ref, k, tuple(trust)) for k in range(n))
 
 
@@ -282,9 +320,11 @@ class SplitRefutation:
         """Entries of the certificate (one per split of each of its nodes)."""
         return int(self.refutation.n_entries)
 
-    def check(self, M: Any = None) -> bool:
+    def check(self, M: Any = None, memory_budget: int | None = None) -> bool:
         """The stored matrix is a valid matrix (2-D, integer outputs 0..127, the certificate's shape, and,
-        given ``M``, equal to it) and the independent checker accepts the refutation on it."""
+        given ``M``, equal to it) and the independent checker accepts the refutation on it, within
+        ``memory_budget`` bytes (None: ``MEMORY_BUDGET``; past it :class:`~ccbounds.errors.MemoryBudgetError`
+        is raised before anything is checked)."""
         from ccbounds.errors import CCBoundsError
 
         A = np.asarray(self.matrix)
@@ -296,7 +336,7 @@ class SplitRefutation:
             return False
         if M is not None and not (np.shape(M) == A.shape and np.array_equal(np.asarray(M), A)):
             return False
-        return bool(check_refutation(A, self.refutation))
+        return bool(check_refutation(A, self.refutation, memory_budget=memory_budget))
 
     def to_dict(self) -> dict[str, Any]:
         r = self.refutation

@@ -50,13 +50,15 @@ class SatOutcome:
 
 
 def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bool = True,
-            what: str = "the SAT search") -> SatOutcome:
+            what: str = "the SAT search", memory_budget: int | None = None) -> SatOutcome:
     """Solve ``clauses`` with pysat's ``solver`` (a canonical name, or ``"portfolio"``), within ``deadline``.
 
     The time limit is enforced by ``interrupt()`` for solvers that support it, and by killing child
     processes for the others (:data:`UNINTERRUPTIBLE`, run in a child when there is a limit) and in the
     portfolio. Proof logging is requested when ``proof`` is
     true and silently dropped (``proof=None`` in the outcome) for solvers that cannot log proofs.
+    ``memory_budget``: the data-segment limit of each child process above what it inherits (None:
+    :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`); the in-process head start is not limited.
 
     Raises
     ------
@@ -65,7 +67,8 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
     """
     if solver != "portfolio":
         if deadline.seconds is not None and solver.startswith(UNINTERRUPTIBLE):
-            return _race(clauses, deadline, proof, what, (solver,))  # a child process, killed at the deadline
+            # a child process, killed at the deadline
+            return _race(clauses, deadline, proof, what, (solver,), memory_budget)
         return _solve_here(clauses, solver, deadline, deadline.remaining(), proof, what)
     t0 = time.perf_counter()
     remaining = deadline.remaining()
@@ -75,7 +78,7 @@ def run_sat(clauses: list[list[int]], solver: str, deadline: Deadline, proof: bo
     except SolverLimitError:
         if deadline.expired():
             raise
-        out = _race(clauses, deadline, proof, what)
+        out = _race(clauses, deadline, proof, what, PORTFOLIO, memory_budget)
     return SatOutcome(out.sat, out.model, out.proof, time.perf_counter() - t0, out.solver)
 
 
@@ -128,13 +131,13 @@ def _limit_data(budget: int) -> None:
         pass
 
 
-def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> None:
-    """Portfolio member: solve to the end within the memory budget and send ``(sat, model, proof lines,
-    error)``."""
+def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool, budget: int | None = None) -> None:
+    """Portfolio member: solve to the end within the memory budget (None: ``MEMORY_BUDGET``) and send
+    ``(sat, model, proof lines, error)``."""
     from ccbounds.bounds._matrix import MEMORY_BUDGET
 
     try:
-        _limit_data(MEMORY_BUDGET)
+        _limit_data(MEMORY_BUDGET if budget is None else budget)
         out = _solve_here(clauses, solver, Deadline(None), None, proof, "")
         conn.send((out.sat, out.model, out.proof, None))
     except BaseException as e:  # reported to the parent, which raises it
@@ -144,7 +147,7 @@ def _child(conn: Any, clauses: list[list[int]], solver: str, proof: bool) -> Non
 
 
 def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str,
-          members: tuple[str, ...] = PORTFOLIO) -> SatOutcome:
+          members: tuple[str, ...] = PORTFOLIO, memory_budget: int | None = None) -> SatOutcome:
     """Every solver of ``members`` in its own process, killed at the deadline; the first answer wins."""
     import multiprocessing as mp
     from multiprocessing.connection import wait
@@ -155,7 +158,7 @@ def _race(clauses: list[list[int]], deadline: Deadline, proof: bool, what: str,
     try:
         for name in members:
             parent, child = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_child, args=(child, clauses, name, proof), daemon=True)
+            p = ctx.Process(target=_child, args=(child, clauses, name, proof, memory_budget), daemon=True)
             p.start()
             child.close()
             procs.append(p)

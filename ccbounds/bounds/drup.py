@@ -54,7 +54,10 @@ def _rebuild(origin: dict[str, Any]) -> list[list[int]] | None:
     if kind not in ORIGINS:
         return None
     try:
-        M, _ = as_matrix(origin["matrix"], what="the certificate's matrix", binary=kind != "protocol-tree")
+        raw = np.asarray(origin["matrix"])
+        if raw.ndim != 2 or raw.dtype.kind not in "biu":  # a stored matrix is an integer array, as built
+            return None
+        M, _ = as_matrix(raw, what="the certificate's matrix", binary=kind != "protocol-tree")
         fooling = [(int(i), int(j)) for i, j in origin.get("fooling", ())]
         size = int(origin["depth" if kind == "protocol-tree" else "k"])
     except (CCBoundsError, KeyError, TypeError, ValueError):

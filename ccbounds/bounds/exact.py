@@ -31,9 +31,10 @@ cheap lower bounds are "non-constant", ``ceil(log2 #values)`` (a tree has a leaf
 leaf count ``ceil(log2 sum_v rank([M == v]))`` (theory §3.4: every leaf is a monochromatic rectangle,
 of rank one in the indicator of its value).
 
-Resources: every search stays within :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET` (the split search
-refuses a scan or certificate estimated above it, the tree CNF is estimated before it is built, SAT
-children get it as their data limit); past it the answer is the :class:`DInterval` known so far.
+Resources: every search stays within ``memory_budget`` (default
+:data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`): the split search refuses a scan or certificate estimated
+above it (SAT is tried instead), the tree CNF is estimated before it is built, SAT children get it as their
+data limit; past it the answer is the :class:`DInterval` known so far (``interval.limit == "memory"``).
 ``result.check(x)`` checks a whole answer end to end against the problem (:mod:`ccbounds.bounds._answer_check`).
 
 Examples
@@ -172,7 +173,9 @@ class DInterval:
     ``lower`` is a lower bound on D (method ``"sat"`` with an :class:`UnsatProof` witness, or
     ``"split-search"`` with a :class:`SplitRefutation`, for the deepest refuted depth; or the best
     cheap bound); ``upper`` an upper bound whose witness is a
-    ProtocolTree checked on every cell; ``reason`` why the search stopped.
+    ProtocolTree checked on every cell; ``reason`` why the search stopped; ``limit`` which limit stopped
+    it: ``"time"`` (``time_limit``) or ``"memory"`` (``memory_budget``: the next step was estimated above
+    it and not started).
 
     Examples
     --------
@@ -188,6 +191,7 @@ class DInterval:
     upper: Bound
     reason: str
     search: dict[str, int] = field(default_factory=dict, compare=False)
+    limit: str = "time"
 
     @property
     def proof(self) -> UnsatProof | None:
@@ -209,7 +213,7 @@ class DInterval:
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem": self.problem, "lower": self.lower.to_dict(), "upper": self.upper.to_dict(),
-                "reason": self.reason, "search": dict(self.search)}
+                "reason": self.reason, "limit": self.limit, "search": dict(self.search)}
 
     def __str__(self) -> str:
         lo, hi = math.ceil(self.lower.value - 1e-9), int(self.upper.value)
@@ -295,7 +299,8 @@ def _split_lower(cert: SplitRefutation, d: int, name: str) -> Bound:
 
 def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             lower_bounds: Sequence[Bound] = (), use_cheap_bounds: bool = True,
-            encoding: str = "fooling", workers: int | None = None, speedups: bool = True) -> ExactResult:
+            encoding: str = "fooling", workers: int | None = None, speedups: bool = True,
+            memory_budget: int | None = None) -> ExactResult:
     """Exact deterministic communication complexity D(f), with a protocol tree and an UNSAT proof.
 
     Parameters
@@ -334,6 +339,13 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         The split search's memo shared across depths, containment and symmetry hits, skipped tests and
         scan order (theory §8.9; default). False, with ``workers=1``: the search of ccbounds at commit
         383c2a5, the benchmark's baseline.
+    memory_budget : int or None
+        Bytes any one step of the search may allocate for its own data (theory §8.7): the split search's
+        scan and certificate, the tree CNF (estimated before either is built) and each SAT child process
+        (its data-segment limit). None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET` (2 GiB). A step
+        estimated above it is not started; the search goes on with SAT where the split search was refused,
+        and answers with the certified :class:`DInterval` known so far (``interval.limit == "memory"``)
+        where the tree CNF is refused too.
 
     Returns
     -------
@@ -344,8 +356,8 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
     InvalidInputError, TooLargeError, UnknownNameError
         Bad matrix, too many distinct rows/columns, unknown solver.
     ExactLimitError
-        The time limit passed; its ``interval`` holds the certified bounds found so far (a
-        :class:`SolverLimitError`).
+        The time limit passed or the memory budget would be exceeded; its ``interval`` holds the
+        certified bounds found so far (a :class:`SolverLimitError`; ``interval.limit`` says which).
 
     Examples
     --------
@@ -368,6 +380,9 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         workers = DEFAULT_WORKERS
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InvalidInputError(f"workers must be an integer >= 1 (threads for the split search), got {workers!r}")
+    if memory_budget is not None and (isinstance(memory_budget, bool) or memory_budget <= 0
+                                      or not isinstance(memory_budget, (int, np.integer))):
+        raise InvalidInputError(f"memory_budget must be a positive number of bytes or None, got {memory_budget!r}")
     deadline = Deadline(time_limit)
     timings: dict[str, float] = {}
     rcls, ccls = distinct_classes(M0, 0), distinct_classes(M0, 1)
@@ -428,6 +443,7 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         search.update(memo_hits=0, depth_hits=0, contain_hits=0, iso_hits=0)
     shared: list = []  # the split search, reused from depth to depth (theory §8.9) with speedups
     claim_tail = f" (with the leaf-counting constraints of the fooling set {list(fooling)})" if fooling else ""
+    refused = ""  # why the split search was refused at the last depth (memory), for the interval's reason
     for d in range(lo, hi):
         got = None
         if split:  # exhaustive: a refutation of depth d or a tree of depth d, unless time runs out
@@ -436,12 +452,14 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
             try:
                 got = refute_or_spec(M, d, Deadline(None if rem is None else max(rem * SPLIT_SHARE, 0.01)),
                                      stats=search, search=shared if speedups else None, speedups=speedups,
-                                     workers=int(workers))
+                                     workers=int(workers), memory_budget=memory_budget)
+            except MemoryBudgetError as e:
+                got, refused = None, str(e).split(";")[0]
             except SolverLimitError:
                 got = None
             timings["split search"] += time.perf_counter() - t0
         if isinstance(got, Refutation):
-            refuted, proof = _split_lower(SplitRefutation(M, got), d + 1, name), None
+            refuted, proof, refused = _split_lower(SplitRefutation(M, got), d + 1, name), None, ""
             continue
         if got is not None:
             spec, up_how = got, "split search"
@@ -449,22 +467,28 @@ def exact_D(x: Any, time_limit: float | None = None, solver: str = "portfolio",
         t0 = time.perf_counter()
         try:
             nbytes = tree_cnf_bytes(M.shape, d, len(fooling))
-            check_memory(nbytes, f"the tree CNF of depth {d}")
+            check_memory(nbytes, f"the tree CNF of depth {d}", memory_budget)
             rem = deadline.remaining()
             if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
                 raise SolverLimitError(f"building the tree CNF of depth {d} would take longer than the time left "
                                        f"(time_limit={time_limit} s); raise time_limit")
             cl, pool = protocol_tree_clauses(M, d, fooling)
-            out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})")
+            out = run_sat(cl, solver, deadline, proof=True, what=f"exact D of {name} (depth {d})",
+                          memory_budget=memory_budget)
         except SolverLimitError as e:
             timings["sat"] += time.perf_counter() - t0
             tree = _checked_tree(x, M0, spec, rcls, ccls, hi, name, "best protocol found")
-            why = (str(e).split(";")[0] if isinstance(e, MemoryBudgetError)
+            memory = isinstance(e, MemoryBudgetError)
+            why = (f"memory budget: {str(e).split(';')[0]}" if memory
                    else f"time limit {time_limit} s hit while deciding depth {d}")
+            if refused:
+                why += f" (the split search was refused too: {refused})"
             interval = DInterval(name, refuted if refuted is not None else lo_bound,
-                                 _upper_bound(tree, name, up_how, M0.size), why, dict(search))
+                                 _upper_bound(tree, name, up_how, M0.size), why, dict(search),
+                                 "memory" if memory else "time")
             raise ExactLimitError(f"{e}; known so far: {interval}", interval) from None
         timings["sat"] += time.perf_counter() - t0
+        refused = ""
         search["sat_calls"] += 1
         search["proof_lines"] += len(out.proof or ())
         if out.sat:

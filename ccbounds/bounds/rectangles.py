@@ -241,8 +241,11 @@ def _decode(M: np.ndarray, kind: str, k: int, model: tuple[int, ...], pool: Any)
 
 
 def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
-           use_cheap_bounds: bool) -> tuple[RectangleSolution, str]:
+           use_cheap_bounds: bool, memory_budget: int | None = None) -> tuple[RectangleSolution, str]:
     M, name = as_matrix(x, max_rows=MAX_RECT_SIDE, max_cols=MAX_RECT_SIDE, what=f"the exact {kind} number")
+    if memory_budget is not None and (isinstance(memory_budget, bool) or memory_budget <= 0
+                                      or not isinstance(memory_budget, (int, np.integer))):
+        raise InvalidInputError(f"memory_budget must be a positive number of bytes or None, got {memory_budget!r}")
     solver = resolve_solver(solver)
     deadline = Deadline(time_limit)
     timings: dict[str, float] = {}
@@ -282,13 +285,14 @@ def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
         k = len(best) - 1
         try:
             nbytes = encoding_bytes(M.shape, kind, k)
-            check_memory(nbytes, f"the {kind} CNF with {k} rectangles")
+            check_memory(nbytes, f"the {kind} CNF with {k} rectangles", memory_budget)
             rem = deadline.remaining()
             if rem is not None and nbytes / BUILD_BYTES_PER_SECOND > rem:
                 raise SolverLimitError(f"the exact {kind} number ran out of time (time_limit={time_limit} s): "
                                        f"building the CNF with {k} rectangles would take longer than the time left")
             cl, pool = rectangle_clauses(M, kind, k, fool)
-            outcome = run_sat(cl, solver, deadline, proof=True, what=f"the exact {kind} number")
+            outcome = run_sat(cl, solver, deadline, proof=True, what=f"the exact {kind} number",
+                              memory_budget=memory_budget)
         except SolverLimitError as e:
             timings["sat"] = time.perf_counter() - t0
             upper = RectangleSolution(kind, len(best), tuple(best), "not proven optimal", timings)
@@ -306,7 +310,7 @@ def _solve(x: Any, kind: str, solver: str, time_limit: float | None,
 
 
 def binary_rank(x: Any, solver: str = "portfolio", time_limit: float | None = None,
-                use_cheap_bounds: bool = True) -> RectangleSolution:
+                use_cheap_bounds: bool = True, memory_budget: int | None = None) -> RectangleSolution:
     """Binary (Boolean partition) rank: the fewest 1-rectangles partitioning the 1-cells, C^P_1 (theory §3.5).
 
     Lower bounds rank_R(M) (the rectangles sum to M) and the largest 1-fooling set found; upper bounds the
@@ -319,7 +323,7 @@ def binary_rank(x: Any, solver: str = "portfolio", time_limit: float | None = No
     ----------
     x : array_like or Problem
         A 0/1 matrix with at most :data:`MAX_RECT_SIDE` rows and columns.
-    solver, time_limit, use_cheap_bounds
+    solver, time_limit, use_cheap_bounds, memory_budget
         As for :func:`partition_number`.
 
     Returns
@@ -348,11 +352,11 @@ def binary_rank(x: Any, solver: str = "portfolio", time_limit: float | None = No
     [KN] §2.1 and Def. 1.15 (rectangle partitions); EBMF (Tan, Ping, Cong, DATE 2024) for exact binary
     matrix factorization by SMT.
     """
-    return _solve(x, "binary-rank", solver, time_limit, use_cheap_bounds)[0]
+    return _solve(x, "binary-rank", solver, time_limit, use_cheap_bounds, memory_budget)[0]
 
 
 def partition_number(x: Any, solver: str = "portfolio", time_limit: float | None = None,
-                     use_cheap_bounds: bool = True) -> Bound:
+                     use_cheap_bounds: bool = True, memory_budget: int | None = None) -> Bound:
     """The monochromatic rectangle partition number C^D and the bound ``D >= ceil(log2 C^D)``.
 
     Parameters
@@ -366,6 +370,10 @@ def partition_number(x: Any, solver: str = "portfolio", time_limit: float | None
     use_cheap_bounds : bool
         False ignores the fooling-set and rank lower bounds and lets SAT prove optimality (for tests
         and benchmarks of the encoding).
+    memory_budget : int or None
+        Bytes each rectangle CNF may take (estimated before it is built) and each SAT child process's
+        data limit; None: :data:`~ccbounds.bounds._matrix.MEMORY_BUDGET`. Past it the answer is the
+        interval known so far (:class:`RectangleLimitError`).
 
     Returns
     -------
@@ -386,7 +394,7 @@ def partition_number(x: Any, solver: str = "portfolio", time_limit: float | None
     ----------
     [KN] Prop. 1.13 (a protocol partitions M into monochromatic rectangles); [AUY] (D = O(log² C^D)).
     """
-    sol, name = _solve(x, "partition", solver, time_limit, use_cheap_bounds)
+    sol, name = _solve(x, "partition", solver, time_limit, use_cheap_bounds, memory_budget)
     return Bound(math.ceil(math.log2(sol.number)), "lower", "D", name, method="partition-number",
                  witness=sol, source="[KN] Prop. 1.13 (leaves partition M); theory §3",
                  expression="ceil(log2 C^D)",
@@ -394,7 +402,7 @@ def partition_number(x: Any, solver: str = "portfolio", time_limit: float | None
 
 
 def cover_number(x: Any, value: int = 1, solver: str = "portfolio", time_limit: float | None = None,
-                 use_cheap_bounds: bool = True) -> Bound:
+                 use_cheap_bounds: bool = True, memory_budget: int | None = None) -> Bound:
     """The cover number C^value and the nondeterministic complexity ``N^value = log2 C^value`` ([KN] §2.1).
 
     Parameters
@@ -403,7 +411,7 @@ def cover_number(x: Any, value: int = 1, solver: str = "portfolio", time_limit: 
         A 0/1 matrix with at most :data:`MAX_RECT_SIDE` rows and columns.
     value : {1, 0}
         Cover the 1-cells (N1) or the 0-cells (N0).
-    solver, time_limit, use_cheap_bounds
+    solver, time_limit, use_cheap_bounds, memory_budget
         As for :func:`partition_number`.
 
     Returns
@@ -427,7 +435,7 @@ def cover_number(x: Any, value: int = 1, solver: str = "portfolio", time_limit: 
     """
     if value not in (0, 1):
         raise InvalidInputError(f"value must be 0 or 1, got {value!r}")
-    sol, name = _solve(x, f"cover{value}", solver, time_limit, use_cheap_bounds)
+    sol, name = _solve(x, f"cover{value}", solver, time_limit, use_cheap_bounds, memory_budget)
     bits = math.log2(sol.number) if sol.number > 0 else 0.0
     sent = math.ceil(bits)
     return Bound(bits, "exact", f"N{value}", name, method="cover-number", witness=sol,

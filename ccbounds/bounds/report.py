@@ -196,9 +196,11 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
 
     Notes
     -----
-    A matrix of more than two output values (q-ary INDEX) gets the one-way complexities, the one-way
-    protocol, the problem's known bounds and (``exact=True``) exact D; the rank, fooling-set and
-    rectangle bounds are defined here for 0/1 matrices and are listed under ``skipped``.
+    A matrix of more than two output values (q-ary INDEX) gets the per-value leaf count
+    ``D >= log2 sum_v rank([M == v])`` over R and GF(2) (theory §3.4; one rank certificate per value), the
+    one-way complexities, the one-way protocol, the problem's known bounds and (``exact=True``) exact D;
+    the log-rank, fooling-set and rectangle bounds are defined here for 0/1 matrices and are listed under
+    ``skipped``.
     """
     bounds: list[Bound] = []
     skipped: list[tuple[str, str]] = []
@@ -232,9 +234,14 @@ def bounds_report(x: Any, exact: bool = False, eps: float = 1 / 3, time_limit: f
                 b = fooling_bound(M, kind, time_limit=min(time_limit, 1.0), name=name)
             if b is not None:
                 bounds.append(b)
-    else:
-        skipped.append(("rank and fooling-set bounds", (f"defined here for 0/1 matrices; {name} has "
-                        f"{len(set(M.flat))} output values (the one-way and exact D bounds apply)")))
+    else:  # the per-value leaf count sum_v rank([M == v]) (theory §3.4), over R and GF(2)
+        for field in ("R", "GF2"):
+            b = attempt("leaf-rank", leaf_rank_bound, x, field)
+            if b is not None:
+                bounds.append(b)
+        skipped.append(("log-rank and fooling-set bounds", (f"defined here for 0/1 matrices; {name} has "
+                        f"{len(set(M.flat))} output values (the per-value leaf count, the one-way and exact D "
+                        "bounds apply)")))
     ab, ba = one_way(x, "A->B"), one_way(x, "B->A")
     bounds += [ab, ba]
     from ccbounds.protocols import ProtocolTree
