@@ -210,18 +210,40 @@ class _Analysis:
             self._memo[key] = self._bob_values(positions)
         return self._memo[key]
 
-    def _needed(self, out: Any) -> dict:
+    def _needed(self, out: Any, within: set | None = None, given: dict | None = None,
+                reads: dict | None = None) -> dict:
         """Per value, the elements the output reads (through any path): a backward pass in which each op's rule is
         re-run with every element of one input carrying its own bit. Values with no position dependency are
-        skipped (they are constants for both parties)."""
-        import torch
+        skipped (they are constants for both parties).
 
+        For a program that computes some values otherwise (Bob's, around the cut): only nodes in ``within`` are
+        run; ``given`` maps a node to its elements that are given (read from the message or a filler: they
+        read nothing; True for all of them); ``reads`` maps a node to the nodes it reads instead of its op's
+        inputs, each read whole (a split op's Bob part) or, where the node is a bare alias of one input, as the
+        node's own elements."""
+        import torch
 
         needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
         order = [n for n in self.prog1.graph.nodes if n.op == "call_function"]
         tok = self.prog1.placeholders()[-1]
         for v in reversed(order):
+            if within is not None and v not in within:
+                continue
             nv = needed.get(v)
+            if given is not None and v in given and nv is not None:
+                g = given[v]
+                if g is True:
+                    continue
+                nv = nv & ~g.reshape(nv.shape)
+            if reads is not None and v in reads and nv is not None and bool(nv.any()):
+                for u in reads[v]:
+                    d = self.deps.get(u)
+                    if not isinstance(d, torch.Tensor):
+                        continue
+                    hit = nv if tuple(d.shape[:-1]) == tuple(nv.shape) and len(reads[v]) == 1 \
+                        else torch.ones(tuple(d.shape[:-1]), dtype=torch.bool)
+                    needed[u] = needed[u] | hit if u in needed else hit
+                continue
             base = str(v.target).split(".")[-2] if str(v.target).startswith("aten.") else ""
             u0 = v.args[0] if v.args and hasattr(v.args[0], "op") else None
             if base.endswith("_") and not base.startswith("_") and u0 in needed:  # later reads of u0 read v

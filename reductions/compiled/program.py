@@ -180,6 +180,8 @@ class CutPrograms:
         self._small = (self.batch, an.to_exec, self.x2one, an.progx.graph_module)
         self._static_split(parts | after | self.fill | _downstream(self.fill), whole, extra)
         self._cache: tuple | None = None
+        self._lo: dict | None = None  # per node, the first index of its axes Bob's output reads (compact.py)
+        self._compactors: dict = {}  # per exec program: Bob's program on suffixes, or None
 
     def _static_split(self, touched: set, whole: set, extra: dict) -> None:
         """Split Bob's program into the values that do not depend on the message (his own positions' embeddings,
@@ -214,7 +216,7 @@ class CutPrograms:
 
     # -- running the exec program ---------------------------------------------------------------------
     def _run(self, tokens: Any, needed: set, on_value: Any = None, alias: dict | None = None,
-             prog: tuple | None = None) -> dict:
+             prog: tuple | None = None, compact: Any = None) -> dict:
         import torch
         import torch.fx as fx
 
@@ -245,14 +247,24 @@ class CutPrograms:
                     continue
                 nx_ = to_exec[n1]
                 if on_value is not None and on_value(n1, values, None) is not None:
+                    if compact is not None:
+                        compact.after(n1, values)
                     continue
                 if alias is not None and n1 in alias:
                     v = values[alias[n1]]
+                    if compact is not None and alias[n1] in compact.reps:
+                        compact.reps[n1] = compact.reps[alias[n1]]
+                elif compact is not None:
+                    v = compact.call(n1, nx_, values, val)
                 else:
                     v = nx_.target(*val(nx_.args), **val(nx_.kwargs))
                 values[n1] = v
                 if on_value is not None:
+                    if compact is not None and n1 in compact.inject:
+                        v = compact.full(n1, values)
                     on_value(n1, values, v)
+                if compact is not None:
+                    compact.after(n1, values)
         return values
 
     def _flat(self, node: Any, v: Any) -> Any:
@@ -333,6 +345,7 @@ class CutPrograms:
         rows, inverse = self._static_values(tokens)
         B, to_exec = prog[0], prog[1]
         outs = []
+        compact = self._compactor(prog)
         for s in range(0, tokens.shape[0], B):
             chunk, k = self._padded(tokens[s:s + B], B)
             index, _ = self._padded(inverse[s:s + B], B)
@@ -379,9 +392,55 @@ class CutPrograms:
                 values[n] = w.movedim(0, bd)
                 return None
 
-            values = self._run(chunk, self.bob_nodes - (self.static - self.frontier), on_value, self.alias, prog)
+            run = self.bob_nodes - (self.static - self.frontier)
+            if compact is None:
+                values = self._run(chunk, run, on_value, self.alias, prog)
+            elif compact.checked:
+                compact.reset()
+                values = self._run(chunk, run, on_value, self.alias, prog, compact)
+            else:  # its first run: Bob's program on suffixes must give what his full program gives
+                values = self._run(chunk, run, on_value, self.alias, prog)
+                try:
+                    compact.reset()
+                    got = self._run(chunk, run, on_value, self.alias, prog, compact)[self.out]
+                    same = got.shape == values[self.out].shape and bool(
+                        torch.allclose(got, values[self.out], atol=1e-5, rtol=1e-4, equal_nan=True))
+                except Exception:  # noqa: BLE001 - some op's rule guessed wrong: the full program
+                    same = False
+                compact.checked = True
+                if not same:
+                    self._compactors[id(prog[3])] = compact = None
             outs.append(values[self.out][:k])
         return torch.cat(outs)
+
+    def _compactor(self, prog: tuple) -> Any:
+        """Bob's program on the suffixes his output reads (:mod:`reductions.compiled.compact`) for the exec
+        program ``prog``; None where it does not apply (nothing to drop, an op that writes in place) or gave
+        other logits than his full program."""
+        key = id(prog[3])
+        if key in self._compactors:
+            return self._compactors[key]
+        from reductions.compiled.compact import Compactor, first_needed
+
+        self._compactors[key] = None
+        run = self.bob_nodes - (self.static - self.frontier)
+        if any(getattr(getattr(n.target, "_schema", None), "is_mutable", False) for n in run):
+            return None
+        if self._lo is None:
+            cut = self.cut
+            given: dict = {p.node: (True if p.node in self.whole else p.mask) for p in cut.parts
+                           if p.kind == "elements"}
+            given.update({n: True for n in self.fill | self.frontier})
+            reads = {n: list(sp.inputs) for n, sp in cut.splits.items()}
+            reads.update({n: [src] for n, src in self.alias.items()})
+            needed = self.an._needed(self.out, run, given, reads)
+            self._lo = first_needed(needed, self.an, self.an.to_exec)
+        if not self._lo:
+            return None
+        keep = {self.out} | {i for sp in self.cut.splits.values() for i in sp.inputs}
+        inject = {p.node for p in self.cut.parts if p.kind == "elements" and p.node not in self.whole}
+        self._compactors[key] = Compactor(self._lo, keep, inject, prog[1], prog[2])
+        return self._compactors[key]
 
     def _bob_program(self, messages: Any, tokens: Any) -> tuple:
         """The exec program Bob runs ``tokens`` through: the one traced at EXEC_BATCH rows, or for calls of at least
@@ -395,7 +454,8 @@ class CutPrograms:
             from reductions.compiled.trace import rebatch
 
             self._big = False
-            big = rebatch(self.an.progx, self.model, BOB_BATCH, real=False)
+            with torch.inference_mode(False):  # the fake run traces; it fails under a caller's inference mode
+                big = rebatch(self.an.progx, self.model, BOB_BATCH, real=False)
             if big is None:
                 return self._small
             n1, nb = list(self.an.prog1.graph.nodes), list(big.graph.nodes)

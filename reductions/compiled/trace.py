@@ -380,13 +380,29 @@ def _merge(a: Any, logged: Any) -> Any:
     return logged
 
 
+def _same_op(ran: Any, traced: Any) -> bool:
+    """Whether an op logged in a run is the traced op (the trace copies a tensor constant where a run lifts it)."""
+    import torch
+
+    aten = torch.ops.aten
+    return ran == traced or (ran, traced) == (aten.lift_fresh.default, aten.lift_fresh_copy.default)
+
+
+def _attr_of(program: TracedProgram, node: Any) -> Any:
+    obj = program.graph_module
+    for part in str(node.target).split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
 def rebatch(program: TracedProgram, model: Any, batch: int, real: bool = True) -> TracedProgram | None:
     """The same traced program for another batch size, without tracing again: the model's forward is run once
     for real on a ``(batch, seq_len)`` batch under a dispatch mode that logs every op, and each node of
     ``program`` takes the non-tensor arguments (sizes, ...) and output shapes the same op had in that run. The
     ops must be the same, in the same order; None where they are not (or the graph holds tensor constants, or
     the run fails): then trace the model at that batch size instead. ``real=False``: the fake run only (no memory
-    for the model's values at that batch size).
+    for the model's values at that batch size), and tensor constants not sized by the batch are kept (the caller
+    checks the program's outputs against the traced one's).
     """
     import operator
 
@@ -394,12 +410,13 @@ def rebatch(program: TracedProgram, model: Any, batch: int, real: bool = True) -
     import torch.fx as fx
 
     graph = program.graph
-    if any(n.op == "get_attr" for n in graph.nodes):
-        return None
+    for n in graph.nodes:  # a tensor constant is kept as it is, unless it may be sized by the batch
+        if n.op == "get_attr" and (real or program.batch in tuple(getattr(_attr_of(program, n), "shape", (0,)))):
+            return None
     ops = [n for n in graph.nodes if n.op == "call_function" and n.target is not operator.getitem]
     for fake in (False, True) if real else (True,):  # a real run (fast), else a fake one (the trace's path)
         calls = _dispatch_log(model, program, batch, fake)
-        if calls is not None and len(calls) == len(ops) and all(c[0] == n.target for c, n in zip(calls, ops)):
+        if calls is not None and len(calls) == len(ops) and all(_same_op(c[0], n.target) for c, n in zip(calls, ops)):
             break
     else:
         return None
@@ -422,7 +439,7 @@ def rebatch(program: TracedProgram, model: Any, batch: int, real: bool = True) -
                 node.meta["val"] = val
             elif old.op == "call_function" and old.target is operator.getitem:
                 node.meta["val"] = env[old.args[0]].meta["val"][old.args[1]]
-            elif old.op not in ("placeholder", "output"):
+            elif old.op not in ("placeholder", "output", "get_attr"):
                 return None
         out = [n for n in new.nodes if n.op == "output"][0].args[0]
         while isinstance(out, (list, tuple)) and len(out) == 1:
