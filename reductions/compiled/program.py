@@ -9,6 +9,7 @@ Both run the program traced at :data:`~reductions.compiled.cut.EXEC_BATCH` rows,
 that do not depend on the message (his own positions' embeddings and input projections) are computed once per
 distinct token row and gathered for every message that row is asked of (an audit asks the same queries of every
 message), and a select of one step of a stacked tensor (an RNN's outputs, then ``out[:, -1]``) reads that step.
+Along each sequence axis Bob computes only the suffix his output reads (:mod:`reductions.compiled.compact`).
 """
 
 from __future__ import annotations
