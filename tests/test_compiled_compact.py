@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from ccbounds.problems import INDEX
+from ccbounds.problems import EQ, INDEX
 from ccbounds.reduction import reduce
 from reductions.compiled.compact import Rep, _narrow, _restore
 from tests.compiled_models import CASES, case, gadget_sequences
@@ -57,17 +57,22 @@ FAST = ["grucell-loop", "elman-rnn", "mingru-parallel-log-scan", "minlstm-sequen
         "linear-attention-cumsum", "retnet-parallel", "nanogpt-attention", "attention-mean-over-last-two"]
 
 
-@pytest.mark.parametrize("name", FAST)
-def test_bob_on_suffixes_gives_his_full_programs_logits(name: str) -> None:
+#: the same models on EQ, where Bob has several positions (a scan's Bob part reads all of them)
+ON_EQ = ["mingru-parallel-log-scan", "minlstm-parallel-log-scan", "linear-attention-cumsum",
+         "mamba-conv-selective-scan", "lru"]
+
+
+@pytest.mark.parametrize("name,family", [(n, None) for n in FAST] + [(n, EQ) for n in ON_EQ])
+def test_bob_on_suffixes_gives_his_full_programs_logits(name: str, family) -> None:
     c = case(name)
-    n = 6
+    problem = (family or c.problem)(6)
     model = c.factory()
-    p = reduce(model, c.problem(n))
-    pairs = list(c.problem(n).sample(200, seed=1))
+    p = reduce(model, problem)
+    pairs = list(problem.sample(200, seed=1))
     full, got, _ = _bob_both(p, pairs)
     if got is not None:
         assert torch.allclose(got, full, atol=1e-5, rtol=1e-4)
-    ref = model(gadget_sequences(type(c.problem(2)).__name__, pairs)).float()
+    ref = model(gadget_sequences(type(problem).__name__, pairs)).float()
     assert torch.allclose(full, ref, atol=1e-4, rtol=1e-4)
 
 
@@ -117,3 +122,39 @@ def test_a_convolution_then_a_stacked_scan_runs_bob_on_his_positions_only() -> N
     assert p.programs._compactors[id(p.programs._small[3])] is not None
     ref = model(gadget_sequences("INDEX", [(x, y) for x, _ in pairs[:20] for y in range(n)])).argmax(-1)
     assert torch.equal(torch.as_tensor(grid).reshape(-1).long(), ref)
+
+
+def test_a_convolution_whose_first_tap_is_zero_holds_what_its_output_reads() -> None:
+    # the analysis reads the weights: with the first tap zero, the output's first read index is one below the
+    # suffix's r.d + p, and the convolution's rule must keep it
+    torch.manual_seed(0)
+    model = ConvScan().eval()
+    with torch.no_grad():
+        model.conv.weight[:, :, 0] = 0
+    for problem in (INDEX(8), EQ(6)):
+        p = reduce(model, problem)
+        full, got, comp = _bob_both(p, list(problem.sample(100, seed=1)))
+        assert comp is not None
+        assert torch.allclose(got, full, atol=1e-5, rtol=1e-4)
+
+
+class NormPooled(nn.Module):
+    """A GRU, then a vector norm over a feature axis of a 4-D value with the time axis last, then a head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb, self.rnn, self.head = nn.Embedding(40, 4), nn.GRU(4, 6, batch_first=True), nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y, _ = self.rnn(self.emb(x))
+        z = y.reshape(y.shape[0], y.shape[1], 2, 3).permute(0, 2, 3, 1)  # (B, 2, 3, T)
+        return self.head(torch.linalg.vector_norm(z, 2, dim=1)[..., -1])
+
+
+def test_a_norm_over_a_feature_axis_on_suffixes() -> None:
+    torch.manual_seed(0)
+    model = NormPooled().eval()
+    p = reduce(model, EQ(4))
+    full, got, comp = _bob_both(p, list(EQ(4).sample(100, seed=1)))
+    if comp is not None:
+        assert torch.allclose(got, full, atol=1e-5, rtol=1e-4)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections import Counter
 from typing import Any, NamedTuple
 
 from reductions.compiled.positions import flat_nodes
@@ -49,14 +50,19 @@ class _Fallback(Exception):
     """The op has no suffix rule for these inputs: it runs on full-size inputs."""
 
 
-def first_needed(needed: dict, an: Any, to_exec: dict) -> dict:
+def first_needed(needed: dict, an: Any, to_exec: dict) -> tuple[dict, set]:
     """Per node, ``{axis: first index read}`` for its axes (not the batch axis, sizes equal in both traced
-    programs, more than one element) whose first indices Bob's output does not read."""
+    programs, more than one element) whose first indices Bob's output does not read; and the nodes of which his
+    output reads no element (computed as zeros)."""
     import torch
 
     lo: dict = {}
+    unread: set = set()
     for n, m in needed.items():
         if not isinstance(m, torch.Tensor) or m.dim() == 0:
+            continue
+        if not bool(m.any()):
+            unread.add(n)
             continue
         like = to_exec[n].meta.get("val") if n in to_exec else None
         if not isinstance(like, torch.Tensor) or like.dim() != m.dim():
@@ -66,13 +72,12 @@ def first_needed(needed: dict, an: Any, to_exec: dict) -> dict:
         for a in range(m.dim()):
             if a == bd or m.shape[a] != like.shape[a] or m.shape[a] < 2:
                 continue
-            hit = m.movedim(a, 0).reshape(m.shape[a], -1).any(1).nonzero()
-            first = int(hit[0]) if hit.numel() else m.shape[a] - 1
+            first = int(m.movedim(a, 0).reshape(m.shape[a], -1).any(1).nonzero()[0])
             if first > 0:
-                axes[a] = min(first, m.shape[a] - 1)
+                axes[a] = first
         if axes:
             lo[n] = axes
-    return lo
+    return lo, unread
 
 
 def _narrow(t: Any, r: Rep, k: int) -> Any:
@@ -96,9 +101,9 @@ def _restore(t: Any, r: Rep) -> Any:
     return torch.cat([z, u], r.axis + 1).reshape(*s[:r.axis], r.o * r.T * r.i, *s[r.axis + 1:])
 
 
-_SAME_SHAPE = {"clone", "_to_copy", "alias", "lift_fresh_copy", "detach", "contiguous", "masked_fill", "where",
+_ELEMENTWISE = {"clone", "_to_copy", "alias", "lift_fresh_copy", "detach", "contiguous", "masked_fill", "where",
                "type_as", "to", "dropout", "native_dropout"}
-_REDUCE = {"sum", "mean", "amax", "amin", "var", "std", "prod", "logsumexp", "var_mean", "norm", "linalg_vector_norm"}
+_REDUCE = {"sum", "mean", "amax", "amin", "prod", "logsumexp"}  # (x, dim, keepdim, ...)
 _ALONG = {"_softmax", "_log_softmax", "softmax", "log_softmax", "cumsum", "cumprod", "logcumsumexp"}
 
 
@@ -110,21 +115,26 @@ def _name(target: Any) -> str:
 def _pointwise(target: Any) -> bool:
     import torch
 
-    return torch.Tag.pointwise in getattr(target, "tags", ()) or _name(target) in _SAME_SHAPE
+    return torch.Tag.pointwise in getattr(target, "tags", ()) or _name(target) in _ELEMENTWISE
 
 
 class Compactor:
-    """Bob's program on suffixes (one per run of a chunk: call :meth:`reset`). ``lo``: :func:`first_needed`;
+    """Bob's program on suffixes (one per run of a chunk: call :meth:`reset`). ``lo``, ``unread``:
+    :func:`first_needed`;
     ``keep_full``: nodes whose values must be whole (inputs of split ops, the output); ``inject``: nodes whose
     values are made whole for the message to be written into them, then dropped again."""
 
-    def __init__(self, lo: dict, keep_full: set, inject: set, to_exec: dict, x2one: dict) -> None:
-        self.lo, self.keep_full, self.inject, self.to_exec, self.x2one = lo, keep_full, inject, to_exec, x2one
+    def __init__(self, lo: dict, unread: set, keep_full: set, inject: set, to_exec: dict, x2one: dict) -> None:
+        self.lo, self.unread, self.keep_full, self.inject = lo, unread, keep_full, inject
+        self.to_exec, self.x2one = to_exec, x2one
         self.reps: dict = {}
+        self.device: Any = None
         self.checked = False  # run once against the full program
+        self.full_size: Counter = Counter()  # ops run at full size on held inputs (no rule, or a rule declined)
 
-    def reset(self) -> None:
+    def reset(self, device: Any = None) -> None:
         self.reps = {}
+        self.device = device
 
     # -- values -------------------------------------------------------------------------------------------
     def full(self, n1: Any, values: dict) -> Any:
@@ -164,17 +174,27 @@ class Compactor:
     # -- ops ----------------------------------------------------------------------------------------------
     def call(self, n1: Any, nx: Any, values: dict, val: Any) -> Any:
         """Run the exec node ``nx`` (of prog1 node ``n1``) on its inputs' held values; record the output's Rep."""
+        import torch
+
+        like = nx.meta.get("val")
+        if n1 in self.unread and isinstance(like, torch.Tensor):  # his output reads none of it
+            return torch.zeros((), dtype=like.dtype, device=self.device).expand(like.shape)
         held = [a for a in flat_nodes((nx.args, nx.kwargs)) if self.x2one[a] in self.reps]
         if not held:
             return nx.target(*val(nx.args), **val(nx.kwargs))
         reps = {a: self.reps[self.x2one[a]] for a in held}
+        lo = self.lo.get(n1, {})
         try:
-            out, rep = self._rule(nx, val, reps, self.lo.get(n1, {}))
+            out, rep = self._rule(nx, val, reps, lo)
+            # the invariant every rule keeps: a suffix starts at or before the first index the output reads
+            if rep is not None and rep.simple and isinstance(like, torch.Tensor) and rep.d > lo.get(rep.axis, 0):
+                out = None
         except _Fallback:
             out, rep = None, None
         except Exception:  # noqa: BLE001 - the rule's guess of the shapes was wrong: run at full size
             out, rep = None, None
         if out is None:
+            self.full_size[_name(nx.target) or str(nx.target)] += 1
             for a in held:
                 self.full(self.x2one[a], values)
             return nx.target(*val(nx.args), **val(nx.kwargs))
@@ -302,10 +322,16 @@ class Compactor:
                 return t(*val(tuple(args))), r
             if r.axis != 2 or not r.simple or list(stride) != [1]:
                 raise _Fallback
+            # output index j' of the suffix's convolution is output r.d + j', exact from j' = p on (its window
+            # lies in the suffix); before that, exact where the taps reaching before the suffix are zero, which
+            # is what the analysis found where the output's first read index is below r.d + p
             p = int(padding[0])
+            D = min(r.d + p, lo.get(2, 0))
+            if D < r.d:
+                raise _Fallback
             out = t(*val(tuple(args)))
             T = int(nx.meta["val"].shape[2])
-            return out.narrow(2, p, out.shape[2] - p), Rep(2, T, r.d + p)
+            return out.narrow(2, D - r.d, out.shape[2] - (D - r.d)), Rep(2, T, D)
         if name == "embedding":
             w, idx = args[0], args[1]
             if w in reps:

@@ -211,16 +211,16 @@ class _Analysis:
         return self._memo[key]
 
     def _needed(self, out: Any, within: set | None = None, given: dict | None = None,
-                reads: dict | None = None) -> dict:
+                reads: dict | None = None, aliases: dict | None = None) -> dict:
         """Per value, the elements the output reads (through any path): a backward pass in which each op's rule is
         re-run with every element of one input carrying its own bit. Values with no position dependency are
         skipped (they are constants for both parties).
 
         For a program that computes some values otherwise (Bob's, around the cut): only nodes in ``within`` are
         run; ``given`` maps a node to its elements that are given (read from the message or a filler: they
-        read nothing; True for all of them); ``reads`` maps a node to the nodes it reads instead of its op's
-        inputs, each read whole (a split op's Bob part) or, where the node is a bare alias of one input, as the
-        node's own elements."""
+        read nothing; True for all of them); ``reads`` maps a node to the nodes it reads whole instead of its
+        op's inputs (a split op's Bob part); ``aliases`` a node to the one node whose value it is (a select of a
+        stack read as the stacked item), read at the node's own elements."""
         import torch
 
         needed = {out: torch.ones(self.values[out].shape, dtype=torch.bool)}
@@ -235,13 +235,14 @@ class _Analysis:
                 if g is True:
                     continue
                 nv = nv & ~g.reshape(nv.shape)
-            if reads is not None and v in reads and nv is not None and bool(nv.any()):
-                for u in reads[v]:
+            redirect = (reads or {}).get(v, (aliases or {}).get(v))
+            if redirect is not None and nv is not None and bool(nv.any()):
+                for u in (redirect if v in (reads or {}) else [redirect]):
                     d = self.deps.get(u)
                     if not isinstance(d, torch.Tensor):
                         continue
-                    hit = nv if tuple(d.shape[:-1]) == tuple(nv.shape) and len(reads[v]) == 1 \
-                        else torch.ones(tuple(d.shape[:-1]), dtype=torch.bool)
+                    whole = v in (reads or {}) or tuple(d.shape[:-1]) != tuple(nv.shape)
+                    hit = torch.ones(tuple(d.shape[:-1]), dtype=torch.bool) if whole else nv
                     needed[u] = needed[u] | hit if u in needed else hit
                 continue
             base = str(v.target).split(".")[-2] if str(v.target).startswith("aten.") else ""

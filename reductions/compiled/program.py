@@ -9,6 +9,7 @@ Both run the program traced at :data:`~reductions.compiled.cut.EXEC_BATCH` rows,
 that do not depend on the message (his own positions' embeddings and input projections) are computed once per
 distinct token row and gathered for every message that row is asked of (an audit asks the same queries of every
 message), and a select of one step of a stacked tensor (an RNN's outputs, then ``out[:, -1]``) reads that step.
+Along each sequence axis Bob computes only the suffix his output reads (:mod:`reductions.compiled.compact`).
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ class CutPrograms:
         self._small = (self.batch, an.to_exec, self.x2one, an.progx.graph_module)
         self._static_split(parts | after | self.fill | _downstream(self.fill), whole, extra)
         self._cache: tuple | None = None
-        self._lo: dict | None = None  # per node, the first index of its axes Bob's output reads (compact.py)
+        self._lo: tuple | None = None  # per node, the first index of its axes Bob's output reads, and the
+        # nodes of his program it reads nothing of (compact.py's first_needed)
         self._compactors: dict = {}  # per exec program: Bob's program on suffixes, or None
 
     def _static_split(self, touched: set, whole: set, extra: dict) -> None:
@@ -396,12 +398,12 @@ class CutPrograms:
             if compact is None:
                 values = self._run(chunk, run, on_value, self.alias, prog)
             elif compact.checked:
-                compact.reset()
+                compact.reset(tokens.device)
                 values = self._run(chunk, run, on_value, self.alias, prog, compact)
             else:  # its first run: Bob's program on suffixes must give what his full program gives
                 values = self._run(chunk, run, on_value, self.alias, prog)
                 try:
-                    compact.reset()
+                    compact.reset(tokens.device)
                     got = self._run(chunk, run, on_value, self.alias, prog, compact)[self.out]
                     same = got.shape == values[self.out].shape and bool(
                         torch.allclose(got, values[self.out], atol=1e-5, rtol=1e-4, equal_nan=True))
@@ -432,14 +434,13 @@ class CutPrograms:
                            if p.kind == "elements"}
             given.update({n: True for n in self.fill | self.frontier})
             reads = {n: list(sp.inputs) for n, sp in cut.splits.items()}
-            reads.update({n: [src] for n, src in self.alias.items()})
-            needed = self.an._needed(self.out, run, given, reads)
+            needed = self.an._needed(self.out, run, given, reads, self.alias)
             self._lo = first_needed(needed, self.an, self.an.to_exec)
-        if not self._lo:
+        if not self._lo[0] and not self._lo[1]:
             return None
         keep = {self.out} | {i for sp in self.cut.splits.values() for i in sp.inputs}
         inject = {p.node for p in self.cut.parts if p.kind == "elements" and p.node not in self.whole}
-        self._compactors[key] = Compactor(self._lo, keep, inject, prog[1], prog[2])
+        self._compactors[key] = Compactor(*self._lo, keep, inject, prog[1], prog[2])
         return self._compactors[key]
 
     def _bob_program(self, messages: Any, tokens: Any) -> tuple:
