@@ -184,16 +184,6 @@ def test_theory_table_of_ip_discrepancy() -> None:
         assert [round(discrepancy_bound(IP(n), eps, mu="uniform").value, 3) for n in range(1, 5)] == row
 
 
-def test_importing_the_bounds_loads_no_solver() -> None:
-    import subprocess
-
-    code = ("import sys, ccbounds, ccbounds.bounds, ccbounds.problems\n"  # scipy: networkx may load it
-            "bad = [m for m in ('cvxpy', 'clarabel', 'torch') if m in sys.modules]\n"
-            "assert not bad, bad\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-
-
 def test_wide_matrix_answers_or_skips_quickly() -> None:
     """16 x 2000: exact discrepancy (2^16 x 2000), the SDP, corruption and the one-way search are skipped as too
     large, with the reason, instead of running for minutes."""

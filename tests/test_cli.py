@@ -1,9 +1,9 @@
-"""The command line: tables on stdout, one error line and exit 1 on bad input, no torch for --help."""
+"""The command line: tables on stdout, one error line and exit 1 on bad input (--help loads no torch:
+tests/test_imports.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -15,16 +15,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def test_help_does_not_import_torch() -> None:
-    code = ("import sys\nfrom ccbounds.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "main(['problems']); main(['budget', 'lstm', '--width', '4', '--n', '8'])\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "usage: ccbounds" in r.stdout
 
 
 def test_problems_lists_all(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -39,12 +36,6 @@ def test_registry() -> None:
         example_path("nope")
     with pytest.raises(UnknownNameError):
         load_example("nope")
-
-
-def test_no_torch_at_import() -> None:
-    code = "import sys, ccbounds.examples, ccbounds.training; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import textwrap
 
 import matplotlib
 
@@ -264,21 +261,3 @@ def test_existing_axes_are_used():
     assert plotting.plot_matrix(EQ(1), ax=axes[0]) is axes[0]
     assert plotting.plot_protocol_tree(exact_D(EQ(1)).tree, ax=axes[1]) is axes[1]
     assert plotting.plot_message([1.0, 2.0], ax=axes[2]) is axes[2]
-
-
-def test_cc_plots_do_not_import_torch():
-    code = textwrap.dedent("""
-        import sys, matplotlib
-        matplotlib.use("Agg")
-        from ccbounds import plotting
-        from ccbounds.bounds import exact_D, largest_fooling_set
-        from ccbounds.problems import EQ
-        t = exact_D(EQ(2)).tree
-        plotting.plot_matrix(EQ(2)); plotting.plot_protocol_tree(t, problem=EQ(2))
-        plotting.plot_rectangles(t, EQ(2)); plotting.plot_fooling_set(EQ(2), largest_fooling_set(EQ(2)))
-        plotting.plot_message([[1.0, 2.0]]); plotting.plot_error_vs_bound(n=3, ks=[1], samples=4, coin_samples=5)
-        print("torch" in sys.modules)
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
