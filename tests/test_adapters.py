@@ -30,27 +30,17 @@ from ccbounds.errors import (
     UnsupportedArchitecture,
 )
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model
+from tests.tiny_models import TinyRecurrent
 
 torch.set_num_threads(1)
 ATOL = 1e-5
 
 
 # ----------------------------------------------------------------------------- models used in the tests
-class UserRecurrent(nn.Module):
+def UserRecurrent(cell: str, vocab: int = 7, classes: int = 3, width: int = 6, layers: int = 1,
+                  embed_dim: int | None = None, **kw) -> TinyRecurrent:
     """Foreign module of the reference layout, with the torch options the config lacks (proj_size, bidirectional)."""
-
-    def __init__(self, cell: str, vocab: int = 7, classes: int = 3, width: int = 6, layers: int = 1,
-                 embed_dim: int | None = None, **kw):
-        super().__init__()
-        e = embed_dim or width
-        self.embed = nn.Embedding(vocab, e)
-        cls = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[cell]
-        self.rnn = cls(e, width, num_layers=layers, batch_first=True, **kw)
-        self.head = nn.Linear(width if not kw.get("proj_size") else kw["proj_size"], classes)
-
-    def forward(self, tokens):
-        out, _ = self.rnn(self.embed(tokens))
-        return self.head(out[:, -1])
+    return TinyRecurrent(cell, vocab, embed_dim or width, width, classes, layers=layers, **kw)
 
 
 def sinusoidal(max_len: int, d: int) -> torch.Tensor:
@@ -340,9 +330,9 @@ def test_refusals_name_lemma_and_reason():
         get_adapter(Declared())
     assert TWO_LAYER_REASON in str(err.value)
 
-    class RNNWithAttention(UserRecurrent):
+    class RNNWithAttention(TinyRecurrent):
         def __init__(self):
-            super().__init__("gru")  # same layout, plus an attention back over the prefix
+            super().__init__("gru", 7, 6, 6, 3)  # UserRecurrent("gru"), plus an attention back over the prefix
             self.look_back = nn.MultiheadAttention(6, 1, batch_first=True)
 
     with pytest.raises(ReductionNotApplicable, match="Lemma R.*attends back over the prefix"):

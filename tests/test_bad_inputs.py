@@ -121,12 +121,10 @@ def spec_file(tmp: Path, spec: Any, name: str = "spec.json") -> str:
 
 
 def lstm_state(width: int = 4, vocab: int = 6, classes: int = 2) -> dict[str, Any]:
-    torch.manual_seed(0)
-    emb, rnn, head = torch.nn.Embedding(vocab, width), torch.nn.LSTM(width, width, batch_first=True), \
-        torch.nn.Linear(width, classes)
-    return {**{f"embed.{k}": v for k, v in emb.state_dict().items()},
-            **{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
-            **{f"head.{k}": v for k, v in head.state_dict().items()}}
+    from tests.tiny_models import TinyRecurrent
+
+    torch.manual_seed(0)  # keys embed.*, rnn.*, head.*
+    return dict(TinyRecurrent("lstm", vocab, embed=width, width=width, classes=classes).state_dict())
 
 
 def saved(tmp: Path, state: Any, name: str = "m.pt") -> str:

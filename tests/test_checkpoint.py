@@ -23,6 +23,7 @@ from ccbounds.checkpoint import load_checkpoint, parse_spec, save_checkpoint  # 
 from ccbounds.errors import CCBoundsError, CheckpointError, InvalidInputError  # noqa: E402
 from ccbounds.models import RecurrentConfig, TransformerConfig, build_model  # noqa: E402
 from ccbounds.tasks import get_task  # noqa: E402
+from tests.tiny_models import TinyRecurrent  # noqa: E402
 
 torch.set_num_threads(1)
 TASK = get_task("index-lookup", 4, q=2)  # vocab 6, classes 2, length 5
@@ -229,24 +230,17 @@ def test_inconsistent_contents(tmp_path):
 
 
 # -- foreign recurrent checkpoints ----------------------------------------------------------------
-class ForeignLSTM(nn.Module):
-    def __init__(self, cell=nn.LSTM, emb=4, hidden=6, layers=2, bias=True, **kw):
-        super().__init__()
-        self.emb = nn.Embedding(6, emb)
-        self.lstm = cell(emb, hidden, num_layers=layers, batch_first=True, bias=bias, **kw)
-        self.fc = nn.Linear(hidden, 2, bias=bias)
-
-    def forward(self, x):
-        out, _ = self.lstm(self.emb(x))
-        return self.fc(out[:, -1])
+def ForeignLSTM(cell="lstm", emb=4, hidden=6, layers=2, bias=True, **kw):
+    """Embedding(6, emb) -> cell(emb, hidden, layers) -> Linear(hidden, 2), named emb / lstm / fc (not ours)."""
+    return TinyRecurrent(cell, 6, emb, hidden, 2, layers=layers, bias=bias, names=("emb", "lstm", "fc"), **kw)
 
 
 @pytest.mark.parametrize(
     "kw, spec_extra",
     [
         ({}, {}),
-        ({"cell": nn.GRU, "emb": 6, "layers": 1}, {"arch": "gru"}),
-        ({"cell": nn.RNN, "bias": False, "nonlinearity": "relu"}, {"nonlinearity": "relu"}),
+        ({"cell": "gru", "emb": 6, "layers": 1}, {"arch": "gru"}),
+        ({"cell": "rnn", "bias": False, "nonlinearity": "relu"}, {"nonlinearity": "relu"}),
     ],
 )
 def test_foreign_recurrent_same_logits(tmp_path, kw, spec_extra):

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
 
 from ccbounds import EQ, INDEX, audit, check_reduction, reduce  # noqa: E402
 from ccbounds.errors import InvalidInputError  # noqa: E402
 from ccbounds.protocols.induced import InducedProtocol  # noqa: E402
 from ccbounds.quantize import parse_precision  # noqa: E402
 from reductions.gadgets import get_gadget  # noqa: E402
+from tests.tiny_models import TinyRecurrent  # noqa: E402
 
 
 @dataclass
@@ -30,11 +30,11 @@ class Output:
     hidden: torch.Tensor
 
 
-class WrappedLSTM(nn.Module):
+class WrappedLSTM(TinyRecurrent):
+    """Embedding(n + 2, width) -> LSTM(width, width) -> Linear(width, 2), answering with an output object."""
+
     def __init__(self, n: int, width: int) -> None:
-        super().__init__()
-        self.embed, self.rnn, self.head = nn.Embedding(n + 2, width), nn.LSTM(width, width, batch_first=True), \
-            nn.Linear(width, 2)
+        super().__init__("lstm", n + 2, width, width, 2)
 
     def forward(self, tokens: torch.Tensor) -> Output:
         out, _ = self.rnn(self.embed(tokens))

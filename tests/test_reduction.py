@@ -17,6 +17,7 @@ from ccbounds.reduction import InducedProtocol, reduce  # noqa: E402
 from ccbounds.testing import check_reduction, check_refusal  # noqa: E402
 from reductions.gadgets import get_gadget  # noqa: E402
 from reductions.registry import builtin_reduction, list_reductions, register_reduction  # noqa: E402
+from tests.tiny_models import TinyRecurrent  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -222,15 +223,10 @@ def test_former_refusals_get_their_honest_message_or_say_why() -> None:
     check_refusal(torch.nn.Linear(3, 2), EQ(3), must_mention="fails on sequences")
 
 
-class BiGRU(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed = torch.nn.Embedding(4, 4)
-        self.rnn = torch.nn.GRU(4, 4, batch_first=True, bidirectional=True)
-        self.head = torch.nn.Linear(8, 2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.rnn(self.embed(x))[0][:, 0])  # the backward direction has read Bob's tokens
+def BiGRU() -> TinyRecurrent:
+    # Embedding(4, 4) -> bidirectional GRU(4, 4) -> Linear(8, 2), read at position 0, where the backward
+    # direction has read Bob's tokens
+    return TinyRecurrent("gru", 4, 4, 4, 2, read=0, bidirectional=True)
 
 
 def test_vocabulary_and_length_mismatch_are_refused() -> None:
