@@ -809,7 +809,19 @@ for _how in ("torch.save", "pickle2", "pickle4", "hf-bin"):
 
 
 # == the runner ===================================================================================
-@pytest.mark.parametrize("c", CASES, ids=[f"{c.cls}:{c.id}" for c in CASES])
+#: cases that take seconds (an audit or an exact search that succeeds, a sweep folder read for a report, audits
+#: of weights re-typed to a float, a zip bomb, a FIFO, /dev/zero): left out of the fast loop (-m "not slow")
+SLOW_CASES = ("valid:", "traceback:results-", "traceback:weights-float16", "traceback:weights-bfloat16",
+              "traceback:weights-float64", "hang:pt-zip-bomb", "hang:hf-fifo-bin",
+              "hang:hf-dev-zero")
+
+
+def _param(c: Case) -> Any:
+    name = f"{c.cls}:{c.id}"
+    return pytest.param(c, id=name, marks=[pytest.mark.slow] if name.startswith(SLOW_CASES) else [])
+
+
+@pytest.mark.parametrize("c", [_param(c) for c in CASES])
 def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -855,6 +867,7 @@ _CSV_PIECES = st.sampled_from(["0", "1", "2", ",", ";", "\n", "\r\n", " ", "#", 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(_CSV_PIECES, max_size=40), junk=st.binary(max_size=4))
+@pytest.mark.slow
 def test_generated_matrix_files(pieces: list[str], junk: bytes, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "m.csv"
@@ -879,6 +892,7 @@ _TASKS = st.sampled_from(["index-lookup", "eq", "disj", "dyck", "gt", "ip", "nn"
 
 @settings(max_examples=60, deadline=None)
 @given(task=_TASKS, n=st.integers(-2, 10**7) | _JSON, extra=st.dictionaries(_SPEC_KEYS, _JSON, max_size=4))
+@pytest.mark.slow
 def test_generated_specs(task: str, n: Any, extra: dict[str, Any]) -> None:
     from ccbounds.checkpoint import parse_spec
 
@@ -899,6 +913,7 @@ _TOML_KEYS = st.sampled_from(["name", "tasks", "lengths", "seeds", "steps", "wid
 @settings(max_examples=60, deadline=None)
 @given(sections=st.lists(st.tuples(st.sampled_from(["sweep", "train", "audit", "[models]", "extra"]),
                                    st.dictionaries(_TOML_KEYS, _TOML_VALUES, max_size=4)), max_size=5))
+@pytest.mark.slow
 def test_generated_sweep_configs(sections: list[tuple[str, dict[str, str]]]) -> None:
     from ccbounds.sweeps import parse_sweep_config
 
@@ -921,6 +936,7 @@ def _limit_memory() -> None:
                                   ["budget", "lstm", "--width", "4", "--n", "8", "--heads", "4"],
                                   ["train", "--arch", "lstm", "--task", "index-lookup", "--n", str(10**9), "--width",
                                    "4", "-o", "x.pt"]], ids=["usage", "heads", "n-1e9"])
+@pytest.mark.slow
 def test_entry_point_one_line_exit_1_under_4_gib(argv: list[str], tmp_path: Path) -> None:
     import subprocess
 

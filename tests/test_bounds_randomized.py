@@ -40,6 +40,7 @@ def _check_against_oracle(M: np.ndarray, eps: float) -> None:
 
 
 @pytest.mark.parametrize("eps", EPSILONS)
+@pytest.mark.slow
 def test_every_2x2(eps: float) -> None:
     for M in all_matrices(2, 2):  # all 16, not only one per symmetry class
         _check_against_oracle(M, eps)
@@ -63,6 +64,7 @@ def test_every_3x3(eps: float) -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.slow
 def test_random_4x4(seed: int) -> None:
     M = np.random.default_rng(100 + seed).integers(0, 2, (4, 4)).astype(np.int8)
     for eps in EPSILONS:
@@ -133,7 +135,7 @@ def _lindsey_oracle(n: int) -> float:
     return best
 
 
-@pytest.mark.parametrize("n", [1, 2, 3, 4])
+@pytest.mark.parametrize("n", [1, 2, 3, pytest.param(4, marks=pytest.mark.slow)])
 def test_ip_discrepancy_below_lindsey(n: int, capsys: pytest.CaptureFixture[str]) -> None:
     d = float(discrepancy(IP(n), "uniform")[0])
     if n <= 2:
@@ -150,6 +152,7 @@ def test_ip_discrepancy_below_lindsey(n: int, capsys: pytest.CaptureFixture[str]
               f"R_eps(pub) >= {b.value:.4g} bits")
 
 
+@pytest.mark.slow
 def test_report_and_cli_show_randomized_rows(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     import json
     import subprocess

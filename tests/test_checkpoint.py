@@ -270,6 +270,7 @@ def test_foreign_safetensors_and_nested_dict(tmp_path):
         load_checkpoint(tmp_path / "f.safetensors")
 
 
+@pytest.mark.slow
 def test_foreign_recurrent_refusals(tmp_path):
     p = tmp_path / "f.pt"
     torch.save(ForeignLSTM(bidirectional=True).state_dict(), p)
@@ -430,6 +431,7 @@ def test_spec_files(tmp_path):
         parse_spec({**SPEC, "hedas": 2})
 
 
+@pytest.mark.slow
 def test_pt_files_are_byte_identical_across_processes(tmp_path):
     """torch.save into a named temp file would embed the temp name (with the pid) in the zip."""
     import subprocess

@@ -41,6 +41,7 @@ class WrappedLSTM(TinyRecurrent):
         return Output(logits=self.head(out[:, -1]), hidden=out)
 
 
+@pytest.mark.slow
 def test_model_returning_an_output_object_is_reduced_audited_checked_and_witnessed() -> None:
     torch.manual_seed(0)
     model = WrappedLSTM(4, 1).eval()  # width 1: S = 2 scalars, so low precisions collide
@@ -60,6 +61,7 @@ def test_model_returning_an_output_object_is_reduced_audited_checked_and_witness
             assert int(model(torch.as_tensor(toks)[None]).logits.argmax()) == w.model_answers[k]
 
 
+@pytest.mark.slow
 def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
     from ccbounds.models import RecurrentConfig, build_model
 
@@ -75,6 +77,7 @@ def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
         audit(p, task="eq", **kw)
 
 
+@pytest.mark.slow
 def test_grids_agree_with_single_runs_for_shared_and_per_row_queries() -> None:
     from ccbounds.models import RecurrentConfig, build_model
 

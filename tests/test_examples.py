@@ -72,12 +72,14 @@ def test_commands_listed_in_make_script(loaded: dict) -> None:
     assert sorted(lines) == sorted(ck.metadata["train"]["command"] for ck in loaded.values())
 
 
+@pytest.mark.slow
 def test_solving_lstm_solves(loaded: dict) -> None:
     ck = loaded["lstm-index"]
     assert ck.task.n == 16 and ck.config.width <= 64
     assert _accuracy(ck, 4000, FRESH_SEED) == 1.0
 
 
+@pytest.mark.slow
 def test_gru_solves(loaded: dict) -> None:
     assert _accuracy(loaded["gru-index"], 2000, FRESH_SEED) == 1.0
 
@@ -92,6 +94,7 @@ def test_narrow_lstm_fails(loaded: dict) -> None:
     assert abs(acc - info.accuracy) < 0.05
 
 
+@pytest.mark.slow
 def test_transformers(loaded: dict) -> None:
     tf1, tf2 = loaded["tf1-disj"], loaded["tf2-eq"]
     assert tf1.config.layers == 1 and len(tf1.model.layers) == 1

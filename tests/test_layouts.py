@@ -20,6 +20,9 @@ from tests.tiny_models import TinyRecurrent
 torch.set_num_threads(1)
 
 
+pytestmark = pytest.mark.slow  # compiles and audits models per token layout
+
+
 def LSTMModel(V):  # Embedding(V, 4) -> LSTM(4, 4) -> Linear(4, 2), read last
     return TinyRecurrent("lstm", V, embed=4, width=4, classes=2)
 

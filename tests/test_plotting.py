@@ -65,6 +65,7 @@ def test_plot_matrix_labels_ticks_and_pixels(problem):
     assert {t.get_text() for t in ax.get_legend().get_texts()} == {"f = 0", "f = 1"}
 
 
+@pytest.mark.slow
 def test_plot_matrix_large_and_bare_and_invalid():
     ax = plotting.plot_matrix(EQ(5))  # 32 x 32: index ticks, no per-input labels, no cell text
     assert len(ax.get_yticks()) < 32 and not ax.texts
@@ -242,6 +243,7 @@ def test_separation_plot_axes():
         plotting.separation_plot(ns=[8], ax=one)  # one Axes for two panels
 
 
+@pytest.mark.slow
 def test_plot_error_vs_bound():
     res = plotting.error_vs_bound_data(n=4, ks=[1, 2, 3], samples=8, coin_samples=40, seed=3)
     assert [r.error_bound for r in res] == [0.5, 0.25, 0.125] and all(r.ok for r in res)

@@ -45,6 +45,9 @@ width = 4
 """
 
 
+pytestmark = pytest.mark.slow  # trains and audits grids of models, runs sweeps in subprocesses
+
+
 def _slow_config(path: Path, runs: int, steps: int) -> Path:
     """A config of ``runs`` GRU runs (widths 1..runs) on index lookup; each takes about steps/100 s."""
     path.write_text(textwrap.dedent(f"""

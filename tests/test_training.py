@@ -68,6 +68,7 @@ def test_result_fields_and_progress() -> None:
     assert evaluate(r.model, r.task, 64, _derived_seed(TINY.seed, 2)) == r.accuracy
 
 
+@pytest.mark.slow
 def test_training_learns() -> None:
     # equality of 2-bit strings: a GRU of width 8 gets it right after 100 steps (chance is 0.5)
     r = train(TrainConfig("gru", "eq", n=2, width=8, steps=100, batch_size=32, lr=0.02, eval_size=400))
