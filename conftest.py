@@ -15,10 +15,12 @@ SLOW_DOCTESTS = frozenset({
     "ccbounds/bounds/_drup_fast.py::ccbounds.bounds._drup_fast.check_arrays",
     "ccbounds/bounds/_drup_fast.py::ccbounds.bounds._drup_fast.proof_arrays",
     "ccbounds/bounds/_lookahead.py::ccbounds.bounds._lookahead",
+    "ccbounds/bounds/_lookahead_tree.py::ccbounds.bounds._lookahead_tree",
     "ccbounds/bounds/gamma2.py::ccbounds.bounds.gamma2",
     "ccbounds/bounds/gamma2.py::ccbounds.bounds.gamma2.check_gamma2",
     "ccbounds/bounds/gamma2.py::ccbounds.bounds.gamma2.gamma2_alpha",
     "ccbounds/bounds/randomized.py::ccbounds.bounds.randomized",
+    "ccbounds/bounds/report.py::ccbounds.bounds.report",
     "ccbounds/checkpoint/__init__.py::ccbounds.checkpoint",
     "ccbounds/examples/__init__.py::ccbounds.examples.examples_frame",
     "ccbounds/examples/__init__.py::ccbounds.examples.load_example",
@@ -31,8 +33,10 @@ SLOW_DOCTESTS = frozenset({
     "ccbounds/reduction.py::ccbounds.reduction",
     "ccbounds/sweeps/executors.py::ccbounds.sweeps.executors",
     "ccbounds/sweeps/store.py::ccbounds.sweeps.store",
+    "ccbounds/training/loop.py::ccbounds.training.loop.train",
     "reductions/compiled/cut.py::reductions.compiled.cut",
     "reductions/compiled/protocol.py::reductions.compiled.protocol",
+    "reductions/compiled/trace.py::reductions.compiled.trace",
     "reductions/intercept.py::reductions.intercept",
 })
 

@@ -385,6 +385,7 @@ class CumSumAdapter(RecurrentAdapter):
         return {"sum": state[0]}
 
 
+@pytest.mark.slow
 def test_user_adapters_are_replaced_by_the_compiled_reduction():
     """A model no built-in reading accepts (the running sum of CumSum) needs no adapter any more: reduce()
     compiles its forward, and the hand-written adapter (Lemma R with the sum as the state) is the oracle."""

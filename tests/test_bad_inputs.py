@@ -810,15 +810,16 @@ for _how in ("torch.save", "pickle2", "pickle4", "hf-bin"):
 
 # == the runner ===================================================================================
 #: cases that take seconds (an audit or an exact search that succeeds, a sweep folder read for a report, audits
-#: of weights re-typed to a float, a zip bomb, a FIFO, /dev/zero): left out of the fast loop (-m "not slow")
+#: of weights re-typed to a float, a zip bomb, any Hugging Face folder: transformers takes seconds to import): left
+#: out of the fast loop (-m "not slow")
 SLOW_CASES = ("valid:", "traceback:results-", "traceback:weights-float16", "traceback:weights-bfloat16",
-              "traceback:weights-float64", "hang:pt-zip-bomb", "hang:hf-fifo-bin",
-              "hang:hf-dev-zero")
+              "traceback:weights-float64", "hang:pt-zip-bomb")
 
 
 def _param(c: Case) -> Any:
     name = f"{c.cls}:{c.id}"
-    return pytest.param(c, id=name, marks=[pytest.mark.slow] if name.startswith(SLOW_CASES) else [])
+    slow = name.startswith(SLOW_CASES) or c.id.startswith("hf-")
+    return pytest.param(c, id=name, marks=[pytest.mark.slow] if slow else [])
 
 
 @pytest.mark.parametrize("c", [_param(c) for c in CASES])

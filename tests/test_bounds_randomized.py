@@ -27,6 +27,9 @@ EPSILONS = (0.0, 0.1, 0.25, 1 / 3)
 TOL = 1e-7
 
 
+pytestmark = pytest.mark.slow  # SDPs and LPs (cvxpy takes seconds to import), brute-force oracles
+
+
 def _check_against_oracle(M: np.ndarray, eps: float) -> None:
     bounds, skipped = randomized_bounds(M, eps)
     assert not skipped, skipped

@@ -115,6 +115,7 @@ def test_interrupted_exact_search_reports_the_interval(hard_9x9, sat_only):
     assert "exact D not decided" in str(rep) and rep.to_dict()["interval"]["upper"]["value_bits"] == up.value
 
 
+@pytest.mark.slow
 def test_two_valued_matrix_gets_randomized_bounds_relabelled() -> None:
     """A matrix with the two values 5 and 7 is a Boolean function: its randomized bounds are those of the 0/1
     matrix with 5 -> 0, 7 -> 1, and the report says so in a note."""

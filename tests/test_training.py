@@ -33,6 +33,7 @@ def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 @pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.slow
 def test_same_seed_same_weights(arch: str) -> None:
     cfg = TrainConfig(arch, "eq", n=2, width=4, steps=8, batch_size=8, eval_size=32)
     r1, r2 = train(cfg), train(cfg)

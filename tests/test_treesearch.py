@@ -75,6 +75,7 @@ def test_larger_random_against_brute_force():
 
 
 @pytest.mark.parametrize("name", ["or6_24_8", "or6_24_18", "or6_24_27", "or6_24_37", "or6_24_39"])
+@pytest.mark.slow
 def test_or6_depth5(name):
     """The union of 6 rectangles in 24 x 24 (greedy: depth 6 or 7; D = 5 for 8, 27, 37, 39)."""
     M = np.load(DATA / f"{name}.npy")
