@@ -20,6 +20,9 @@ RECURRENT = [a for a in ARCHITECTURES.values() if a.recurrent and a.gates]  # to
 ATTENTION = [a for a in ARCHITECTURES.values() if not a.recurrent and a.scalars is not None]
 
 
+pytestmark = pytest.mark.slow  # compiles one model per family and size
+
+
 def _build(arch, problem, width: int, heads: int = 1, layers: int = 1, seed: int = 0):
     task = get_gadget(problem).task
     torch.manual_seed(seed)

@@ -26,6 +26,9 @@ torch.set_num_threads(1)
 SMALL = dict(samples=192, calibration_samples=64, batch=64)
 
 
+pytestmark = pytest.mark.slow  # audits of compiled models
+
+
 def _rec(cell: str, vocab: int, width: int, seed: int = 0, layers: int = 1) -> torch.nn.Module:
     torch.manual_seed(seed)
     return build_model(RecurrentConfig(cell, vocab_size=vocab, num_classes=2, width=width, layers=layers)).eval()

@@ -20,6 +20,8 @@ from ccbounds import audit  # noqa: E402
 from ccbounds.problems import INDEX, Problem  # noqa: E402
 from reductions.gadgets import get_gadget  # noqa: E402
 
+pytestmark = pytest.mark.slow  # trains and audits a model
+
 
 @pytest.mark.slow
 def test_custom_problem_audit_shows_error_bound() -> None:

@@ -121,12 +121,10 @@ def spec_file(tmp: Path, spec: Any, name: str = "spec.json") -> str:
 
 
 def lstm_state(width: int = 4, vocab: int = 6, classes: int = 2) -> dict[str, Any]:
-    torch.manual_seed(0)
-    emb, rnn, head = torch.nn.Embedding(vocab, width), torch.nn.LSTM(width, width, batch_first=True), \
-        torch.nn.Linear(width, classes)
-    return {**{f"embed.{k}": v for k, v in emb.state_dict().items()},
-            **{f"rnn.{k}": v for k, v in rnn.state_dict().items()},
-            **{f"head.{k}": v for k, v in head.state_dict().items()}}
+    from tests.tiny_models import TinyRecurrent
+
+    torch.manual_seed(0)  # keys embed.*, rnn.*, head.*
+    return dict(TinyRecurrent("lstm", vocab, embed=width, width=width, classes=classes).state_dict())
 
 
 def saved(tmp: Path, state: Any, name: str = "m.pt") -> str:
@@ -811,7 +809,20 @@ for _how in ("torch.save", "pickle2", "pickle4", "hf-bin"):
 
 
 # == the runner ===================================================================================
-@pytest.mark.parametrize("c", CASES, ids=[f"{c.cls}:{c.id}" for c in CASES])
+#: cases that take seconds (an audit or an exact search that succeeds, a sweep folder read for a report, audits
+#: of weights re-typed to a float, a zip bomb, any Hugging Face folder: transformers takes seconds to import): left
+#: out of the fast loop (-m "not slow")
+SLOW_CASES = ("valid:", "traceback:results-", "traceback:weights-float16", "traceback:weights-bfloat16",
+              "traceback:weights-float64", "hang:pt-zip-bomb")
+
+
+def _param(c: Case) -> Any:
+    name = f"{c.cls}:{c.id}"
+    slow = name.startswith(SLOW_CASES) or c.id.startswith("hf-")
+    return pytest.param(c, id=name, marks=[pytest.mark.slow] if slow else [])
+
+
+@pytest.mark.parametrize("c", [_param(c) for c in CASES])
 def test_bad_input(c: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -857,6 +868,7 @@ _CSV_PIECES = st.sampled_from(["0", "1", "2", ",", ";", "\n", "\r\n", " ", "#", 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(_CSV_PIECES, max_size=40), junk=st.binary(max_size=4))
+@pytest.mark.slow
 def test_generated_matrix_files(pieces: list[str], junk: bytes, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "m.csv"
@@ -881,6 +893,7 @@ _TASKS = st.sampled_from(["index-lookup", "eq", "disj", "dyck", "gt", "ip", "nn"
 
 @settings(max_examples=60, deadline=None)
 @given(task=_TASKS, n=st.integers(-2, 10**7) | _JSON, extra=st.dictionaries(_SPEC_KEYS, _JSON, max_size=4))
+@pytest.mark.slow
 def test_generated_specs(task: str, n: Any, extra: dict[str, Any]) -> None:
     from ccbounds.checkpoint import parse_spec
 
@@ -901,6 +914,7 @@ _TOML_KEYS = st.sampled_from(["name", "tasks", "lengths", "seeds", "steps", "wid
 @settings(max_examples=60, deadline=None)
 @given(sections=st.lists(st.tuples(st.sampled_from(["sweep", "train", "audit", "[models]", "extra"]),
                                    st.dictionaries(_TOML_KEYS, _TOML_VALUES, max_size=4)), max_size=5))
+@pytest.mark.slow
 def test_generated_sweep_configs(sections: list[tuple[str, dict[str, str]]]) -> None:
     from ccbounds.sweeps import parse_sweep_config
 
@@ -923,6 +937,7 @@ def _limit_memory() -> None:
                                   ["budget", "lstm", "--width", "4", "--n", "8", "--heads", "4"],
                                   ["train", "--arch", "lstm", "--task", "index-lookup", "--n", str(10**9), "--width",
                                    "4", "-o", "x.pt"]], ids=["usage", "heads", "n-1e9"])
+@pytest.mark.slow
 def test_entry_point_one_line_exit_1_under_4_gib(argv: list[str], tmp_path: Path) -> None:
     import subprocess
 

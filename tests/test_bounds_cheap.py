@@ -106,6 +106,7 @@ def test_largest_one_fooling_set_eq_disj(cls, n):
     assert is_fooling_set(b.witness, cls(n), "1")
 
 
+@pytest.mark.slow
 def test_fooling_sets_match_bruteforce_and_networkx():
     for shape in [(2, 2), (3, 3)]:
         for bits in itertools.product((0, 1), repeat=shape[0] * shape[1]):
@@ -165,6 +166,7 @@ def test_too_large():
         largest_fooling_set(np.zeros((70, 70), dtype=int))
 
 
+@pytest.mark.slow
 def test_fooling_set_search_needs_no_deep_stack():
     """A clique of thousands of cells (EQ_10's diagonal, the identity of order 1000) is found by the iterative
     search whatever the recursion limit."""

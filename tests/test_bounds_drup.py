@@ -130,6 +130,7 @@ def test_engines_accept_solver_proofs(name):
 
 
 @pytest.mark.parametrize("name", SOLVERS)
+@pytest.mark.slow
 def test_engines_agree_on_corrupted_proofs(name):
     for label, cl, naive in FORMULAS:
         proof = _proof(cl, name)
@@ -166,6 +167,7 @@ def test_non_rup_lemma_rejected():
 
 
 @pytest.mark.parametrize("name", SOLVERS)
+@pytest.mark.slow
 def test_satisfiable_weakenings_rejected(name):
     for n in (3, 4):  # pigeonhole formulas are minimally unsatisfiable: dropping any clause makes them SAT
         cl = PHP(n).clauses
@@ -240,6 +242,7 @@ def test_exact_result_proof_checks():
     assert res.proof.check() and res.proof.check(engine="python")
 
 
+@pytest.mark.slow
 def test_engines_agree_on_random_proofs():
     """Random formulas (with units, repeated literals, tautologies) and random proofs mixing lemmas
     and deletions (of formula clauses, lemmas, absent clauses, literals permuted): three checkers agree."""

@@ -39,7 +39,7 @@ def _tree_ok(M, res):
     assert all(tree.output(i, j) == M[i, j] for i in range(M.shape[0]) for j in range(M.shape[1]))
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (3, 3)])
+@pytest.mark.parametrize("shape", [(2, 2), pytest.param((3, 3), marks=pytest.mark.slow)])
 def test_exact_equals_brute_force_on_every_small_matrix(shape):
     r, c = shape
     for bits in itertools.product((0, 1), repeat=r * c):
@@ -51,12 +51,14 @@ def test_exact_equals_brute_force_on_every_small_matrix(shape):
         _tree_ok(M, got)
 
 
+@pytest.mark.slow
 def test_exact_sat_only_equals_brute_force_on_every_3x3():
     for bits in itertools.product((0, 1), repeat=9):
         M = np.array(bits).reshape(3, 3)
         assert exact_D(M, use_cheap_bounds=False).value == brute_force_D(M).value, M
 
 
+@pytest.mark.slow
 def test_exact_equals_brute_force_on_random_4x4():
     rng = np.random.default_rng(2024)
     for _ in range(200):
@@ -163,6 +165,7 @@ def test_interrupted_search_keeps_both_certificates(monkeypatch):
     assert "3 <= D(EQ_3) <= 4" in str(iv) and iv.to_dict()["lower"]["value_bits"] == 3
 
 
+@pytest.mark.slow
 def test_time_limit_raises_solver_limit():
     rng = np.random.default_rng(0)
     M = rng.integers(0, 2, size=(40, 40))
@@ -202,6 +205,7 @@ def test_exact_equals_brute_force_on_200_random_5_and_6(path: str, monkeypatch: 
     assert gaps > 0  # some instances needed a refutation
 
 
+@pytest.mark.slow
 def test_q_ary_exact_equals_brute_force():
     rng = np.random.default_rng(3)
     for k in range(60):
@@ -215,6 +219,7 @@ def test_q_ary_exact_equals_brute_force():
     assert res.value == brute_force_D(INDEX(2, q=3)).value == 3 and verify(res.tree, INDEX(2, q=3)).ok
 
 
+@pytest.mark.slow
 def test_fooling_and_plain_encodings_agree():
     rng = np.random.default_rng(8)
     for _ in range(30):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,6 +34,7 @@ def _tree_correct(M, tree):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(matrices(max_side=4))
+@pytest.mark.slow
 def test_report_bounds_sandwich_exact_D(M):
     rep = bounds_report(M, exact=True, time_limit=20)
     D = brute_force_D(M).value

@@ -28,6 +28,7 @@ def _all(shape):
 
 
 @pytest.mark.parametrize("cheap", [True, False])
+@pytest.mark.slow
 def test_partition_and_cover_match_bruteforce(cheap):
     """All 2x2 and 3x3 matrices; cheap=False makes SAT prove every answer (UNSAT for one fewer)."""
     proofs = 0
@@ -48,6 +49,7 @@ def test_partition_and_cover_match_bruteforce(cheap):
     assert cheap or proofs > 400
 
 
+@pytest.mark.slow
 def test_sat_path_with_fooling_symmetry_breaking_on_random_4x4():
     rng = np.random.default_rng(11)
     for _ in range(15):

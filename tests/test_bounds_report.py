@@ -45,6 +45,7 @@ def test_formats():
     assert d["problem"] == "EQ_2" and len(d["bounds"]) == len(rep.bounds)
 
 
+@pytest.mark.slow
 def test_matrix_name_and_skips():
     rep = bounds_report(np.eye(3, dtype=int))
     assert rep.problem == "matrix 3x3" and rep.exact is None and rep.skipped == ()
@@ -102,6 +103,7 @@ def test_nondeterministic_complexity_is_log2_of_the_cover_number():
     assert b.expression == "log2 C^1" and "[KN] §2.1" in b.source and "ceil(log2 C^1) = 2" in b.note
 
 
+@pytest.mark.slow
 def test_interrupted_exact_search_reports_the_interval(hard_9x9, sat_only):
     M = hard_9x9
     rep = bounds_report(M, exact=True, time_limit=0.2)
@@ -113,6 +115,7 @@ def test_interrupted_exact_search_reports_the_interval(hard_9x9, sat_only):
     assert "exact D not decided" in str(rep) and rep.to_dict()["interval"]["upper"]["value_bits"] == up.value
 
 
+@pytest.mark.slow
 def test_two_valued_matrix_gets_randomized_bounds_relabelled() -> None:
     """A matrix with the two values 5 and 7 is a Boolean function: its randomized bounds are those of the 0/1
     matrix with 5 -> 0, 7 -> 1, and the report says so in a note."""

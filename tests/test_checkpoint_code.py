@@ -92,6 +92,9 @@ CASES = {  # name: (constructor in MODELS, kwargs, missing keys without code, sc
 EXTRA = {"bos-at-0": {"bos": 6}}  # what the with-code spec adds: the task's layout
 
 
+pytestmark = pytest.mark.slow  # audits through the CLI, in subprocesses
+
+
 @pytest.fixture()
 def models(tmp_path, monkeypatch):
     (tmp_path / "usermodels_ck.py").write_text(MODELS)

@@ -1,9 +1,9 @@
-"""The command line: tables on stdout, one error line and exit 1 on bad input, no torch for --help."""
+"""The command line: tables on stdout, one error line and exit 1 on bad input (--help loads no torch:
+tests/test_imports.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
@@ -15,16 +15,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def test_help_does_not_import_torch() -> None:
-    code = ("import sys\nfrom ccbounds.cli import main\n"
-            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "main(['problems']); main(['budget', 'lstm', '--width', '4', '--n', '8'])\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "usage: ccbounds" in r.stdout
 
 
 def test_problems_lists_all(capsys: pytest.CaptureFixture[str]) -> None:
@@ -99,6 +89,7 @@ def test_bounds_q_ary_index(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "INDEX_2_q3" in out and "D1way(A->B)" in out and "0/1 matrices" in out
 
 
+@pytest.mark.slow
 def test_bounds_exact_time_limit_prints_the_interval(capsys: pytest.CaptureFixture[str], tmp_path, hard_9x9,
                                                     sat_only: None) -> None:
     f = tmp_path / "hard.csv"
@@ -129,6 +120,7 @@ def _audit(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, st
     return run(capsys, "audit", *argv)
 
 
+@pytest.mark.slow
 def test_audit_default_example_is_consistent_and_reproducible(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     code, out, err = _audit(capsys, "--samples", "128", "--precisions", "1,8,32", "--json", str(a))
@@ -140,6 +132,7 @@ def test_audit_default_example_is_consistent_and_reproducible(capsys: pytest.Cap
     assert code == 0 and a.read_bytes() == b.read_bytes()
 
 
+@pytest.mark.slow
 def test_audit_narrow_example_reports_below_bound_and_witnesses(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _audit(capsys, "--example", "lstm-index-narrow", "--samples", "256", "--precisions", "1,4,32")
     rows = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith(("fixed", "fp32"))}
@@ -147,6 +140,7 @@ def test_audit_narrow_example_reports_below_bound_and_witnesses(capsys: pytest.C
     assert "confirmed" in out and "WRONG" in out
 
 
+@pytest.mark.slow
 def test_audit_of_two_layer_transformer_rules_out_no_length(capsys: pytest.CaptureFixture[str]) -> None:
     """Two attention layers are compiled (theory §4.3): the cheapest cut grows with n, so no n is ruled out."""
     code, out, err = _audit(capsys, "--example", "tf2-eq", "--samples", "64")
@@ -179,6 +173,7 @@ def test_audit_malicious_pickle_never_runs(capsys: pytest.CaptureFixture[str], t
     assert code == 1 and "does not exist" in err
 
 
+@pytest.mark.slow
 def test_train_then_audit_then_examples(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     pytest.importorskip("torch")
     ck = tmp_path / "g.safetensors"
@@ -210,8 +205,9 @@ def test_audit_device_and_output_paths_are_checked_first(capsys: pytest.CaptureF
     ("budget", "lstm", "--width", "64", "--precision", "8", "--problem", "index", "--n", "1024"),
     ("budget", "tf1", "--width", "64", "--heads", "2", "--precision", "8", "--problem", "index", "--n", "1024"),
     ("problems",),
-    ("audit", "--samples", "256"),  # the default example; fewer samples than the default 4096 keep it fast
-    ("audit", "--example", "lstm-index-narrow", "--samples", "256"),  # prints collision witnesses
+    pytest.param(("audit", "--samples", "256"), marks=pytest.mark.slow),  # the default example, 256 samples
+    pytest.param(("audit", "--example", "lstm-index-narrow", "--samples", "256"),  # prints collision witnesses
+                 marks=pytest.mark.slow),
     ("examples",),
 ])
 def test_every_table_fits_100_columns(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
@@ -265,6 +261,7 @@ def _assert_cells_whole(out: str, data: dict) -> str:
     return header
 
 
+@pytest.mark.slow
 def test_audit_table_at_80_columns_keeps_numbers_and_headers_whole(capsys: pytest.CaptureFixture[str],
                                                                    monkeypatch: pytest.MonkeyPatch,
                                                                    tmp_path) -> None:
@@ -283,6 +280,7 @@ def test_audit_table_at_80_columns_keeps_numbers_and_headers_whole(capsys: pytes
         assert code == 0 and all(h in header for h in ("L_plug", "cap", "D1way", "n (0)")) and "left out" not in wide
 
 
+@pytest.mark.slow
 def test_audit_table_at_100_columns_shows_every_varying_column(capsys: pytest.CaptureFixture[str],
                                                                monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("COLUMNS", "100")

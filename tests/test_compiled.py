@@ -25,6 +25,9 @@ from reductions.registry import builtin_reduction
 torch.set_num_threads(1)
 
 
+pytestmark = pytest.mark.slow  # compiles models (reduce traces and cuts each forward)
+
+
 def made(cls, *args, seed: int = 0, **kw):
     torch.manual_seed(seed)
     return cls(*args, **kw).eval()

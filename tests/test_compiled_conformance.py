@@ -61,7 +61,7 @@ from tests.compiled_models import (
 )
 
 torch.set_num_threads(1)
-pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch's note on oneDNN
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:LSTM with projections")]  # torch's note on oneDNN
 
 NAMES = [c.name for c in CASES]
 LARGE_N = 16

@@ -28,7 +28,7 @@ from ccbounds.testing import check_reduction
 from reductions.registry import builtin_reduction
 
 torch.set_num_threads(1)
-pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections")  # torch's note on oneDNN, not ours
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:LSTM with projections")]  # torch's oneDNN note
 
 
 def made(cls, *args, seed: int = 0, **kw):

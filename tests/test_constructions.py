@@ -75,6 +75,7 @@ def test_index_lookup_attention_mass_meets_lambda_bound():
         assert info["lambda"] == pytest.approx(lam_needed)
 
 
+@pytest.mark.slow
 def test_index_lookup_n1024_sampled():
     n, B = 1024, 10_000
     m = index_lookup_transformer(n)
@@ -135,6 +136,7 @@ def test_dyck_dfa_is_minimal_and_correct():
     assert "reject" in str(dfa) and dfa.to_dict()["table"][0] == [1, 7, 2, 7]
 
 
+@pytest.mark.slow
 def test_dyck_recognizer_exhaustive_up_to_length_8():
     m = dyck_recognizer()
     assert isinstance(m, RecurrentClassifier) and m.config.width == construction_width("dyck", 8) == 21
@@ -197,6 +199,7 @@ def _all_pairs(n: int):
 
 
 @pytest.mark.parametrize("problem", ["eq", "disj"])
+@pytest.mark.slow
 def test_two_layer_exhaustive_small(problem):
     for n in range(1, 7):
         # default codes up to n = 4; n = 5, 6 with a smaller verified code (d_model 82) to stay fast
@@ -232,6 +235,7 @@ def _hard_samples(n: int, B: int, problem: str, seed: int):
 
 
 @pytest.mark.parametrize("problem", ["eq", "disj"])
+@pytest.mark.slow
 def test_two_layer_n256_sampled(problem):
     m = two_layer_set_transformer(256, problem)
     assert m.config.d_model == construction_width(f"two_layer_{problem}", 256)

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
 
 from ccbounds import EQ, INDEX, audit, check_reduction, reduce  # noqa: E402
 from ccbounds.errors import InvalidInputError  # noqa: E402
 from ccbounds.protocols.induced import InducedProtocol  # noqa: E402
 from ccbounds.quantize import parse_precision  # noqa: E402
 from reductions.gadgets import get_gadget  # noqa: E402
+from tests.tiny_models import TinyRecurrent  # noqa: E402
 
 
 @dataclass
@@ -30,17 +30,18 @@ class Output:
     hidden: torch.Tensor
 
 
-class WrappedLSTM(nn.Module):
+class WrappedLSTM(TinyRecurrent):
+    """Embedding(n + 2, width) -> LSTM(width, width) -> Linear(width, 2), answering with an output object."""
+
     def __init__(self, n: int, width: int) -> None:
-        super().__init__()
-        self.embed, self.rnn, self.head = nn.Embedding(n + 2, width), nn.LSTM(width, width, batch_first=True), \
-            nn.Linear(width, 2)
+        super().__init__("lstm", n + 2, width, width, 2)
 
     def forward(self, tokens: torch.Tensor) -> Output:
         out, _ = self.rnn(self.embed(tokens))
         return Output(logits=self.head(out[:, -1]), hidden=out)
 
 
+@pytest.mark.slow
 def test_model_returning_an_output_object_is_reduced_audited_checked_and_witnessed() -> None:
     torch.manual_seed(0)
     model = WrappedLSTM(4, 1).eval()  # width 1: S = 2 scalars, so low precisions collide
@@ -60,6 +61,7 @@ def test_model_returning_an_output_object_is_reduced_audited_checked_and_witness
             assert int(model(torch.as_tensor(toks)[None]).logits.argmax()) == w.model_answers[k]
 
 
+@pytest.mark.slow
 def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
     from ccbounds.models import RecurrentConfig, build_model
 
@@ -75,6 +77,7 @@ def test_audit_accepts_a_ready_protocol_and_gives_the_same_report() -> None:
         audit(p, task="eq", **kw)
 
 
+@pytest.mark.slow
 def test_grids_agree_with_single_runs_for_shared_and_per_row_queries() -> None:
     from ccbounds.models import RecurrentConfig, build_model
 

@@ -13,6 +13,7 @@ from ccbounds.problems import DISJ, EQ, GT, IP, Problem
 
 
 @pytest.mark.parametrize("P", [EQ, GT, DISJ, IP])
+@pytest.mark.slow
 def test_cheap_bounds_settle_the_textbook_functions_at_n6(P):
     p = P(6)
     r = exact_D(p, time_limit=30)
@@ -21,12 +22,14 @@ def test_cheap_bounds_settle_the_textbook_functions_at_n6(P):
     assert r.check(p)
 
 
+@pytest.mark.slow
 def test_from_function_six_bits_a_side():
     ip = Problem.from_function(lambda x, y: bin(x & y).count("1") % 2, list(range(64)), list(range(64)), name="ip6")
     r = exact_D(ip, time_limit=30)
     assert r.value == 7 and r.check(ip)
 
 
+@pytest.mark.slow
 def test_partition_and_cover_numbers_at_64():
     b = partition_number(EQ(6), time_limit=30)
     assert b.witness.number == 128 and b.value == 7 and check_rectangles(EQ(6), b.witness)
@@ -34,6 +37,7 @@ def test_partition_and_cover_numbers_at_64():
     assert c.witness.number == 64 and check_rectangles(EQ(6), c.witness)
 
 
+@pytest.mark.slow
 def test_undecided_cover_number_is_an_interval():
     with pytest.raises(RectangleLimitError) as e:
         cover_number(IP(6), 1, time_limit=1.0)

@@ -55,6 +55,7 @@ def test_brute_force_here_is_right_on_textbook_matrices():
     assert _brute_D(np.triu(np.ones((4, 4), dtype=int))) == 3  # GT on 4 inputs
 
 
+@pytest.mark.slow
 def test_D_is_invariant_under_the_symmetries_against_brute_force():
     """theory §8.9: a random matrix and its permuted, transposed and complemented images have the same D,
     by exact_D (with the symmetric memo) and by the brute force here."""
@@ -108,6 +109,7 @@ def _with_iso_hits(seed: int = 0):
     raise AssertionError("no 5x6 matrix with symmetry and containment hits")
 
 
+@pytest.mark.slow
 def test_memo_hits_give_checked_certificates():
     """The memo's hits are counted, and the certificate they give (KIND_ISO and node entries) checks."""
     M, D, ref, st = _with_iso_hits()
@@ -171,6 +173,7 @@ def test_bounds_shared_across_depths():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.slow
 def test_two_workers_same_answer_and_certificate(seed, monkeypatch):
     monkeypatch.setattr(_lookahead, "PARALLEL_SPLITS", 1)  # every scan on the threads, however small
     rng = np.random.default_rng([18, seed])

@@ -26,6 +26,9 @@ TINY = SeparationConfig(ns=(2, 3), steps=30, batch_size=16, eval_size=64, audit_
                         widths={"tf1": 4, "lstm": 3, "gru": 2})
 
 
+pytestmark = pytest.mark.slow  # trains and audits models
+
+
 def _closed_form_scalars(task: str, arch: str, width: int, heads: int | None, n: int,
                          lemma_t_on_index: bool = False) -> int | None:
     """S written out from theory §4 independently of the library (None: the cut grows with n, so no bound: Lemma R

@@ -63,6 +63,7 @@ def test_index_lookup_larger_exhaustive(n, q):
 
 
 @pytest.mark.parametrize("n", [5])
+@pytest.mark.slow
 def test_eq_disj_dyck_n5_exhaustive(n):
     for fam, task in [("EQ", "eq"), ("EQ", "dyck"), ("DISJ", "disj"), ("DISJ", "dyck")]:
         assert check_gadget(gadget(fam, task, n)).ok
@@ -80,6 +81,7 @@ def _inputs(fam: str, n: int, data: st.DataObject):
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(ALL), st.sampled_from([5, 8, 13, 32, 64]), st.data())
+@pytest.mark.slow
 def test_gadgets_property_large_n(fam_task, n, data):
     fam, task = fam_task
     g = gadget(fam, task, n)

@@ -30,6 +30,9 @@ V = 8  # task ids 0..5, answer tokens 6 and 7
 ANSWERS = [6, 7]
 
 
+pytestmark = pytest.mark.slow  # Hugging Face models, compiled and checked
+
+
 def _mamba(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     cfg = tf.MambaConfig(vocab_size=V, hidden_size=32, state_size=8, conv_kernel=4, num_hidden_layers=2, expand=2)

@@ -13,6 +13,8 @@ from ccbounds.checkpoint import load_checkpoint
 from ccbounds.cli import main
 from ccbounds.training import TrainConfig, train_to_checkpoint
 
+pytestmark = pytest.mark.slow  # Hugging Face models trained, saved and audited
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

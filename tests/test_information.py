@@ -221,6 +221,7 @@ def test_certificate_unknown_method():
         fano_certificate([1], 10, method="wilson")
 
 
+@pytest.mark.slow
 def test_certificate_is_sound_on_simulated_channels():
     # Bob's answer on coordinate i is x_i flipped with prob p_i: I(M;X) = sum (1 - H2(p_i)) exactly.
     p = np.array([0.0, 0.05, 0.2, 0.4, 0.6])
@@ -354,6 +355,7 @@ def test_entropy_cap_is_log2_of_the_smaller_of_samples_and_support():
     assert plugin_entropy([1] * 8, log2_support=20.0).cap_bits == 3.0
 
 
+@pytest.mark.slow
 def test_audit_entropy_cap_counts_alice_inputs():
     import torch
 

@@ -51,6 +51,7 @@ def _h2(p: float) -> float:
 
 
 @pytest.mark.parametrize("eps", [0.1, 0.25])
+@pytest.mark.slow
 def test_known_one_way_bounds_hold_on_small_instances(eps: float) -> None:
     """The [KNR] values are at most the exact public-coin one-way complexity (independent LP oracle)."""
     for p in (INDEX(2), DISJ(2), IP(2)):
@@ -59,6 +60,7 @@ def test_known_one_way_bounds_hold_on_small_instances(eps: float) -> None:
 
 
 @pytest.mark.parametrize("eps", [0.05, 0.1, 0.2, 0.3])
+@pytest.mark.slow
 def test_distributional_bound_used_by_largest_n_holds_under_its_mu(eps: float) -> None:
     """largest_n(eps) reads problem.resized(n).one_way_bound(eps): each problem's own bound, which must hold for
     the exact D^{A->B,mu}_eps under the mu its note names (brute force, n <= 3)."""
@@ -85,6 +87,7 @@ def test_largest_n_uses_no_borrowed_bound() -> None:
         assert IP(n).one_way_bound(0.1).value <= bits < IP(n + 1).one_way_bound(0.1).value
 
 
+@pytest.mark.slow
 def test_randomized_bounds_never_exceed_known_upper_bounds() -> None:
     from ccbounds.bounds import randomized_bounds
 

@@ -15,17 +15,16 @@ from ccbounds.reduction import reduce
 from ccbounds.testing import check_reduction
 from reductions.gadgets import check_gadget, get_gadget
 from reductions.registry import builtin_reduction
+from tests.tiny_models import TinyRecurrent
 
 torch.set_num_threads(1)
 
 
-class LSTMModel(nn.Module):
-    def __init__(self, V, H=4):
-        super().__init__()
-        self.emb, self.lstm, self.fc = nn.Embedding(V, 4), nn.LSTM(4, H, batch_first=True), nn.Linear(H, 2)
+pytestmark = pytest.mark.slow  # compiles and audits models per token layout
 
-    def forward(self, x):
-        return self.fc(self.lstm(self.emb(x))[0][:, -1])
+
+def LSTMModel(V):  # Embedding(V, 4) -> LSTM(4, 4) -> Linear(4, 2), read last
+    return TinyRecurrent("lstm", V, embed=4, width=4, classes=2)
 
 
 class CLSModel(nn.Module):

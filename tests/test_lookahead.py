@@ -33,12 +33,14 @@ def _agree(M: np.ndarray, sub=None, **kw) -> list:
 
 
 @pytest.mark.parametrize("tests", [("gf2", "modp"), ()])
+@pytest.mark.slow
 def test_all_3x3(tests):
     for bits in itertools.product((0, 1), repeat=9):
         _agree(np.array(bits, dtype=np.int8).reshape(3, 3), tests=tests)
 
 
 @pytest.mark.parametrize("shape, count", [((4, 4), 70), ((5, 4), 70), ((5, 5), 60)])
+@pytest.mark.slow
 def test_random_against_brute_force(shape, count):
     rng = np.random.default_rng([11, *shape])
     for _ in range(count):
@@ -46,6 +48,7 @@ def test_random_against_brute_force(shape, count):
 
 
 @pytest.mark.parametrize("tests", [("modp",), ()])
+@pytest.mark.slow
 def test_each_cheap_test_alone_and_none(tests):
     """Only the mod-p ranks, or no rank test at all (the recursion and node entries do the work)."""
     rng = np.random.default_rng([12, len(tests)])
@@ -59,6 +62,7 @@ def test_each_cheap_test_alone_and_none(tests):
         assert {KIND_VALUES, KIND_NODE} <= kinds <= {KIND_VALUES, KIND_NODE, KIND_ISO}
 
 
+@pytest.mark.slow
 def test_multivalued_against_brute_force():
     rng = np.random.default_rng(5)
     for _ in range(40):
@@ -85,6 +89,7 @@ def _brute_sub(calls):
     return sub
 
 
+@pytest.mark.slow
 def test_subsolver_hook():
     rng = np.random.default_rng(3)
     calls: list = []
@@ -172,6 +177,7 @@ def test_gf2_too_weak_falls_back_to_mod_p():
     assert _leaf_counts(X, full, full, 2147483647).tolist() == [6]
 
 
+@pytest.mark.slow
 def test_tree_or_refutation_on_a_24x24_union_of_rectangles():
     rng = np.random.default_rng([34, 7])  # the or6 generator of benchmarks/lookahead.py, seed 34: D = 5
     M = np.zeros((24, 24), np.int8)

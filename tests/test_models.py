@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -72,12 +70,6 @@ def test_config_errors(make, err):
     with pytest.raises(err) as e:
         make()
     assert isinstance(e.value, CCBoundsError) and "\n" not in str(e.value)
-
-
-def test_config_module_does_not_import_torch():
-    code = "import sys, ccbounds.models.config, ccbounds.models.codes, ccbounds.models; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------- recurrent models

@@ -95,6 +95,7 @@ def test_largest_n_is_consistent_with_the_required_bits(name: str, kw: dict, eps
         assert _needs(p, n_max + 1, eps) > bits
 
 
+@pytest.mark.slow
 def test_largest_n_against_closed_forms() -> None:
     for bits in range(40):
         for q in (2, 3, 5):
@@ -172,6 +173,7 @@ def _default_problem_classes() -> list[type]:
 
 
 @pytest.mark.parametrize("cls", _default_problem_classes(), ids=lambda c: c.__name__)
+@pytest.mark.slow
 def test_reduce_and_audit_a_trained_lstm(cls: type) -> None:
     import ccbounds
     from ccbounds.models import RecurrentConfig, build_model

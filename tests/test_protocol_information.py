@@ -131,6 +131,7 @@ def test_hard_distribution_is_a_local_maximum_for_the_buzzer():
         assert ic(a0 + da, c0 + dc) < base + 1e-5
 
 
+@pytest.mark.slow
 def test_disjointness_constant_is_the_max_over_mu_with_no_11():
     # C_DISJ = max over mu with mu(1,1) = 0 of IC_mu(AND, 0): the buzzer at k = 16 comes within 0.002 of 0.4827
     tree, ca, cb = buzzer_protocol(16)

@@ -110,6 +110,7 @@ def _claiming(proto: PublicCoinProtocol, eps: float, exact: bool) -> PublicCoinP
                               error_bound=eps, name="overclaimed", **extra)
 
 
+@pytest.mark.slow
 def test_verify_rejects_a_claimed_error_half_the_true_one() -> None:
     proto = eq_hash_protocol(16, 3)  # true error 2^-3 on x != y
     v = verify(_claiming(proto, 2.0**-4, exact=False), EQ(16), samples=64, seed=0)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -302,8 +299,3 @@ def test_torch_tensors_are_accepted():
     bf = t.to(torch.bfloat16).requires_grad_(False)
     np.testing.assert_array_equal(FloatFormat("bf16").encode(bf), FloatFormat("bf16").encode(t))
     assert calibrate(t.requires_grad_(True), 4).hi == 1.0
-
-
-def test_core_modules_do_not_import_torch():
-    code = "import sys, ccbounds.quantize, ccbounds.information; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,10 +33,9 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert lines and lines[0] == _commands()[1]
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(tmp_path, monkeypatch) -> None:
     """Every ```python block of the README runs as written (the user's guide must not lie)."""
-    import pytest
-
     pytest.importorskip("torch")
     import matplotlib
 

@@ -4,6 +4,7 @@ the removed registrations."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -17,6 +18,7 @@ from ccbounds.reduction import InducedProtocol, reduce  # noqa: E402
 from ccbounds.testing import check_reduction, check_refusal  # noqa: E402
 from reductions.gadgets import get_gadget  # noqa: E402
 from reductions.registry import builtin_reduction, list_reductions, register_reduction  # noqa: E402
+from tests.tiny_models import TinyRecurrent  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -81,35 +83,38 @@ class _UserBlock(torch.nn.Module):
 
 
 # Examples per built-in reduction: (model, problem, task). The suite runs over list_reductions() and
-# fails if a registered reduction has no examples here, so a new built-in cannot skip conformance.
-EXAMPLES = {
-    "recurrent-state": [
-        (_rec("lstm", 6, layers=2), INDEX(4), None),
-        (_rec("gru", 6, seed=1), INDEX(4), None),
-        (_rec("rnn", 6, layers=3, seed=2), INDEX(4), None),
-        (_rec("lstm", 4, seed=3), EQ(3), None),
-        (_rec("gru", 4, seed=4), DISJ(3), None),
-        (_rec("lstm", 8, seed=5), INDEX(3), "disj"),  # INDEX -> DISJ -> x SEP y END
-    ],
-    "intercepted-state": [
-        (_UserGRU(6), INDEX(4), None),
-        (_UserGRU(4, seed=1), EQ(3), None),
-    ],
-    "intercepted-attention": [
-        (_UserBlock(6, 5), INDEX(4), None),
-        (_UserBlock(5, 13, seed=2), DISJ(3), "dyck"),
-    ],
-    "one-layer-attention": [
-        (_tf(6, 5), INDEX(4), None),  # query token is Bob's: Q = 4
-        (_tf(4, 8, norm_first=True), EQ(3), None),
-        (_tf(4, 8, positions="sinusoidal", seed=1), DISJ(3), None),
-        (_tf(5, 13, seed=2), DISJ(3), "dyck"),  # interleaved positions, public END
-        (_tf(5, 7, heads=1, seed=3), EQ(3), "dyck"),
-    ],
-    "hf-cache": [  # more families and both usage styles: tests/test_hf.py
-        (_hf_mamba(4), EQ(4), None),  # n > conv_kernel - 1: below it the conv carry is all of her input
-    ],
-}
+# fails if a registered reduction has no examples here, so a new built-in cannot skip conformance. Built on first
+# use (the Hugging Face model costs seconds), once: the conformance and prose tests share the models.
+@functools.cache
+def examples() -> dict[str, list]:
+    return {
+        "recurrent-state": [
+            (_rec("lstm", 6, layers=2), INDEX(4), None),
+            (_rec("gru", 6, seed=1), INDEX(4), None),
+            (_rec("rnn", 6, layers=3, seed=2), INDEX(4), None),
+            (_rec("lstm", 4, seed=3), EQ(3), None),
+            (_rec("gru", 4, seed=4), DISJ(3), None),
+            (_rec("lstm", 8, seed=5), INDEX(3), "disj"),  # INDEX -> DISJ -> x SEP y END
+        ],
+        "intercepted-state": [
+            (_UserGRU(6), INDEX(4), None),
+            (_UserGRU(4, seed=1), EQ(3), None),
+        ],
+        "intercepted-attention": [
+            (_UserBlock(6, 5), INDEX(4), None),
+            (_UserBlock(5, 13, seed=2), DISJ(3), "dyck"),
+        ],
+        "one-layer-attention": [
+            (_tf(6, 5), INDEX(4), None),  # query token is Bob's: Q = 4
+            (_tf(4, 8, norm_first=True), EQ(3), None),
+            (_tf(4, 8, positions="sinusoidal", seed=1), DISJ(3), None),
+            (_tf(5, 13, seed=2), DISJ(3), "dyck"),  # interleaved positions, public END
+            (_tf(5, 7, heads=1, seed=3), EQ(3), "dyck"),
+        ],
+        "hf-cache": [  # more families and both usage styles: tests/test_hf.py
+            (_hf_mamba(4), EQ(4), None),  # n > conv_kernel - 1: below it the conv carry is all of her input
+        ],
+    }
 
 
 #: where reduce()'s compiled cut differs from the built-in reading (the oracle), and why; both are protocols checked
@@ -128,15 +133,16 @@ _REDUCED: dict = {}
 
 def _reduced(reduction: str, i: int) -> InducedProtocol:
     if (reduction, i) not in _REDUCED:
-        model, problem, task = EXAMPLES[reduction][i]
+        model, problem, task = examples()[reduction][i]
         _REDUCED[reduction, i] = reduce(model, problem, task=task)
     return _REDUCED[reduction, i]
 
 
 @pytest.mark.parametrize("reduction", [r.name for r in list_reductions()])
+@pytest.mark.slow
 def test_every_registered_reduction_passes_conformance(reduction: str) -> None:
-    assert reduction in EXAMPLES, f"reduction {reduction} has no conformance examples"
-    for i, (model, problem, task) in enumerate(EXAMPLES[reduction]):
+    assert reduction in examples(), f"reduction {reduction} has no conformance examples"
+    for i, (model, problem, task) in enumerate(examples()[reduction]):
         result = check_reduction(model, problem, task=task)
         result.raise_if_failed()
         assert set(result.checks) == {"protocol-equals-model", "message-bits", "bound-is-spec", "gadget"}
@@ -154,6 +160,7 @@ def test_every_registered_reduction_passes_conformance(reduction: str) -> None:
 
 @pytest.mark.parametrize("cell,factor", [("lstm", 2), ("gru", 1), ("rnn", 1)])
 @pytest.mark.parametrize("h,L", [(3, 1), (5, 2), (4, 3)])
+@pytest.mark.slow
 def test_recurrent_message_is_exactly_state_size_times_32(cell: str, factor: int, h: int, L: int) -> None:
     p = reduce(_rec(cell, 6, width=h, layers=L), INDEX(4))
     assert p.scalars == factor * h * L
@@ -162,6 +169,7 @@ def test_recurrent_message_is_exactly_state_size_times_32(cell: str, factor: int
 
 
 @pytest.mark.parametrize("d,H", [(8, 1), (8, 2), (12, 3)])
+@pytest.mark.slow
 def test_attention_message_is_heads_times_dv_plus_one(d: int, H: int) -> None:
     p = reduce(_tf(4, 8, d=d, heads=H), EQ(3))  # END is Bob's and constant: Q = 1
     dv = d // H
@@ -183,6 +191,7 @@ def test_bound_and_check_inequality() -> None:
     assert p.largest_n(precision=1) == 2
 
 
+@pytest.mark.slow
 def test_explain_fills_in_the_numbers() -> None:
     p = reduce(_rec("lstm", 6, width=3, layers=2), INDEX(4))
     text = p.explain(precision=8)
@@ -190,9 +199,10 @@ def test_explain_fills_in_the_numbers() -> None:
     assert "Alice owns positions 0..3" in text
 
 
-@pytest.mark.parametrize("reduction", sorted(EXAMPLES))
+@pytest.mark.parametrize("reduction", sorted(r.name for r in list_reductions()))
+@pytest.mark.slow
 def test_explain_prose_has_no_stray_spaces(reduction: str) -> None:
-    for i in range(len(EXAMPLES[reduction])):
+    for i in range(len(examples()[reduction])):
         p = _reduced(reduction, i)
         for precision in (1, 8, "fp16", 32):
             for eps in (0.0, 0.1):
@@ -204,6 +214,7 @@ def test_explain_prose_has_no_stray_spaces(reduction: str) -> None:
     assert "At b = 1 bit per scalar" in p.explain(1) and "At b = 8 bits per scalar" in p.explain(8)
 
 
+@pytest.mark.slow
 def test_former_refusals_get_their_honest_message_or_say_why() -> None:
     """Two attention layers and an RNN on an interleaved gadget are compiled (theory §4.3): the cheapest cut is a
     copy of Alice's input, so the message grows with n and no length limit follows; what cannot be compiled is
@@ -222,15 +233,10 @@ def test_former_refusals_get_their_honest_message_or_say_why() -> None:
     check_refusal(torch.nn.Linear(3, 2), EQ(3), must_mention="fails on sequences")
 
 
-class BiGRU(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.embed = torch.nn.Embedding(4, 4)
-        self.rnn = torch.nn.GRU(4, 4, batch_first=True, bidirectional=True)
-        self.head = torch.nn.Linear(8, 2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.rnn(self.embed(x))[0][:, 0])  # the backward direction has read Bob's tokens
+def BiGRU() -> TinyRecurrent:
+    # Embedding(4, 4) -> bidirectional GRU(4, 4) -> Linear(8, 2), read at position 0, where the backward
+    # direction has read Bob's tokens
+    return TinyRecurrent("gru", 4, 4, 4, 2, read=0, bidirectional=True)
 
 
 def test_vocabulary_and_length_mismatch_are_refused() -> None:
@@ -250,6 +256,7 @@ def test_registered_reductions_are_removed_with_what_replaces_them() -> None:
             register("anything")
 
 
+@pytest.mark.slow
 def test_quantized_protocol_costs_s_times_b_and_degrades() -> None:
     p = reduce(_rec("lstm", 6, width=8), INDEX(4))
     xs = INDEX(4).alice_inputs()
@@ -262,6 +269,7 @@ def test_quantized_protocol_costs_s_times_b_and_degrades() -> None:
     assert [q32.output(x, y) for x, y in pairs] == p.model_answers(pairs).tolist()
 
 
+@pytest.mark.slow
 def test_attention_on_index_lookup_has_no_length_limit() -> None:
     p = reduce(_tf(6, 5), INDEX(4))  # the query token (Bob's index) takes n values: S grows with n
     assert p.message_grows_with_n and p.largest_n(32) is None
@@ -270,6 +278,7 @@ def test_attention_on_index_lookup_has_no_length_limit() -> None:
     assert not q.message_grows_with_n and q.largest_n(32) == q.cost_bits(32)
 
 
+@pytest.mark.slow
 def test_vocabulary_fallback_query_keeps_the_length_limit() -> None:
     import dataclasses
 
@@ -280,6 +289,7 @@ def test_vocabulary_fallback_query_keeps_the_length_limit() -> None:
     assert p.largest_n(4) == p.cost_bits(4) and "no length limit" not in p.explain(4)
 
 
+@pytest.mark.slow
 def test_verdicts_with_errors_name_the_distribution() -> None:
     p = reduce(_rec("gru", 6, width=1), INDEX(4))
     chk = p.check(precision=1, eps=0.1)
@@ -300,6 +310,7 @@ def _custom_index3() -> tuple:
     return P, dataclasses.replace(get_gadget(INDEX(3)), problem=P)
 
 
+@pytest.mark.slow
 def test_custom_problem_has_a_one_way_bound_check_and_audit() -> None:
     from ccbounds import audit
     from ccbounds._required_bits import required_bits

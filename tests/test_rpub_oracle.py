@@ -19,7 +19,7 @@ def test_table_counts_small() -> None:
     assert len(tables(2, 2, 0)) == 2 and len(tables(2, 2, 1)) == 6 and len(tables(2, 2, 2)) == 16
 
 
-@pytest.mark.parametrize("m,n", [(2, 2), (2, 3), (3, 3)])
+@pytest.mark.parametrize("m,n", [(2, 2), (2, 3), pytest.param(3, 3, marks=pytest.mark.slow)])
 def test_eps_zero_is_deterministic_D(m: int, n: int) -> None:
     from ccbounds.bounds import exact_D, one_way
 
@@ -28,6 +28,7 @@ def test_eps_zero_is_deterministic_D(m: int, n: int) -> None:
         assert rpub_oneway(M, 0.0) == one_way(M).value
 
 
+@pytest.mark.slow
 def test_monotone_in_eps_and_known_values() -> None:
     eq1 = np.eye(2, dtype=np.int8)
     assert [rpub(eq1, e) for e in (0, 0.1, 1 / 3, 0.49, 0.5)] == [2, 2, 2, 2, 0]
@@ -39,6 +40,7 @@ def test_monotone_in_eps_and_known_values() -> None:
         assert all(rpub_oneway(M, e) >= 0 for e in (0, 0.25))
 
 
+@pytest.mark.slow
 def test_canonical_classes_cover_everything() -> None:
     classes = canonical_classes(3, 3)
     from oracles.symmetry import canonical

@@ -48,6 +48,7 @@ def test_the_race_answers_like_one_solver_with_a_checked_proof(race_now: None) -
     assert not mp.active_children()
 
 
+@pytest.mark.slow
 def test_the_race_is_killed_at_the_deadline(race_now: None) -> None:
     with pytest.raises(SolverLimitError, match="ran out of time"):
         _sat.run_sat(_php(12, 11), "portfolio", Deadline(1.0))
@@ -64,6 +65,7 @@ def test_exact_D_through_the_race_equals_one_solver(race_now: None) -> None:
 
 
 @pytest.mark.parametrize("name", ["cadical195", "glucose4"])
+@pytest.mark.slow
 def test_one_solver_stops_at_the_deadline_interruptible_or_not(name: str) -> None:
     """CaDiCaL has no interrupt(): with a time limit it runs in a child process that is killed."""
     with pytest.raises(SolverLimitError, match="ran out of time"):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -249,8 +247,9 @@ def test_pair_tasks_tokens_and_errors():
 # ---------------------------------------------------------------- Dyck
 
 
-@pytest.mark.parametrize("types,depth,length", [(2, 2, 2), (2, 2, 4), (2, 2, 8), (2, 1, 6), (2, 3, 6), (1, 2, 8),
-                                                (3, 2, 6)])
+@pytest.mark.parametrize("types,depth,length", [(2, 2, 2), (2, 2, 4), pytest.param(2, 2, 8, marks=pytest.mark.slow),
+                                                (2, 1, 6), (2, 3, 6), (1, 2, 8),
+                                                pytest.param(3, 2, 6, marks=pytest.mark.slow)])
 def test_dyck_three_implementations_agree(types, depth, length):
     t = BoundedDyck(1, depth=depth, types=types, length=length)
     tokens, labels = t.all_sequences()
@@ -278,6 +277,7 @@ def test_dyck_dfa_size_and_counts():
         assert BoundedDyck(1, depth=1, length=2 * m).count_members() == 2**m
 
 
+@pytest.mark.slow
 def test_dyck_random_long_strings():
     rng = np.random.default_rng(0)
     for depth in (1, 2, 4):
@@ -302,7 +302,7 @@ def test_dyck_unrank_is_a_bijection_onto_members():
         t.unrank([t.count_members()])
 
 
-@pytest.mark.parametrize("negatives", ["uniform", "near-miss"])
+@pytest.mark.parametrize("negatives", ["uniform", pytest.param("near-miss", marks=pytest.mark.slow)])
 def test_dyck_sampling(negatives):
     t = BoundedDyck(1, negatives=negatives)
     tok, lab = t.sample(8001, seed=5)
@@ -420,11 +420,6 @@ def test_all_sequences_limit():
         StringEquality(11).all_sequences()
     with pytest.raises(TooLargeError):
         NearestNeighbour(17, gamma=0.9).all_sequences()
-
-
-def test_no_torch_at_import():
-    code = "import sys, ccbounds.tasks, reductions.gadgets; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_sample_zero_and_one():

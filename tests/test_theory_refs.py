@@ -96,6 +96,7 @@ def test_no_citation_of_the_old_spec_remains():
                       + "\n".join(left[:40]) + (f"\n... and {len(left) - 40} more" if len(left) > 40 else ""))
 
 
+@pytest.mark.slow
 def test_shipped_sweep_results_cite_the_theory_not_the_old_spec():
     """The audit text stored in the shipped Parquet rows is user-facing too (theory §6)."""
     pq = pytest.importorskip("pyarrow.parquet")

@@ -33,6 +33,7 @@ def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
 
 
 @pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.slow
 def test_same_seed_same_weights(arch: str) -> None:
     cfg = TrainConfig(arch, "eq", n=2, width=4, steps=8, batch_size=8, eval_size=32)
     r1, r2 = train(cfg), train(cfg)
@@ -68,6 +69,7 @@ def test_result_fields_and_progress() -> None:
     assert evaluate(r.model, r.task, 64, _derived_seed(TINY.seed, 2)) == r.accuracy
 
 
+@pytest.mark.slow
 def test_training_learns() -> None:
     # equality of 2-bit strings: a GRU of width 8 gets it right after 100 steps (chance is 0.5)
     r = train(TrainConfig("gru", "eq", n=2, width=8, steps=100, batch_size=32, lr=0.02, eval_size=400))

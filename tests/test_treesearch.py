@@ -41,7 +41,7 @@ def _against_brute_force(matrices) -> tuple[int, int]:
     return hits, total
 
 
-@pytest.mark.parametrize("shape", [(2, 2), (3, 3)])
+@pytest.mark.parametrize("shape", [(2, 2), pytest.param((3, 3), marks=pytest.mark.slow)])
 def test_every_small_matrix(shape):
     r, c = shape
     matrices = [np.array(bits, dtype=np.int8).reshape(r, c) for bits in itertools.product((0, 1), repeat=r * c)]
@@ -49,6 +49,7 @@ def test_every_small_matrix(shape):
     assert hits == total  # few classes: every split is tried, the search is complete
 
 
+@pytest.mark.slow
 def test_random_4x4_and_5x5():
     rng = np.random.default_rng(11)
     matrices = [(rng.random((n, n)) < rng.uniform(0.2, 0.8)).astype(np.int8) for n in (4, 5) for _ in range(100)]
@@ -64,6 +65,7 @@ def test_random_multivalued():
     assert hits == total
 
 
+@pytest.mark.slow
 def test_larger_random_against_brute_force():
     """6 x 6 and 7 x 6 (more classes than the exhaustive limit on one side: heuristic splits)."""
     rng = np.random.default_rng(13)
@@ -73,6 +75,7 @@ def test_larger_random_against_brute_force():
 
 
 @pytest.mark.parametrize("name", ["or6_24_8", "or6_24_18", "or6_24_27", "or6_24_37", "or6_24_39"])
+@pytest.mark.slow
 def test_or6_depth5(name):
     """The union of 6 rectangles in 24 x 24 (greedy: depth 6 or 7; D = 5 for 8, 27, 37, 39)."""
     M = np.load(DATA / f"{name}.npy")

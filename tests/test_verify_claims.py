@@ -23,12 +23,14 @@ def _noisy(true_error_per_mille: int, claim: float | Fraction) -> PublicCoinProt
 
 
 @pytest.mark.parametrize("true,claim", [(130, 0.10), (110, 0.10)])
+@pytest.mark.slow
 def test_sampled_coins_never_certify_a_false_claim(true: int, claim: float) -> None:
     statuses = [verify(_noisy(true, claim), XOR, seed=s, exact_coins=False).status for s in range(30)]
     assert "certified" not in statuses
     assert set(statuses) <= {"not rejected", "rejected"}
 
 
+@pytest.mark.slow
 def test_sampled_coins_certify_a_true_claim_with_enough_draws() -> None:
     v = verify(_noisy(10, 0.10), XOR, seed=0, exact_coins=False, coin_samples=2000)
     assert v.status == "certified" and v.certified and v.error_upper <= 0.10 and v.ok
@@ -37,6 +39,7 @@ def test_sampled_coins_certify_a_true_claim_with_enough_draws() -> None:
     assert few.ok and few.status == "not rejected" and few.error_upper > 0.10
 
 
+@pytest.mark.slow
 def test_upper_confidence_bound_covers_the_true_error() -> None:
     for s in range(20):
         v = verify(_noisy(130, 0.5), XOR, seed=s, exact_coins=False)
