@@ -16,6 +16,8 @@ from ccbounds.reduction import reduce
 from reductions.compiled.compact import Rep, _narrow, _restore
 from tests.compiled_models import CASES, case, gadget_sequences
 
+pytestmark = pytest.mark.slow
+
 
 def _suffix_zeroed(x: torch.Tensor, r: Rep) -> torch.Tensor:
     """``x`` with the first ``r.d`` indices of the virtual axis zeroed, by index arithmetic on a copy."""
