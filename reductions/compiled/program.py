@@ -496,11 +496,21 @@ class CutPrograms:
             to_exec = dict(zip(n1, nb))
             prog = (BOB_BATCH, to_exec, {v: k for k, v in to_exec.items()}, big.graph_module)
             k = min(self.batch, tokens.shape[0])
+            small = id(self._small[3])
+            kept = self._compactors.pop(small, None)
+            self._compactors[small] = None  # his full traced program's logits
+            want = self._bob(messages[:k], tokens[:k], self._small)
+            if kept is not None:
+                self._compactors[small] = kept
+            else:
+                del self._compactors[small]
+            compact = self._compactor(prog)
+            if compact is not None:  # checked here, against the traced program, not against itself
+                compact.checked = True
             try:
                 got = self._bob(messages[:BOB_BATCH], tokens[:BOB_BATCH], prog)[:k]
             except Exception:  # noqa: BLE001 - the larger program does not run: Bob keeps the traced one
                 return self._small
-            want = self._bob(messages[:k], tokens[:k], self._small)
             if got.shape != want.shape or not torch.allclose(got, want, atol=1e-5, rtol=1e-5):
                 return self._small
             self._big = prog
