@@ -37,8 +37,19 @@ def test_narrow_and_restore_keep_the_suffix_of_the_virtual_axis(o: int, T: int, 
     assert torch.equal(_restore(held, r), _suffix_zeroed(x, r))
 
 
+class _Seen(dict):
+    """A compactor's held values, remembered after they are freed."""
+
+    log: dict = {}
+
+    def __setitem__(self, k, v):
+        _Seen.log[k] = v
+        super().__setitem__(k, v)
+
+
 def _bob_both(p, pairs):
-    """Bob's logits from his full program and from his program on suffixes (the run-time check off)."""
+    """Bob's logits from his full program and from his program on suffixes (the run-time check off); the Rep of
+    every value held as a suffix is in ``comp.seen``."""
     pr = p.programs
     xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
     msgs, toks = p.messages(xs), p.bob_tokens(ys)
@@ -50,7 +61,15 @@ def _bob_both(p, pairs):
         return full, None, None
     comp.checked = True
     pr._compactors[id(pr._small[3])] = comp
+    reset = comp.reset
+
+    def recording_reset(device=None):
+        reset(device)
+        comp.reps = _Seen()
+
+    comp.reset, _Seen.log = recording_reset, {}
     got = pr._bob(msgs, toks, pr._small)
+    comp.seen = dict(_Seen.log)
     return full, got, comp
 
 
@@ -115,7 +134,7 @@ def test_a_convolution_then_a_stacked_scan_runs_bob_on_his_positions_only() -> N
     assert comp is not None, "Bob's program on suffixes does not apply"
     assert torch.allclose(got, full, atol=1e-5, rtol=1e-4)
     # the stacked scan outputs and the convolution's output are held from Bob's first needed position on
-    held = {str(n1.target): r for n1, r in comp.reps.items()}
+    held = {str(n1.target): r for n1, r in comp.seen.items()}
     assert any(k.startswith("aten.stack") and r.d >= n - 1 for k, r in held.items()), held
     assert any(k.startswith("aten.convolution") and r.d >= n - 2 for k, r in held.items()), held
     # and the protocol, with the run-time check on, keeps it and answers as the model does

@@ -184,6 +184,7 @@ class CutPrograms:
         self._lo: tuple | None = None  # per node, the first index of its axes Bob's output reads, and the
         # nodes of his program it reads nothing of (compact.py's first_needed)
         self._compactors: dict = {}  # per exec program: Bob's program on suffixes, or None
+        self._free: tuple | None = None  # Bob's program's size, and after each node the values it frees
 
     def _static_split(self, touched: set, whole: set, extra: dict) -> None:
         """Split Bob's program into the values that do not depend on the message (his own positions' embeddings,
@@ -218,7 +219,7 @@ class CutPrograms:
 
     # -- running the exec program ---------------------------------------------------------------------
     def _run(self, tokens: Any, needed: set, on_value: Any = None, alias: dict | None = None,
-             prog: tuple | None = None, compact: Any = None) -> dict:
+             prog: tuple | None = None, compact: Any = None, free: dict | None = None) -> dict:
         import torch
         import torch.fx as fx
 
@@ -267,7 +268,36 @@ class CutPrograms:
                     on_value(n1, values, v)
                 if compact is not None:
                     compact.after(n1, values)
+                for f in (free or {}).get(n1, ()):  # values no later op reads
+                    values.pop(f, None)
+                    if compact is not None:
+                        compact.reps.pop(f, None)
         return values
+
+    def _free_plan(self, run: set) -> dict:
+        """For Bob's program ``run``: after each node, the values no later node of it reads (his output kept), so
+        that a chunk holds only the values still to be read (a long sequence's unrolled steps otherwise all stay
+        in memory)."""
+        key = len(run)
+        if self._free is not None and self._free[0] == key:
+            return self._free[1]
+        last: dict = {}
+        for n in self.order:
+            if n not in run or n.op != "call_function":
+                continue
+            reads = list(flat_nodes((n.args, n.kwargs)))
+            if n in self.cut.splits:
+                reads += list(self.cut.splits[n].inputs)
+            if n in self.alias:
+                reads.append(self.alias[n])
+            for u in reads:
+                last[u] = n
+        plan: dict = {}
+        for n in self.order:
+            if n in run and n.op == "call_function" and n is not self.out:
+                plan.setdefault(last.get(n, n), []).append(n)
+        self._free = (key, plan)
+        return plan
 
     def _flat(self, node: Any, v: Any) -> Any:
         import torch
@@ -395,16 +425,17 @@ class CutPrograms:
                 return None
 
             run = self.bob_nodes - (self.static - self.frontier)
+            free = self._free_plan(run)
             if compact is None:
-                values = self._run(chunk, run, on_value, self.alias, prog)
+                values = self._run(chunk, run, on_value, self.alias, prog, free=free)
             elif compact.checked:
                 compact.reset(tokens.device)
-                values = self._run(chunk, run, on_value, self.alias, prog, compact)
+                values = self._run(chunk, run, on_value, self.alias, prog, compact, free)
             else:  # its first run: Bob's program on suffixes must give what his full program gives
-                values = self._run(chunk, run, on_value, self.alias, prog)
+                values = self._run(chunk, run, on_value, self.alias, prog, free=free)
                 try:
                     compact.reset(tokens.device)
-                    got = self._run(chunk, run, on_value, self.alias, prog, compact)[self.out]
+                    got = self._run(chunk, run, on_value, self.alias, prog, compact, free)[self.out]
                     same = got.shape == values[self.out].shape and bool(
                         torch.allclose(got, values[self.out], atol=1e-5, rtol=1e-4, equal_nan=True))
                 except Exception:  # noqa: BLE001 - some op's rule guessed wrong: the full program
@@ -465,11 +496,21 @@ class CutPrograms:
             to_exec = dict(zip(n1, nb))
             prog = (BOB_BATCH, to_exec, {v: k for k, v in to_exec.items()}, big.graph_module)
             k = min(self.batch, tokens.shape[0])
+            small = id(self._small[3])
+            kept = self._compactors.pop(small, None)
+            self._compactors[small] = None  # his full traced program's logits
+            want = self._bob(messages[:k], tokens[:k], self._small)
+            if kept is not None:
+                self._compactors[small] = kept
+            else:
+                del self._compactors[small]
+            compact = self._compactor(prog)
+            if compact is not None:  # checked here, against the traced program, not against itself
+                compact.checked = True
             try:
                 got = self._bob(messages[:BOB_BATCH], tokens[:BOB_BATCH], prog)[:k]
             except Exception:  # noqa: BLE001 - the larger program does not run: Bob keeps the traced one
                 return self._small
-            want = self._bob(messages[:k], tokens[:k], self._small)
             if got.shape != want.shape or not torch.allclose(got, want, atol=1e-5, rtol=1e-5):
                 return self._small
             self._big = prog
