@@ -22,7 +22,7 @@ import operator
 from collections import Counter
 from typing import Any, NamedTuple
 
-from reductions.compiled.positions import flat_nodes
+from reductions.compiled.positions import _name, flat_nodes
 
 __all__ = ["Rep", "Compactor", "first_needed"]
 
@@ -107,11 +107,6 @@ _REDUCE = {"sum", "mean", "amax", "amin", "prod", "logsumexp"}  # (x, dim, keepd
 _ALONG = {"_softmax", "_log_softmax", "softmax", "log_softmax", "cumsum", "cumprod", "logcumsumexp"}
 
 
-def _name(target: Any) -> str:
-    packet = getattr(target, "overloadpacket", None)
-    return getattr(packet, "__name__", "") if packet is not None else ""
-
-
 def _pointwise(target: Any) -> bool:
     import torch
 
@@ -194,7 +189,7 @@ class Compactor:
         except Exception:  # noqa: BLE001 - the rule's guess of the shapes was wrong: run at full size
             out, rep = None, None
         if out is None:
-            self.full_size[_name(nx.target) or str(nx.target)] += 1
+            self.full_size[_name(nx.target)] += 1
             for a in held:
                 self.full(self.x2one[a], values)
             return nx.target(*val(nx.args), **val(nx.kwargs))

@@ -180,11 +180,12 @@ class CutPrograms:
         self.batch = an.progx.batch
         self._small = (self.batch, an.to_exec, self.x2one, an.progx.graph_module)
         self._static_split(parts | after | self.fill | _downstream(self.fill), whole, extra)
+        self.bob_run = self.bob_nodes - (self.static - self.frontier)  # the nodes Bob runs per message
         self._cache: tuple | None = None
         self._lo: tuple | None = None  # per node, the first index of its axes Bob's output reads, and the
         # nodes of his program it reads nothing of (compact.py's first_needed)
         self._compactors: dict = {}  # per exec program: Bob's program on suffixes, or None
-        self._free: tuple | None = None  # Bob's program's size, and after each node the values it frees
+        self._free: dict | None = None  # after each node of Bob's program, the values it frees
 
     def _static_split(self, touched: set, whole: set, extra: dict) -> None:
         """Split Bob's program into the values that do not depend on the message (his own positions' embeddings,
@@ -274,13 +275,13 @@ class CutPrograms:
                         compact.reps.pop(f, None)
         return values
 
-    def _free_plan(self, run: set) -> dict:
-        """For Bob's program ``run``: after each node, the values no later node of it reads (his output kept), so
-        that a chunk holds only the values still to be read (a long sequence's unrolled steps otherwise all stay
-        in memory)."""
-        key = len(run)
-        if self._free is not None and self._free[0] == key:
-            return self._free[1]
+    def _free_plan(self) -> dict:
+        """For Bob's program: after each node, the values no later node of it reads (his output kept), so that a
+        chunk holds only the values still to be read (a long sequence's unrolled steps otherwise all stay in
+        memory)."""
+        if self._free is not None:
+            return self._free
+        run = self.bob_run
         last: dict = {}
         for n in self.order:
             if n not in run or n.op != "call_function":
@@ -296,7 +297,7 @@ class CutPrograms:
         for n in self.order:
             if n in run and n.op == "call_function" and n is not self.out:
                 plan.setdefault(last.get(n, n), []).append(n)
-        self._free = (key, plan)
+        self._free = plan
         return plan
 
     def _flat(self, node: Any, v: Any) -> Any:
@@ -424,8 +425,7 @@ class CutPrograms:
                 values[n] = w.movedim(0, bd)
                 return None
 
-            run = self.bob_nodes - (self.static - self.frontier)
-            free = self._free_plan(run)
+            run, free = self.bob_run, self._free_plan()
             if compact is None:
                 values = self._run(chunk, run, on_value, self.alias, prog, free=free)
             elif compact.checked:
@@ -456,7 +456,7 @@ class CutPrograms:
         from reductions.compiled.compact import Compactor, first_needed
 
         self._compactors[key] = None
-        run = self.bob_nodes - (self.static - self.frontier)
+        run = self.bob_run
         if any(getattr(getattr(n.target, "_schema", None), "is_mutable", False) for n in run):
             return None
         if self._lo is None:
